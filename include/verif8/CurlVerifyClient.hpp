@@ -1,0 +1,34 @@
+// CurlVerifyClient: the VerifyClient over libcurl, the only code that talks to the network.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "verif8/Config.hpp"
+#include "verif8/VerifyClient.hpp"
+
+namespace verif8 {
+
+// Keeps one curl handle so that initiate and validate can share a connection. HTTPS only,
+// certificates always verified, no redirects, no proxy from the environment, bounded in time and
+// in response size.
+class CurlVerifyClient : public VerifyClient {
+public:
+    explicit CurlVerifyClient(const Config& config);
+    ~CurlVerifyClient() override;
+    CurlVerifyClient(const CurlVerifyClient&) = delete;
+    CurlVerifyClient& operator=(const CurlVerifyClient&) = delete;
+
+    CallResult initiate(const InitiateRequest& request) override;
+    CallResult validate(const std::string& sessionId, const SecretString& code) override;
+
+    static constexpr std::size_t kMaxResponseSize = 64 * 1024;
+
+private:
+    const Config& config() const;
+
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace verif8

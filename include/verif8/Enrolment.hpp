@@ -1,0 +1,75 @@
+// Enrolment: who has which phone and channels, from the users file (USER PHONE [CHANNEL,...]).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "verif8/Channel.hpp"
+
+namespace verif8 {
+
+struct Enrolment {
+    std::string user;
+    std::string phone;              // "+" and 8 to 15 digits
+    std::vector<Channel> channels;  // never empty; the first is the user's channel
+};
+
+struct EnrolmentLookup {
+    enum class Kind {
+        Found,
+        NotEnrolled,  // no line for the user, or only bad ones
+        Unavailable,  // the file itself cannot be used: a configuration error
+    };
+    Kind kind = Kind::NotEnrolled;
+    std::optional<Enrolment> entry;
+    std::vector<std::string> problems;  // bad lines for this user, or why the file is unusable
+};
+
+struct EnrolmentLineError {
+    int line = 0;
+    std::string message;
+};
+
+inline constexpr std::size_t kMaxUsersFileSize = 8 * 1024 * 1024;
+
+// Parses one non-comment line; on failure returns nullopt and sets `error`.
+std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel,
+                                            std::string& error);
+
+// Looks one user up in users-file text. Lines of other users are not parsed beyond their first
+// field, so a login pays only for its own line; a bad line or a second line for the user makes
+// the user not enrolled.
+EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Channel defaultChannel,
+                              const std::string& source);
+
+// Parses every line (for verif8ctl check-config); bad lines land in `errors`.
+std::vector<Enrolment> parseEnrolments(std::string_view text, Channel defaultChannel,
+                                       std::vector<EnrolmentLineError>& errors);
+
+// Where the Authenticator finds a user's phone.
+class EnrolmentSource {
+public:
+    virtual ~EnrolmentSource() = default;
+    virtual EnrolmentLookup find(const std::string& user) = 0;
+};
+
+// The users file: root-owned, not writable by group or others.
+class UsersFile : public EnrolmentSource {
+public:
+    UsersFile(std::string path, Channel defaultChannel, uid_t owner = 0)
+        : path_(std::move(path)), defaultChannel_(defaultChannel), owner_(owner) {}
+    EnrolmentLookup find(const std::string& user) override;
+
+private:
+    std::string path_;
+    Channel defaultChannel_;
+    uid_t owner_;
+};
+
+bool isValidPhone(std::string_view phone);
+
+}  // namespace verif8

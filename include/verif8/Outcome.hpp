@@ -1,0 +1,36 @@
+// Outcome: how a login's code step ended, and the one table that maps it to a PAM return code.
+#pragma once
+
+#include <string_view>
+
+namespace verif8 {
+
+enum class Outcome {
+    Verified,
+    TooManyWrongCodes,
+    SessionFailed,
+    SessionExpired,
+    UnenrolledDenied,
+    UnenrolledIgnored,
+    UserUnknown,
+    InvalidUserPassword,  // sshd's placeholder password for an invalid or refused user
+    Unreachable,
+    CertificateInvalid,
+    RateLimited,
+    ResendTooSoon,
+    InvalidPhone,
+    ConfigError,
+    CredentialsRejected,
+    BadResponse,
+    ConversationFailed,
+    InternalError,
+};
+
+// The PAM return code for an outcome. This is the only place that decides it; only Verified
+// maps to PAM_SUCCESS.
+int pamCodeFor(Outcome outcome);
+
+// The name used in the log's outcome= field.
+std::string_view outcomeName(Outcome outcome);
+
+}  // namespace verif8

@@ -1,0 +1,23 @@
+// TextUtil: small text helpers shared by the parsers.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace verif8 {
+
+std::string_view trim(std::string_view text);
+bool isAsciiDigit(char c);
+bool isAsciiAlnum(char c);
+bool hasControl(std::string_view text);
+bool hasControlOrSpace(std::string_view text);
+// A non-negative decimal number without sign or spaces, at most 9 digits.
+std::optional<long> parseNumber(std::string_view text);
+// Calls `visit` with each line, without its "\n" or "\r\n" ending.
+void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit);
+// Text from a file, fit to quote in a message: control characters replaced, at most 64 bytes.
+std::string sanitizeForMessage(std::string_view text);
+
+}  // namespace verif8

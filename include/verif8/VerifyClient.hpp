@@ -1,0 +1,69 @@
+// VerifyClient: the two calls of the Verify API the login needs, and what each can come back as.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "verif8/Channel.hpp"
+#include "verif8/SecretString.hpp"
+#include "verif8/Session.hpp"
+
+namespace verif8 {
+
+// Everything an initiate call may carry; unset optionals are not sent.
+struct InitiateRequest {
+    std::string destination;
+    Channel channel = Channel::Sms;
+    int codeLength = 6;
+    int codeValidity = 300;
+    std::optional<std::string> brand;
+    std::optional<std::string> messageTemplate;
+    std::optional<std::string> templateKey;
+    std::optional<std::string> language;
+    std::optional<std::string> smsSource;
+    std::optional<std::string> callSource;
+    std::optional<std::string> whatsappTemplate;
+};
+
+// How a call ended, in the classes the module decides on.
+enum class CallStatus {
+    Ok,                   // 200 with a well-formed session
+    Unreachable,          // no connection, no answer in time, or HTTP 5xx
+    CertificateInvalid,   // TLS peer verification failed
+    RateLimited,          // HTTP 429
+    CredentialsRejected,  // 401/1200, or 400/1001 (sub-account not the key's)
+    RequestRejected,      // other 4xx about the request: our configuration is wrong
+    InvalidDestination,   // 400/1002: the enrolled number is not valid
+    ResendTooSoon,        // 403/1400
+    SessionNotFound,      // 404
+    TlsTooOld,            // 426/1014
+    BadResponse,          // malformed, oversized, unexpected status, redirect
+    InternalError,        // our side could not even make the request
+};
+
+// The API's error envelope, when an error response carried one.
+struct ApiError {
+    std::optional<long> code;
+    std::string message;  // already stripped of control characters
+    std::string errorId;
+};
+
+struct CallResult {
+    CallStatus status = CallStatus::InternalError;
+    long httpStatus = 0;  // 0 when no HTTP answer came
+    std::optional<Session> session;
+    std::optional<ApiError> error;
+    std::optional<long> retryAfterSeconds;
+    std::string detail;  // safe to log: never holds a code, key or URL with a code
+};
+
+class VerifyClient {
+public:
+    virtual ~VerifyClient() = default;
+    virtual CallResult initiate(const InitiateRequest& request) = 0;
+    virtual CallResult validate(const std::string& sessionId, const SecretString& code) = 0;
+};
+
+std::string_view callStatusName(CallStatus status);
+
+}  // namespace verif8

@@ -1,0 +1,85 @@
+// ConfigFile: the module's config from its file, its arguments and the API key file.
+#include "verif8/ConfigFile.hpp"
+
+#include "verif8/SecureFile.hpp"
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+constexpr const char* kArgumentsSource = "module arguments";
+
+void readApiKeyFile(ConfigLoad& load, uid_t owner) {
+    SecureFileRules rules;
+    rules.owner = owner;
+    rules.maxSize = 4096;
+    SecureFileResult file = readSecureFile(load.config.apiKeyFile, rules);
+    if (!file.ok) {
+        load.problems.push_back({"api_key_file", 0, file.error});
+        return;
+    }
+    const std::string_view key = trim(file.text.view());
+    if (key.empty() || hasControlOrSpace(key)) {
+        load.problems.push_back(
+            {load.config.apiKeyFile, 0, "must hold the API key alone, on one line"});
+        return;
+    }
+    load.config.apiKey.assign(key);
+}
+}  // namespace
+
+ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
+    ConfigLoad load;
+    load.path = kDefaultConfigPath;
+    for (const auto& arg : args) {
+        if (arg.rfind("conf=", 0) == 0)
+            load.path = arg.substr(5);
+        else if (arg == "debug")
+            load.config.debug = true;
+    }
+    if (load.path.empty() || load.path.front() != '/') {
+        load.problems.push_back({kArgumentsSource, 0, "conf= must name an absolute path"});
+        return load;
+    }
+
+    SecureFileRules rules;
+    rules.owner = owner;
+    rules.maxSize = kMaxConfigSize;
+    SecureFileResult file = readSecureFile(load.path, rules);
+    if (!file.ok) {
+        load.problems.push_back({load.path, 0, file.error.substr(load.path.size() + 2)});
+        return load;
+    }
+    ConfigParser parser(load.config);
+    parser.parseText(file.text.view(), load.path, load.problems);
+
+    for (const auto& arg : args) {
+        if (arg.rfind("conf=", 0) == 0 || arg == "debug")
+            continue;
+        const std::size_t equals = arg.find('=');
+        if (equals == std::string::npos) {
+            load.problems.push_back(
+                {kArgumentsSource, 0, "unknown argument '" + sanitizeForMessage(arg) + "'"});
+            continue;
+        }
+        const std::string key = arg.substr(0, equals);
+        if (key == "api_key") {
+            // Files in /etc/pam.d are world-readable: a key there is a key disclosed.
+            load.problems.push_back({kArgumentsSource, 0,
+                                     "api_key is not accepted as a module argument (files in "
+                                     "/etc/pam.d are world-readable); use api_key_file"});
+            continue;
+        }
+        std::string error = parser.set(key, arg.substr(equals + 1));
+        if (!error.empty())
+            load.problems.push_back({kArgumentsSource, 0, std::move(error)});
+    }
+    parser.checkComplete(load.path, load.problems);
+    if (load.problems.empty() && !load.config.apiKeyFile.empty())
+        readApiKeyFile(load, owner);
+    if (!load.problems.empty())
+        load.config.apiKey.clear();
+    return load;
+}
+
+}  // namespace verif8

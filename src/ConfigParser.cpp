@@ -1,0 +1,292 @@
+// ConfigParser: the key table of pam_verif8.conf and the line format around it.
+#include "verif8/ConfigParser.hpp"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <map>
+
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+
+using Setter = std::function<std::string(Config&, std::string_view)>;
+
+struct KeyRule {
+    const char* name;
+    Setter set;
+};
+
+// The 48 language tags the API documents (case-sensitive).
+constexpr std::array<std::string_view, 48> kLanguages{
+    "ar-EG", "ar-SA", "bg-BG", "ca-ES", "cs-CZ", "da-DK", "de-AT", "de-CH", "de-DE", "el-GR",
+    "en-AU", "en-CA", "en-GB", "en-IE", "en-IN", "en-US", "es-ES", "es-MX", "fi-FI", "fr-CA",
+    "fr-CH", "fr-FR", "he-IL", "hi-IN", "hr-HR", "hu-HU", "id-ID", "it-IT", "ja-JP", "ko-KR",
+    "ms-MY", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sk-SK", "sl-SI",
+    "sv-SE", "ta-IN", "th-TH", "tr-TR", "vi-VN", "zh-CN", "zh-HK", "zh-TW"};
+
+std::string setRange(int& field, std::string_view value, long min, long max) {
+    const auto number = parseNumber(value);
+    if (!number)
+        return "'" + std::string(value) + "' is not a whole number";
+    if (*number < min || *number > max)
+        return "must be from " + std::to_string(min) + " to " + std::to_string(max);
+    field = static_cast<int>(*number);
+    return "";
+}
+
+std::string setRangeLong(long& field, std::string_view value, long min, long max) {
+    int narrow = 0;
+    std::string error = setRange(narrow, value, min, max);
+    if (error.empty())
+        field = narrow;
+    return error;
+}
+
+std::string setPath(std::string& field, std::string_view value) {
+    if (value.empty() || value.front() != '/')
+        return "must be an absolute path";
+    if (hasControlOrSpace(value))
+        return "must not contain spaces or control characters";
+    field = std::string(value);
+    return "";
+}
+
+// Free text passed to the API (brand, template names): bounded, no control characters.
+std::string setText(std::optional<std::string>& field, std::string_view value, std::size_t max) {
+    if (value.empty())
+        return "must not be empty";
+    if (value.size() > max)
+        return "must be at most " + std::to_string(max) + " characters";
+    if (hasControl(value))
+        return "must not contain control characters";
+    field = std::string(value);
+    return "";
+}
+
+bool isSubaccountChar(char c) {
+    return isAsciiAlnum(c) || c == '-' || c == '.' || c == '_' || c == '&';
+}
+
+std::string setApiUrl(Config& c, std::string_view value) {
+    if (value.find_first_of(" \t") != std::string_view::npos)
+        return "takes one URL";
+    constexpr std::string_view kScheme = "https://";
+    if (value.substr(0, kScheme.size()) != kScheme)
+        return "must start with https:// (plain HTTP would expose the API key and codes)";
+    std::string_view rest = value.substr(kScheme.size());
+    while (!rest.empty() && rest.back() == '/')
+        rest.remove_suffix(1);
+    const std::string_view host = rest.substr(0, rest.find('/'));
+    if (host.empty())
+        return "has no host";
+    if (hasControlOrSpace(rest) || rest.find_first_of("?#@\\") != std::string_view::npos)
+        return "must be a plain https://host[:port][/path] URL";
+    c.apiUrl = std::string(kScheme) + std::string(rest);
+    return "";
+}
+
+std::string setSmsSender(Config& c, std::string_view value) {
+    const std::string_view digits = value.substr(!value.empty() && value.front() == '+' ? 1 : 0);
+    const bool numeric = !digits.empty() && digits.size() <= 16 &&
+                         std::all_of(digits.begin(), digits.end(), isAsciiDigit);
+    const bool alphanumeric = !value.empty() && value.size() <= 11 &&
+                              std::all_of(value.begin(), value.end(),
+                                          [](char ch) { return isAsciiAlnum(ch) || ch == ' '; });
+    if (!numeric && !alphanumeric)
+        return "must be up to 11 letters, digits and spaces, or up to 16 digits";
+    c.smsSender = std::string(value);
+    return "";
+}
+
+std::string setCallerId(Config& c, std::string_view value) {
+    const std::string_view digits = value.substr(!value.empty() && value.front() == '+' ? 1 : 0);
+    if (digits.size() < 3 || digits.size() > 16 ||
+        !std::all_of(digits.begin(), digits.end(), isAsciiDigit))
+        return "must be a phone number: an optional + and 3 to 16 digits";
+    c.voiceCallerId = std::string(value);
+    return "";
+}
+
+const std::vector<KeyRule>& keyRules() {
+    static const std::vector<KeyRule> rules{
+        {"api_key",
+         [](Config& c, std::string_view v) -> std::string {
+             if (v.empty() || v.size() > 1024 || hasControlOrSpace(v))
+                 return "must be the key itself: no spaces or control characters";
+             c.apiKey.assign(v);
+             return "";
+         }},
+        {"api_key_file", [](Config& c, std::string_view v) { return setPath(c.apiKeyFile, v); }},
+        {"subaccount_id",
+         [](Config& c, std::string_view v) -> std::string {
+             if (v.size() < 3 || v.size() > 50 ||
+                 !std::all_of(v.begin(), v.end(), isSubaccountChar))
+                 return "must be 3 to 50 characters of A-Z a-z 0-9 - . _ &";
+             c.subaccountId = std::string(v);
+             return "";
+         }},
+        {"region",
+         [](Config& c, std::string_view v) -> std::string {
+             static const std::map<std::string_view, Region> regions{
+                 {"asia", Region::Asia},
+                 {"us", Region::Us},
+                 {"europe", Region::Europe},
+                 {"indonesia", Region::Indonesia}};
+             const auto found = regions.find(v);
+             if (found == regions.end())
+                 return "must be asia, us, europe or indonesia";
+             c.region = found->second;
+             return "";
+         }},
+        {"api_url", setApiUrl},
+        {"ca_file", [](Config& c, std::string_view v) { return setPath(c.caFile, v); }},
+        {"connect_timeout",
+         [](Config& c, std::string_view v) { return setRangeLong(c.connectTimeout, v, 1, 60); }},
+        {"request_timeout",
+         [](Config& c, std::string_view v) { return setRangeLong(c.requestTimeout, v, 1, 300); }},
+        {"channel",
+         [](Config& c, std::string_view v) -> std::string {
+             const auto channel = parseChannel(v);
+             if (!channel)
+                 return "must be sms, voice, whatsapp or viber";
+             c.channel = *channel;
+             return "";
+         }},
+        {"code_length",
+         [](Config& c, std::string_view v) { return setRange(c.codeLength, v, 4, 10); }},
+        {"code_validity",
+         [](Config& c, std::string_view v) { return setRange(c.codeValidity, v, 30, 7200); }},
+        {"brand", [](Config& c, std::string_view v) { return setText(c.brand, v, 30); }},
+        {"template",
+         [](Config& c, std::string_view v) -> std::string {
+             if (v.find("{code}") == std::string_view::npos)
+                 return "must contain {code}, or the message would carry no code";
+             return setText(c.messageTemplate, v, 1000);
+         }},
+        {"template_key",
+         [](Config& c, std::string_view v) { return setText(c.templateKey, v, 200); }},
+        {"language",
+         [](Config& c, std::string_view v) -> std::string {
+             if (std::find(kLanguages.begin(), kLanguages.end(), v) == kLanguages.end())
+                 return "must be one of the API's language tags, such as en-US or fr-FR "
+                        "(case-sensitive)";
+             c.language = std::string(v);
+             return "";
+         }},
+        {"sms_sender", setSmsSender},
+        {"voice_caller_id", setCallerId},
+        {"whatsapp_template",
+         [](Config& c, std::string_view v) -> std::string {
+             if (hasControlOrSpace(v))
+                 return "must be a template name, without spaces";
+             return setText(c.whatsappTemplate, v, 512);
+         }},
+        {"max_attempts",
+         [](Config& c, std::string_view v) { return setRange(c.maxAttempts, v, 1, 5); }},
+        {"unenrolled",
+         [](Config& c, std::string_view v) -> std::string {
+             if (v == "deny")
+                 c.unenrolled = UnenrolledPolicy::Deny;
+             else if (v == "ignore")
+                 c.unenrolled = UnenrolledPolicy::Ignore;
+             else
+                 return "must be deny or ignore";
+             return "";
+         }},
+        {"users_file", [](Config& c, std::string_view v) { return setPath(c.usersFile, v); }},
+    };
+    return rules;
+}
+
+const KeyRule* findRule(std::string_view key) {
+    for (const auto& rule : keyRules()) {
+        if (key == rule.name)
+            return &rule;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string ConfigProblem::describe() const {
+    if (line > 0)
+        return source + ":" + std::to_string(line) + ": " + message;
+    return source + ": " + message;
+}
+
+std::string ConfigParser::set(std::string_view key, std::string_view value) {
+    const KeyRule* rule = findRule(key);
+    if (rule == nullptr)
+        return "unknown key '" + sanitizeForMessage(key) + "'";
+    std::string error = rule->set(config_, value);
+    if (!error.empty())
+        return std::string(key) + ": " + error;
+    return "";
+}
+
+void ConfigParser::parseText(std::string_view text, const std::string& source,
+                             std::vector<ConfigProblem>& problems) {
+    if (text.size() > kMaxConfigSize) {
+        problems.push_back({source, 0, "larger than " + std::to_string(kMaxConfigSize) + " bytes"});
+        return;
+    }
+    if (text.find('\0') != std::string_view::npos) {
+        problems.push_back({source, 0, "contains a NUL byte: not a text file"});
+        return;
+    }
+    std::map<std::string, int, std::less<>> seen;
+    int number = 0;
+    forEachLine(text, [&](std::string_view raw) {
+        ++number;
+        const std::string_view line = trim(raw);
+        if (line.empty() || line.front() == '#')
+            return;
+        const std::size_t equals = line.find('=');
+        if (equals == std::string_view::npos) {
+            problems.push_back({source, number, "expected 'key = value'"});
+            return;
+        }
+        const std::string_view key = trim(line.substr(0, equals));
+        const std::string_view value = trim(line.substr(equals + 1));
+        if (key.empty()) {
+            problems.push_back({source, number, "missing key before '='"});
+            return;
+        }
+        const auto previous = seen.find(key);
+        if (previous != seen.end()) {
+            problems.push_back({source, number,
+                                "duplicate key '" + sanitizeForMessage(key) + "' (first on line " +
+                                    std::to_string(previous->second) + ")"});
+            return;
+        }
+        seen.emplace(std::string(key), number);
+        std::string error = set(key, value);
+        if (!error.empty())
+            problems.push_back({source, number, std::move(error)});
+    });
+}
+
+void ConfigParser::checkComplete(const std::string& source,
+                                 std::vector<ConfigProblem>& problems) const {
+    if (config_.apiKey.empty() && config_.apiKeyFile.empty())
+        problems.push_back({source, 0, "api_key or api_key_file is required"});
+    if (!config_.apiKey.empty() && !config_.apiKeyFile.empty())
+        problems.push_back({source, 0, "api_key and api_key_file are both set: keep one"});
+    if (config_.subaccountId.empty())
+        problems.push_back({source, 0, "subaccount_id is required"});
+}
+
+const std::vector<std::string>& ConfigParser::knownKeys() {
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> names;
+        for (const auto& rule : keyRules())
+            names.emplace_back(rule.name);
+        return names;
+    }();
+    return keys;
+}
+
+}  // namespace verif8

@@ -1,0 +1,188 @@
+// Enrolment: the users file format and its lookups.
+#include "verif8/Enrolment.hpp"
+
+#include <algorithm>
+
+#include "verif8/SecureFile.hpp"
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+std::vector<std::string_view> splitFields(std::string_view line) {
+    std::vector<std::string_view> fields;
+    while (true) {
+        line = trim(line);
+        if (line.empty())
+            break;
+        const std::size_t end = line.find_first_of(" \t");
+        fields.push_back(line.substr(0, end));
+        if (end == std::string_view::npos)
+            break;
+        line.remove_prefix(end);
+    }
+    return fields;
+}
+
+std::string_view firstField(std::string_view line) {
+    line = trim(line);
+    return line.substr(0, line.find_first_of(" \t"));
+}
+
+bool isCommentOrBlank(std::string_view line) {
+    line = trim(line);
+    return line.empty() || line.front() == '#';
+}
+
+std::optional<std::vector<Channel>> parseChannels(std::string_view list, std::string& error) {
+    std::vector<Channel> channels;
+    while (true) {
+        const std::size_t comma = list.find(',');
+        const std::string_view name = list.substr(0, comma);
+        const auto channel = parseChannel(name);
+        if (!channel) {
+            error = "unknown channel '" + sanitizeForMessage(name) +
+                    "' (expected sms, voice, whatsapp or viber, separated by commas)";
+            return std::nullopt;
+        }
+        if (std::find(channels.begin(), channels.end(), *channel) != channels.end()) {
+            error = "channel '" + std::string(name) + "' is listed twice";
+            return std::nullopt;
+        }
+        channels.push_back(*channel);
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    return channels;
+}
+}  // namespace
+
+bool isValidPhone(std::string_view phone) {
+    if (phone.size() < 9 || phone.size() > 16 || phone.front() != '+')
+        return false;
+    return std::all_of(phone.begin() + 1, phone.end(), isAsciiDigit);
+}
+
+std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel,
+                                            std::string& error) {
+    const bool hasControlBesidesTab = std::any_of(line.begin(), line.end(), [](char c) {
+        return c != '\t' && hasControl(std::string_view(&c, 1));
+    });
+    if (hasControlBesidesTab) {
+        error = "contains control characters";
+        return std::nullopt;
+    }
+    const auto fields = splitFields(line);
+    if (fields.size() < 2) {
+        error = "expected 'USER PHONE [CHANNEL,...]'";
+        return std::nullopt;
+    }
+    if (fields.size() > 3) {
+        error = "unexpected text after the channels: '" + sanitizeForMessage(fields[3]) + "'";
+        return std::nullopt;
+    }
+    if (!isValidPhone(fields[1])) {
+        error = "phone '" + sanitizeForMessage(fields[1]) +
+                "' is not in international form ('+' and 8 to 15 digits)";
+        return std::nullopt;
+    }
+    Enrolment entry;
+    entry.user = std::string(fields[0]);
+    entry.phone = std::string(fields[1]);
+    if (fields.size() == 3) {
+        auto channels = parseChannels(fields[2], error);
+        if (!channels)
+            return std::nullopt;
+        entry.channels = std::move(*channels);
+    } else {
+        entry.channels = {defaultChannel};
+    }
+    return entry;
+}
+
+EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Channel defaultChannel,
+                              const std::string& source) {
+    EnrolmentLookup lookup;
+    int number = 0;
+    int foundOn = 0;
+    bool bad = false;
+    forEachLine(text, [&](std::string_view line) {
+        ++number;
+        if (isCommentOrBlank(line) || firstField(line) != user)
+            return;
+        std::string error;
+        auto entry = parseEnrolmentLine(line, defaultChannel, error);
+        if (!entry) {
+            lookup.problems.push_back(source + ":" + std::to_string(number) + ": " + error);
+            bad = true;
+        } else if (foundOn != 0) {
+            lookup.problems.push_back(source + ":" + std::to_string(number) +
+                                      ": user listed again (first on line " +
+                                      std::to_string(foundOn) + ")");
+            bad = true;
+        } else {
+            foundOn = number;
+            lookup.entry = std::move(entry);
+        }
+    });
+    if (bad || !lookup.entry) {
+        // A bad line for the user may have been meant to change their phone: using an older
+        // line instead could send the code to a phone the user no longer has.
+        lookup.entry.reset();
+        lookup.kind = EnrolmentLookup::Kind::NotEnrolled;
+    } else {
+        lookup.kind = EnrolmentLookup::Kind::Found;
+    }
+    return lookup;
+}
+
+std::vector<Enrolment> parseEnrolments(std::string_view text, Channel defaultChannel,
+                                       std::vector<EnrolmentLineError>& errors) {
+    std::vector<Enrolment> entries;
+    int number = 0;
+    forEachLine(text, [&](std::string_view line) {
+        ++number;
+        if (isCommentOrBlank(line))
+            return;
+        std::string error;
+        auto entry = parseEnrolmentLine(line, defaultChannel, error);
+        if (!entry) {
+            errors.push_back({number, error});
+            return;
+        }
+        const auto earlier = std::find_if(entries.begin(), entries.end(), [&](const Enrolment& e) {
+            return e.user == entry->user;
+        });
+        if (earlier != entries.end()) {
+            errors.push_back(
+                {number, "user '" + sanitizeForMessage(entry->user) + "' listed again"});
+            return;
+        }
+        entries.push_back(std::move(*entry));
+    });
+    return entries;
+}
+
+EnrolmentLookup UsersFile::find(const std::string& user) {
+    SecureFileRules rules;
+    rules.owner = owner_;
+    rules.maxSize = kMaxUsersFileSize;
+    rules.privateToOwner = false;
+    SecureFileResult file = readSecureFile(path_, rules);
+    if (!file.ok) {
+        EnrolmentLookup lookup;
+        lookup.kind = EnrolmentLookup::Kind::Unavailable;
+        lookup.problems.push_back(file.error);
+        return lookup;
+    }
+    if (file.text.view().find('\0') != std::string_view::npos) {
+        EnrolmentLookup lookup;
+        lookup.kind = EnrolmentLookup::Kind::Unavailable;
+        lookup.problems.push_back(path_ + ": contains a NUL byte: not a text file");
+        return lookup;
+    }
+    return findEnrolment(file.text.view(), user, defaultChannel_, path_);
+}
+
+}  // namespace verif8

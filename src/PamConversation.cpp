@@ -1,0 +1,61 @@
+// PamConversation: prompts through pam_conv, wiping replies before freeing them.
+#include "PamConversation.hpp"
+
+#include <security/pam_appl.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace verif8 {
+
+namespace {
+// Frees an application's reply array, wiping each answer first.
+void freeReplies(pam_response* replies, int count) {
+    if (replies == nullptr)
+        return;
+    for (int i = 0; i < count; ++i) {
+        if (replies[i].resp != nullptr) {
+            wipeMemory(replies[i].resp, strlen(replies[i].resp));
+            free(replies[i].resp);
+        }
+    }
+    free(replies);
+}
+}  // namespace
+
+int PamConversation::converse(int style, const std::string& text, SecretString* reply) {
+    const void* item = nullptr;
+    if (pam_get_item(pamh_, PAM_CONV, &item) != PAM_SUCCESS || item == nullptr)
+        return PAM_CONV_ERR;
+    const auto* conv = static_cast<const pam_conv*>(item);
+    if (conv->conv == nullptr)
+        return PAM_CONV_ERR;
+    pam_message message{style, text.c_str()};
+    const pam_message* messages[] = {&message};
+    pam_response* replies = nullptr;
+    const int status = conv->conv(1, messages, &replies, conv->appdata_ptr);
+    if (status == PAM_SUCCESS && reply != nullptr) {
+        if (replies == nullptr || replies[0].resp == nullptr) {
+            freeReplies(replies, 1);
+            return PAM_CONV_ERR;
+        }
+        reply->assign(replies[0].resp);
+    }
+    freeReplies(replies, 1);
+    return status;
+}
+
+std::optional<SecretString> PamConversation::askSecret(const std::string& prompt) {
+    SecretString reply;
+    if (converse(PAM_PROMPT_ECHO_OFF, prompt, &reply) != PAM_SUCCESS)
+        return std::nullopt;
+    return reply;
+}
+
+void PamConversation::error(const std::string& text) {
+    if ((flags_ & PAM_SILENT) != 0)
+        return;
+    converse(PAM_ERROR_MSG, text, nullptr);
+}
+
+}  // namespace verif8

@@ -1,0 +1,81 @@
+// PamLogin: reads the login's PAM items, loads the config and runs the Authenticator.
+#include "PamLogin.hpp"
+
+#include <pwd.h>
+#include <security/pam_ext.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "PamConversation.hpp"
+#include "PamLogger.hpp"
+#include "verif8/Authenticator.hpp"
+#include "verif8/ConfigFile.hpp"
+#include "verif8/CurlVerifyClient.hpp"
+
+namespace verif8 {
+
+namespace {
+std::string stringItem(pam_handle_t* pamh, int type) {
+    const void* item = nullptr;
+    if (pam_get_item(pamh, type, &item) != PAM_SUCCESS || item == nullptr)
+        return {};
+    return static_cast<const char*>(item);
+}
+
+// Uses getpwnam_r so that a module in a threaded host does not share getpwnam's static buffer.
+bool userExists(const std::string& user) {
+    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    return getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+           found != nullptr;
+}
+
+bool hasPlaceholderPassword(pam_handle_t* pamh) {
+    const void* item = nullptr;
+    if (pam_get_item(pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == nullptr)
+        return false;
+    const auto* password = static_cast<const char*>(item);
+    return strncmp(password, kSshdPlaceholderPrefix.data(), kSshdPlaceholderPrefix.size()) == 0;
+}
+}  // namespace
+
+int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    const std::vector<std::string> args(argv, argv + (argc > 0 ? argc : 0));
+    const ConfigLoad load = loadConfig(args);
+    PamLogger logger(pamh, load.config.debug);
+
+    const char* user = nullptr;
+    if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || user == nullptr || *user == '\0') {
+        logger.log(LogLevel::Error, "outcome=user_unknown reason=\"no user name\"");
+        return PAM_USER_UNKNOWN;
+    }
+    LoginContext login;
+    login.user = user;
+    login.rhost = stringItem(pamh, PAM_RHOST);
+    login.service = stringItem(pamh, PAM_SERVICE);
+
+    if (!load.ok()) {
+        for (const auto& problem : load.problems)
+            logger.log(LogLevel::Error, "config: " + problem.describe());
+        logger.log(LogLevel::Error, logField("outcome", outcomeName(Outcome::ConfigError)) + " " +
+                                        logField("user", login.user) + " " +
+                                        logField("service", login.service) +
+                                        " reason=\"configuration refused; nothing sent\"");
+        return pamCodeFor(Outcome::ConfigError);
+    }
+    login.userExists = userExists(login.user);
+    login.placeholderPassword = hasPlaceholderPassword(pamh);
+
+    CurlVerifyClient client(load.config);
+    PamConversation conversation(pamh, flags);
+    UsersFile users(load.config.usersFile, load.config.channel);
+    Authenticator authenticator(load.config, client, conversation, users, logger);
+    return pamCodeFor(authenticator.authenticate(login));
+}
+
+}  // namespace verif8
