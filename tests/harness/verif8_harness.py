@@ -1,0 +1,210 @@
+"""Shared test harness: starts verif8-sandbox, builds a pam_wrapper + nss_wrapper world in a temp
+dir, and writes config files the way the module insists on (root-owned, 0600).
+
+Used by the PAM-layer runner, the demo and (later) the end-to-end suite, so that all of them set
+up the same world the same way. Nothing here touches the machine's /etc or running services."""
+
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = ROOT / "tests" / "sandbox" / "verif8-sandbox"
+
+PAM_WRAPPER_LIBS = ("libpam_wrapper.so", "libnss_wrapper.so")
+
+# Users of the test world: name -> (uid, enrolment line or None).
+DEFAULT_USERS = {
+    "alice": (2001, "alice +6591234567 sms,voice"),
+    "bob": (2002, "bob +6598765432 voice"),
+    "carol": (2003, None),
+    "dave": (2004, "dave +6587654321 whatsapp"),
+}
+
+
+class Sandbox:
+    """verif8-sandbox on 127.0.0.1 with a port it picks; stopped on exit, whatever happens."""
+
+    def __init__(self, state_dir, api_key="sandbox-api-key", subaccount="sandbox-account",
+                 extra_args=(), stdout=None):
+        self.state_dir = Path(state_dir)
+        self.api_key = api_key
+        self.subaccount = subaccount
+        self.extra_args = list(extra_args)
+        self.stdout = stdout
+        self.process = None
+        self.info = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, timeout=30):
+        info_path = self.state_dir / "sandbox.json"
+        if info_path.exists():
+            info_path.unlink()
+        self.process = subprocess.Popen(
+            ["/usr/bin/python3", str(SANDBOX), "--state-dir", str(self.state_dir), "--port", "0",
+             "--api-key", self.api_key, "--subaccount", self.subaccount, *self.extra_args],
+            stdout=self.stdout, stderr=subprocess.STDOUT if self.stdout else None,
+            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if info_path.exists():
+                self.info = json.loads(info_path.read_text())
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"verif8-sandbox exited with {self.process.returncode}")
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("verif8-sandbox did not start in time")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    @property
+    def url(self):
+        return self.info["url"]
+
+    @property
+    def ca_file(self):
+        return self.info["ca_file"]
+
+    @property
+    def outbox(self):
+        return self.info["outbox"]
+
+    @property
+    def requests_log(self):
+        return self.info["requests"]
+
+    def control(self, action, query=""):
+        context = ssl.create_default_context(cafile=self.ca_file)
+        request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method="POST",
+                                         data=b"")
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return json.loads(answer.read() or b"{}")
+
+    def requests(self):
+        path = Path(self.requests_log)
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def deliveries(self):
+        path = Path(self.outbox)
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def system_module(name):
+    """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths)."""
+    libdir = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    for directory in (Path(libdir) / "security", Path("/lib/x86_64-linux-gnu/security"),
+                      Path("/usr/lib/security"), Path("/lib/security")):
+        if (directory / name).exists():
+            return str(directory / name)
+    raise FileNotFoundError(f"no {name} among the system's PAM modules")
+
+
+def write_secure(path, text, mode=0o600):
+    """Writes a file as the module wants its settings: owned by us (root in CI), `mode`."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+class PamWorld:
+    """A temp dir with pam_wrapper service files, nss_wrapper passwd/group, a users file and the
+    environment that makes a process see them instead of the machine's."""
+
+    def __init__(self, base_dir, users=None):
+        self.dir = Path(base_dir)
+        self.services = self.dir / "services"
+        self.services.mkdir(parents=True, exist_ok=True)
+        self.users = dict(users or DEFAULT_USERS)
+        self.passwd = self.dir / "passwd"
+        self.group = self.dir / "group"
+        self.users_file = self.dir / "pam_verif8.users"
+        self._write_nss()
+        write_secure(self.users_file, "".join(
+            f"{line}\n" for _, line in self.users.values() if line), mode=0o644)
+
+    def _write_nss(self):
+        lines = ["root:x:0:0:root:/root:/bin/sh\n"]
+        groups = ["root:x:0:\n"]
+        for name, (uid, _) in self.users.items():
+            home = self.dir / "home" / name
+            home.mkdir(parents=True, exist_ok=True)
+            lines.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh\n")
+            groups.append(f"{name}:x:{uid}:\n")
+        self.passwd.write_text("".join(lines))
+        self.group.write_text("".join(groups))
+
+    def service(self, name, module, args=""):
+        path = self.services / name
+        path.write_text(f"auth required {module} {args}\n")
+        return path
+
+    def env(self, base=None):
+        env = dict(os.environ if base is None else base)
+        preload = [lib for lib in PAM_WRAPPER_LIBS]
+        if env.get("LD_PRELOAD"):
+            preload.append(env["LD_PRELOAD"])
+        env.update({
+            "LD_PRELOAD": ":".join(preload),
+            "PAM_WRAPPER": "1",
+            "PAM_WRAPPER_SERVICE_DIR": str(self.services),
+            # pam_syslog lines reach stderr as "SYSLOG(priority): ..." at this level.
+            "PAM_WRAPPER_DEBUGLEVEL": "3",
+            "NSS_WRAPPER_PASSWD": str(self.passwd),
+            "NSS_WRAPPER_GROUP": str(self.group),
+        })
+        # The module must ignore proxies from the environment; make sure none is set by accident.
+        for name in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+            env.pop(name, None)
+        return env
+
+
+def config_text(sandbox, users_file, **overrides):
+    """A pam_verif8.conf for the sandbox; overrides add or replace keys (None removes one)."""
+    settings = {
+        "api_key": sandbox.api_key,
+        "subaccount_id": sandbox.subaccount,
+        "api_url": sandbox.url,
+        "ca_file": sandbox.ca_file,
+        "users_file": str(users_file),
+        "connect_timeout": "5",
+        "request_timeout": "10",
+    }
+    settings.update(overrides)
+    return "".join(f"{key} = {value}\n" for key, value in settings.items() if value is not None)
+
+
+def temp_dir(prefix):
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)

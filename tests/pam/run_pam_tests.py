@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Runs the PAM-layer tests: starts verif8-sandbox, builds a pam_wrapper + nss_wrapper world in a
+temp dir, runs test_pam_login (CMocka, TAP) in it with its stderr (pam_syslog through pam_wrapper)
+captured, then checks every request body the sandbox received against the published OpenAPI
+file. Prints one TAP stream; exits non-zero if anything failed. Leaves no process behind.
+
+usage: run_pam_tests.py TEST_BINARY MODULE_SO"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "harness"))
+sys.path.insert(0, str(HERE))
+
+import openapi_check  # noqa: E402
+import verif8_harness as harness  # noqa: E402
+
+OPENAPI = harness.ROOT.parent / "shared" / "8x8-verification-api.openapi.json"
+
+
+def main():
+    binary, module = sys.argv[1], sys.argv[2]
+    work = harness.temp_dir("verif8-pamtest-")
+    try:
+        world = harness.PamWorld(work / "world")
+        log_path = work / "pam.log"
+        with harness.Sandbox(work / "sandbox", stdout=open(work / "sandbox.out", "w")) as sandbox:
+            env = world.env()
+            env.update({
+                "CMOCKA_MESSAGE_OUTPUT": "TAP",
+                "VERIF8_TEST_DIR": str(world.dir),
+                "VERIF8_MODULE": str(Path(module).resolve()),
+                "VERIF8_SANDBOX_URL": sandbox.url,
+                "VERIF8_SANDBOX_CA": sandbox.ca_file,
+                "VERIF8_OUTBOX": sandbox.outbox,
+                "VERIF8_REQUESTS": sandbox.requests_log,
+                "VERIF8_API_KEY": sandbox.api_key,
+                "VERIF8_SUBACCOUNT": sandbox.subaccount,
+                "VERIF8_USERS_FILE": str(world.users_file),
+                "VERIF8_PAM_LOG": str(log_path),
+                "VERIF8_PAM_PERMIT": harness.system_module("pam_permit.so"),
+            })
+            with open(log_path, "w") as log:
+                result = subprocess.run([binary], env=env, stdout=subprocess.PIPE, stderr=log,
+                                        text=True, timeout=600)
+            requests = sandbox.requests()
+        ok = result.returncode == 0
+        lines = [line for line in result.stdout.splitlines() if not line.startswith("1..")]
+        planned = sum(1 for line in lines if line.startswith(("ok ", "not ok ")))
+        print("\n".join(lines))
+
+        # One more test over everything the module sent in the whole run.
+        checked, problems = openapi_check.check_requests(requests, OPENAPI)
+        number = planned + 1
+        if checked > 0 and not problems:
+            print(f"ok {number} - every_initiate_body_fits_the_published_api ({checked} bodies)")
+        else:
+            ok = False
+            print(f"not ok {number} - every_initiate_body_fits_the_published_api")
+            for problem in problems or ["no initiate request was recorded"]:
+                print(f"# {problem}")
+        print(f"1..{number}")
+        if result.returncode != 0:
+            print(f"# test_pam_login exited {result.returncode}; pam_syslog output follows")
+            for line in log_path.read_text().splitlines()[-40:]:
+                print(f"# {line}")
+        return 0 if ok else 1
+    finally:
+        if not os.environ.get("VERIF8_KEEP"):
+            harness.remove_tree(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
