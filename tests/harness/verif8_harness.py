@@ -148,6 +148,8 @@ class PamWorld:
         self.group = self.dir / "group"
         self.users_file = self.dir / "pam_verif8.users"
         self._write_nss()
+        # libpam reads "other" for services it does not know; without one it logs an error.
+        (self.services / "other").write_text(f"auth required {system_module('pam_deny.so')}\n")
         write_secure(self.users_file, "".join(
             f"{line}\n" for _, line in self.users.values() if line), mode=0o644)
 

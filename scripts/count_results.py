@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Counts test results from Meson's testlog.json files: every case of a TAP test (CMocka and our
+Python tests print TAP), one for any other test. Prints the suite's closing line,
+"N passed, N failed" (", N skipped" when any), and exits 1 if anything failed or nothing ran.
+
+usage: count_results.py TESTLOG.json... [--extra NAME=ok|failed ...]"""
+
+import json
+import sys
+
+
+def count_tap(stdout):
+    passed = failed = skipped = 0
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("not ok"):
+            if "# TODO" in line:
+                continue
+            failed += 1
+        elif line.startswith("ok"):
+            if "# SKIP" in line.upper():
+                skipped += 1
+            else:
+                passed += 1
+    return passed, failed, skipped
+
+
+def main(argv):
+    passed = failed = skipped = 0
+    extras = []
+    logs = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--extra":
+            extras.append(next(args))
+        else:
+            logs.append(arg)
+    for path in logs:
+        with open(path) as handle:
+            for line in handle:
+                entry = json.loads(line)
+                result = entry.get("result")
+                stdout = entry.get("stdout") or ""
+                tap_passed, tap_failed, tap_skipped = count_tap(stdout)
+                if tap_passed + tap_failed + tap_skipped > 0:
+                    passed += tap_passed
+                    failed += tap_failed
+                    skipped += tap_skipped
+                    # A TAP program that crashed after its last "ok" still failed.
+                    if result not in ("OK", "EXPECTEDFAIL") and tap_failed == 0:
+                        failed += 1
+                        print(f"{entry['name']}: {result} after its cases passed")
+                elif result == "SKIP":
+                    skipped += 1
+                elif result in ("OK", "EXPECTEDFAIL"):
+                    passed += 1
+                else:
+                    failed += 1
+                    print(f"{entry['name']}: {result}")
+    for extra in extras:
+        name, _, outcome = extra.partition("=")
+        if outcome == "ok":
+            passed += 1
+        else:
+            failed += 1
+            print(f"{name}: {outcome}")
+    if passed + failed == 0:
+        failed += 1
+        print("no test ran")
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

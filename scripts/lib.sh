@@ -1,0 +1,35 @@
+# Shared by scripts/test and scripts/demo: install what is missing with apt-get, once.
+# Sourced, not run.
+
+# Installs the Debian packages named in "$@" that are not installed yet. Needs root when anything
+# is missing; says so plainly otherwise.
+verif8_install_packages() {
+  local missing=()
+  local package
+  for package in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$package")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "These Debian packages are needed: ${missing[*]}" >&2
+    echo "Run this script as root, or install them with apt-get first." >&2
+    return 1
+  fi
+  echo "Installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Packages that build the module (design.md, "Dependencies").
+VERIF8_BUILD_PACKAGES=(meson ninja-build pkg-config g++ libpam0g-dev libcurl4-openssl-dev
+                       rapidjson-dev ca-certificates)
+# What the sandbox, the demo and the PAM-layer tests run on.
+VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamtester libpam-modules
+                     binutils)
+# What only the test suite needs.
+VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14)
