@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 48> kLanguages{
 std::string setRange(int& field, std::string_view value, long min, long max) {
     const auto number = parseNumber(value);
     if (!number)
-        return "'" + std::string(value) + "' is not a whole number";
+        return "'" + sanitizeForMessage(value) + "' is not a whole number";
     if (*number < min || *number > max)
         return "must be from " + std::to_string(min) + " to " + std::to_string(max);
     field = static_cast<int>(*number);

@@ -95,7 +95,7 @@ struct CurlVerifyClient::Impl {
     std::unique_ptr<CURL, CurlDeleter> handle;
     char errorText[CURL_ERROR_SIZE] = {};
 
-    explicit Impl(const Config& c) : config(c), handle(curl_easy_init()) {}
+    explicit Impl(const Config& c) : config(c) {}
 
     CallResult perform(const SecretString& url, const std::string* postBody);
     bool configure(const SecretString& url, const std::string* postBody, curl_slist* headers,
@@ -145,6 +145,9 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
 
 CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::string* postBody) {
     CallResult result;
+    // Created on the first call, so that logins that send nothing never set curl up.
+    if (!handle)
+        handle.reset(curl_easy_init());
     if (!handle) {
         result.status = CallStatus::InternalError;
         result.detail = "curl_easy_init failed";

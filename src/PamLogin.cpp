@@ -5,6 +5,7 @@
 #include <security/pam_ext.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -25,14 +26,22 @@ std::string stringItem(pam_handle_t* pamh, int type) {
     return static_cast<const char*>(item);
 }
 
-// Uses getpwnam_r so that a module in a threaded host does not share getpwnam's static buffer.
+// getpwnam_r, so that a module in a threaded host does not share getpwnam's static buffer; the
+// buffer grows for entries larger than the system's suggestion (long GECOS fields, NSS modules).
 bool userExists(const std::string& user) {
-    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    return getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
-           found != nullptr;
+    const long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 4096);
+    constexpr std::size_t kMaxBuffer = 1 << 20;
+    for (;;) {
+        passwd entry{};
+        passwd* found = nullptr;
+        const int error = getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
+        if (error == ERANGE && buffer.size() < kMaxBuffer) {
+            buffer.resize(buffer.size() * 2);
+            continue;
+        }
+        return error == 0 && found != nullptr;
+    }
 }
 
 bool hasPlaceholderPassword(pam_handle_t* pamh) {
