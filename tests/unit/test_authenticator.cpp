@@ -1,0 +1,799 @@
+// Authenticator: the login flow against a scripted VerifyClient, Conversation and enrolments.
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support.hpp"
+#include "verif8/Authenticator.hpp"
+
+using namespace verif8;
+
+namespace {
+
+const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
+const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
+const std::string kPhone = "+6591234567";
+const std::string kApiKey = "APIKEY-S3CRET-0042";
+const std::string kCode = "739184";
+const std::string kSmsPrompt =
+    "Code sent by SMS to \u2022\u2022\u2022\u2022\u2022\u2022"
+    "4567.\nVerification code: ";
+
+CallResult sessionResult(SessionStatus status, const std::string& id = kHexId, int attempt = 0) {
+    CallResult result;
+    result.status = CallStatus::Ok;
+    result.httpStatus = 200;
+    Session session;
+    session.id = id;
+    session.status = status;
+    session.attempt = attempt;
+    session.destination = kPhone;
+    result.session = session;
+    result.detail = "HTTP 200";
+    return result;
+}
+
+CallResult failure(CallStatus status, long http = 0, std::string detail = "scripted failure") {
+    CallResult result;
+    result.status = status;
+    result.httpStatus = http;
+    result.detail = std::move(detail);
+    return result;
+}
+
+class FakeClient : public VerifyClient {
+public:
+    std::deque<CallResult> initiateResults;
+    std::deque<CallResult> validateResults;
+    std::vector<InitiateRequest> initiates;
+    std::vector<std::string> validatedSessions;
+    std::vector<std::string> validatedCodes;
+
+    CallResult initiate(const InitiateRequest& request) override {
+        initiates.push_back(request);
+        return next(initiateResults);
+    }
+    CallResult validate(const std::string& sessionId, const SecretString& code) override {
+        validatedSessions.push_back(sessionId);
+        validatedCodes.emplace_back(code.view());
+        return next(validateResults);
+    }
+
+private:
+    static CallResult next(std::deque<CallResult>& results) {
+        if (results.empty())  // an unscripted call: the test's call counts will catch it
+            return failure(CallStatus::InternalError, 0, "unscripted call");
+        CallResult result = results.front();
+        results.pop_front();
+        return result;
+    }
+};
+
+class FakeConversation : public Conversation {
+public:
+    std::deque<std::optional<std::string>> replies;
+    std::vector<std::string> prompts;
+    std::vector<std::string> errors;
+
+    std::optional<SecretString> askSecret(const std::string& prompt) override {
+        prompts.push_back(prompt);
+        if (replies.empty())
+            return std::nullopt;
+        std::optional<std::string> reply = replies.front();
+        replies.pop_front();
+        if (!reply)
+            return std::nullopt;
+        return SecretString(*reply);
+    }
+    void error(const std::string& text) override { errors.push_back(text); }
+};
+
+class FakeEnrolments : public EnrolmentSource {
+public:
+    EnrolmentLookup result;
+    std::vector<std::string> asked;
+
+    EnrolmentLookup find(const std::string& user) override {
+        asked.push_back(user);
+        return result;
+    }
+};
+
+class RecordingLogger : public Logger {
+public:
+    bool debugOn = false;
+    std::vector<std::pair<LogLevel, std::string>> lines;
+
+    void log(LogLevel level, const std::string& line) override { lines.emplace_back(level, line); }
+    bool debugEnabled() const override { return debugOn; }
+
+    std::vector<std::string> outcomeLines() const {
+        std::vector<std::string> found;
+        for (const auto& line : lines) {
+            if (line.second.rfind("outcome=", 0) == 0)
+                found.push_back(line.second);
+        }
+        return found;
+    }
+    std::string all() const {
+        std::string text;
+        for (const auto& line : lines)
+            text += line.second + "\n";
+        return text;
+    }
+    std::size_t countAt(LogLevel level) const {
+        std::size_t count = 0;
+        for (const auto& line : lines)
+            count += line.first == level ? 1 : 0;
+        return count;
+    }
+};
+
+Enrolment enrolment(std::vector<Channel> channels = {Channel::Sms}, std::string phone = kPhone) {
+    Enrolment entry;
+    entry.user = "alice";
+    entry.phone = std::move(phone);
+    entry.channels = std::move(channels);
+    return entry;
+}
+
+struct Harness {
+    Config config;
+    FakeClient client;
+    FakeConversation conversation;
+    FakeEnrolments enrolments;
+    RecordingLogger logger;
+    LoginContext login;
+
+    Harness() {
+        config.apiKey.assign(kApiKey);
+        config.subaccountId = "demo-account";
+        login.user = "alice";
+        login.rhost = "203.0.113.9";
+        login.service = "sshd";
+        login.userExists = true;
+        enrol(enrolment());
+    }
+
+    void enrol(Enrolment entry) {
+        enrolments.result = EnrolmentLookup{};
+        enrolments.result.kind = EnrolmentLookup::Kind::Found;
+        enrolments.result.entry = std::move(entry);
+    }
+    // The common script: initiate gives a WAITING session, then each validate answer in turn.
+    void script(std::vector<CallResult> validations) {
+        client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+        for (auto& validation : validations)
+            client.validateResults.push_back(std::move(validation));
+    }
+    void reply(std::initializer_list<std::optional<std::string>> replies) {
+        for (const auto& text : replies)
+            conversation.replies.push_back(text);
+    }
+    Outcome run() {
+        Authenticator authenticator(config, client, conversation, enrolments, logger);
+        return authenticator.authenticate(login);
+    }
+};
+
+void expectOutcome(Outcome actual, Outcome expected) {
+    if (actual != expected) {
+        print_error("outcome %s, expected %s\n", std::string(outcomeName(actual)).c_str(),
+                    std::string(outcomeName(expected)).c_str());
+        fail();
+    }
+}
+
+// Nothing left the module: no send, no prompt.
+void expectNothingSent(const Harness& h) {
+    assert_int_equal(h.client.initiates.size(), 0);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+}
+
+std::string onlyOutcomeLine(const Harness& h) {
+    const auto lines = h.logger.outcomeLines();
+    if (lines.size() != 1) {
+        print_error("expected one outcome line, got %zu:\n%s", lines.size(),
+                    h.logger.all().c_str());
+        fail();
+    }
+    return lines[0];
+}
+
+}  // namespace
+
+// ---- the happy path and its prompt
+
+static void the_right_code_first_time_is_verified(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_str(h.client.initiates[0].destination, kPhone);
+    assert_true(h.client.initiates[0].channel == Channel::Sms);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    expect_str(h.client.validatedCodes[0], kCode);
+    expect_str(h.client.validatedSessions[0], kHexId);
+    assert_int_equal(h.conversation.errors.size(), 0);
+}
+
+static void the_prompt_carries_the_notice_and_the_masked_phone(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    h.run();
+    assert_int_equal(h.conversation.prompts.size(), 1);
+    expect_str(h.conversation.prompts[0], kSmsPrompt);
+}
+
+static void a_voice_user_is_told_of_a_voice_call(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Voice, Channel::Sms}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_true(h.client.initiates.at(0).channel == Channel::Voice);
+    expect_str(h.conversation.prompts.at(0),
+               "Code sent by voice call to \u2022\u2022\u2022\u2022\u2022\u2022"
+               "4567.\nVerification code: ");
+}
+
+static void a_whatsapp_user_with_a_template_is_sent_by_whatsapp(void**) {
+    Harness h;
+    h.config.whatsappTemplate = "auth_code_v2";
+    h.enrol(enrolment({Channel::Whatsapp}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_true(h.client.initiates.at(0).channel == Channel::Whatsapp);
+    expect_str(h.client.initiates.at(0).whatsappTemplate.value_or("?"), "auth_code_v2");
+    expect_contains(h.conversation.prompts.at(0), "Code sent by WhatsApp to ");
+}
+
+// ---- wrong codes
+
+static void a_wrong_code_then_the_right_one_is_verified(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
+              sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.reply({"111111", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.conversation.prompts.size(), 2);
+    expect_contains(h.conversation.prompts[1], "Wrong code.");
+    expect_contains(h.conversation.prompts[1], "2 attempts left.");
+    expect_contains(h.conversation.prompts[1], "\nVerification code: ");
+    assert_int_equal(h.client.validatedCodes.size(), 2);
+    expect_str(h.client.validatedCodes[0], "111111");
+    expect_str(h.client.validatedCodes[1], kCode);
+    expect_str(h.client.validatedSessions[1], kHexId);
+    assert_int_equal(h.client.initiates.size(), 1);  // one login, one session
+}
+
+static void the_last_attempt_is_announced_in_the_singular(void**) {
+    Harness h;
+    h.config.maxAttempts = 2;
+    h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
+              sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.reply({"111111", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    expect_contains(h.conversation.prompts.at(1), "1 attempt left.");
+}
+
+static void max_attempts_wrong_codes_end_the_login(void**) {
+    for (int max = 1; max <= 5; ++max) {
+        Harness h;
+        h.config.maxAttempts = max;
+        std::vector<CallResult> answers;
+        for (int i = 0; i < max + 2; ++i)
+            answers.push_back(sessionResult(SessionStatus::Waiting, kHexId, i + 1));
+        h.script(std::move(answers));
+        for (int i = 0; i < max + 2; ++i)
+            h.conversation.replies.emplace_back("11111" + std::to_string(i));
+        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+        assert_int_equal(h.client.validatedCodes.size(), max);
+        assert_int_equal(h.conversation.prompts.size(), max);
+        expect_contains(h.conversation.errors.at(0), "No attempts left");
+    }
+}
+
+static void implausible_codes_count_as_attempts_and_are_not_sent(void**) {
+    const std::vector<std::string> implausible{"",
+                                               "12",
+                                               "12345678901",
+                                               "12 34",
+                                               "12\xc3\xa9"
+                                               "34",
+                                               "%n%s",
+                                               "   ",
+                                               "12\x01"
+                                               "34"};
+    for (const auto& bad : implausible) {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({bad, kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.client.validatedCodes.size(), 1);
+        expect_str(h.client.validatedCodes[0], kCode);
+        assert_int_equal(h.conversation.prompts.size(), 2);
+        expect_contains(h.conversation.prompts[1], "2 attempts left.");
+        expect_contains(h.conversation.prompts[1], "not a code");
+    }
+}
+
+static void only_implausible_codes_end_the_login_without_a_validate(void**) {
+    Harness h;
+    h.script({});
+    h.reply({"", "%n%s", "12"});
+    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 3);
+}
+
+static void the_code_is_trimmed_before_validate(void**) {
+    Harness h;
+    h.script(
+        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
+    h.reply({"  " + kCode + "\n", "\t123-456 \r\n"});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.validatedCodes.size(), 2);
+    expect_str(h.client.validatedCodes[0], kCode);
+    expect_str(h.client.validatedCodes[1], "123-456");
+}
+
+static void the_code_is_sent_as_typed_otherwise(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({"AbC12x"});
+    expectOutcome(h.run(), Outcome::Verified);
+    expect_str(h.client.validatedCodes.at(0), "AbC12x");
+}
+
+// ---- session identity and final statuses
+
+static void verified_for_another_session_is_a_bad_response(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified, "ffffffff5ea5ea118169020897df5459")});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::BadResponse);
+}
+
+static void verified_for_the_dashed_form_of_the_session_is_verified(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified, kDashedId)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+}
+
+static void verified_for_an_empty_session_id_is_a_bad_response(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified, "")});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::BadResponse);
+}
+
+static void a_failed_session_ends_the_login(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Failed, kHexId, 5)});
+    h.reply({kCode, kCode});
+    expectOutcome(h.run(), Outcome::SessionFailed);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    assert_int_equal(h.conversation.errors.size(), 1);
+}
+
+static void an_expired_session_ends_the_login(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Expired)});
+    h.reply({kCode, kCode});
+    expectOutcome(h.run(), Outcome::SessionExpired);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    expect_contains(h.conversation.errors.at(0), "expired");
+}
+
+static void a_404_on_validate_is_an_expired_session(void**) {
+    Harness h;
+    h.script({failure(CallStatus::SessionNotFound, 404, "HTTP 404 code 1404")});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::SessionExpired);
+}
+
+static void a_new_session_that_is_already_verified_is_never_verified(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.reply({kCode});
+    const Outcome outcome = h.run();
+    assert_true(outcome != Outcome::Verified);
+    expectOutcome(outcome, Outcome::BadResponse);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+}
+
+static void a_new_session_that_is_already_final_is_not_prompted_for(void**) {
+    const std::vector<std::pair<SessionStatus, Outcome>> cases{
+        {SessionStatus::Failed, Outcome::SessionFailed},
+        {SessionStatus::Expired, Outcome::SessionExpired}};
+    for (const auto& [status, outcome] : cases) {
+        Harness h;
+        h.client.initiateResults.push_back(sessionResult(status));
+        h.reply({kCode});
+        expectOutcome(h.run(), outcome);
+        assert_int_equal(h.conversation.prompts.size(), 0);
+    }
+}
+
+// ---- the conversation
+
+static void an_aborted_conversation_is_a_conversation_failure(void**) {
+    Harness h;
+    h.script({});
+    h.reply({std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+}
+
+static void an_abort_after_a_wrong_code_is_a_conversation_failure(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Waiting, kHexId, 1)});
+    h.reply({"111111", std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+}
+
+// ---- logins that send nothing
+
+static void an_unknown_user_sends_nothing(void**) {
+    Harness h;
+    h.login.userExists = false;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::UserUnknown);
+    expectNothingSent(h);
+}
+
+static void the_sshd_placeholder_password_sends_nothing(void**) {
+    Harness h;
+    h.login.placeholderPassword = true;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::InvalidUserPassword);
+    expectNothingSent(h);
+    assert_int_equal(h.enrolments.asked.size(), 0);
+}
+
+static void an_unenrolled_user_is_denied_by_default(void**) {
+    Harness h;
+    h.enrolments.result = EnrolmentLookup{};
+    h.enrolments.result.kind = EnrolmentLookup::Kind::NotEnrolled;
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::UnenrolledDenied);
+    expectNothingSent(h);
+    expect_str(h.enrolments.asked.at(0), "alice");
+}
+
+static void an_unenrolled_user_is_ignored_when_configured(void**) {
+    Harness h;
+    h.config.unenrolled = UnenrolledPolicy::Ignore;
+    h.enrolments.result = EnrolmentLookup{};
+    h.enrolments.result.kind = EnrolmentLookup::Kind::NotEnrolled;
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::UnenrolledIgnored);
+    expectNothingSent(h);
+}
+
+static void a_user_with_a_bad_line_is_not_enrolled_and_the_line_is_logged(void**) {
+    Harness h;
+    h.enrolments.result = EnrolmentLookup{};
+    h.enrolments.result.kind = EnrolmentLookup::Kind::NotEnrolled;
+    h.enrolments.result.problems.push_back("/etc/security/pam_verif8.users:3: bad\x1b line");
+    expectOutcome(h.run(), Outcome::UnenrolledDenied);
+    expectNothingSent(h);
+    expect_contains(h.logger.all(), "/etc/security/pam_verif8.users:3: bad? line");
+    for (const auto& line : h.logger.lines)
+        assert_false(test::hasControlBytes(line.second));
+}
+
+static void an_unusable_users_file_is_a_config_error(void**) {
+    Harness h;
+    h.enrolments.result = EnrolmentLookup{};
+    h.enrolments.result.kind = EnrolmentLookup::Kind::Unavailable;
+    h.enrolments.result.problems.push_back("/etc/security/pam_verif8.users: has mode 0666");
+    h.config.unenrolled = UnenrolledPolicy::Ignore;  // a broken file is never "not enrolled"
+    expectOutcome(h.run(), Outcome::ConfigError);
+    expectNothingSent(h);
+    expect_contains(h.logger.all(), "has mode 0666");
+}
+
+static void a_whatsapp_user_without_a_template_is_a_config_error(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Whatsapp, Channel::Sms}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::ConfigError);
+    expectNothingSent(h);
+}
+
+// ---- call failures
+
+static void each_initiate_failure_has_its_outcome(void**) {
+    const std::vector<std::pair<CallStatus, Outcome>> cases{
+        {CallStatus::Unreachable, Outcome::Unreachable},
+        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::RateLimited, Outcome::RateLimited},
+        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
+        {CallStatus::RequestRejected, Outcome::ConfigError},
+        {CallStatus::TlsTooOld, Outcome::ConfigError},
+        {CallStatus::InvalidDestination, Outcome::InvalidPhone},
+        {CallStatus::ResendTooSoon, Outcome::ResendTooSoon},
+        {CallStatus::BadResponse, Outcome::BadResponse},
+        {CallStatus::InternalError, Outcome::InternalError},
+    };
+    for (const auto& [status, outcome] : cases) {
+        Harness h;
+        h.client.initiateResults.push_back(failure(status, 400));
+        h.reply({kCode});
+        expectOutcome(h.run(), outcome);
+        assert_int_equal(h.client.initiates.size(), 1);
+        assert_int_equal(h.client.validatedCodes.size(), 0);
+        assert_int_equal(h.conversation.prompts.size(), 0);
+        expect_contains(onlyOutcomeLine(h), "outcome=" + std::string(outcomeName(outcome)));
+    }
+}
+
+static void each_validate_failure_has_its_outcome(void**) {
+    const std::vector<std::pair<CallStatus, Outcome>> cases{
+        {CallStatus::Unreachable, Outcome::Unreachable},
+        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::RateLimited, Outcome::RateLimited},
+        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
+        {CallStatus::RequestRejected, Outcome::ConfigError},
+        {CallStatus::SessionNotFound, Outcome::SessionExpired},
+        {CallStatus::BadResponse, Outcome::BadResponse},
+        {CallStatus::InternalError, Outcome::InternalError},
+    };
+    for (const auto& [status, outcome] : cases) {
+        Harness h;
+        h.script({failure(status, 500)});
+        h.reply({kCode, kCode});
+        expectOutcome(h.run(), outcome);
+        assert_int_equal(h.client.validatedCodes.size(), 1);
+    }
+}
+
+static void the_request_carries_the_configured_settings(void**) {
+    Harness h;
+    h.config.codeLength = 8;
+    h.config.codeValidity = 900;
+    h.config.brand = "Acme";
+    h.config.messageTemplate = "{brand}: {code}";
+    h.config.templateKey = "login-otp";
+    h.config.language = "fr-FR";
+    h.config.smsSender = "AcmeSMS";
+    h.config.voiceCallerId = "+6512345678";
+    h.config.whatsappTemplate = "auth_code_v2";
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    const InitiateRequest& request = h.client.initiates.at(0);
+    expect_str(request.destination, kPhone);
+    assert_true(request.channel == Channel::Sms);
+    assert_int_equal(request.codeLength, 8);
+    assert_int_equal(request.codeValidity, 900);
+    expect_str(request.brand.value_or("?"), "Acme");
+    expect_str(request.messageTemplate.value_or("?"), "{brand}: {code}");
+    expect_str(request.templateKey.value_or("?"), "login-otp");
+    expect_str(request.language.value_or("?"), "fr-FR");
+    expect_str(request.smsSource.value_or("?"), "AcmeSMS");
+    expect_str(request.callSource.value_or("?"), "+6512345678");
+    expect_str(request.whatsappTemplate.value_or("?"), "auth_code_v2");
+}
+
+static void unset_settings_stay_unset_in_the_request(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    h.run();
+    const InitiateRequest& request = h.client.initiates.at(0);
+    assert_int_equal(request.codeLength, 6);
+    assert_int_equal(request.codeValidity, 300);
+    assert_false(request.brand || request.messageTemplate || request.templateKey ||
+                 request.language || request.smsSource || request.callSource ||
+                 request.whatsappTemplate);
+}
+
+// ---- the log
+
+static void one_outcome_line_has_every_field(void**) {
+    Harness h;
+    h.script(
+        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
+    h.reply({"111111", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    const std::string line = onlyOutcomeLine(h);
+    expect_starts_with(line,
+                       "outcome=verified user=alice rhost=203.0.113.9 service=sshd "
+                       "channel=sms to=+65******67 session=a44a91be attempts=2 ms=");
+    const std::size_t ms = line.find(" ms=") + 4;
+    assert_true(ms < line.size());
+    assert_true(line[ms] >= '0' && line[ms] <= '9');
+}
+
+static void every_login_logs_exactly_one_outcome_line(void**) {
+    {
+        Harness h;
+        h.login.userExists = false;
+        h.run();
+        expect_starts_with(onlyOutcomeLine(h), "outcome=user_unknown user=alice ");
+    }
+    {
+        Harness h;
+        h.login.placeholderPassword = true;
+        h.run();
+        expect_starts_with(onlyOutcomeLine(h), "outcome=invalid_user ");
+    }
+    {
+        Harness h;
+        h.enrolments.result.kind = EnrolmentLookup::Kind::NotEnrolled;
+        h.enrolments.result.entry.reset();
+        h.run();
+        const std::string line = onlyOutcomeLine(h);
+        expect_starts_with(line, "outcome=unenrolled_denied ");
+        expect_not_contains(line, "to=");
+    }
+    {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
+                  sessionResult(SessionStatus::Waiting, kHexId, 2),
+                  sessionResult(SessionStatus::Waiting, kHexId, 3)});
+        h.reply({"111111", "222222", "333333"});
+        h.run();
+        const std::string line = onlyOutcomeLine(h);
+        expect_starts_with(line, "outcome=too_many_wrong_codes ");
+        expect_contains(line, " attempts=3 ");
+    }
+    {
+        Harness h;
+        h.script({});
+        h.reply({std::nullopt});
+        h.run();
+        expect_starts_with(onlyOutcomeLine(h), "outcome=conversation_failed ");
+    }
+}
+
+static void a_missing_rhost_and_service_are_logged_as_dashes(void**) {
+    Harness h;
+    h.login.rhost.clear();
+    h.login.service.clear();
+    h.login.userExists = false;
+    h.run();
+    expect_contains(onlyOutcomeLine(h), " rhost=- service=- ");
+}
+
+static void the_log_never_holds_the_code_the_phone_or_the_key(void**) {
+    Harness h;
+    h.logger.debugOn = true;
+    h.script(
+        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
+    h.reply({"  482913 ", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    const std::string all = h.logger.all();
+    assert_true(h.logger.lines.size() > 1);
+    expect_not_contains(all, kCode);
+    expect_not_contains(all, "482913");
+    expect_not_contains(all, "6591234567");
+    expect_not_contains(all, "91234567");
+    expect_not_contains(all, kApiKey);
+}
+
+static void a_failed_login_log_never_holds_the_phone_or_the_key(void**) {
+    for (CallStatus status : {CallStatus::InvalidDestination, CallStatus::CredentialsRejected,
+                              CallStatus::Unreachable}) {
+        Harness h;
+        h.logger.debugOn = true;
+        h.client.initiateResults.push_back(failure(status, 400, "HTTP 400 code 1002"));
+        h.run();
+        const std::string all = h.logger.all();
+        expect_not_contains(all, "6591234567");
+        expect_not_contains(all, kApiKey);
+        expect_contains(onlyOutcomeLine(h), "to=+65******67");
+    }
+}
+
+static void user_names_and_hosts_are_sanitized_in_the_log(void**) {
+    Harness h;
+    h.login.user = "eve\n\x1b[31moutcome=verified";
+    h.login.rhost = "198.51.100.7\r\nfake";
+    h.login.userExists = false;
+    h.run();
+    const std::string line = onlyOutcomeLine(h);
+    assert_false(test::hasControlBytes(line));
+    expect_contains(line, "user=\"eve??[31moutcome=verified\"");
+    expect_contains(line, "rhost=198.51.100.7??fake");
+    expect_starts_with(line, "outcome=user_unknown ");
+}
+
+static void debug_lines_only_when_debug_is_on(void**) {
+    {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        assert_int_equal(h.logger.countAt(LogLevel::Debug), 0);
+    }
+    {
+        Harness h;
+        h.logger.debugOn = true;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        assert_true(h.logger.countAt(LogLevel::Debug) >= 2);
+        expect_contains(h.logger.all(), "initiate: ok");
+        expect_contains(h.logger.all(), "validate: ok");
+        assert_int_equal(h.logger.outcomeLines().size(), 1);
+    }
+}
+
+static void outcome_lines_have_levels_by_severity(void**) {
+    {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        assert_int_equal(h.logger.countAt(LogLevel::Info), 1);
+    }
+    {
+        Harness h;
+        h.client.initiateResults.push_back(failure(CallStatus::CredentialsRejected, 401));
+        h.run();
+        assert_int_equal(h.logger.countAt(LogLevel::Error), 1);
+    }
+}
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_right_code_first_time_is_verified),
+        cmocka_unit_test(the_prompt_carries_the_notice_and_the_masked_phone),
+        cmocka_unit_test(a_voice_user_is_told_of_a_voice_call),
+        cmocka_unit_test(a_whatsapp_user_with_a_template_is_sent_by_whatsapp),
+        cmocka_unit_test(a_wrong_code_then_the_right_one_is_verified),
+        cmocka_unit_test(the_last_attempt_is_announced_in_the_singular),
+        cmocka_unit_test(max_attempts_wrong_codes_end_the_login),
+        cmocka_unit_test(implausible_codes_count_as_attempts_and_are_not_sent),
+        cmocka_unit_test(only_implausible_codes_end_the_login_without_a_validate),
+        cmocka_unit_test(the_code_is_trimmed_before_validate),
+        cmocka_unit_test(the_code_is_sent_as_typed_otherwise),
+        cmocka_unit_test(verified_for_another_session_is_a_bad_response),
+        cmocka_unit_test(verified_for_the_dashed_form_of_the_session_is_verified),
+        cmocka_unit_test(verified_for_an_empty_session_id_is_a_bad_response),
+        cmocka_unit_test(a_failed_session_ends_the_login),
+        cmocka_unit_test(an_expired_session_ends_the_login),
+        cmocka_unit_test(a_404_on_validate_is_an_expired_session),
+        cmocka_unit_test(a_new_session_that_is_already_verified_is_never_verified),
+        cmocka_unit_test(a_new_session_that_is_already_final_is_not_prompted_for),
+        cmocka_unit_test(an_aborted_conversation_is_a_conversation_failure),
+        cmocka_unit_test(an_abort_after_a_wrong_code_is_a_conversation_failure),
+        cmocka_unit_test(an_unknown_user_sends_nothing),
+        cmocka_unit_test(the_sshd_placeholder_password_sends_nothing),
+        cmocka_unit_test(an_unenrolled_user_is_denied_by_default),
+        cmocka_unit_test(an_unenrolled_user_is_ignored_when_configured),
+        cmocka_unit_test(a_user_with_a_bad_line_is_not_enrolled_and_the_line_is_logged),
+        cmocka_unit_test(an_unusable_users_file_is_a_config_error),
+        cmocka_unit_test(a_whatsapp_user_without_a_template_is_a_config_error),
+        cmocka_unit_test(each_initiate_failure_has_its_outcome),
+        cmocka_unit_test(each_validate_failure_has_its_outcome),
+        cmocka_unit_test(the_request_carries_the_configured_settings),
+        cmocka_unit_test(unset_settings_stay_unset_in_the_request),
+        cmocka_unit_test(one_outcome_line_has_every_field),
+        cmocka_unit_test(every_login_logs_exactly_one_outcome_line),
+        cmocka_unit_test(a_missing_rhost_and_service_are_logged_as_dashes),
+        cmocka_unit_test(the_log_never_holds_the_code_the_phone_or_the_key),
+        cmocka_unit_test(a_failed_login_log_never_holds_the_phone_or_the_key),
+        cmocka_unit_test(user_names_and_hosts_are_sanitized_in_the_log),
+        cmocka_unit_test(debug_lines_only_when_debug_is_on),
+        cmocka_unit_test(outcome_lines_have_levels_by_severity),
+    };
+    return cmocka_run_group_tests_name("authenticator", tests, nullptr, nullptr);
+}

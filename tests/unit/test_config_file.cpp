@@ -1,0 +1,368 @@
+// loadConfig: the config file as the module opens it, the module arguments, and api_key_file.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "verif8/ConfigFile.hpp"
+
+using namespace verif8;
+
+namespace {
+
+const char* const kGoodConfig =
+    "# test config\n"
+    "api_key = k3y-ABC\n"
+    "subaccount_id = demo-account\n"
+    "code_length = 6\n"
+    "channel = sms\n";
+
+ConfigLoad load(const std::vector<std::string>& args, uid_t owner = geteuid()) {
+    return loadConfig(args, owner);
+}
+
+std::string describeAll(const ConfigLoad& loaded) {
+    std::string text;
+    for (const auto& problem : loaded.problems)
+        text += problem.describe() + "\n";
+    return text;
+}
+
+void expectOk(const ConfigLoad& loaded) {
+    if (!loaded.ok()) {
+        print_error("unexpected problems:\n%s", describeAll(loaded).c_str());
+        fail();
+    }
+}
+
+// Refused with exactly one problem whose description contains every needle.
+void expectRefused(const ConfigLoad& loaded, std::initializer_list<std::string> needles) {
+    if (loaded.problems.size() != 1) {
+        print_error("expected one problem, got %zu:\n%s", loaded.problems.size(),
+                    describeAll(loaded).c_str());
+        fail();
+    }
+    for (const auto& needle : needles)
+        expect_contains(loaded.problems[0].describe(), needle);
+    // A refused config must not keep the key around for anyone to use.
+    assert_true(loaded.config.apiKey.empty());
+}
+
+}  // namespace
+
+static void a_good_file_loads(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectOk(loaded);
+    expect_str(loaded.path, path);
+    expect_str(loaded.config.apiKey.view(), "k3y-ABC");
+    expect_str(loaded.config.subaccountId, "demo-account");
+    assert_int_equal(loaded.config.codeLength, 6);
+    assert_false(loaded.config.debug);
+}
+
+static void mode_0644_is_refused_naming_the_mode(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig, 0644);
+    expectRefused(load({"conf=" + path}), {path + ": ", "0644"});
+}
+
+static void mode_0640_is_refused_naming_the_mode(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig, 0640);
+    expectRefused(load({"conf=" + path}), {path + ": ", "0640"});
+}
+
+static void mode_0400_is_accepted(void**) {
+    test::TempDir dir;
+    expectOk(load({"conf=" + dir.file(kGoodConfig, 0400)}));
+}
+
+static void a_symlink_is_refused(void**) {
+    test::TempDir dir;
+    const std::string target = dir.file(kGoodConfig);
+    const std::string link = dir.path() + "/link.conf";
+    assert_int_equal(symlink(target.c_str(), link.c_str()), 0);
+    expectRefused(load({"conf=" + link}), {link + ": ", "symbolic link"});
+}
+
+static void a_directory_is_refused(void**) {
+    test::TempDir dir;
+    const std::string sub = dir.path() + "/conf.d";
+    assert_int_equal(mkdir(sub.c_str(), 0700), 0);
+    expectRefused(load({"conf=" + sub}), {sub + ": ", "not a regular file"});
+}
+
+static void a_fifo_is_refused_without_hanging(void**) {
+    test::TempDir dir;
+    const std::string fifo = dir.path() + "/fifo.conf";
+    assert_int_equal(mkfifo(fifo.c_str(), 0600), 0);
+    // A hang would block here forever with no writer; SIGALRM's default action ends the test.
+    signal(SIGALRM, SIG_DFL);
+    alarm(10);
+    const ConfigLoad loaded = load({"conf=" + fifo});
+    alarm(0);
+    expectRefused(loaded, {fifo + ": ", "not a regular file"});
+}
+
+static void a_file_of_another_owner_is_refused(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const uid_t other = geteuid() + 1;
+    expectRefused(load({"conf=" + path}, other),
+                  {path + ": ", "owned by uid " + std::to_string(other)});
+}
+
+static void a_file_over_64_kib_is_refused(void**) {
+    test::TempDir dir;
+    std::string text = kGoodConfig;
+    text += "#" + std::string(kMaxConfigSize, 'x') + "\n";
+    const std::string path = dir.file(text);
+    expectRefused(load({"conf=" + path}), {path + ": ", "larger than 65536 bytes"});
+}
+
+static void a_missing_file_is_a_problem_naming_its_path(void**) {
+    test::TempDir dir;
+    const std::string path = dir.path() + "/absent.conf";
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectRefused(loaded, {path + ": ", "cannot open"});
+    expect_str(loaded.problems[0].source, path);
+    expect_str(loaded.path, path);
+}
+
+static void a_bad_line_in_the_file_is_reported_with_its_line(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(std::string(kGoodConfig) + "max_attempts = 9\n");
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectRefused(loaded, {});
+    expect_str(loaded.problems[0].describe(), path + ":6: max_attempts: must be from 1 to 5");
+}
+
+static void a_duplicate_line_in_the_file_names_both_lines(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(std::string(kGoodConfig) + "code_length = 8\n");
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectRefused(loaded, {});
+    expect_str(loaded.problems[0].describe(),
+               path + ":6: duplicate key 'code_length' (first on line 4)");
+}
+
+static void missing_required_keys_are_reported_against_the_file(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file("code_length = 8\n");
+    const ConfigLoad loaded = load({"conf=" + path});
+    assert_int_equal(loaded.problems.size(), 2);
+    expect_str(loaded.problems[0].source, path);
+    expect_contains(loaded.problems[0].message, "api_key");
+    expect_contains(loaded.problems[1].message, "subaccount_id");
+}
+
+static void module_arguments_override_file_values(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"code_length=8", "conf=" + path, "channel=voice"});
+    expectOk(loaded);
+    assert_int_equal(loaded.config.codeLength, 8);
+    assert_true(loaded.config.channel == Channel::Voice);
+    expect_str(loaded.config.subaccountId, "demo-account");
+}
+
+static void module_arguments_complete_the_file(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file("api_key = k3y-ABC\n");
+    const ConfigLoad loaded = load({"conf=" + path, "subaccount_id=from-args"});
+    expectOk(loaded);
+    expect_str(loaded.config.subaccountId, "from-args");
+}
+
+static void a_bad_module_argument_is_refused_naming_the_key(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"conf=" + path, "code_length=99"});
+    expectRefused(loaded, {"module arguments: code_length: "});
+    assert_int_equal(loaded.problems[0].line, 0);
+}
+
+static void debug_argument_turns_on_debug(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"debug", "conf=" + path});
+    expectOk(loaded);
+    assert_true(loaded.config.debug);
+}
+
+static void debug_is_on_even_when_the_config_is_refused(void**) {
+    // So that the refusal itself can be debugged.
+    test::TempDir dir;
+    const ConfigLoad loaded = load({"conf=" + dir.path() + "/absent.conf", "debug"});
+    assert_false(loaded.ok());
+    assert_true(loaded.config.debug);
+}
+
+static void an_unknown_bare_argument_is_refused(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    expectRefused(load({"conf=" + path, "nullok"}),
+                  {"module arguments: ", "unknown argument 'nullok'"});
+}
+
+static void an_unknown_key_argument_is_refused(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    expectRefused(load({"conf=" + path, "colour=red"}), {"module arguments: ", "'colour'"});
+}
+
+static void api_key_as_a_module_argument_is_refused(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"conf=" + path, "api_key=LEAKED-KEY"});
+    expectRefused(loaded, {"module arguments: ", "api_key", "world-readable"});
+    expect_not_contains(loaded.problems[0].describe(), "LEAKED-KEY");
+}
+
+static void a_relative_conf_path_is_refused(void**) {
+    expectRefused(load({"conf=etc/pam_verif8.conf"}), {"absolute path"});
+    expectRefused(load({"conf="}), {"absolute path"});
+}
+
+static void the_last_conf_argument_wins(void**) {
+    test::TempDir dir;
+    const std::string first = dir.file("api_key = one\nsubaccount_id = first-account\n");
+    const std::string second = dir.file("api_key = two\nsubaccount_id = second-account\n");
+    const ConfigLoad loaded = load({"conf=" + first, "conf=" + second});
+    expectOk(loaded);
+    expect_str(loaded.path, second);
+    expect_str(loaded.config.subaccountId, "second-account");
+}
+
+static void api_key_file_is_read_and_trimmed(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.file("  k3y-FROM-FILE\n");
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectOk(loaded);
+    expect_str(loaded.config.apiKey.view(), "k3y-FROM-FILE");
+    expect_str(loaded.config.apiKeyFile, keyFile);
+}
+
+static void api_key_file_with_crlf_is_read(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.file("k3y-FROM-FILE\r\n");
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    const ConfigLoad loaded = load({"conf=" + path});
+    expectOk(loaded);
+    expect_str(loaded.config.apiKey.view(), "k3y-FROM-FILE");
+}
+
+static void api_key_file_may_come_from_the_arguments(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.file("k3y-FROM-ARGS\n");
+    const std::string path = dir.file("subaccount_id = demo-account\n");
+    const ConfigLoad loaded = load({"conf=" + path, "api_key_file=" + keyFile});
+    expectOk(loaded);
+    expect_str(loaded.config.apiKey.view(), "k3y-FROM-ARGS");
+}
+
+static void api_key_file_with_mode_0644_is_refused(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.file("k3y\n", 0644);
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    expectRefused(load({"conf=" + path}), {keyFile, "0644"});
+}
+
+static void api_key_file_of_another_owner_is_refused(void**) {
+    if (geteuid() != 0)
+        skip();  // only root can give a file away
+    test::TempDir dir;
+    const std::string keyFile = dir.file("k3y\n");
+    assert_int_equal(chown(keyFile.c_str(), 1, static_cast<gid_t>(-1)), 0);
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    expectRefused(load({"conf=" + path}), {keyFile, "owned by uid 0", "(is owned by uid 1)"});
+}
+
+static void an_empty_api_key_file_is_refused(void**) {
+    test::TempDir dir;
+    for (const char* text : {"", "\n", "  \n\n"}) {
+        const std::string keyFile = dir.file(text);
+        const std::string path =
+            dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+        expectRefused(load({"conf=" + path}), {keyFile, "API key alone"});
+    }
+}
+
+static void an_api_key_file_with_two_words_is_refused(void**) {
+    test::TempDir dir;
+    for (const char* text :
+         {"S3CRET-VALUE other\n", "S3CRET-VALUE\nsecond-line\n", "S3CRET-VALUE\tx"}) {
+        const std::string keyFile = dir.file(text);
+        const std::string path =
+            dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+        const ConfigLoad loaded = load({"conf=" + path});
+        expectRefused(loaded, {keyFile, "API key alone"});
+        expect_not_contains(loaded.problems[0].describe(), "S3CRET");
+    }
+}
+
+static void a_missing_api_key_file_is_refused_naming_its_path(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.path() + "/absent.key";
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    expectRefused(load({"conf=" + path}), {keyFile, "cannot open"});
+}
+
+static void a_symlinked_api_key_file_is_refused(void**) {
+    test::TempDir dir;
+    const std::string target = dir.file("k3y\n");
+    const std::string keyFile = dir.path() + "/link.key";
+    assert_int_equal(symlink(target.c_str(), keyFile.c_str()), 0);
+    const std::string path =
+        dir.file("api_key_file = " + keyFile + "\nsubaccount_id = demo-account\n");
+    expectRefused(load({"conf=" + path}), {keyFile, "symbolic link"});
+}
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_good_file_loads),
+        cmocka_unit_test(mode_0644_is_refused_naming_the_mode),
+        cmocka_unit_test(mode_0640_is_refused_naming_the_mode),
+        cmocka_unit_test(mode_0400_is_accepted),
+        cmocka_unit_test(a_symlink_is_refused),
+        cmocka_unit_test(a_directory_is_refused),
+        cmocka_unit_test(a_fifo_is_refused_without_hanging),
+        cmocka_unit_test(a_file_of_another_owner_is_refused),
+        cmocka_unit_test(a_file_over_64_kib_is_refused),
+        cmocka_unit_test(a_missing_file_is_a_problem_naming_its_path),
+        cmocka_unit_test(a_bad_line_in_the_file_is_reported_with_its_line),
+        cmocka_unit_test(a_duplicate_line_in_the_file_names_both_lines),
+        cmocka_unit_test(missing_required_keys_are_reported_against_the_file),
+        cmocka_unit_test(module_arguments_override_file_values),
+        cmocka_unit_test(module_arguments_complete_the_file),
+        cmocka_unit_test(a_bad_module_argument_is_refused_naming_the_key),
+        cmocka_unit_test(debug_argument_turns_on_debug),
+        cmocka_unit_test(debug_is_on_even_when_the_config_is_refused),
+        cmocka_unit_test(an_unknown_bare_argument_is_refused),
+        cmocka_unit_test(an_unknown_key_argument_is_refused),
+        cmocka_unit_test(api_key_as_a_module_argument_is_refused),
+        cmocka_unit_test(a_relative_conf_path_is_refused),
+        cmocka_unit_test(the_last_conf_argument_wins),
+        cmocka_unit_test(api_key_file_is_read_and_trimmed),
+        cmocka_unit_test(api_key_file_with_crlf_is_read),
+        cmocka_unit_test(api_key_file_may_come_from_the_arguments),
+        cmocka_unit_test(api_key_file_with_mode_0644_is_refused),
+        cmocka_unit_test(api_key_file_of_another_owner_is_refused),
+        cmocka_unit_test(an_empty_api_key_file_is_refused),
+        cmocka_unit_test(an_api_key_file_with_two_words_is_refused),
+        cmocka_unit_test(a_missing_api_key_file_is_refused_naming_its_path),
+        cmocka_unit_test(a_symlinked_api_key_file_is_refused),
+    };
+    return cmocka_run_group_tests_name("config_file", tests, nullptr, nullptr);
+}

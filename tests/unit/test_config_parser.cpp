@@ -1,0 +1,566 @@
+// ConfigParser: every key with good and bad values, the line format, and checkComplete.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "verif8/ConfigParser.hpp"
+
+using namespace verif8;
+
+namespace {
+
+struct Parsed {
+    Config config;
+    std::vector<ConfigProblem> problems;
+};
+
+Parsed parse(std::string_view text, const std::string& source = "/etc/security/pam_verif8.conf") {
+    Parsed parsed;
+    ConfigParser parser(parsed.config);
+    parser.parseText(text, source, parsed.problems);
+    return parsed;
+}
+
+std::string setOne(std::string_view key, std::string_view value) {
+    Config config;
+    return ConfigParser(config).set(key, value);
+}
+
+std::string describeAll(const std::vector<ConfigProblem>& problems) {
+    std::string text;
+    for (const auto& problem : problems)
+        text += problem.describe() + "\n";
+    return text;
+}
+
+void expectNoProblems(const std::vector<ConfigProblem>& problems) {
+    if (!problems.empty()) {
+        print_error("unexpected problems:\n%s", describeAll(problems).c_str());
+        fail();
+    }
+}
+
+void expectOneProblem(const std::vector<ConfigProblem>& problems, int line,
+                      const std::string& needle) {
+    if (problems.size() != 1) {
+        print_error("expected one problem, got %zu:\n%s", problems.size(),
+                    describeAll(problems).c_str());
+        fail();
+    }
+    assert_int_equal(problems[0].line, line);
+    expect_contains(problems[0].message, needle);
+}
+
+const std::string k31(31, 'b');
+const std::string k51(51, 's');
+
+// One good value per key, and what it must set.
+const std::map<std::string, std::string>& goodValues() {
+    static const std::map<std::string, std::string> values{
+        {"api_key", "k3y_ABC-123.xyz"},
+        {"api_key_file", "/etc/security/verif8.key"},
+        {"subaccount_id", "demo-account_1.2&co"},
+        {"region", "europe"},
+        {"api_url", "https://verify.example.com:8443/base"},
+        {"ca_file", "/etc/ssl/certs/ca.pem"},
+        {"connect_timeout", "7"},
+        {"request_timeout", "20"},
+        {"channel", "voice"},
+        {"code_length", "8"},
+        {"code_validity", "600"},
+        {"brand", "Acme Corp"},
+        {"template", "{brand}: your code is {code}"},
+        {"template_key", "login-otp"},
+        {"language", "fr-FR"},
+        {"sms_sender", "Acme"},
+        {"voice_caller_id", "+6512345678"},
+        {"whatsapp_template", "auth_code_v2"},
+        {"max_attempts", "4"},
+        {"unenrolled", "ignore"},
+        {"users_file", "/etc/security/other.users"},
+    };
+    return values;
+}
+
+// Each value must be refused, with an error naming the key.
+const std::map<std::string, std::vector<std::string>>& badValues() {
+    static const std::string longKey(1025, 'k');
+    static const std::string longTemplate = "{code}" + std::string(995, 't');
+    static const std::string longTemplateKey(201, 't');
+    static const std::string longWhatsapp(513, 'w');
+    static const std::map<std::string, std::vector<std::string>> values{
+        {"api_key", {"", "two words", "tab\tinside", "ctl\x01", longKey}},
+        {"api_key_file", {"", "relative/key", "./key", "/with space", "/ctl\x01"}},
+        {"subaccount_id", {"", "ab", k51, "has/slash", "has space", "per%cent", "caf\xc3\xa9x"}},
+        {"region", {"", "Asia", "ASIA", "eu", "apac", "asia ", " us"}},
+        {"api_url",
+         {"", "http://verify.example.com", "ftp://verify.example.com", "verify.example.com",
+          "HTTPS//verify", "https://", "https:///", "https:///path",
+          "https://verify.example.com/?x=1", "https://verify.example.com/#frag",
+          "https://user:pw@verify.example.com", "https://user@verify.example.com",
+          "https://a.example.com https://b.example.com", "https://a.example.com\thttps://b",
+          "https://a.example.com,https://b.example.com/x?y", "https://verify\\example.com",
+          "https://verify.example.com/\x01"}},
+        {"ca_file", {"", "ca.pem", "/a b.pem", "/ca\x02.pem"}},
+        {"connect_timeout",
+         {"0", "61", "-1", "+5", " 5", "5 ", "5s", "five", "", "1e1", "0x10", "9999999999", "5.0"}},
+        {"request_timeout", {"0", "301", "-10", "+10", "1 0", "ten", "", "1000000000"}},
+        {"channel", {"", "SMS", "Voice", "call", "sma", "email", "sms,voice"}},
+        {"code_length", {"3", "11", "0", "-6", "+6", "six", " 6", "6 ", "", "06x", "4.5"}},
+        {"code_validity", {"29", "7201", "0", "-300", "+300", "300s", "", "5 min"}},
+        {"brand", {"", k31, "bell\x07"}},
+        {"template",
+         {"", "no placeholder here", "{CODE}", "{ code }", "code", "{code}\x01", longTemplate}},
+        {"template_key", {"", longTemplateKey, "tab\there"}},
+        {"language", {"", "en-us", "EN-US", "en", "english", "en_US", "xx-XX", "fr-FR "}},
+        {"sms_sender",
+         {"", "ABCDEFGHIJKL", "12345678901234567", "+12345678901234567", "Acme-Co", "Acme_Co",
+          "Caf\xc3\xa9", "+", "+Acme"}},
+        {"voice_caller_id", {"", "12", "+12", "12345678901234567", "caller", "+65 1234", "+"}},
+        {"whatsapp_template", {"", "two words", "ctl\x01", longWhatsapp}},
+        {"max_attempts", {"0", "6", "-1", "+3", "three", " 3", "", "3.0"}},
+        {"unenrolled", {"", "Deny", "IGNORE", "allow", "open"}},
+        {"users_file", {"", "pam_verif8.users", "/a b", "/ctl\x01"}},
+    };
+    return values;
+}
+
+}  // namespace
+
+static void every_known_key_accepts_a_good_value(void**) {
+    const auto& keys = ConfigParser::knownKeys();
+    assert_true(keys.size() >= goodValues().size());
+    for (const auto& key : keys) {
+        const auto good = goodValues().find(key);
+        if (good == goodValues().end()) {
+            print_error("no good value in this test for key '%s'\n", key.c_str());
+            fail();
+        }
+        const std::string error = setOne(key, good->second);
+        if (!error.empty()) {
+            print_error("%s = %s refused: %s\n", key.c_str(), good->second.c_str(), error.c_str());
+            fail();
+        }
+    }
+}
+
+static void every_tested_key_is_a_known_key(void**) {
+    const auto& keys = ConfigParser::knownKeys();
+    for (const auto& entry : goodValues()) {
+        if (std::find(keys.begin(), keys.end(), entry.first) == keys.end()) {
+            print_error("'%s' is not in knownKeys()\n", entry.first.c_str());
+            fail();
+        }
+    }
+}
+
+static void good_values_land_in_the_config(void**) {
+    std::string text;
+    for (const auto& entry : goodValues()) {
+        if (entry.first != "api_key_file")  // both key and key file is checkComplete's business
+            text += entry.first + " = " + entry.second + "\n";
+    }
+    const Parsed parsed = parse(text);
+    expectNoProblems(parsed.problems);
+    const Config& c = parsed.config;
+    expect_str(c.apiKey.view(), "k3y_ABC-123.xyz");
+    expect_str(c.subaccountId, "demo-account_1.2&co");
+    assert_true(c.region == Region::Europe);
+    expect_str(c.apiUrl, "https://verify.example.com:8443/base");
+    expect_str(c.caFile, "/etc/ssl/certs/ca.pem");
+    assert_int_equal(c.connectTimeout, 7);
+    assert_int_equal(c.requestTimeout, 20);
+    assert_true(c.channel == Channel::Voice);
+    assert_int_equal(c.codeLength, 8);
+    assert_int_equal(c.codeValidity, 600);
+    expect_str(c.brand.value_or("?"), "Acme Corp");
+    expect_str(c.messageTemplate.value_or("?"), "{brand}: your code is {code}");
+    expect_str(c.templateKey.value_or("?"), "login-otp");
+    expect_str(c.language.value_or("?"), "fr-FR");
+    expect_str(c.smsSender.value_or("?"), "Acme");
+    expect_str(c.voiceCallerId.value_or("?"), "+6512345678");
+    expect_str(c.whatsappTemplate.value_or("?"), "auth_code_v2");
+    assert_int_equal(c.maxAttempts, 4);
+    assert_true(c.unenrolled == UnenrolledPolicy::Ignore);
+    expect_str(c.usersFile, "/etc/security/other.users");
+
+    const Parsed keyFile = parse("api_key_file = /etc/security/verif8.key\n");
+    expectNoProblems(keyFile.problems);
+    expect_str(keyFile.config.apiKeyFile, "/etc/security/verif8.key");
+}
+
+static void defaults_follow_the_design(void**) {
+    const Config c;
+    assert_true(c.region == Region::Asia);
+    expect_str(c.baseUrl(), "https://verify.8x8.com");
+    assert_int_equal(c.connectTimeout, 5);
+    assert_int_equal(c.requestTimeout, 10);
+    assert_true(c.channel == Channel::Sms);
+    assert_int_equal(c.codeLength, 6);
+    assert_int_equal(c.codeValidity, 300);
+    assert_int_equal(c.maxAttempts, 3);
+    assert_true(c.unenrolled == UnenrolledPolicy::Deny);
+    expect_str(c.usersFile, "/etc/security/pam_verif8.users");
+    assert_false(c.brand || c.messageTemplate || c.templateKey || c.language || c.smsSender ||
+                 c.voiceCallerId || c.whatsappTemplate);
+    assert_false(c.debug);
+}
+
+static void every_key_refuses_bad_values_naming_the_key(void**) {
+    for (const auto& key : ConfigParser::knownKeys()) {
+        const auto bad = badValues().find(key);
+        if (bad == badValues().end()) {
+            print_error("no bad values in this test for key '%s'\n", key.c_str());
+            fail();
+        }
+        for (const auto& value : bad->second) {
+            const std::string error = setOne(key, value);
+            if (error.empty()) {
+                print_error("%s = '%s' was accepted\n", key.c_str(), value.c_str());
+                fail();
+            }
+            expect_starts_with(error, key + ": ");
+        }
+    }
+}
+
+static void a_refused_value_leaves_the_setting_unchanged(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("code_length", "8").empty());
+    assert_false(parser.set("code_length", "11").empty());
+    assert_int_equal(config.codeLength, 8);
+    assert_false(parser.set("api_url", "http://plain.example.com").empty());
+    expect_str(config.apiUrl, "");
+    assert_false(parser.set("language", "en-us").empty());
+    assert_false(config.language.has_value());
+}
+
+static void numbers_accept_both_edges_of_their_range(void**) {
+    const std::vector<std::pair<std::string, std::pair<const char*, const char*>>> ranges{
+        {"connect_timeout", {"1", "60"}}, {"request_timeout", {"1", "300"}},
+        {"code_length", {"4", "10"}},     {"code_validity", {"30", "7200"}},
+        {"max_attempts", {"1", "5"}},
+    };
+    for (const auto& range : ranges) {
+        expect_str(setOne(range.first, range.second.first), "");
+        expect_str(setOne(range.first, range.second.second), "");
+    }
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("code_validity", "7200").empty());
+    assert_int_equal(config.codeValidity, 7200);
+    assert_true(parser.set("connect_timeout", "060").empty());
+    assert_int_equal(config.connectTimeout, 60);
+}
+
+static void an_out_of_range_number_says_the_range(void**) {
+    expect_str(setOne("code_length", "11"), "code_length: must be from 4 to 10");
+    expect_str(setOne("code_validity", "29"), "code_validity: must be from 30 to 7200");
+    expect_contains(setOne("max_attempts", "x"), "not a whole number");
+}
+
+static void an_error_never_echoes_the_api_key(void**) {
+    const std::string error = setOne("api_key", "secret key-with-space");
+    assert_false(error.empty());
+    expect_not_contains(error, "secret");
+}
+
+static void an_error_quotes_a_value_without_its_control_characters(void**) {
+    const std::string error = setOne("code_length", "6\x1b[2J\x07");
+    assert_false(error.empty());
+    assert_false(test::hasControlBytes(error));
+    const Parsed parsed = parse("max_attempts = 3\x1b]0;owned\x07\n");
+    assert_int_equal(parsed.problems.size(), 1);
+    assert_false(test::hasControlBytes(parsed.problems[0].describe()));
+}
+
+static void an_unknown_key_is_refused_by_name(void**) {
+    expect_contains(setOne("colour", "red"), "unknown key 'colour'");
+    const Parsed parsed = parse("code_length = 6\ncolour = red\n");
+    expectOneProblem(parsed.problems, 2, "unknown key 'colour'");
+    expect_str(parsed.problems[0].source, "/etc/security/pam_verif8.conf");
+    // Keys are case-sensitive, like every word in the file.
+    expectOneProblem(parse("Code_Length = 6\n").problems, 1, "unknown key 'Code_Length'");
+}
+
+static void an_unknown_key_with_control_characters_is_sanitized(void**) {
+    const std::string error = setOne("bad\x1bkey", "1");
+    assert_false(test::hasControlBytes(error));
+    expect_contains(error, "bad?key");
+}
+
+static void a_duplicate_key_names_both_lines(void**) {
+    const Parsed parsed = parse("code_length = 6\n# comment\n\ncode_length = 8\n");
+    expectOneProblem(parsed.problems, 4, "duplicate key 'code_length'");
+    expect_contains(parsed.problems[0].message, "first on line 1");
+    expect_str(parsed.problems[0].describe(),
+               "/etc/security/pam_verif8.conf:4: duplicate key 'code_length' (first on line 1)");
+}
+
+static void a_duplicate_key_does_not_change_the_value(void**) {
+    const Parsed parsed = parse("code_length = 6\ncode_length = 8\n");
+    assert_int_equal(parsed.problems.size(), 1);
+    assert_int_equal(parsed.config.codeLength, 6);
+}
+
+static void a_line_without_equals_is_refused(void**) {
+    expectOneProblem(parse("code_length 6\n").problems, 1, "expected 'key = value'");
+    expectOneProblem(parse("# fine\ncode_length: 6\n").problems, 2, "expected 'key = value'");
+}
+
+static void a_line_without_a_key_is_refused(void**) {
+    expectOneProblem(parse("= 6\n").problems, 1, "missing key");
+}
+
+static void an_empty_value_is_refused_naming_the_key(void**) {
+    expectOneProblem(parse("brand =\n").problems, 1, "brand: ");
+}
+
+static void comments_and_blank_lines_are_ignored(void**) {
+    const Parsed parsed = parse(
+        "# pam_verif8.conf\n\n   \n\t\n  # indented comment = yes\n"
+        "#code_length = 99\ncode_length = 7\n");
+    expectNoProblems(parsed.problems);
+    assert_int_equal(parsed.config.codeLength, 7);
+}
+
+static void keys_and_values_are_trimmed(void**) {
+    const Parsed parsed = parse("   code_length\t=\t 9  \nbrand =  Acme Corp  \n");
+    expectNoProblems(parsed.problems);
+    assert_int_equal(parsed.config.codeLength, 9);
+    expect_str(parsed.config.brand.value_or("?"), "Acme Corp");
+}
+
+static void a_value_may_contain_equals_signs(void**) {
+    const Parsed parsed = parse("api_key = abc==\n");
+    expectNoProblems(parsed.problems);
+    expect_str(parsed.config.apiKey.view(), "abc==");
+}
+
+static void crlf_line_ends_are_accepted(void**) {
+    const Parsed parsed =
+        parse("# windows editor\r\ncode_length = 8\r\nbrand = Acme\r\nlanguage = en-GB\r\n");
+    expectNoProblems(parsed.problems);
+    assert_int_equal(parsed.config.codeLength, 8);
+    expect_str(parsed.config.brand.value_or("?"), "Acme");
+    expect_str(parsed.config.language.value_or("?"), "en-GB");
+    expectOneProblem(parse("code_length = 8\r\n\r\nbogus = 1\r\n").problems, 3, "unknown key");
+}
+
+static void a_last_line_without_newline_is_read(void**) {
+    const Parsed parsed = parse("code_length = 8\nmax_attempts = 2");
+    expectNoProblems(parsed.problems);
+    assert_int_equal(parsed.config.maxAttempts, 2);
+}
+
+static void a_nul_byte_refuses_the_whole_file(void**) {
+    const std::string text("code_length = 8\nbrand = Ac\0me\n", 30);
+    const Parsed parsed = parse(text);
+    expectOneProblem(parsed.problems, 0, "NUL");
+    assert_int_equal(parsed.config.codeLength, 6);
+}
+
+static void text_over_64_kib_is_refused(void**) {
+    std::string text = "code_length = 8\n";
+    text += "#" + std::string(kMaxConfigSize - text.size() - 2, 'x') + "\n";
+    assert_int_equal(text.size(), kMaxConfigSize);
+    const Parsed fits = parse(text);
+    expectNoProblems(fits.problems);
+    assert_int_equal(fits.config.codeLength, 8);
+
+    text += "\n";
+    const Parsed tooBig = parse(text);
+    expectOneProblem(tooBig.problems, 0, "larger than 65536 bytes");
+    assert_int_equal(tooBig.config.codeLength, 6);
+}
+
+static void every_bad_line_is_reported(void**) {
+    const Parsed parsed = parse("code_length = 3\nfoo = 1\nmax_attempts = 9\nchannel = sms\n");
+    assert_int_equal(parsed.problems.size(), 3);
+    assert_int_equal(parsed.problems[0].line, 1);
+    assert_int_equal(parsed.problems[1].line, 2);
+    assert_int_equal(parsed.problems[2].line, 3);
+    expect_starts_with(parsed.problems[0].message, "code_length: ");
+    expect_starts_with(parsed.problems[2].message, "max_attempts: ");
+}
+
+static void template_must_contain_the_code_placeholder(void**) {
+    expect_contains(setOne("template", "Your login code"), "{code}");
+    expect_str(setOne("template", "{code}"), "");
+    expect_str(setOne("template", "Code {code} for {brand}"), "");
+}
+
+static void api_url_must_be_https(void**) {
+    const std::string error = setOne("api_url", "http://verify.example.com");
+    expect_starts_with(error, "api_url: ");
+    expect_contains(error, "https://");
+}
+
+static void api_url_loses_its_trailing_slashes(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("api_url", "https://verify.example.com/").empty());
+    expect_str(config.apiUrl, "https://verify.example.com");
+    expect_str(config.baseUrl(), "https://verify.example.com");
+    assert_true(parser.set("api_url", "https://127.0.0.1:8443/base//").empty());
+    expect_str(config.apiUrl, "https://127.0.0.1:8443/base");
+}
+
+static void api_url_refuses_query_fragment_and_userinfo(void**) {
+    expect_starts_with(setOne("api_url", "https://verify.example.com/api?key=1"), "api_url: ");
+    expect_starts_with(setOne("api_url", "https://verify.example.com/#top"), "api_url: ");
+    expect_starts_with(setOne("api_url", "https://admin@verify.example.com"), "api_url: ");
+}
+
+static void api_url_takes_a_single_url(void**) {
+    const std::string error = setOne("api_url", "https://a.example.com https://b.example.com");
+    expect_starts_with(error, "api_url: ");
+    expect_contains(error, "one URL");
+}
+
+static void api_url_overrides_the_region(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("region", "us").empty());
+    expect_str(config.baseUrl(), "https://verify.us.8x8.com");
+    assert_true(parser.set("api_url", "https://127.0.0.1:9443").empty());
+    expect_str(config.baseUrl(), "https://127.0.0.1:9443");
+}
+
+static void each_region_has_its_host(void**) {
+    expect_str(regionBaseUrl(Region::Asia), "https://verify.8x8.com");
+    expect_str(regionBaseUrl(Region::Us), "https://verify.us.8x8.com");
+    expect_str(regionBaseUrl(Region::Europe), "https://verify.8x8.uk");
+    expect_str(regionBaseUrl(Region::Indonesia), "https://verify.8x8.id");
+    const std::vector<std::pair<const char*, Region>> names{{"asia", Region::Asia},
+                                                            {"us", Region::Us},
+                                                            {"europe", Region::Europe},
+                                                            {"indonesia", Region::Indonesia}};
+    for (const auto& name : names) {
+        Config config;
+        assert_true(ConfigParser(config).set("region", name.first).empty());
+        assert_true(config.region == name.second);
+    }
+}
+
+static void sms_sender_is_11_alphanumerics_or_16_digits(void**) {
+    expect_str(setOne("sms_sender", "ABCDEFGHIJK"), "");
+    expect_str(setOne("sms_sender", "My Bank 24"), "");
+    expect_str(setOne("sms_sender", "1234567890123456"), "");
+    expect_str(setOne("sms_sender", "+6512345678"), "");
+    expect_starts_with(setOne("sms_sender", "ABCDEFGHIJKL"), "sms_sender: ");
+    expect_starts_with(setOne("sms_sender", "12345678901234567"), "sms_sender: ");
+    expect_starts_with(setOne("sms_sender", "Acme-Bank"), "sms_sender: ");
+}
+
+static void language_is_case_sensitive(void**) {
+    expect_str(setOne("language", "en-US"), "");
+    expect_str(setOne("language", "zh-CN"), "");
+    expect_str(setOne("language", "id-ID"), "");
+    expect_starts_with(setOne("language", "en-us"), "language: ");
+    expect_starts_with(setOne("language", "EN-US"), "language: ");
+    expect_starts_with(setOne("language", "zh-cn"), "language: ");
+}
+
+static void check_complete_requires_an_api_key(void**) {
+    Parsed parsed = parse("subaccount_id = demo-account\n");
+    expectNoProblems(parsed.problems);
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    expectOneProblem(parsed.problems, 0, "api_key or api_key_file is required");
+    expect_str(parsed.problems[0].describe(), "/etc/x.conf: api_key or api_key_file is required");
+}
+
+static void check_complete_accepts_an_api_key_file_instead(void**) {
+    Parsed parsed =
+        parse("subaccount_id = demo-account\napi_key_file = /etc/security/verif8.key\n");
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    expectNoProblems(parsed.problems);
+}
+
+static void check_complete_refuses_key_and_key_file_together(void**) {
+    Parsed parsed = parse(
+        "subaccount_id = demo-account\napi_key = abc\n"
+        "api_key_file = /etc/security/verif8.key\n");
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    expectOneProblem(parsed.problems, 0, "both set");
+}
+
+static void check_complete_requires_a_subaccount(void**) {
+    Parsed parsed = parse("api_key = abc\n");
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    expectOneProblem(parsed.problems, 0, "subaccount_id is required");
+}
+
+static void check_complete_reports_every_missing_key(void**) {
+    Parsed parsed = parse("");
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    assert_int_equal(parsed.problems.size(), 2);
+}
+
+static void check_complete_accepts_a_complete_config(void**) {
+    Parsed parsed = parse("api_key = abc\nsubaccount_id = demo-account\n");
+    ConfigParser(parsed.config).checkComplete("/etc/x.conf", parsed.problems);
+    expectNoProblems(parsed.problems);
+}
+
+static void describe_is_file_colon_line_colon_message(void**) {
+    expect_str((ConfigProblem{"/etc/security/pam_verif8.conf", 12, "unknown key 'x'"}.describe()),
+               "/etc/security/pam_verif8.conf:12: unknown key 'x'");
+    expect_str((ConfigProblem{"/etc/security/pam_verif8.conf", 0, "is a symbolic link"}.describe()),
+               "/etc/security/pam_verif8.conf: is a symbolic link");
+    expect_str((ConfigProblem{"module arguments", 0, "unknown argument 'x'"}.describe()),
+               "module arguments: unknown argument 'x'");
+    const Parsed parsed = parse("\n\ncode_length = 2\n", "/tmp/test.conf");
+    expect_str(parsed.problems.at(0).describe(),
+               "/tmp/test.conf:3: code_length: must be from 4 to 10");
+}
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_known_key_accepts_a_good_value),
+        cmocka_unit_test(every_tested_key_is_a_known_key),
+        cmocka_unit_test(good_values_land_in_the_config),
+        cmocka_unit_test(defaults_follow_the_design),
+        cmocka_unit_test(every_key_refuses_bad_values_naming_the_key),
+        cmocka_unit_test(a_refused_value_leaves_the_setting_unchanged),
+        cmocka_unit_test(numbers_accept_both_edges_of_their_range),
+        cmocka_unit_test(an_out_of_range_number_says_the_range),
+        cmocka_unit_test(an_error_never_echoes_the_api_key),
+        cmocka_unit_test(an_error_quotes_a_value_without_its_control_characters),
+        cmocka_unit_test(an_unknown_key_is_refused_by_name),
+        cmocka_unit_test(an_unknown_key_with_control_characters_is_sanitized),
+        cmocka_unit_test(a_duplicate_key_names_both_lines),
+        cmocka_unit_test(a_duplicate_key_does_not_change_the_value),
+        cmocka_unit_test(a_line_without_equals_is_refused),
+        cmocka_unit_test(a_line_without_a_key_is_refused),
+        cmocka_unit_test(an_empty_value_is_refused_naming_the_key),
+        cmocka_unit_test(comments_and_blank_lines_are_ignored),
+        cmocka_unit_test(keys_and_values_are_trimmed),
+        cmocka_unit_test(a_value_may_contain_equals_signs),
+        cmocka_unit_test(crlf_line_ends_are_accepted),
+        cmocka_unit_test(a_last_line_without_newline_is_read),
+        cmocka_unit_test(a_nul_byte_refuses_the_whole_file),
+        cmocka_unit_test(text_over_64_kib_is_refused),
+        cmocka_unit_test(every_bad_line_is_reported),
+        cmocka_unit_test(template_must_contain_the_code_placeholder),
+        cmocka_unit_test(api_url_must_be_https),
+        cmocka_unit_test(api_url_loses_its_trailing_slashes),
+        cmocka_unit_test(api_url_refuses_query_fragment_and_userinfo),
+        cmocka_unit_test(api_url_takes_a_single_url),
+        cmocka_unit_test(api_url_overrides_the_region),
+        cmocka_unit_test(each_region_has_its_host),
+        cmocka_unit_test(sms_sender_is_11_alphanumerics_or_16_digits),
+        cmocka_unit_test(language_is_case_sensitive),
+        cmocka_unit_test(check_complete_requires_an_api_key),
+        cmocka_unit_test(check_complete_accepts_an_api_key_file_instead),
+        cmocka_unit_test(check_complete_refuses_key_and_key_file_together),
+        cmocka_unit_test(check_complete_requires_a_subaccount),
+        cmocka_unit_test(check_complete_reports_every_missing_key),
+        cmocka_unit_test(check_complete_accepts_a_complete_config),
+        cmocka_unit_test(describe_is_file_colon_line_colon_message),
+    };
+    return cmocka_run_group_tests_name("config_parser", tests, nullptr, nullptr);
+}
