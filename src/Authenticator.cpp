@@ -106,7 +106,7 @@ Outcome Authenticator::run(const LoginContext& login, Attempt& attempt) {
     request.whatsappTemplate = config_.whatsappTemplate;
     const CallResult sent = client_.initiate(request);
     logger_.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " + sent.detail);
-    if (sent.status != CallStatus::Ok)
+    if (sent.status != CallStatus::Ok || !sent.session)
         return failedCall(sent, attempt);
     attempt.sessionId = sent.session->id;
     if (sent.session->status != SessionStatus::Waiting) {
@@ -159,7 +159,7 @@ Outcome Authenticator::promptAndValidate(Attempt& attempt) {
             const CallResult checked = client_.validate(attempt.sessionId, SecretString(typed));
             logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
                           checked.detail);
-            if (checked.status != CallStatus::Ok)
+            if (checked.status != CallStatus::Ok || !checked.session)
                 return failedCall(checked, attempt);
             // One login is one session: a VERIFIED for any other session proves nothing.
             if (!sameSessionId(checked.session->id, attempt.sessionId)) {
@@ -210,7 +210,8 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
             return Outcome::SessionExpired;
         case CallStatus::BadResponse:
             return Outcome::BadResponse;
-        case CallStatus::Ok:
+        case CallStatus::Ok:  // only without a session, which a client must never return
+            return Outcome::BadResponse;
         case CallStatus::InternalError:
             break;
     }

@@ -70,6 +70,8 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
                                      "/etc/pam.d are world-readable); use api_key_file"});
             continue;
         }
+        if (key == "api_key_file")
+            load.config.apiKey.clear();  // the argument replaces the file's key, whichever form
         std::string error = parser.set(key, arg.substr(equals + 1));
         if (!error.empty())
             load.problems.push_back({kArgumentsSource, 0, std::move(error)});

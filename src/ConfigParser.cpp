@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <functional>
 #include <map>
 
@@ -62,12 +63,48 @@ std::string setText(std::optional<std::string>& field, std::string_view value, s
         return "must be at most " + std::to_string(max) + " characters";
     if (hasControl(value))
         return "must not contain control characters";
+    if (!isValidUtf8(value))
+        return "must be UTF-8 text";
     field = std::string(value);
     return "";
 }
 
 bool isSubaccountChar(char c) {
     return isAsciiAlnum(c) || c == '-' || c == '.' || c == '_' || c == '&';
+}
+
+// host, host:port, [v6]:port; port 1 to 65535.
+bool isHostAndPort(std::string_view authority) {
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':')
+            return false;
+        port = after.empty() ? after : after.substr(1);
+        if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+                return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+            }))
+            return false;
+    } else {
+        const std::size_t colon = authority.find(':');
+        host = authority.substr(0, colon);
+        port = colon == std::string_view::npos ? std::string_view() : authority.substr(colon + 1);
+        if (colon != std::string_view::npos && port.empty())
+            return false;
+        if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+                return isAsciiAlnum(c) || c == '-' || c == '.';
+            }))
+            return false;
+    }
+    if (port.empty())
+        return authority.back() != ':';
+    const auto number = parseNumber(port);
+    return number && *number >= 1 && *number <= 65535;
 }
 
 std::string setApiUrl(Config& c, std::string_view value) {
@@ -79,10 +116,11 @@ std::string setApiUrl(Config& c, std::string_view value) {
     std::string_view rest = value.substr(kScheme.size());
     while (!rest.empty() && rest.back() == '/')
         rest.remove_suffix(1);
-    const std::string_view host = rest.substr(0, rest.find('/'));
-    if (host.empty())
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.empty())
         return "has no host";
-    if (hasControlOrSpace(rest) || rest.find_first_of("?#@\\") != std::string_view::npos)
+    if (hasControlOrSpace(rest) || rest.find_first_of("?#@\\,") != std::string_view::npos ||
+        !isHostAndPort(authority))
         return "must be a plain https://host[:port][/path] URL";
     c.apiUrl = std::string(kScheme) + std::string(rest);
     return "";

@@ -83,8 +83,9 @@ std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defau
         return std::nullopt;
     }
     if (!isValidPhone(fields[1])) {
-        error = "phone '" + sanitizeForMessage(fields[1]) +
-                "' is not in international form ('+' and 8 to 15 digits)";
+        // Not quoted: a mistyped number is still somebody's phone number, and this reaches logs.
+        error = "the phone number (" + std::to_string(fields[1].size()) +
+                " characters) is not in international form ('+' and 8 to 15 digits)";
         return std::nullopt;
     }
     Enrolment entry;

@@ -1,14 +1,33 @@
 // Making values safe for log lines and prompts.
 #include "verif8/Logger.hpp"
 
+#include "verif8/TextUtil.hpp"
+
 namespace verif8 {
+
+namespace {
+// Code points that can steer a terminal or reorder what a reader sees: C0 and C1 controls, DEL,
+// and the Unicode bidirectional formatting characters.
+bool isUnsafeCodePoint(char32_t cp) {
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+}  // namespace
 
 std::string sanitize(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        out.push_back(byte < 0x20 || byte == 0x7f ? '?' : c);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        char32_t cp = 0;
+        const std::size_t length = decodeUtf8(text, pos, cp);
+        if (length == 0 || isUnsafeCodePoint(cp)) {
+            out.push_back('?');
+            pos += length == 0 ? 1 : length;
+            continue;
+        }
+        out.append(text.substr(pos, length));
+        pos += length;
     }
     return out;
 }

@@ -67,6 +67,12 @@ void SecretString::reserveFor(std::size_t length) {
 }
 
 void SecretString::assign(std::string_view text) {
+    if (text.data() >= value_.data() && text.data() < value_.data() + value_.capacity()) {
+        // A view into our own buffer would be wiped before it is copied.
+        SecretString copy(text);
+        *this = std::move(copy);
+        return;
+    }
     wipe();
     reserveFor(text.size());
     value_.assign(text.data(), text.size());

@@ -60,6 +60,47 @@ void forEachLine(std::string_view text, const std::function<void(std::string_vie
     }
 }
 
+std::size_t decodeUtf8(std::string_view text, std::size_t pos, char32_t& cp) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
+    const unsigned char lead = byte(0);
+    std::size_t length = 0;
+    char32_t minimum = 0;
+    if (lead < 0x80) {
+        cp = lead;
+        return 1;
+    } else if ((lead & 0xe0) == 0xc0) {
+        length = 2, cp = lead & 0x1f, minimum = 0x80;
+    } else if ((lead & 0xf0) == 0xe0) {
+        length = 3, cp = lead & 0x0f, minimum = 0x800;
+    } else if ((lead & 0xf8) == 0xf0) {
+        length = 4, cp = lead & 0x07, minimum = 0x10000;
+    } else {
+        return 0;
+    }
+    if (pos + length > text.size())
+        return 0;
+    for (std::size_t i = 1; i < length; ++i) {
+        if ((byte(i) & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (byte(i) & 0x3f);
+    }
+    if (cp < minimum || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return length;
+}
+
+bool isValidUtf8(std::string_view text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        char32_t cp = 0;
+        const std::size_t length = decodeUtf8(text, pos, cp);
+        if (length == 0)
+            return false;
+        pos += length;
+    }
+    return true;
+}
+
 std::string sanitizeForMessage(std::string_view text) {
     constexpr std::size_t kMax = 64;
     std::string clean = sanitize(text.substr(0, kMax));

@@ -231,7 +231,12 @@ std::optional<std::time_t> parseTimestamp(std::string_view text) {
     fields.tm_hour = hour;
     fields.tm_min = minute;
     fields.tm_sec = second;
-    return timegm(&fields) - offset;
+    const std::time_t utc = timegm(&fields);
+    // timegm rolls 31 February over into March; a date that moved was not a date.
+    struct tm check {};
+    if (gmtime_r(&utc, &check) == nullptr || check.tm_mday != day || check.tm_mon != month - 1)
+        return std::nullopt;
+    return utc - offset;
 }
 
 std::optional<Session> parseSession(std::string_view body) {

@@ -10,7 +10,8 @@
 
 namespace verif8 {
 
-// One problem, with where it was found: "FILE:LINE: message" or "module argument: message".
+// One problem, with where it was found: "FILE:LINE: message", "FILE: message" or
+// "module arguments: message".
 struct ConfigProblem {
     std::string source;
     int line = 0;  // 0 when the problem is not tied to a line

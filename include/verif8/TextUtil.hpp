@@ -17,6 +17,10 @@ bool hasControlOrSpace(std::string_view text);
 std::optional<long> parseNumber(std::string_view text);
 // Calls `visit` with each line, without its "\n" or "\r\n" ending.
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit);
+// Decodes the UTF-8 sequence at text[pos] into `cp`; returns its length, or 0 when the bytes there
+// are not well-formed UTF-8 (overlong forms, surrogates and values past U+10FFFF included).
+std::size_t decodeUtf8(std::string_view text, std::size_t pos, char32_t& cp);
+bool isValidUtf8(std::string_view text);
 // Text from a file, fit to quote in a message: control characters replaced, at most 64 bytes.
 std::string sanitizeForMessage(std::string_view text);
 

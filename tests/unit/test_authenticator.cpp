@@ -752,8 +752,25 @@ static void outcome_lines_have_levels_by_severity(void**) {
     }
 }
 
+static void an_ok_result_without_a_session_is_a_bad_response(void**) {
+    Harness h;
+    CallResult hollow;
+    hollow.status = CallStatus::Ok;
+    hollow.httpStatus = 200;
+    h.client.initiateResults.push_back(hollow);
+    expectOutcome(h.run(), Outcome::BadResponse);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+
+    Harness v;
+    v.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    v.client.validateResults.push_back(hollow);
+    v.reply({kCode});
+    expectOutcome(v.run(), Outcome::BadResponse);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_ok_result_without_a_session_is_a_bad_response),
         cmocka_unit_test(the_right_code_first_time_is_verified),
         cmocka_unit_test(the_prompt_carries_the_notice_and_the_masked_phone),
         cmocka_unit_test(a_voice_user_is_told_of_a_voice_call),

@@ -329,8 +329,18 @@ static void a_symlinked_api_key_file_is_refused(void**) {
     expectRefused(load({"conf=" + path}), {keyFile, "symbolic link"});
 }
 
+static void an_api_key_file_argument_replaces_the_files_key(void**) {
+    test::TempDir dir;
+    const std::string keyFile = dir.file("from-file-key\n");
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"conf=" + path, "api_key_file=" + keyFile});
+    expectOk(loaded);
+    expect_str(loaded.config.apiKey.view(), "from-file-key");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_api_key_file_argument_replaces_the_files_key),
         cmocka_unit_test(a_good_file_loads),
         cmocka_unit_test(mode_0644_is_refused_naming_the_mode),
         cmocka_unit_test(mode_0640_is_refused_naming_the_mode),

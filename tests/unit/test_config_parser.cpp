@@ -518,8 +518,32 @@ static void describe_is_file_colon_line_colon_message(void**) {
                "/tmp/test.conf:3: code_length: must be from 4 to 10");
 }
 
+static void api_url_checks_the_port(void**) {
+    expect_starts_with(setOne("api_url", "https://verify.example.com:abc"), "api_url: ");
+    expect_starts_with(setOne("api_url", "https://verify.example.com:0"), "api_url: ");
+    expect_starts_with(setOne("api_url", "https://verify.example.com:65536"), "api_url: ");
+    expect_starts_with(setOne("api_url", "https://verify.example.com:"), "api_url: ");
+    assert_true(setOne("api_url", "https://verify.example.com:65535").empty());
+    assert_true(setOne("api_url", "https://[::1]:8443/base").empty());
+    expect_starts_with(setOne("api_url", "https://[::1"), "api_url: ");
+}
+
+static void api_url_refuses_a_comma_separated_pair(void**) {
+    expect_starts_with(setOne("api_url", "https://a.example.com,https://b.example.com"),
+                       "api_url: ");
+}
+
+static void free_text_must_be_utf8(void**) {
+    expect_str(setOne("brand", "Acme\xff"), "brand: must be UTF-8 text");
+    expect_str(setOne("template", "Code {code} \xc0\xaf"), "template: must be UTF-8 text");
+    assert_true(setOne("brand", "Caf\u00e9").empty());
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(api_url_checks_the_port),
+        cmocka_unit_test(api_url_refuses_a_comma_separated_pair),
+        cmocka_unit_test(free_text_must_be_utf8),
         cmocka_unit_test(every_known_key_accepts_a_good_value),
         cmocka_unit_test(every_tested_key_is_a_known_key),
         cmocka_unit_test(good_values_land_in_the_config),

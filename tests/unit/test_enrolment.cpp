@@ -354,8 +354,17 @@ static void users_file_problems_name_the_file_and_line(void**) {
     expect_starts_with(lookup.problems.at(0), path + ":2: ");
 }
 
+static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
+    const EnrolmentLookup lookup =
+        findEnrolment("alice +65912345678901234 sms\n", "alice", Channel::Sms, "users");
+    assert_int_equal(lookup.problems.size(), 1);
+    expect_not_contains(lookup.problems[0], "65912345678901234");
+    expect_contains(lookup.problems[0], "international form");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_bad_phone_is_not_quoted_in_the_problem),
         cmocka_unit_test(a_line_with_channels_lists_them_in_order),
         cmocka_unit_test(a_line_without_channels_gets_the_default_channel),
         cmocka_unit_test(tabs_and_runs_of_blanks_separate_fields),

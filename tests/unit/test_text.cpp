@@ -334,8 +334,54 @@ static void implausible_codes_are_refused(void**) {
                                     7)));
 }
 
+static void sanitize_replaces_c1_controls_and_bidi_overrides(void**) {
+    // U+009B (CSI as one character), U+202E (right-to-left override), U+2066 (isolate).
+    expect_str(sanitize("a\xc2\x9b"
+                        "b\xe2\x80\xae"
+                        "c\xe2\x81\xa6"
+                        "d"),
+               "a?b?c?d");
+}
+
+static void sanitize_replaces_malformed_utf8_byte_by_byte(void**) {
+    expect_str(sanitize("a\x9b"
+                        "b"),
+               "a?b");  // a lone continuation byte
+    expect_str(sanitize("a\xc0\xaf"
+                        "b"),
+               "a??b");  // an overlong '/'
+    expect_str(sanitize("a\xed\xa0\x80"
+                        "b"),
+               "a???b");                       // a UTF-16 surrogate
+    expect_str(sanitize("a\xe2\x80"), "a??");  // cut short
+}
+
+static void sanitize_keeps_well_formed_utf8(void**) {
+    expect_str(sanitize("\u2022\u20224567 caf\u00e9 \u65e5\u672c"),
+               "\u2022\u20224567 caf\u00e9 \u65e5\u672c");
+}
+
+static void utf8_validity_is_checked_sequence_by_sequence(void**) {
+    assert_true(isValidUtf8("plain"));
+    assert_true(isValidUtf8("\u00e9\u2022\U0001F600"));
+    assert_false(isValidUtf8("\xff"));
+    assert_false(isValidUtf8("\xe2\x80"));
+    assert_false(isValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
+static void secret_string_assign_from_its_own_view_keeps_the_text(void**) {
+    SecretString secret("abcdef");
+    secret.assign(secret.view().substr(2));
+    expect_str(secret.view(), "cdef");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sanitize_replaces_c1_controls_and_bidi_overrides),
+        cmocka_unit_test(sanitize_replaces_malformed_utf8_byte_by_byte),
+        cmocka_unit_test(sanitize_keeps_well_formed_utf8),
+        cmocka_unit_test(utf8_validity_is_checked_sequence_by_sequence),
+        cmocka_unit_test(secret_string_assign_from_its_own_view_keeps_the_text),
         cmocka_unit_test(secret_string_assign_keeps_the_text),
         cmocka_unit_test(secret_string_append_keeps_every_piece),
         cmocka_unit_test(secret_string_copy_is_independent),

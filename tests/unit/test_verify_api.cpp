@@ -641,8 +641,16 @@ static void deep_nesting_does_not_crash(void**) {
     assert_false(error.error.has_value());
 }
 
+static void timestamps_with_impossible_dates_are_refused(void**) {
+    assert_false(parseTimestamp("2025-02-31T00:00:00Z").has_value());
+    assert_false(parseTimestamp("2025-04-31T00:00:00Z").has_value());
+    assert_true(parseTimestamp("2024-02-29T00:00:00Z").has_value());
+    assert_false(parseTimestamp("2025-02-29T00:00:00Z").has_value());
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(timestamps_with_impossible_dates_are_refused),
         cmocka_unit_test(initiate_body_without_options_has_only_the_four_fields),
         cmocka_unit_test(initiate_body_uses_the_wire_channel_names),
         cmocka_unit_test(initiate_body_carries_code_length_and_validity),
