@@ -76,6 +76,7 @@ const std::vector<std::pair<std::string, std::string>> kServices{
     {"badapikey", ""},
     {"refused", ""},
     {"untrusted", ""},
+    {"proxyenv", ""},
 };
 
 void writeServices() {
@@ -336,6 +337,19 @@ static void unreachable_api_is_authinfo_unavail(void** state) {
     assertContains(logSince(marks(state)->log), "outcome=unreachable");
 }
 
+static void proxy_variables_in_the_environment_are_ignored(void** state) {
+    // Were they used, the request would go to a closed port and the login would fail.
+    serviceWithConfig("proxyenv");
+    for (const char* name : {"https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"})
+        setenv(name, "http://127.0.0.1:1", 1);
+    Script script({"{code}"});
+    const int rv = authenticate("proxyenv", "alice", script);
+    for (const char* name : {"https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"})
+        unsetenv(name);
+    assert_int_equal(rv, PAM_SUCCESS);
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
+}
+
 static void untrusted_certificate_is_refused(void** state) {
     // The system store does not hold the sandbox's test CA.
     serviceWithConfig("untrusted", "ca_file = /etc/ssl/certs/ca-certificates.crt\n", {"ca_file"});
@@ -380,6 +394,8 @@ int main(int, char** argv) {
         cmocka_unit_test_setup_teardown(wrong_api_key_is_a_service_error, resetSandbox, dropMarks),
         cmocka_unit_test_setup_teardown(unreachable_api_is_authinfo_unavail, resetSandbox,
                                         dropMarks),
+        cmocka_unit_test_setup_teardown(proxy_variables_in_the_environment_are_ignored,
+                                        resetSandbox, dropMarks),
         cmocka_unit_test_setup_teardown(untrusted_certificate_is_refused, resetSandbox, dropMarks),
     };
     return cmocka_run_group_tests_name("pam_login", tests, nullptr, nullptr);
