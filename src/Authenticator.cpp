@@ -1,9 +1,11 @@
 // Authenticator: the login flow of design.md, against VerifyClient and Conversation.
 #include "verif8/Authenticator.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "verif8/Masking.hpp"
+#include "verif8/Policy.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -11,13 +13,34 @@ namespace verif8 {
 struct Authenticator::Attempt {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::optional<Enrolment> enrolment;
-    Channel channel = Channel::Sms;
-    std::string sessionId;
-    int tries = 0;       // answers the user gave, good or bad
+    PendingSession pending;  // the session this login waits on; sessionId empty before a send
+    int tries = 0;           // answers the user gave, good or bad
+    int wasted = 0;          // answers that count against max_attempts
+    bool claimed = false;
     std::string reason;  // why it ended, when that is not obvious from the outcome
 };
 
+// What one answer at the prompt led to: the end of the login, or the next notice, which counts
+// against max_attempts when `wasted`.
+struct Authenticator::Step {
+    std::optional<Outcome> end;
+    std::string notice;
+    bool wasted = false;
+};
+
 namespace {
+using Step = Authenticator::Step;
+
+Step ended(Outcome outcome) {
+    return Step{outcome, "", false};
+}
+Step wasted(std::string notice) {
+    return Step{std::nullopt, std::move(notice), true};
+}
+Step carryOn(std::string notice) {
+    return Step{std::nullopt, std::move(notice), false};
+}
+
 std::string attemptsLeftText(int left) {
     return std::to_string(left) + (left == 1 ? " attempt" : " attempts") + " left.";
 }
@@ -39,6 +62,7 @@ LogLevel levelFor(Outcome outcome) {
     switch (outcome) {
         case Outcome::Verified:
         case Outcome::UnenrolledIgnored:
+        case Outcome::Exempt:
             return LogLevel::Info;
         case Outcome::ConfigError:
         case Outcome::CredentialsRejected:
@@ -53,6 +77,18 @@ LogLevel levelFor(Outcome outcome) {
         default:
             return LogLevel::Notice;
     }
+}
+
+bool offers(const Enrolment& enrolment, Channel channel) {
+    return std::find(enrolment.channels.begin(), enrolment.channels.end(), channel) !=
+           enrolment.channels.end();
+}
+
+std::string channelList(const Enrolment& enrolment) {
+    std::string names;
+    for (Channel channel : enrolment.channels)
+        names += (names.empty() ? "" : ", ") + std::string(channelName(channel));
+    return names;
 }
 }  // namespace
 
@@ -69,6 +105,7 @@ bool isPlausibleCode(std::string_view code) {
 Outcome Authenticator::authenticate(const LoginContext& login) {
     Attempt attempt;
     const Outcome outcome = run(login, attempt);
+    finish(login, attempt, outcome);
     logOutcome(login, attempt, outcome);
     return outcome;
 }
@@ -84,37 +121,26 @@ Outcome Authenticator::run(const LoginContext& login, Attempt& attempt) {
         attempt.reason = "no such user";
         return Outcome::UserUnknown;
     }
+    const PolicyDecision policy = decidePolicy(config_, login.user, login.groups, login.rhost);
+    if (policy != PolicyDecision::AskForCode) {
+        attempt.reason = std::string(policyReason(policy));
+        return Outcome::Exempt;
+    }
     if (const auto stop = resolveEnrolment(login, attempt))
         return *stop;
-    attempt.channel = attempt.enrolment->channels.front();
-    if (attempt.channel == Channel::Whatsapp && !config_.whatsappTemplate) {
-        attempt.reason = "whatsapp_template is required for users on WhatsApp";
+    if (!sessions_.usable()) {
+        logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+        attempt.reason = "state_dir unusable";
         return Outcome::ConfigError;
     }
 
-    InitiateRequest request;
-    request.destination = attempt.enrolment->phone;
-    request.channel = attempt.channel;
-    request.codeLength = config_.codeLength;
-    request.codeValidity = config_.codeValidity;
-    request.brand = config_.brand;
-    request.messageTemplate = config_.messageTemplate;
-    request.templateKey = config_.templateKey;
-    request.language = config_.language;
-    request.smsSource = config_.smsSender;
-    request.callSource = config_.voiceCallerId;
-    request.whatsappTemplate = config_.whatsappTemplate;
-    const CallResult sent = client_.initiate(request);
-    logger_.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " + sent.detail);
-    if (sent.status != CallStatus::Ok || !sent.session)
-        return failedCall(sent, attempt);
-    attempt.sessionId = sent.session->id;
-    if (sent.session->status != SessionStatus::Waiting) {
-        attempt.reason =
-            "a new session came back " + std::string(sessionStatusName(sent.session->status));
-        return outcomeOfFinalStatus(sent.session->status).value_or(Outcome::BadResponse);
+    if (resume(login, attempt)) {
+        return promptAndValidate(login, attempt, sentNotice(attempt, "Code already sent by "));
     }
-    return promptAndValidate(attempt);
+    Step first = send(login, attempt, attempt.enrolment->channels.front(), false);
+    if (first.end)
+        return *first.end;
+    return promptAndValidate(login, attempt, first.notice);
 }
 
 std::optional<Outcome> Authenticator::resolveEnrolment(const LoginContext& login,
@@ -132,15 +158,148 @@ std::optional<Outcome> Authenticator::resolveEnrolment(const LoginContext& login
         case EnrolmentLookup::Kind::NotEnrolled:
             break;
     }
-    attempt.reason = lookup.problems.empty() ? "no phone number" : "bad users file line";
+    attempt.reason = lookup.problems.empty() ? "no phone number" : "bad enrolment";
     if (config_.unenrolled == UnenrolledPolicy::Ignore)
         return Outcome::UnenrolledIgnored;
     return Outcome::UnenrolledDenied;
 }
 
-Outcome Authenticator::promptAndValidate(Attempt& attempt) {
-    std::string notice = "Code sent by " + std::string(channelDisplayName(attempt.channel)) +
-                         " to " + maskPhoneForPrompt(attempt.enrolment->phone) + ".";
+// Picks up the session an earlier run of the stack for this same login left waiting, so that a
+// retry on the same connection sends nothing new while that code is still good.
+bool Authenticator::resume(const LoginContext& login, Attempt& attempt) {
+    const auto pending = sessions_.load(login.key);
+    if (!pending)
+        return false;
+    // A code that would expire while the user types it is not worth resuming.
+    constexpr std::time_t kMargin = 15;
+    const bool usable = pending->phone == attempt.enrolment->phone &&
+                        offers(*attempt.enrolment, pending->channel) &&
+                        clock_() + kMargin < pending->expiresAt &&
+                        pending->sends <= kMaxSendsPerLogin;
+    if (!usable || !sessions_.claim(pending->sessionId, login.key)) {
+        sessions_.forget(login.key);
+        return false;
+    }
+    attempt.pending = *pending;
+    attempt.claimed = true;
+    logger_.debug("resuming session " + pending->sessionId.substr(0, 8) + " of this login");
+    return true;
+}
+
+std::string Authenticator::sentNotice(const Attempt& attempt, std::string_view how) const {
+    return std::string(how) + std::string(channelDisplayName(attempt.pending.channel)) + " to " +
+           maskPhoneForPrompt(attempt.enrolment->phone) + ".";
+}
+
+Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel channel, bool again) {
+    if (channel == Channel::Whatsapp && !config_.whatsappTemplate) {
+        logger_.log(LogLevel::Error, "whatsapp_template is required for users on WhatsApp");
+        if (again)
+            return wasted("Channel whatsapp cannot be used now.");
+        attempt.reason = "whatsapp_template is required for users on WhatsApp";
+        return ended(Outcome::ConfigError);
+    }
+    InitiateRequest request;
+    request.destination = attempt.enrolment->phone;
+    request.channel = channel;
+    request.codeLength = config_.codeLength;
+    request.codeValidity = config_.codeValidity;
+    request.resendingInterval = config_.resendInterval;
+    request.brand = config_.brand;
+    request.messageTemplate = config_.messageTemplate;
+    request.templateKey = config_.templateKey;
+    request.language = config_.language;
+    request.smsSource = config_.smsSender;
+    request.callSource = config_.voiceCallerId;
+    request.whatsappTemplate = config_.whatsappTemplate;
+    const CallResult sent = client_.initiate(request);
+    logger_.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " + sent.detail);
+    if (again && sent.status == CallStatus::ResendTooSoon)
+        return wasted("Wait a little before asking for a new code.");
+    if (sent.status != CallStatus::Ok || !sent.session)
+        return ended(failedCall(sent, attempt));
+    const Session& session = *sent.session;
+    if (session.status != SessionStatus::Waiting) {
+        attempt.reason = "a new send came back " + std::string(sessionStatusName(session.status));
+        return ended(outcomeOfFinalStatus(session.status).value_or(Outcome::BadResponse));
+    }
+    if (!attempt.claimed || !sameSessionId(session.id, attempt.pending.sessionId)) {
+        if (attempt.claimed)
+            sessions_.release(attempt.pending.sessionId, login.key);
+        attempt.claimed = sessions_.claim(session.id, login.key);
+        if (!attempt.claimed) {
+            attempt.pending.sessionId.clear();  // not ours: never validate against it
+            attempt.reason = "another login is waiting on a code sent to this phone";
+            conversation_.error(
+                "Another login is waiting for a code sent to this phone; finish it or try "
+                "again when its code has expired.");
+            return ended(Outcome::ResendTooSoon);
+        }
+    }
+    const Channel previous = attempt.pending.channel;
+    attempt.pending.sessionId = session.id;
+    attempt.pending.phone = attempt.enrolment->phone;
+    attempt.pending.channel = channel;
+    attempt.pending.sends += 1;
+    attempt.pending.lastSend = clock_();
+    attempt.pending.expiresAt = attempt.pending.lastSend + config_.codeValidity;
+    sessions_.save(login.key, attempt.pending);
+    return carryOn(sentNotice(
+        attempt, again && previous == channel ? "Code sent again by " : "Code sent by "));
+}
+
+Step Authenticator::sendAgain(const LoginContext& login, Attempt& attempt, Channel channel) {
+    if (attempt.pending.sends >= kMaxSendsPerLogin)
+        return wasted("No more codes can be sent for this login.");
+    const std::time_t wait = attempt.pending.lastSend + config_.resendInterval - clock_();
+    if (wait > 0) {
+        return wasted("Wait " + std::to_string(wait) +
+                      (wait == 1 ? " more second" : " more seconds") +
+                      " before asking for a new code.");
+    }
+    return send(login, attempt, channel, true);
+}
+
+Step Authenticator::answer(const LoginContext& login, Attempt& attempt, std::string_view typed) {
+    // An empty line asks for the code again, a channel name for it on that channel: the words
+    // are reserved, so a code never has to be told apart from them.
+    if (typed.empty())
+        return sendAgain(login, attempt, attempt.pending.channel);
+    if (const auto channel = parseChannel(typed)) {
+        if (!offers(*attempt.enrolment, *channel))
+            return wasted("Channel " + std::string(typed) + " is not available for you (yours: " +
+                          channelList(*attempt.enrolment) + ").");
+        return sendAgain(login, attempt, *channel);
+    }
+    if (!isPlausibleCode(typed))
+        return wasted("That is not a code: codes are 3 to 10 letters or digits.");
+    return validate(attempt, typed);
+}
+
+Step Authenticator::validate(Attempt& attempt, std::string_view code) {
+    const CallResult checked = client_.validate(attempt.pending.sessionId, SecretString(code));
+    logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
+                  checked.detail);
+    if (checked.status != CallStatus::Ok || !checked.session)
+        return ended(failedCall(checked, attempt));
+    // One login is one session: a VERIFIED for any other session proves nothing.
+    if (!sameSessionId(checked.session->id, attempt.pending.sessionId)) {
+        attempt.reason = "the answer was for another session";
+        return ended(Outcome::BadResponse);
+    }
+    if (checked.session->status == SessionStatus::Verified)
+        return ended(Outcome::Verified);
+    if (const auto final = outcomeOfFinalStatus(checked.session->status)) {
+        conversation_.error(*final == Outcome::SessionExpired
+                                ? "The code has expired."
+                                : "Too many wrong codes for this session.");
+        return ended(*final);
+    }
+    return wasted("Wrong code.");
+}
+
+Outcome Authenticator::promptAndValidate(const LoginContext& login, Attempt& attempt,
+                                         std::string notice) {
     for (;;) {
         // The notice travels inside the prompt: sshd holds separate info messages back until
         // after the user has answered.
@@ -151,31 +310,14 @@ Outcome Authenticator::promptAndValidate(Attempt& attempt) {
             return Outcome::ConversationFailed;
         }
         ++attempt.tries;
-        const int left = config_.maxAttempts - attempt.tries;
-        const std::string_view typed = trim(reply->view());
-        if (!isPlausibleCode(typed)) {
-            notice = "That is not a code: codes are 3 to 10 letters or digits.";
-        } else {
-            const CallResult checked = client_.validate(attempt.sessionId, SecretString(typed));
-            logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
-                          checked.detail);
-            if (checked.status != CallStatus::Ok || !checked.session)
-                return failedCall(checked, attempt);
-            // One login is one session: a VERIFIED for any other session proves nothing.
-            if (!sameSessionId(checked.session->id, attempt.sessionId)) {
-                attempt.reason = "the answer was for another session";
-                return Outcome::BadResponse;
-            }
-            if (checked.session->status == SessionStatus::Verified)
-                return Outcome::Verified;
-            if (const auto final = outcomeOfFinalStatus(checked.session->status)) {
-                conversation_.error(*final == Outcome::SessionExpired
-                                        ? "The code has expired."
-                                        : "Too many wrong codes for this session.");
-                return *final;
-            }
-            notice = "Wrong code.";
-        }
+        Step step = answer(login, attempt, trim(reply->view()));
+        if (step.end)
+            return *step.end;
+        notice = std::move(step.notice);
+        if (!step.wasted)
+            continue;
+        ++attempt.wasted;
+        const int left = config_.maxAttempts - attempt.wasted;
         if (left <= 0) {
             conversation_.error(notice + " No attempts left.");
             return Outcome::TooManyWrongCodes;
@@ -218,6 +360,21 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
     return Outcome::InternalError;
 }
 
+// Keeps the pending session only while a later run of the stack could still use it: the code was
+// sent and no final answer came. Everything else ends it, and its claim.
+void Authenticator::finish(const LoginContext& login, const Attempt& attempt, Outcome outcome) {
+    if (attempt.pending.sessionId.empty())
+        return;
+    const bool stillWaiting = outcome == Outcome::TooManyWrongCodes ||
+                              outcome == Outcome::ConversationFailed ||
+                              outcome == Outcome::Unreachable;
+    if (stillWaiting)
+        return;
+    sessions_.forget(login.key);
+    if (attempt.claimed)
+        sessions_.release(attempt.pending.sessionId, login.key);
+}
+
 void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - attempt.start);
@@ -226,12 +383,17 @@ void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt
     line += " " + logField("rhost", login.rhost.empty() ? "-" : login.rhost);
     line += " " + logField("service", login.service.empty() ? "-" : login.service);
     if (attempt.enrolment) {
-        line += " " + logField("channel", channelName(attempt.channel));
+        const Channel channel = attempt.pending.sessionId.empty()
+                                    ? attempt.enrolment->channels.front()
+                                    : attempt.pending.channel;
+        line += " " + logField("channel", channelName(channel));
         line += " " + logField("to", maskPhoneForLog(attempt.enrolment->phone));
     }
-    if (!attempt.sessionId.empty())
-        line += " " + logField("session", attempt.sessionId.substr(0, 8));
+    if (!attempt.pending.sessionId.empty())
+        line += " " + logField("session", attempt.pending.sessionId.substr(0, 8));
     line += " " + logField("attempts", std::to_string(attempt.tries));
+    if (attempt.pending.sends > 0)
+        line += " " + logField("sends", std::to_string(attempt.pending.sends));
     line += " " + logField("ms", std::to_string(elapsed.count()));
     if (!attempt.reason.empty())
         line += " " + logField("reason", attempt.reason);

@@ -148,6 +148,62 @@ std::string setCallerId(Config& c, std::string_view value) {
     return "";
 }
 
+std::vector<std::string_view> splitWords(std::string_view value) {
+    std::vector<std::string_view> words;
+    for (;;) {
+        value = trim(value);
+        if (value.empty())
+            return words;
+        const std::size_t end = value.find_first_of(" \t");
+        words.push_back(value.substr(0, end));
+        if (end == std::string_view::npos)
+            return words;
+        value.remove_prefix(end);
+    }
+}
+
+// Space-separated user or group names.
+std::string setNames(std::vector<std::string>& field, std::string_view value) {
+    std::vector<std::string> names;
+    for (std::string_view word : splitWords(value)) {
+        if (hasControl(word) || !isValidUtf8(word))
+            return "names must not contain control characters";
+        names.emplace_back(word);
+    }
+    if (names.empty())
+        return "must list at least one name";
+    field = std::move(names);
+    return "";
+}
+
+std::string setNetworks(Config& c, std::string_view value) {
+    std::vector<Network> networks;
+    for (std::string_view word : splitWords(value)) {
+        auto network = Network::parse(word);
+        if (!network)
+            return "'" + sanitizeForMessage(word) +
+                   "' is not an IPv4 or IPv6 address or CIDR block (such as 192.0.2.0/24)";
+        networks.push_back(*network);
+    }
+    if (networks.empty())
+        return "must list at least one network";
+    c.trustedNetworks = std::move(networks);
+    return "";
+}
+
+std::string setPhoneCommand(Config& c, std::string_view value) {
+    std::vector<std::string> words;
+    for (std::string_view word : splitWords(value)) {
+        if (hasControl(word))
+            return "must not contain control characters";
+        words.emplace_back(word);
+    }
+    if (words.empty() || words.front().front() != '/')
+        return "must start with the absolute path of a program";
+    c.phoneCommand = std::move(words);
+    return "";
+}
+
 const std::vector<KeyRule>& keyRules() {
     static const std::vector<KeyRule> rules{
         {"api_key",
@@ -235,6 +291,15 @@ const std::vector<KeyRule>& keyRules() {
              return "";
          }},
         {"users_file", [](Config& c, std::string_view v) { return setPath(c.usersFile, v); }},
+        {"resend_interval",
+         [](Config& c, std::string_view v) { return setRange(c.resendInterval, v, 10, 7200); }},
+        {"phone_command", setPhoneCommand},
+        {"exempt_users", [](Config& c, std::string_view v) { return setNames(c.exemptUsers, v); }},
+        {"exempt_groups",
+         [](Config& c, std::string_view v) { return setNames(c.exemptGroups, v); }},
+        {"only_groups", [](Config& c, std::string_view v) { return setNames(c.onlyGroups, v); }},
+        {"trusted_networks", setNetworks},
+        {"state_dir", [](Config& c, std::string_view v) { return setPath(c.stateDir, v); }},
     };
     return rules;
 }

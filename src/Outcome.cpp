@@ -16,13 +16,14 @@ struct OutcomeRow {
 
 // design.md's return-code table. PAM_IGNORE (never PAM_SUCCESS) for "no second factor applies",
 // so that a `sufficient` line cannot be satisfied by an absent factor.
-constexpr std::array<OutcomeRow, 18> kOutcomes{{
+constexpr std::array<OutcomeRow, 19> kOutcomes{{
     {Outcome::Verified, PAM_SUCCESS, "verified"},
     {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes"},
     {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed"},
     {Outcome::SessionExpired, PAM_AUTH_ERR, "session_expired"},
     {Outcome::UnenrolledDenied, PAM_AUTH_ERR, "unenrolled_denied"},
     {Outcome::UnenrolledIgnored, PAM_IGNORE, "unenrolled_ignored"},
+    {Outcome::Exempt, PAM_IGNORE, "exempt"},
     {Outcome::UserUnknown, PAM_USER_UNKNOWN, "user_unknown"},
     {Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid_user"},
     {Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, "unreachable"},

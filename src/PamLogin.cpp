@@ -1,12 +1,15 @@
 // PamLogin: reads the login's PAM items, loads the config and runs the Authenticator.
 #include "PamLogin.hpp"
 
+#include <grp.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,9 @@
 #include "verif8/Authenticator.hpp"
 #include "verif8/ConfigFile.hpp"
 #include "verif8/CurlVerifyClient.hpp"
+#include "verif8/PhoneCommand.hpp"
+#include "verif8/Policy.hpp"
+#include "verif8/SessionStore.hpp"
 
 namespace verif8 {
 
@@ -42,6 +48,46 @@ bool userExists(const std::string& user) {
         }
         return error == 0 && found != nullptr;
     }
+}
+
+// Names of every group the user is in, primary included (getgrouplist goes through NSS, so
+// directory groups count too).
+std::vector<std::string> groupsOf(const std::string& user) {
+    std::vector<std::string> names;
+    const long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+        found == nullptr)
+        return names;
+    int count = 64;
+    std::vector<gid_t> gids(static_cast<std::size_t>(count));
+    if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0) {
+        gids.resize(static_cast<std::size_t>(count));
+        if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0)
+            return names;
+    }
+    gids.resize(static_cast<std::size_t>(count));
+    std::vector<char> groupBuffer(65536);
+    for (gid_t gid : gids) {
+        group entryGroup{};
+        group* foundGroup = nullptr;
+        if (getgrgid_r(gid, &entryGroup, groupBuffer.data(), groupBuffer.size(), &foundGroup) ==
+                0 &&
+            foundGroup != nullptr)
+            names.emplace_back(foundGroup->gr_name);
+    }
+    return names;
+}
+
+// The key that ties repeated runs of the stack to one login; when the process tree cannot tell
+// (no /proc), each run is a login of its own.
+std::string keyFor(const LoginContext& login) {
+    std::string key = loginKey(login.user, login.service, login.rhost);
+    if (key.empty())
+        key = "pid:" + std::to_string(getpid()) + ":" + std::to_string(time(nullptr));
+    return key;
 }
 
 bool hasPlaceholderPassword(pam_handle_t* pamh) {
@@ -79,11 +125,20 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     }
     login.userExists = userExists(login.user);
     login.placeholderPassword = hasPlaceholderPassword(pamh);
+    if (login.userExists && policyNeedsGroups(load.config))
+        login.groups = groupsOf(login.user);
+    login.key = keyFor(login);
 
     CurlVerifyClient client(load.config);
     PamConversation conversation(pamh, flags);
-    UsersFile users(load.config.usersFile, load.config.channel);
-    Authenticator authenticator(load.config, client, conversation, users, logger);
+    FileSessionStore sessions(load.config.stateDir);
+    // phone_command, when set, replaces the users file (directory-backed enrolment).
+    std::unique_ptr<EnrolmentSource> enrolments;
+    if (!load.config.phoneCommand.empty())
+        enrolments = std::make_unique<PhoneCommand>(load.config.phoneCommand, load.config.channel);
+    else
+        enrolments = std::make_unique<UsersFile>(load.config.usersFile, load.config.channel);
+    Authenticator authenticator(load.config, client, conversation, *enrolments, sessions, logger);
     return pamCodeFor(authenticator.authenticate(login));
 }
 

@@ -139,6 +139,10 @@ std::string buildInitiateBody(const InitiateRequest& request) {
     writer.Int(request.codeLength);
     writer.Key("codeValidity");
     writer.Int(request.codeValidity);
+    if (request.resendingInterval) {
+        writer.Key("resendingInterval");
+        writer.Int(*request.resendingInterval);
+    }
     writeOptional(writer, "brand", request.brand);
     // The API uses a template only for sms and call; elsewhere it would be ignored at best.
     if (request.channel == Channel::Sms || request.channel == Channel::Voice)

@@ -1,15 +1,19 @@
 // Authenticator: the code step of a login, from the user's enrolment to a verified code.
 #pragma once
 
+#include <ctime>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "verif8/Config.hpp"
 #include "verif8/Conversation.hpp"
 #include "verif8/Enrolment.hpp"
 #include "verif8/Logger.hpp"
 #include "verif8/Outcome.hpp"
+#include "verif8/SessionStore.hpp"
 #include "verif8/VerifyClient.hpp"
 
 namespace verif8 {
@@ -21,40 +25,61 @@ struct LoginContext {
     std::string service;
     bool userExists = false;
     bool placeholderPassword = false;  // sshd's "\b\n\r\177INCORRECT" for invalid users
+    std::vector<std::string> groups;   // filled only when the policy needs them
+    std::string key;                   // identifies this login across runs of the stack
 };
 
 inline constexpr std::string_view kSshdPlaceholderPrefix = "\b\n\r\177INCORRECT";
+// design.md: at most 3 sends per login, the first included.
+inline constexpr int kMaxSendsPerLogin = 3;
 
 // Knows nothing of PAM: it talks to the user through a Conversation and to the API through a
-// VerifyClient, and writes one outcome line per login to the Logger.
+// VerifyClient, keeps the pending session in a SessionStore, and writes one outcome line per
+// login to the Logger.
 class Authenticator {
 public:
     Authenticator(const Config& config, VerifyClient& client, Conversation& conversation,
-                  EnrolmentSource& enrolments, Logger& logger)
+                  EnrolmentSource& enrolments, SessionStore& sessions, Logger& logger)
         : config_(config),
           client_(client),
           conversation_(conversation),
           enrolments_(enrolments),
+          sessions_(sessions),
           logger_(logger) {}
 
     Outcome authenticate(const LoginContext& login);
 
+    // For tests: the wall clock used for resend intervals and code lifetimes.
+    void setClock(std::function<std::time_t()> clock) { clock_ = std::move(clock); }
+
+    // What one answer at the prompt leads to (defined with the flow, in Authenticator.cpp).
+    struct Step;
+
 private:
     struct Attempt;
     Outcome run(const LoginContext& login, Attempt& attempt);
-    Outcome promptAndValidate(Attempt& attempt);
     std::optional<Outcome> resolveEnrolment(const LoginContext& login, Attempt& attempt);
+    bool resume(const LoginContext& login, Attempt& attempt);
+    Step send(const LoginContext& login, Attempt& attempt, Channel channel, bool again);
+    Step sendAgain(const LoginContext& login, Attempt& attempt, Channel channel);
+    Step answer(const LoginContext& login, Attempt& attempt, std::string_view typed);
+    Step validate(Attempt& attempt, std::string_view code);
+    Outcome promptAndValidate(const LoginContext& login, Attempt& attempt, std::string notice);
     Outcome failedCall(const CallResult& result, Attempt& attempt);
+    void finish(const LoginContext& login, const Attempt& attempt, Outcome outcome);
     void logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome);
+    std::string sentNotice(const Attempt& attempt, std::string_view how) const;
 
     const Config& config_;
     VerifyClient& client_;
     Conversation& conversation_;
     EnrolmentSource& enrolments_;
+    SessionStore& sessions_;
     Logger& logger_;
+    std::function<std::time_t()> clock_ = [] { return std::time(nullptr); };
 };
 
-// What the user typed, trimmed of surrounding white space; whether it can be a code at all.
+// Whether what the user typed (trimmed) can be a code at all: 3 to 10 letters, digits or '-'.
 bool isPlausibleCode(std::string_view code);
 
 }  // namespace verif8

@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "verif8/Channel.hpp"
+#include "verif8/Network.hpp"
 #include "verif8/SecretString.hpp"
 
 namespace verif8 {
@@ -14,6 +16,7 @@ enum class UnenrolledPolicy { Deny, Ignore };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/security/pam_verif8.conf";
 inline constexpr const char* kDefaultUsersPath = "/etc/security/pam_verif8.users";
+inline constexpr const char* kDefaultStateDir = "/var/lib/pam_verif8";
 
 struct Config {
     SecretString apiKey;
@@ -35,8 +38,15 @@ struct Config {
     std::optional<std::string> voiceCallerId;
     std::optional<std::string> whatsappTemplate;
     int maxAttempts = 3;
+    int resendInterval = 30;
     UnenrolledPolicy unenrolled = UnenrolledPolicy::Deny;
     std::string usersFile = kDefaultUsersPath;
+    std::vector<std::string> phoneCommand;  // program and arguments; "%u" stands for the user
+    std::vector<std::string> exemptUsers;
+    std::vector<std::string> exemptGroups;
+    std::vector<std::string> onlyGroups;
+    std::vector<Network> trustedNetworks;
+    std::string stateDir = kDefaultStateDir;
     bool debug = false;
 
     // The base URL requests go to: api_url when set, else the region's host.

@@ -12,6 +12,7 @@ enum class Outcome {
     SessionExpired,
     UnenrolledDenied,
     UnenrolledIgnored,
+    Exempt,  // exempt user, group or network, or outside only_groups
     UserUnknown,
     InvalidUserPassword,  // sshd's placeholder password for an invalid or refused user
     Unreachable,

@@ -16,6 +16,7 @@ struct InitiateRequest {
     Channel channel = Channel::Sms;
     int codeLength = 6;
     int codeValidity = 300;
+    std::optional<int> resendingInterval;
     std::optional<std::string> brand;
     std::optional<std::string> messageTemplate;
     std::optional<std::string> templateKey;

@@ -101,6 +101,16 @@ class Sandbox:
         with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             return json.loads(answer.read() or b"{}")
 
+    def query(self, action, query=""):
+        """A GET control, e.g. query("sessions"): the sandbox's view, codes included."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method="GET")
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return json.loads(answer.read() or b"{}")
+
+    def sessions(self):
+        return self.query("sessions").get("sessions", [])
+
     def requests(self):
         path = Path(self.requests_log)
         if not path.exists():
@@ -125,6 +135,16 @@ def system_module(name):
     raise FileNotFoundError(f"no {name} among the system's PAM modules")
 
 
+def wrapper_module(name):
+    """Absolute path of one of pam_wrapper's test modules (pam_matrix.so, pam_chatty.so...)."""
+    directory = subprocess.run(["pkg-config", "--variable=modules", "pam_wrapper"],
+                               capture_output=True, text=True).stdout.strip()
+    for candidate in (directory, "/usr/lib/x86_64-linux-gnu/pam_wrapper", "/usr/lib/pam_wrapper"):
+        if candidate and (Path(candidate) / name).exists():
+            return str(Path(candidate) / name)
+    raise FileNotFoundError(f"no {name} among pam_wrapper's modules (package libpam-wrapper)")
+
+
 def write_secure(path, text, mode=0o600):
     """Writes a file as the module wants its settings: owned by us (root in CI), `mode`."""
     path = Path(path)
@@ -139,11 +159,14 @@ class PamWorld:
     """A temp dir with pam_wrapper service files, nss_wrapper passwd/group, a users file and the
     environment that makes a process see them instead of the machine's."""
 
-    def __init__(self, base_dir, users=None):
+    def __init__(self, base_dir, users=None, groups=None):
+        """groups: extra groups and their members, e.g. {"ops": ["alice"]}; each gets a gid
+        from 3001 up, in the order given (users' own groups have gid = uid)."""
         self.dir = Path(base_dir)
         self.services = self.dir / "services"
         self.services.mkdir(parents=True, exist_ok=True)
         self.users = dict(users or DEFAULT_USERS)
+        self.groups = {name: list(members) for name, members in (groups or {}).items()}
         self.passwd = self.dir / "passwd"
         self.group = self.dir / "group"
         self.users_file = self.dir / "pam_verif8.users"
@@ -161,15 +184,31 @@ class PamWorld:
             home.mkdir(parents=True, exist_ok=True)
             lines.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh\n")
             groups.append(f"{name}:x:{uid}:\n")
+        for number, (name, members) in enumerate(self.groups.items()):
+            groups.append(f"{name}:x:{3001 + number}:{','.join(members)}\n")
         self.passwd.write_text("".join(lines))
         self.group.write_text("".join(groups))
+
+    def add_account(self, name, uid, gid, home, shell="/usr/sbin/nologin", group=None):
+        """A system account (e.g. sshd's privilege-separation user) and, if named, its group."""
+        with open(self.passwd, "a") as handle:
+            handle.write(f"{name}:x:{uid}:{gid}::{home}:{shell}\n")
+        if group:
+            with open(self.group, "a") as handle:
+                handle.write(f"{group}:x:{gid}:\n")
+
+    def write_passdb(self, path, passwords, service):
+        """A pam_matrix password file: `user:password:service` lines."""
+        return write_secure(path, "".join(
+            f"{user}:{password}:{service}\n" for user, password in passwords.items()))
 
     def service(self, name, module, args=""):
         path = self.services / name
         path.write_text(f"auth required {module} {args}\n")
         return path
 
-    def env(self, base=None):
+    def env(self, base=None, services=None):
+        """services: another directory of service files (one PAM stack per sshd, say)."""
         env = dict(os.environ if base is None else base)
         preload = [lib for lib in PAM_WRAPPER_LIBS]
         if env.get("LD_PRELOAD"):
@@ -177,7 +216,7 @@ class PamWorld:
         env.update({
             "LD_PRELOAD": ":".join(preload),
             "PAM_WRAPPER": "1",
-            "PAM_WRAPPER_SERVICE_DIR": str(self.services),
+            "PAM_WRAPPER_SERVICE_DIR": str(services or self.services),
             # pam_syslog lines reach stderr as "SYSLOG(priority): ..." at this level.
             "PAM_WRAPPER_DEBUGLEVEL": "3",
             "NSS_WRAPPER_PASSWD": str(self.passwd),
@@ -189,14 +228,16 @@ class PamWorld:
         return env
 
 
-def config_text(sandbox, users_file, **overrides):
-    """A pam_verif8.conf for the sandbox; overrides add or replace keys (None removes one)."""
+def config_text(sandbox, users_file, state_dir=None, **overrides):
+    """A pam_verif8.conf for the sandbox; overrides add or replace keys (None removes one).
+    state_dir defaults to a "state" directory beside the users file, never the machine's."""
     settings = {
         "api_key": sandbox.api_key,
         "subaccount_id": sandbox.subaccount,
         "api_url": sandbox.url,
         "ca_file": sandbox.ca_file,
         "users_file": str(users_file),
+        "state_dir": str(state_dir or Path(users_file).parent / "state"),
         "connect_timeout": "5",
         "request_timeout": "10",
     }

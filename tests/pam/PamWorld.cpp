@@ -113,6 +113,8 @@ std::string writeConfig(const std::string& name, const std::string& extra,
         {"api_key", env("VERIF8_API_KEY")},       {"subaccount_id", env("VERIF8_SUBACCOUNT")},
         {"api_url", env("VERIF8_SANDBOX_URL")},   {"ca_file", env("VERIF8_SANDBOX_CA")},
         {"users_file", env("VERIF8_USERS_FILE")},
+        // Never the machine's /var/lib: each service keeps its pending sessions apart.
+        {"state_dir", env("VERIF8_TEST_DIR") + "/state-" + name},
     };
     std::string text = "# written by test_pam_login\n";
     for (const auto& [key, value] : defaults) {

@@ -15,7 +15,7 @@ using namespace pamtest;
 
 namespace {
 constexpr const char* kAliceBody =
-    R"({"destination":"+6591234567","channel":"sms","codeLength":6,"codeValidity":300})";
+    R"({"destination":"+6591234567","channel":"sms","codeLength":6,"codeValidity":300,"resendingInterval":30})";
 
 struct Marks {
     std::size_t requests = requestMark();
@@ -212,7 +212,7 @@ static void unknown_config_key_fails_closed(void** state) {
     assert_int_equal(script.prompts.size(), 0);
     assertNothingSent(state);
     const std::string log = logSince(marks(state)->log);
-    assertContains(log, conf + ":7: unknown key 'colour'");
+    assertContains(log, conf + ":8: unknown key 'colour'");
     assertContains(log, "outcome=config_error");
 }
 
@@ -278,7 +278,7 @@ static void voice_user_gets_a_call(void** state) {
                    "Code sent by voice call to \u2022\u2022\u2022\u2022\u2022\u20225432.");
     assert_string_equal(
         requestsSince(marks(state)->requests).at(0).bodyJson.c_str(),
-        R"({"destination":"+6598765432","channel":"call","codeLength":6,"codeValidity":300})");
+        R"({"destination":"+6598765432","channel":"call","codeLength":6,"codeValidity":300,"resendingInterval":30})");
 }
 
 static void optional_fields_reach_the_api(void** state) {
@@ -296,7 +296,7 @@ static void optional_fields_reach_the_api(void** state) {
     assert_string_equal(
         requestsSince(marks(state)->requests).at(0).bodyJson.c_str(),
         R"({"destination":"+6591234567","channel":"sms","codeLength":8,)"
-        R"("codeValidity":120,"brand":"Acme Ops","template":"{brand} login code: {code}",)"
+        R"("codeValidity":120,"resendingInterval":30,"brand":"Acme Ops","template":"{brand} login code: {code}",)"
         R"("templateKey":"login","language":"en-GB","sms":{"source":"AcmeOps"}})");
     assert_int_equal(lastDeliveredCode().size(), 8);
 }
@@ -313,7 +313,7 @@ static void whatsapp_user_needs_a_template(void** state) {
     assert_int_equal(authenticate("wa", "dave", script), PAM_SUCCESS);
     assert_string_equal(requestsSince(marks(state)->requests).at(0).bodyJson.c_str(),
                         R"({"destination":"+6587654321","channel":"whatsapp","codeLength":6,)"
-                        R"("codeValidity":300,"whatsapp":{"templateName":"login_otp"}})");
+                        R"("codeValidity":300,"resendingInterval":30,"whatsapp":{"templateName":"login_otp"}})");
 }
 
 static void wrong_api_key_is_a_service_error(void** state) {

@@ -80,6 +80,13 @@ const std::map<std::string, std::string>& goodValues() {
         {"max_attempts", "4"},
         {"unenrolled", "ignore"},
         {"users_file", "/etc/security/other.users"},
+        {"resend_interval", "45"},
+        {"phone_command", "/usr/local/sbin/phone-of --user %u"},
+        {"exempt_users", "root backup"},
+        {"exempt_groups", "break-glass"},
+        {"only_groups", "2fa staff"},
+        {"trusted_networks", "192.0.2.0/24 2001:db8::/32 198.51.100.7"},
+        {"state_dir", "/var/lib/pam_verif8-test"},
     };
     return values;
 }
@@ -123,6 +130,15 @@ const std::map<std::string, std::vector<std::string>>& badValues() {
         {"max_attempts", {"0", "6", "-1", "+3", "three", " 3", "", "3.0"}},
         {"unenrolled", {"", "Deny", "IGNORE", "allow", "open"}},
         {"users_file", {"", "pam_verif8.users", "/a b", "/ctl\x01"}},
+        {"resend_interval", {"9", "7201", "0", "-30", "thirty", ""}},
+        {"phone_command", {"", "phone-of %u", "./phone-of", "/bin/x\x01"}},
+        {"exempt_users", {"", "   ", "root\x01"}},
+        {"exempt_groups", {"", "ops\x7f"}},
+        {"only_groups", {"", "\xff"}},
+        {"trusted_networks",
+         {"", "10.0.0.0/33", "2001:db8::/129", "10.0.0/8", "example.com", "10.0.0.0/8,10.1.0.0/16",
+          "10.0.0.0/-1"}},
+        {"state_dir", {"", "var/lib", "/with space"}},
     };
     return values;
 }

@@ -1,0 +1,81 @@
+// SessionStore: the Verify session a login is waiting on, kept across repeated runs of the stack.
+#pragma once
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <optional>
+#include <string>
+
+#include "verif8/Channel.hpp"
+
+namespace verif8 {
+
+// sshd runs pam_authenticate in a forked child for each keyboard-interactive round, so nothing a
+// module keeps in memory or in the PAM handle survives a failed round. This is what must survive:
+// without it a client that retries on the same connection would have a new code sent each time.
+struct PendingSession {
+    std::string sessionId;
+    std::string phone;
+    Channel channel = Channel::Sms;
+    int sends = 0;
+    std::time_t lastSend = 0;
+    std::time_t expiresAt = 0;  // by our clock: last send + code_validity
+};
+
+class SessionStore {
+public:
+    virtual ~SessionStore() = default;
+    virtual std::optional<PendingSession> load(const std::string& key) = 0;
+    virtual void save(const std::string& key, const PendingSession& session) = 0;
+    virtual void forget(const std::string& key) = 0;
+
+    // The API hands a pending session to any login that asks for the same number, and assumes a
+    // finished one answers VERIFIED to any code: two logins must never share a session, or one
+    // could ride on the code typed into the other. claim() records that `key` owns the session
+    // and fails if another login holding it is still alive; release() ends the claim.
+    virtual bool claim(const std::string& sessionId, const std::string& key) = 0;
+    virtual void release(const std::string& sessionId, const std::string& key) = 0;
+
+    // Whether the store can keep anything; when not, problem() says why. Nothing is sent then:
+    // without it, neither claims nor (later) send limits would hold.
+    virtual bool usable() = 0;
+    virtual std::string problem() const = 0;
+};
+
+// Files under STATE_DIR/sessions, one per login key (named by its hash), and STATE_DIR/claims, one
+// per session, all root-only. An unusable directory is the caller's to refuse (usable()); an
+// unreadable session file is forgotten, which costs one more send, never a second factor.
+class FileSessionStore : public SessionStore {
+public:
+    explicit FileSessionStore(std::string stateDir, uid_t owner = 0)
+        : stateDir_(std::move(stateDir)), owner_(owner) {}
+
+    std::optional<PendingSession> load(const std::string& key) override;
+    void save(const std::string& key, const PendingSession& session) override;
+    void forget(const std::string& key) override;
+    bool claim(const std::string& sessionId, const std::string& key) override;
+    void release(const std::string& sessionId, const std::string& key) override;
+
+    // The state directory is created if missing, then checked.
+    bool usable() override;
+    std::string problem() const override { return problem_; }
+
+private:
+    bool prepareDirectory();
+    std::string pathFor(const std::string& key) const;
+    std::string claimPathFor(const std::string& sessionId) const;
+    void removeStale();
+    void removeStaleIn(const std::string& dir);
+
+    std::string stateDir_;
+    uid_t owner_;
+    std::string problem_;
+};
+
+// What identifies "this login" across runs of the stack: the user, service and remote host, and
+// the process that owns the PAM handle (the parent of sshd's per-round child), with its start
+// time so that a reused pid is a different login. Empty when it cannot be told.
+std::string loginKey(const std::string& user, const std::string& service, const std::string& rhost);
+
+}  // namespace verif8

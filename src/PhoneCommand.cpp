@@ -1,0 +1,182 @@
+// PhoneCommand: fork/exec with a deadline, reading at most a few kilobytes of output.
+#include "verif8/PhoneCommand.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+struct RunResult {
+    bool started = false;
+    bool timedOut = false;
+    bool tooLong = false;
+    int status = 0;  // from waitpid
+    std::string output;
+    std::string error;
+};
+
+std::string checkProgram(const std::string& path, uid_t owner) {
+    struct stat info {};
+    if (lstat(path.c_str(), &info) != 0)
+        return path + ": " + strerror(errno);
+    if (!S_ISREG(info.st_mode))
+        return path + ": not a regular file";
+    if (info.st_uid != owner)
+        return path + ": must be owned by uid " + std::to_string(owner);
+    if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return path + ": must not be writable by group or others";
+    if ((info.st_mode & S_IXUSR) == 0)
+        return path + ": is not executable";
+    return "";
+}
+
+// The host may ignore SIGCHLD (then waitpid cannot report the exit status); restore the default
+// for the duration of the call, as pam_unix does for its helper.
+class DefaultSigchld {
+public:
+    DefaultSigchld() {
+        struct sigaction action {};
+        action.sa_handler = SIG_DFL;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGCHLD, &action, &saved_);
+    }
+    ~DefaultSigchld() { sigaction(SIGCHLD, &saved_, nullptr); }
+
+private:
+    struct sigaction saved_ {};
+};
+
+[[noreturn]] void runChild(int outputFd, const std::vector<std::string>& argv) {
+    const int null = open("/dev/null", O_RDWR);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(outputFd, STDOUT_FILENO) < 0 ||
+        dup2(null, STDERR_FILENO) < 0)
+        _exit(126);
+    setpgid(0, 0);  // its own group, so that a timeout can stop whatever it started
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    std::vector<char*> args;
+    for (const auto& arg : argv)
+        args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    char path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+    char locale[] = "LC_ALL=C";
+    char* env[] = {path, locale, nullptr};
+    execve(args[0], args.data(), env);
+    _exit(127);
+}
+
+RunResult run(const std::vector<std::string>& argv, int timeoutMs) {
+    RunResult result;
+    int pipeFds[2];
+    if (pipe2(pipeFds, O_CLOEXEC) != 0) {
+        result.error = std::string("pipe: ") + strerror(errno);
+        return result;
+    }
+    DefaultSigchld sigchld;
+    const pid_t child = fork();
+    if (child < 0) {
+        close(pipeFds[0]);
+        close(pipeFds[1]);
+        result.error = std::string("fork: ") + strerror(errno);
+        return result;
+    }
+    if (child == 0)
+        runChild(pipeFds[1], argv);
+    close(pipeFds[1]);
+    result.started = true;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    char buffer[512];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            result.timedOut = true;
+            break;
+        }
+        pollfd watch{pipeFds[0], POLLIN, 0};
+        const int ready = poll(&watch, 1, static_cast<int>(left));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            continue;
+        const ssize_t got = read(pipeFds[0], buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        if (result.output.size() + static_cast<std::size_t>(got) > PhoneCommand::kMaxOutput) {
+            result.tooLong = true;
+            break;
+        }
+        result.output.append(buffer, static_cast<std::size_t>(got));
+    }
+    close(pipeFds[0]);
+    if (result.timedOut || result.tooLong)
+        kill(-child, SIGKILL), kill(child, SIGKILL);
+    while (waitpid(child, &result.status, 0) < 0 && errno == EINTR) {
+    }
+    return result;
+}
+
+EnrolmentLookup notEnrolled(std::string problem) {
+    EnrolmentLookup lookup;
+    lookup.kind = EnrolmentLookup::Kind::NotEnrolled;
+    if (!problem.empty())
+        lookup.problems.push_back("phone_command: " + std::move(problem));
+    return lookup;
+}
+}  // namespace
+
+EnrolmentLookup PhoneCommand::find(const std::string& user) {
+    if (command_.empty())
+        return notEnrolled("no program configured");
+    if (std::string problem = checkProgram(command_.front(), owner_); !problem.empty())
+        return notEnrolled(problem);
+    std::vector<std::string> argv = command_;
+    for (auto& arg : argv) {
+        for (std::size_t at = arg.find("%u"); at != std::string::npos;
+             at = arg.find("%u", at + user.size()))
+            arg.replace(at, 2, user);
+    }
+    const RunResult result = run(argv, timeoutMs_);
+    if (!result.started)
+        return notEnrolled(result.error);
+    if (result.timedOut)
+        return notEnrolled("no answer within " + std::to_string(timeoutMs_ / 1000) + " s; stopped");
+    if (result.tooLong)
+        return notEnrolled("more than " + std::to_string(kMaxOutput) + " bytes of output");
+    if (!WIFEXITED(result.status))
+        return notEnrolled("ended by signal " + std::to_string(WTERMSIG(result.status)));
+    if (WEXITSTATUS(result.status) != 0)
+        return notEnrolled("exited with status " + std::to_string(WEXITSTATUS(result.status)));
+    std::string_view output = trim(result.output);
+    if (output.empty())
+        return notEnrolled("");  // a clean "no phone for this user"
+    if (output.find('\n') != std::string_view::npos)
+        return notEnrolled("printed more than one line");
+    std::string error;
+    // The user is not part of the output; a stand-in keeps the users-file line format.
+    auto entry = parseEnrolmentLine("user " + std::string(output), defaultChannel_, error);
+    if (!entry)
+        return notEnrolled("its output is not 'PHONE [CHANNEL,...]': " + error);
+    entry->user = user;
+    EnrolmentLookup lookup;
+    lookup.kind = EnrolmentLookup::Kind::Found;
+    lookup.entry = std::move(entry);
+    return lookup;
+}
+
+}  // namespace verif8

@@ -1,0 +1,265 @@
+// SessionStore: pending sessions in small root-only files, written atomically.
+#include "verif8/SessionStore.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "verif8/SecureFile.hpp"
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+constexpr const char* kSubdir = "/sessions";
+constexpr const char* kClaims = "/claims";
+// Codes live at most 7200 s (code_validity); a file older than that is of no use to anyone.
+constexpr std::time_t kMaxAge = 7200 + 60;
+
+std::uint64_t fnv1a(const std::string& text) {
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (unsigned char c : text) {
+        hash ^= c;
+        hash *= 1099511628211ULL;
+    }
+    return hash;
+}
+
+std::string hex(std::uint64_t value) {
+    char text[17];
+    snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+// A directory we may trust: a real directory (not a link), ours, not writable by others.
+std::string checkDirectory(const std::string& path, uid_t owner) {
+    struct stat info {};
+    if (lstat(path.c_str(), &info) != 0)
+        return path + ": " + strerror(errno);
+    if (!S_ISDIR(info.st_mode))
+        return path + ": not a directory";
+    if (info.st_uid != owner)
+        return path + ": must be owned by uid " + std::to_string(owner);
+    if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return path + ": must not be writable by group or others";
+    return "";
+}
+
+std::optional<std::time_t> parseTime(std::string_view text) {
+    if (text.empty() || text.size() > 12)
+        return std::nullopt;
+    std::time_t value = 0;
+    for (char c : text) {
+        if (!isAsciiDigit(c))
+            return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
+// What the file records of its key: the key holds newlines, so its hash and length stand for it,
+// and a file left under a colliding name by another key is not taken for this one.
+std::string keyStamp(const std::string& key) {
+    return hex(fnv1a(key)) + ":" + std::to_string(key.size());
+}
+
+long processStartTime(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Field 2 (comm) may hold spaces and parentheses: count fields after its last ')'.
+    const std::size_t close = content.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream fields(content.substr(close + 2));
+    std::string field;
+    for (int index = 3; fields >> field; ++index) {
+        if (index == 22)
+            return std::atol(field.c_str());
+    }
+    return -1;
+}
+}  // namespace
+
+std::string loginKey(const std::string& user, const std::string& service,
+                     const std::string& rhost) {
+    const pid_t parent = getppid();
+    const long started = processStartTime(parent);
+    if (started < 0)
+        return "";
+    return user + '\n' + service + '\n' + rhost + '\n' + std::to_string(parent) + ':' +
+           std::to_string(started);
+}
+
+bool FileSessionStore::prepareDirectory() {
+    problem_.clear();
+    for (const std::string& dir : {stateDir_, stateDir_ + kSubdir, stateDir_ + kClaims}) {
+        if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+            problem_ = dir + ": cannot create: " + strerror(errno);
+            return false;
+        }
+        problem_ = checkDirectory(dir, owner_);
+        if (!problem_.empty())
+            return false;
+    }
+    return true;
+}
+
+std::string FileSessionStore::pathFor(const std::string& key) const {
+    return stateDir_ + kSubdir + "/" + hex(fnv1a(key));
+}
+
+std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
+    if (key.empty() || !prepareDirectory())
+        return std::nullopt;
+    SecureFileRules rules;
+    rules.owner = owner_;
+    rules.maxSize = 4096;
+    const SecureFileResult file = readSecureFile(pathFor(key), rules);
+    if (!file.ok)
+        return std::nullopt;  // usually: no pending session for this login
+    PendingSession session;
+    std::string storedKey;
+    bool complete = true;
+    forEachLine(file.text.view(), [&](std::string_view line) {
+        const std::size_t equals = line.find('=');
+        const std::string_view name = line.substr(0, equals);
+        const std::string_view value =
+            equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1);
+        if (name == "key")
+            storedKey = std::string(value);
+        else if (name == "session")
+            session.sessionId = std::string(value);
+        else if (name == "phone")
+            session.phone = std::string(value);
+        else if (name == "channel") {
+            const auto channel = parseChannel(value);
+            complete = complete && channel.has_value();
+            session.channel = channel.value_or(Channel::Sms);
+        } else if (name == "sends") {
+            const auto sends = parseNumber(value);
+            complete = complete && sends.has_value();
+            session.sends = static_cast<int>(sends.value_or(0));
+        } else if (name == "last_send" || name == "expires") {
+            const auto time = parseTime(value);
+            complete = complete && time.has_value();
+            (name == "last_send" ? session.lastSend : session.expiresAt) = time.value_or(0);
+        }
+    });
+    if (!complete || storedKey != keyStamp(key) || session.sessionId.empty() ||
+        session.phone.empty())
+        return std::nullopt;
+    return session;
+}
+
+void FileSessionStore::save(const std::string& key, const PendingSession& session) {
+    if (key.empty() || !prepareDirectory())
+        return;
+    removeStale();
+    const std::string path = pathFor(key);
+    const std::string temp = path + ".tmp" + std::to_string(getpid());
+    const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        problem_ = temp + ": cannot create: " + strerror(errno);
+        return;
+    }
+    const std::string content = "key=" + keyStamp(key) + "\nsession=" + session.sessionId +
+                                "\nphone=" + session.phone +
+                                "\nchannel=" + std::string(channelName(session.channel)) +
+                                "\nsends=" + std::to_string(session.sends) +
+                                "\nlast_send=" + std::to_string(session.lastSend) +
+                                "\nexpires=" + std::to_string(session.expiresAt) + "\n";
+    const bool written =
+        write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    close(fd);
+    if (!written || rename(temp.c_str(), path.c_str()) != 0) {
+        problem_ = path + ": cannot write: " + strerror(errno);
+        unlink(temp.c_str());
+    }
+}
+
+void FileSessionStore::forget(const std::string& key) {
+    if (key.empty() || !prepareDirectory())
+        return;
+    unlink(pathFor(key).c_str());
+}
+
+bool FileSessionStore::usable() {
+    return prepareDirectory();
+}
+
+std::string FileSessionStore::claimPathFor(const std::string& sessionId) const {
+    return stateDir_ + kClaims + "/" + hex(fnv1a(sessionId));
+}
+
+bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {
+    if (key.empty() || !prepareDirectory())
+        return false;
+    const std::string path = claimPathFor(sessionId);
+    const std::string stamp = keyStamp(key) + "\n";
+    for (int round = 0; round < 2; ++round) {
+        const int fd =
+            open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            const bool written =
+                write(fd, stamp.data(), stamp.size()) == static_cast<ssize_t>(stamp.size());
+            close(fd);
+            return written;
+        }
+        if (errno != EEXIST)
+            break;
+        SecureFileRules rules;
+        rules.owner = owner_;
+        rules.maxSize = 256;
+        const SecureFileResult held = readSecureFile(path, rules);
+        if (held.ok && held.text.view() == stamp)
+            return true;  // ours, from an earlier round of this login
+        struct stat info {};
+        // A claim outlives no code: once older than the longest validity, it binds nobody.
+        if (lstat(path.c_str(), &info) != 0 || time(nullptr) - info.st_mtime <= kMaxAge)
+            return false;
+        unlink(path.c_str());
+    }
+    return false;
+}
+
+void FileSessionStore::release(const std::string& sessionId, const std::string& key) {
+    if (key.empty() || !prepareDirectory())
+        return;
+    const std::string path = claimPathFor(sessionId);
+    SecureFileRules rules;
+    rules.owner = owner_;
+    rules.maxSize = 256;
+    const SecureFileResult held = readSecureFile(path, rules);
+    if (held.ok && held.text.view() == keyStamp(key) + "\n")
+        unlink(path.c_str());
+}
+
+void FileSessionStore::removeStale() {
+    for (const char* subdir : {kSubdir, kClaims})
+        removeStaleIn(stateDir_ + subdir);
+}
+
+void FileSessionStore::removeStaleIn(const std::string& dir) {
+    DIR* handle = opendir(dir.c_str());
+    if (handle == nullptr)
+        return;
+    const std::time_t now = time(nullptr);
+    while (const dirent* entry = readdir(handle)) {
+        if (entry->d_name[0] == '.')
+            continue;
+        struct stat info {};
+        if (fstatat(dirfd(handle), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(info.st_mode) && now - info.st_mtime > kMaxAge)
+            unlinkat(dirfd(handle), entry->d_name, 0);
+    }
+    closedir(handle);
+}
+
+}  // namespace verif8
