@@ -4,9 +4,6 @@ pamtester running the module. With --auto, pamtester runs in a pseudo-terminal a
 see it, and the code is typed from the sandbox's outbox."""
 
 import argparse
-import os
-import pty
-import select
 import subprocess
 import sys
 import time
@@ -16,45 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
 
 import verif8_harness as harness  # noqa: E402
+from pty_session import PtySession  # noqa: E402
 
 USER = "alice"
 SERVICE = "verif8-demo"
-
-
-def read_until(fd, marker, timeout):
-    """Reads a pty until `marker` shows up; returns everything read."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while marker not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"no {marker!r} within {timeout} s; saw {seen!r}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
-def read_rest(fd, timeout):
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
 
 
 def wait_for_code(sandbox, timeout=10):
@@ -68,22 +30,14 @@ def wait_for_code(sandbox, timeout=10):
 
 
 def run_auto(command, env, sandbox):
-    controller, terminal = pty.openpty()
-    # pamtester's prompts go to stderr, as on a real terminal.
-    process = subprocess.Popen(command, env=env, stdin=terminal, stdout=terminal, stderr=terminal,
-                               close_fds=True)
-    os.close(terminal)
+    session = PtySession(command, env)
     try:
-        screen = read_until(controller, b"Verification code: ", 30)
-        code = wait_for_code(sandbox)
-        os.write(controller, code.encode() + b"\n")
-        screen += read_rest(controller, 5)
-        status = process.wait(timeout=30)
+        session.expect("Verification code: ")
+        session.type(wait_for_code(sandbox))
+        status = session.finish()
     finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(controller)
-    text = screen.decode(errors="replace").replace("\r", "")
+        session.close()
+    text = session.text()
     print(text.rstrip())
     checked = [r for r in sandbox.requests() if r["method"] == "GET"]
     verified = (status == 0 and "successfully authenticated" in text

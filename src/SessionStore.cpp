@@ -87,13 +87,25 @@ long processStartTime(pid_t pid) {
 }
 }  // namespace
 
+std::string executableOf(const std::string& pid) {
+    char path[4096];
+    const ssize_t length = readlink(("/proc/" + pid + "/exe").c_str(), path, sizeof path - 1);
+    return length > 0 ? std::string(path, static_cast<std::size_t>(length)) : std::string();
+}
+
 std::string loginKey(const std::string& user, const std::string& service,
                      const std::string& rhost) {
+    // sshd runs each round in a child forked from the process that holds the PAM handle, the
+    // same program; login, su, sudo and pamtester run pam_authenticate in the handle's own
+    // process, whose parent (a shell) outlives many logins.
+    const std::string self = executableOf("self");
     const pid_t parent = getppid();
-    const long started = processStartTime(parent);
+    const bool forkedRound = !self.empty() && self == executableOf(std::to_string(parent));
+    const pid_t owner = forkedRound ? parent : getpid();
+    const long started = processStartTime(owner);
     if (started < 0)
         return "";
-    return user + '\n' + service + '\n' + rhost + '\n' + std::to_string(parent) + ':' +
+    return user + '\n' + service + '\n' + rhost + '\n' + std::to_string(owner) + ':' +
            std::to_string(started);
 }
 

@@ -74,8 +74,9 @@ private:
 };
 
 // What identifies "this login" across runs of the stack: the user, service and remote host, and
-// the process that owns the PAM handle (the parent of sshd's per-round child), with its start
-// time so that a reused pid is a different login. Empty when it cannot be told.
+// the process that owns the PAM handle (the parent of sshd's per-round child, else this
+// process), with its start time so that a reused pid is a different login. Empty when it cannot
+// be told.
 std::string loginKey(const std::string& user, const std::string& service, const std::string& rhost);
 
 }  // namespace verif8
