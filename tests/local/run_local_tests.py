@@ -24,7 +24,7 @@ SANDBOX = None
 
 
 def pam_matrix():
-    return str(harness.pam_wrapper_module("pam_matrix.so"))
+    return str(harness.wrapper_module("pam_matrix.so"))
 
 
 class LocalLogins(unittest.TestCase):
