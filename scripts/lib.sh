@@ -32,4 +32,5 @@ VERIF8_BUILD_PACKAGES=(meson ninja-build pkg-config g++ libpam0g-dev libcurl4-op
 VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamtester libpam-modules
                      binutils)
 # What only the test suite needs.
-VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14)
+VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server openssh-client
+                      python3-paramiko util-linux)
