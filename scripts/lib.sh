@@ -21,8 +21,23 @@ verif8_install_packages() {
   fi
   echo "Installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # openssh-server is installed for the tests' own sshd on a port of their choosing; its package
+  # must not start the machine's sshd. Debian's policy-rc.d (exit 101) stops services from
+  # starting during the install; one is put in place only if the machine has none.
+  local own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# pam_verif8 scripts: install packages without starting services.\nexit 101\n' \
+      >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  local status=0
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    status=$?
+  if [ -n "$own_policy" ]; then
+    rm -f /usr/sbin/policy-rc.d
+  fi
+  return "$status"
 }
 
 # Packages that build the module (design.md, "Dependencies").
