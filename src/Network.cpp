@@ -17,7 +17,8 @@ struct Address {
 };
 
 std::optional<Address> parseAddress(std::string_view text) {
-    if (text.empty() || text.size() > 45)
+    // A NUL would end the C string early: "192.0.2.1\0junk" is not an address.
+    if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string copy(text);
     Address address;
@@ -45,13 +46,16 @@ std::optional<Network> Network::parse(std::string_view text) {
     Network network;
     network.v6_ = address->v6;
     network.bytes_ = address->bytes;
-    const int maxPrefix = network.v6_ ? 128 : 32;
-    network.prefix_ = maxPrefix;
+    // A block written in the mapped form (::ffff:192.0.2.0/120) is an IPv4 block whose prefix
+    // counts from bit 96; shorter, it would reach past the mapped addresses.
+    const bool mapped = !address->v6 && text.substr(0, slash).find(':') != std::string_view::npos;
+    const int maxPrefix = network.v6_ || mapped ? 128 : 32;
+    network.prefix_ = network.v6_ ? 128 : 32;
     if (slash != std::string_view::npos) {
         const auto prefix = parseNumber(text.substr(slash + 1));
-        if (!prefix || *prefix > maxPrefix)
+        if (!prefix || *prefix > maxPrefix || (mapped && *prefix < 96))
             return std::nullopt;
-        network.prefix_ = static_cast<int>(*prefix);
+        network.prefix_ = static_cast<int>(*prefix) - (mapped ? 96 : 0);
     }
     return network;
 }

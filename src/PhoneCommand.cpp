@@ -62,6 +62,11 @@ private:
     if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(outputFd, STDOUT_FILENO) < 0 ||
         dup2(null, STDERR_FILENO) < 0)
         _exit(126);
+    // Nothing of the host's (sshd's client socket, say) reaches the program.
+    if (close_range(3, ~0U, 0) != 0) {
+        for (int fd = 3; fd < 65536; ++fd)
+            close(fd);
+    }
     setpgid(0, 0);  // its own group, so that a timeout can stop whatever it started
     sigset_t all;
     sigemptyset(&all);
@@ -146,16 +151,20 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
     if (std::string problem = checkProgram(command_.front(), owner_); !problem.empty())
         return notEnrolled(problem);
     std::vector<std::string> argv = command_;
-    for (auto& arg : argv) {
-        for (std::size_t at = arg.find("%u"); at != std::string::npos;
-             at = arg.find("%u", at + user.size()))
-            arg.replace(at, 2, user);
+    // Only in the arguments: the program run must be the program checked above.
+    for (auto arg = argv.begin() + 1; arg != argv.end(); ++arg) {
+        for (std::size_t at = arg->find("%u"); at != std::string::npos;
+             at = arg->find("%u", at + user.size()))
+            arg->replace(at, 2, user);
     }
     const RunResult result = run(argv, timeoutMs_);
     if (!result.started)
         return notEnrolled(result.error);
-    if (result.timedOut)
-        return notEnrolled("no answer within " + std::to_string(timeoutMs_ / 1000) + " s; stopped");
+    if (result.timedOut) {
+        const std::string limit = timeoutMs_ % 1000 == 0 ? std::to_string(timeoutMs_ / 1000) + " s"
+                                                         : std::to_string(timeoutMs_) + " ms";
+        return notEnrolled("no answer within " + limit + "; stopped");
+    }
     if (result.tooLong)
         return notEnrolled("more than " + std::to_string(kMaxOutput) + " bytes of output");
     if (!WIFEXITED(result.status))

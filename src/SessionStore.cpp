@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "verif8/SecureFile.hpp"
@@ -139,11 +140,19 @@ std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
     PendingSession session;
     std::string storedKey;
     bool complete = true;
+    // save() writes every field: a file without one of them is not one it wrote.
+    static constexpr std::string_view kFields[] = {"key",   "session",   "phone",  "channel",
+                                                   "sends", "last_send", "expires"};
+    unsigned seen = 0;
     forEachLine(file.text.view(), [&](std::string_view line) {
         const std::size_t equals = line.find('=');
         const std::string_view name = line.substr(0, equals);
         const std::string_view value =
             equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1);
+        for (std::size_t field = 0; field < std::size(kFields); ++field) {
+            if (name == kFields[field])
+                seen |= 1u << field;
+        }
         if (name == "key")
             storedKey = std::string(value);
         else if (name == "session")
@@ -164,8 +173,8 @@ std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
             (name == "last_send" ? session.lastSend : session.expiresAt) = time.value_or(0);
         }
     });
-    if (!complete || storedKey != keyStamp(key) || session.sessionId.empty() ||
-        session.phone.empty())
+    if (!complete || seen != (1u << std::size(kFields)) - 1 || storedKey != keyStamp(key) ||
+        session.sessionId.empty() || session.phone.empty())
         return std::nullopt;
     return session;
 }

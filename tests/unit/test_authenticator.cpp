@@ -1,6 +1,7 @@
 // Authenticator: the login flow against a scripted VerifyClient, Conversation and enrolments.
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "support.hpp"
 #include "verif8/Authenticator.hpp"
+#include "verif8/Network.hpp"
 
 using namespace verif8;
 
@@ -78,8 +80,12 @@ public:
     std::deque<std::optional<std::string>> replies;
     std::vector<std::string> prompts;
     std::vector<std::string> errors;
+    // Called with each prompt's index before it is answered (to move the clock on, say).
+    std::function<void(std::size_t)> onPrompt;
 
     std::optional<SecretString> askSecret(const std::string& prompt) override {
+        if (onPrompt)
+            onPrompt(prompts.size());
         prompts.push_back(prompt);
         if (replies.empty())
             return std::nullopt;
@@ -808,6 +814,557 @@ static void an_ok_result_without_a_session_is_a_bad_response(void**) {
     expectOutcome(v.run(), Outcome::BadResponse);
 }
 
+// ---- asking for the code again, and switching channel
+
+namespace {
+
+const std::string kMasked =
+    "\u2022\u2022\u2022\u2022\u2022\u2022"
+    "4567";
+const std::string kAsk = "\nVerification code: ";
+const std::string kOtherId = "b55b02cf6fb6fb229270131908e06560";
+
+// Moves the clock on by `seconds` before every answer.
+void tickEachPrompt(Harness& h, std::time_t seconds) {
+    h.conversation.onPrompt = [&h, seconds](std::size_t) { h.now += seconds; };
+}
+
+PendingSession pendingSession(Channel channel = Channel::Sms, std::string phone = kPhone,
+                              std::time_t lastSend = 1800000000 - 10, int sends = 1) {
+    PendingSession session;
+    session.sessionId = kHexId;
+    session.phone = std::move(phone);
+    session.channel = channel;
+    session.sends = sends;
+    session.lastSend = lastSend;
+    session.expiresAt = lastSend + 300;
+    return session;
+}
+
+const PendingSession& storedFor(const Harness& h) {
+    const auto found = h.store.pending.find(h.login.key);
+    if (found == h.store.pending.end()) {
+        print_error("no pending session stored for the login\n");
+        fail();
+    }
+    return found->second;
+}
+
+}  // namespace
+
+static void an_empty_line_too_soon_is_refused_with_the_wait(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.conversation.prompts.size(), 2);
+    expect_str(h.conversation.prompts[1],
+               "Wait 30 more seconds before asking for a new code. 2 attempts left." + kAsk);
+}
+
+static void the_wait_is_counted_down_from_the_last_send(void**) {
+    Harness h;
+    h.script({});
+    h.conversation.onPrompt = [&h](std::size_t index) { h.now += index == 0 ? 29 : 0; };
+    h.reply({"", std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_str(h.conversation.prompts.at(1),
+               "Wait 1 more second before asking for a new code. 2 attempts left." + kAsk);
+}
+
+static void refused_resends_count_as_attempts(void**) {
+    Harness h;
+    h.script({});
+    h.reply({"", "", ""});
+    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 3);
+    expect_contains(h.conversation.errors.at(0), "Wait 30 more seconds");
+    expect_contains(h.conversation.errors.at(0), "No attempts left.");
+}
+
+static void an_empty_line_after_the_interval_sends_again(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 1));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 2));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 2));
+    tickEachPrompt(h, 30);
+    // A resend is not an attempt: three codes may still be typed after it.
+    h.reply({"", "111111", "222222", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 2);
+    expect_str(h.client.initiates[1].destination, kPhone);
+    assert_true(h.client.initiates[1].channel == Channel::Sms);
+    expect_str(h.conversation.prompts.at(1), "Code sent again by SMS to " + kMasked + "." + kAsk);
+    expect_contains(h.conversation.prompts.at(3), "1 attempt left.");
+    assert_int_equal(h.client.validatedCodes.size(), 3);
+    for (const auto& session : h.client.validatedSessions)
+        expect_str(session, kHexId);
+    expect_contains(onlyOutcomeLine(h), " sends=2 ");
+}
+
+static void a_resend_updates_the_pending_session(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    tickEachPrompt(h, 40);
+    h.reply({"", std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    // The clock moved on once more before the last (unanswered) prompt.
+    const std::time_t sentAt = h.now - 40;
+    const PendingSession& stored = storedFor(h);
+    assert_int_equal(stored.sends, 2);
+    assert_int_equal(stored.lastSend, sentAt);
+    assert_int_equal(stored.expiresAt, sentAt + 300);
+    expect_str(stored.sessionId, kHexId);
+}
+
+static void no_more_than_three_sends_per_login(void**) {
+    Harness h;
+    for (int i = 0; i < 3; ++i)
+        h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    tickEachPrompt(h, 60);
+    h.reply({"", "", "", "", ""});
+    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+    assert_int_equal(h.client.initiates.size(), kMaxSendsPerLogin);
+    // Send 2 and 3 are free; each refusal after them counts.
+    assert_int_equal(h.conversation.prompts.size(), 5);
+    expect_str(h.conversation.prompts[3],
+               "No more codes can be sent for this login. 2 attempts left." + kAsk);
+    expect_str(h.conversation.prompts[4],
+               "No more codes can be sent for this login. 1 attempt left." + kAsk);
+    expect_str(h.conversation.errors.at(0),
+               "No more codes can be sent for this login. No attempts left.");
+}
+
+static void a_channel_name_switches_channel(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    tickEachPrompt(h, 30);
+    h.reply({"voice", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 2);
+    assert_true(h.client.initiates[0].channel == Channel::Sms);
+    assert_true(h.client.initiates[1].channel == Channel::Voice);
+    expect_str(h.client.initiates[1].destination, kPhone);
+    expect_str(h.conversation.prompts.at(1), "Code sent by voice call to " + kMasked + "." + kAsk);
+    expect_contains(onlyOutcomeLine(h), " channel=voice ");
+}
+
+static void a_switch_too_soon_waits_like_a_resend(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({" voice ", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_str(h.conversation.prompts.at(1),
+               "Wait 30 more seconds before asking for a new code. 2 attempts left." + kAsk);
+}
+
+static void a_channel_the_user_does_not_have_is_refused(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    tickEachPrompt(h, 60);
+    h.reply({"viber", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_str(
+        h.conversation.prompts.at(1),
+        "Channel viber is not available for you (yours: sms, voice). 2 attempts left." + kAsk);
+}
+
+static void whatsapp_without_a_template_is_refused_at_the_prompt(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Whatsapp}));
+    h.script({sessionResult(SessionStatus::Verified)});
+    tickEachPrompt(h, 60);
+    h.reply({"whatsapp", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_true(h.client.initiates[0].channel == Channel::Sms);
+    expect_str(h.conversation.prompts.at(1),
+               "Channel whatsapp cannot be used now. 2 attempts left." + kAsk);
+    expect_contains(h.logger.all(), "whatsapp_template");
+}
+
+static void resend_too_soon_from_the_api_is_a_wasted_attempt(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(
+        failure(CallStatus::ResendTooSoon, 403, "HTTP 403 code 1400"));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    tickEachPrompt(h, 30);
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 2);
+    expect_str(h.conversation.prompts.at(1),
+               "Wait a little before asking for a new code. 2 attempts left." + kAsk);
+    expect_str(h.client.validatedSessions.at(0), kHexId);
+    assert_int_equal(h.conversation.errors.size(), 0);
+}
+
+static void a_resend_that_gets_a_new_session_moves_the_claim(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId, 1));
+    tickEachPrompt(h, 30);
+    h.reply({"", "111111", std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    expect_str(h.client.validatedSessions.at(0), kOtherId);
+    assert_int_equal(h.store.claims.count(kHexId), 0);
+    expect_str(h.store.claims.at(kOtherId), h.login.key);
+    expect_str(storedFor(h).sessionId, kOtherId);
+}
+
+static void every_initiate_carries_the_resend_interval(void**) {
+    {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        assert_true(h.client.initiates.at(0).resendingInterval == 30);
+    }
+    Harness h;
+    h.config.resendInterval = 45;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    tickEachPrompt(h, 45);
+    h.reply({"", std::nullopt});
+    h.run();
+    assert_int_equal(h.client.initiates.size(), 2);
+    for (const auto& request : h.client.initiates)
+        assert_true(request.resendingInterval == 45);
+}
+
+static void the_resend_interval_is_the_configured_one(void**) {
+    Harness h;
+    h.config.resendInterval = 120;
+    h.script({});
+    tickEachPrompt(h, 100);
+    h.reply({"", std::nullopt});
+    h.run();
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_contains(h.conversation.prompts.at(1), "Wait 20 more seconds");
+}
+
+// ---- resuming the session an earlier round left waiting
+
+static void a_pending_session_is_resumed_without_a_send(void**) {
+    Harness h;
+    h.store.pending[h.login.key] = pendingSession();
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 1);
+    expect_str(h.conversation.prompts[0], "Code already sent by SMS to " + kMasked + "." + kAsk);
+    assert_int_equal(h.client.validatedSessions.size(), 1);
+    expect_str(h.client.validatedSessions[0], kHexId);
+    expect_contains(onlyOutcomeLine(h), " session=a44a91be ");
+}
+
+static void a_resumed_session_names_its_own_channel(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    h.store.pending[h.login.key] = pendingSession(Channel::Voice);
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 0);
+    expect_str(h.conversation.prompts.at(0),
+               "Code already sent by voice call to " + kMasked + "." + kAsk);
+}
+
+static void a_resumed_session_keeps_its_send_count_and_time(void**) {
+    {
+        // Sent 10 s ago: 20 s more to wait.
+        Harness h;
+        h.store.pending[h.login.key] = pendingSession();
+        h.reply({"", std::nullopt});
+        h.run();
+        assert_int_equal(h.client.initiates.size(), 0);
+        expect_contains(h.conversation.prompts.at(1), "Wait 20 more seconds");
+    }
+    {
+        // Three sends already: no fourth.
+        Harness h;
+        h.store.pending[h.login.key] = pendingSession(Channel::Sms, kPhone, h.now - 60, 3);
+        h.reply({"", std::nullopt});
+        h.run();
+        assert_int_equal(h.client.initiates.size(), 0);
+        expect_contains(h.conversation.prompts.at(1), "No more codes can be sent for this login.");
+    }
+}
+
+static void a_resume_needs_the_same_phone(void**) {
+    Harness h;
+    h.store.pending[h.login.key] = pendingSession(Channel::Sms, "+6598765432");
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    expect_str(h.client.initiates[0].destination, kPhone);
+    expect_str(h.conversation.prompts.at(0), kSmsPrompt);
+    expect_str(h.client.validatedSessions.at(0), kOtherId);
+}
+
+static void a_resume_needs_time_left_on_the_code(void**) {
+    for (const std::time_t left : {15, 10, 0, -100}) {
+        Harness h;
+        PendingSession pending = pendingSession();
+        pending.expiresAt = h.now + left;
+        h.store.pending[h.login.key] = pending;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.client.initiates.size(), 1);
+        expect_str(h.conversation.prompts.at(0), kSmsPrompt);
+    }
+    // 16 s left is enough.
+    Harness h;
+    PendingSession pending = pendingSession();
+    pending.expiresAt = h.now + 16;
+    h.store.pending[h.login.key] = pending;
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 0);
+}
+
+static void a_resume_needs_a_channel_still_offered(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms}));
+    h.store.pending[h.login.key] = pendingSession(Channel::Voice);
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_true(h.client.initiates[0].channel == Channel::Sms);
+    expect_str(h.conversation.prompts.at(0), kSmsPrompt);
+}
+
+static void a_refused_resume_is_replaced_by_the_new_send(void**) {
+    Harness h;
+    h.store.pending[h.login.key] = pendingSession(Channel::Sms, "+6598765432");
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
+    h.reply({std::nullopt});
+    expectOutcome(h.run(), Outcome::ConversationFailed);
+    const PendingSession& stored = storedFor(h);
+    expect_str(stored.sessionId, kOtherId);
+    expect_str(stored.phone, kPhone);
+    assert_int_equal(stored.sends, 1);
+}
+
+static void a_final_answer_forgets_the_session_and_its_claim(void**) {
+    const std::vector<std::pair<SessionStatus, Outcome>> cases{
+        {SessionStatus::Verified, Outcome::Verified},
+        {SessionStatus::Failed, Outcome::SessionFailed},
+        {SessionStatus::Expired, Outcome::SessionExpired}};
+    for (const auto& [status, outcome] : cases) {
+        for (const bool resumed : {false, true}) {
+            Harness h;
+            if (resumed) {
+                h.store.pending[h.login.key] = pendingSession();
+                h.store.claims[kHexId] = h.login.key;
+            } else {
+                h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+            }
+            h.client.validateResults.push_back(sessionResult(status));
+            h.reply({kCode});
+            expectOutcome(h.run(), outcome);
+            assert_int_equal(h.store.pending.size(), 0);
+            assert_int_equal(h.store.claims.size(), 0);
+        }
+    }
+    // So does a 404: the session is gone.
+    Harness h;
+    h.script({failure(CallStatus::SessionNotFound, 404)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::SessionExpired);
+    assert_int_equal(h.store.pending.size(), 0);
+    assert_int_equal(h.store.claims.size(), 0);
+}
+
+static void an_unfinished_login_keeps_the_session_for_the_next_round(void**) {
+    {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
+                  sessionResult(SessionStatus::Waiting, kHexId, 2),
+                  sessionResult(SessionStatus::Waiting, kHexId, 3)});
+        h.reply({"111111", "222222", "333333"});
+        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+        const PendingSession& stored = storedFor(h);
+        expect_str(stored.sessionId, kHexId);
+        expect_str(stored.phone, kPhone);
+        assert_int_equal(stored.sends, 1);
+        assert_int_equal(stored.lastSend, h.now);
+        assert_int_equal(stored.expiresAt, h.now + 300);
+        expect_str(h.store.claims.at(kHexId), h.login.key);
+
+        // The next round of the same login resumes it: nothing new is sent.
+        h.now += 20;
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.client.initiates.size(), 1);
+        expect_str(h.client.validatedSessions.back(), kHexId);
+        assert_int_equal(h.store.pending.size(), 0);
+        assert_int_equal(h.store.claims.size(), 0);
+    }
+    {
+        Harness h;
+        h.script({});
+        h.reply({std::nullopt});
+        expectOutcome(h.run(), Outcome::ConversationFailed);
+        assert_int_equal(storedFor(h).sends, 1);
+        assert_int_equal(storedFor(h).lastSend, h.now);
+        expect_str(h.store.claims.at(kHexId), h.login.key);
+    }
+}
+
+static void a_session_another_login_holds_is_never_used(void**) {
+    Harness h;
+    h.store.claims[kHexId] = "bob\nsshd\n198.51.100.7\n999:5";
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::ResendTooSoon);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+    expect_contains(h.conversation.errors.at(0), "Another login is waiting");
+    expect_str(h.store.claims.at(kHexId), "bob\nsshd\n198.51.100.7\n999:5");
+    assert_int_equal(h.store.pending.count(h.login.key), 0);
+    expect_not_contains(onlyOutcomeLine(h), "session=");
+}
+
+static void a_pending_session_another_login_holds_is_not_resumed(void**) {
+    Harness h;
+    h.store.pending[h.login.key] = pendingSession();
+    h.store.claims[kHexId] = "bob\nsshd\n198.51.100.7\n999:5";
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::ResendTooSoon);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+}
+
+static void a_resend_onto_a_session_another_login_holds_ends_the_login(void**) {
+    Harness h;
+    h.store.claims[kOtherId] = "bob\nsshd\n198.51.100.7\n999:5";
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
+    tickEachPrompt(h, 30);
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::ResendTooSoon);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    expect_str(h.store.claims.at(kOtherId), "bob\nsshd\n198.51.100.7\n999:5");
+}
+
+static void an_unusable_state_dir_is_a_config_error(void**) {
+    Harness h;
+    h.store.broken = true;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::ConfigError);
+    expectNothingSent(h);
+    expect_contains(h.logger.all(), "state_dir: /state: not a directory");
+    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir unusable\"");
+}
+
+// ---- exemptions
+
+static void each_exemption_sends_nothing(void**) {
+    struct Case {
+        std::function<void(Harness&)> set;
+        std::string reason;
+    };
+    const std::vector<Case> cases{
+        {[](Harness& h) {
+             h.config.exemptUsers = {"bob", "alice"};
+         },
+         "exempt user"},
+        {[](Harness& h) {
+             h.config.exemptGroups = {"breakglass"};
+             h.login.groups = {"users", "breakglass"};
+         },
+         "exempt group"},
+        {[](Harness& h) {
+             h.config.onlyGroups = {"admins"};
+             h.login.groups = {"users"};
+         },
+         "not in only_groups"},
+        {[](Harness& h) { h.config.trustedNetworks = {*Network::parse("203.0.113.0/24")}; },
+         "trusted network"},
+    };
+    for (const auto& c : cases) {
+        Harness h;
+        c.set(h);
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Exempt);
+        assert_int_equal(h.enrolments.asked.size(), 0);
+        expectNothingSent(h);
+        assert_int_equal(h.store.pending.size(), 0);
+        const std::string line = onlyOutcomeLine(h);
+        expect_starts_with(line, "outcome=exempt user=alice rhost=203.0.113.9 service=sshd ");
+        expect_contains(line, "reason=\"" + c.reason + "\"");
+        expect_not_contains(line, "to=");
+    }
+}
+
+static void an_exemption_holds_even_with_a_broken_state_dir(void**) {
+    Harness h;
+    h.store.broken = true;
+    h.config.exemptUsers = {"alice"};
+    expectOutcome(h.run(), Outcome::Exempt);
+}
+
+static void members_of_only_groups_are_asked(void**) {
+    Harness h;
+    h.config.onlyGroups = {"admins"};
+    h.login.groups = {"users", "admins"};
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+}
+
+static void an_untrusted_network_is_asked(void**) {
+    Harness h;
+    h.config.trustedNetworks = {*Network::parse("198.51.100.0/24"),
+                                *Network::parse("2001:db8::/32")};
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 1);
+}
+
+static void exemption_comes_after_the_user_checks(void**) {
+    // A user that does not exist, or sshd's placeholder, is never "exempt".
+    Harness h;
+    h.config.exemptUsers = {"alice"};
+    h.login.userExists = false;
+    expectOutcome(h.run(), Outcome::UserUnknown);
+    Harness p;
+    p.config.exemptUsers = {"alice"};
+    p.login.placeholderPassword = true;
+    expectOutcome(p.run(), Outcome::InvalidUserPassword);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_ok_result_without_a_session_is_a_bad_response),
@@ -851,6 +1408,38 @@ int main() {
         cmocka_unit_test(user_names_and_hosts_are_sanitized_in_the_log),
         cmocka_unit_test(debug_lines_only_when_debug_is_on),
         cmocka_unit_test(outcome_lines_have_levels_by_severity),
+        cmocka_unit_test(an_empty_line_too_soon_is_refused_with_the_wait),
+        cmocka_unit_test(the_wait_is_counted_down_from_the_last_send),
+        cmocka_unit_test(refused_resends_count_as_attempts),
+        cmocka_unit_test(an_empty_line_after_the_interval_sends_again),
+        cmocka_unit_test(a_resend_updates_the_pending_session),
+        cmocka_unit_test(no_more_than_three_sends_per_login),
+        cmocka_unit_test(a_channel_name_switches_channel),
+        cmocka_unit_test(a_switch_too_soon_waits_like_a_resend),
+        cmocka_unit_test(a_channel_the_user_does_not_have_is_refused),
+        cmocka_unit_test(whatsapp_without_a_template_is_refused_at_the_prompt),
+        cmocka_unit_test(resend_too_soon_from_the_api_is_a_wasted_attempt),
+        cmocka_unit_test(a_resend_that_gets_a_new_session_moves_the_claim),
+        cmocka_unit_test(every_initiate_carries_the_resend_interval),
+        cmocka_unit_test(the_resend_interval_is_the_configured_one),
+        cmocka_unit_test(a_pending_session_is_resumed_without_a_send),
+        cmocka_unit_test(a_resumed_session_names_its_own_channel),
+        cmocka_unit_test(a_resumed_session_keeps_its_send_count_and_time),
+        cmocka_unit_test(a_resume_needs_the_same_phone),
+        cmocka_unit_test(a_resume_needs_time_left_on_the_code),
+        cmocka_unit_test(a_resume_needs_a_channel_still_offered),
+        cmocka_unit_test(a_refused_resume_is_replaced_by_the_new_send),
+        cmocka_unit_test(a_final_answer_forgets_the_session_and_its_claim),
+        cmocka_unit_test(an_unfinished_login_keeps_the_session_for_the_next_round),
+        cmocka_unit_test(a_session_another_login_holds_is_never_used),
+        cmocka_unit_test(a_pending_session_another_login_holds_is_not_resumed),
+        cmocka_unit_test(a_resend_onto_a_session_another_login_holds_ends_the_login),
+        cmocka_unit_test(an_unusable_state_dir_is_a_config_error),
+        cmocka_unit_test(each_exemption_sends_nothing),
+        cmocka_unit_test(an_exemption_holds_even_with_a_broken_state_dir),
+        cmocka_unit_test(members_of_only_groups_are_asked),
+        cmocka_unit_test(an_untrusted_network_is_asked),
+        cmocka_unit_test(exemption_comes_after_the_user_checks),
     };
     return cmocka_run_group_tests_name("authenticator", tests, nullptr, nullptr);
 }

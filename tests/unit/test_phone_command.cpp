@@ -1,0 +1,487 @@
+// PhoneCommand: an administrator's program prints a user's phone; everything else about it is
+// distrusted (ownership, mode, links, output, time, environment, inherited descriptors).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+#include "verif8/PhoneCommand.hpp"
+
+using namespace verif8;
+using Kind = EnrolmentLookup::Kind;
+
+namespace {
+
+const std::string kPhone = "+6591234567";
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::string joined(const std::vector<std::string>& problems) {
+    std::string text;
+    for (const auto& problem : problems)
+        text += problem + "\n";
+    return text;
+}
+
+// A temp directory for scripts and for what they write.
+struct Scripts {
+    test::TempDir dir;
+
+    // A /bin/sh script with `body`, owned by us, with `mode`.
+    std::string script(const std::string& body, mode_t mode = 0755) const {
+        return dir.file("#!/bin/sh\n" + body + "\n", mode);
+    }
+    std::string at(const std::string& name) const { return dir.path() + "/" + name; }
+};
+
+EnrolmentLookup run(const std::vector<std::string>& command, const std::string& user = "alice",
+                    Channel defaultChannel = Channel::Sms, uid_t owner = geteuid(),
+                    int timeoutMs = 5000) {
+    PhoneCommand phones(command, defaultChannel, owner, timeoutMs);
+    return phones.find(user);
+}
+
+void expectFound(const EnrolmentLookup& lookup) {
+    if (lookup.kind != Kind::Found || !lookup.entry) {
+        print_error("not found; problems:\n%s", joined(lookup.problems).c_str());
+        fail();
+    }
+}
+
+// Not enrolled, with exactly one problem that names the reason.
+void expectRefused(const EnrolmentLookup& lookup, const std::string& reason) {
+    assert_true(lookup.kind == Kind::NotEnrolled);
+    assert_false(lookup.entry.has_value());
+    if (lookup.problems.size() != 1) {
+        print_error("expected one problem, got:\n%s", joined(lookup.problems).c_str());
+        fail();
+    }
+    expect_starts_with(lookup.problems[0], "phone_command: ");
+    expect_contains(lookup.problems[0], reason);
+    assert_false(test::hasControlBytes(lookup.problems[0]));
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Whether `pid` still runs (a zombie waiting for its reaper does not).
+bool running(pid_t pid) {
+    if (kill(pid, 0) != 0)
+        return false;
+    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size())
+        return false;
+    const char state = stat[close + 2];
+    return state != 'Z' && state != 'X';
+}
+
+bool stopsWithin(pid_t pid, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (running(pid)) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+pid_t pidFrom(const std::string& path) {
+    const std::string text = readFile(path);
+    const long pid = std::atol(text.c_str());
+    if (pid <= 1) {
+        print_error("no pid in %s: '%s'\n", path.c_str(), text.c_str());
+        fail();
+    }
+    return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+// ---- good output
+
+static void a_phone_and_channels_are_found(void**) {
+    Scripts s;
+    const auto lookup = run({s.script("echo '+6591234567 sms,voice'")});
+    expectFound(lookup);
+    assert_int_equal(lookup.problems.size(), 0);
+    expect_str(lookup.entry->user, "alice");
+    expect_str(lookup.entry->phone, kPhone);
+    assert_int_equal(lookup.entry->channels.size(), 2);
+    assert_true(lookup.entry->channels[0] == Channel::Sms);
+    assert_true(lookup.entry->channels[1] == Channel::Voice);
+}
+
+static void a_phone_without_channels_gets_the_default_channel(void**) {
+    Scripts s;
+    const std::string program = s.script("echo +6591234567");
+    for (Channel channel : {Channel::Sms, Channel::Voice, Channel::Viber}) {
+        const auto lookup = run({program}, "alice", channel);
+        expectFound(lookup);
+        expect_str(lookup.entry->phone, kPhone);
+        assert_int_equal(lookup.entry->channels.size(), 1);
+        assert_true(lookup.entry->channels[0] == channel);
+    }
+}
+
+static void surrounding_blanks_and_crlf_are_tolerated(void**) {
+    Scripts s;
+    const auto lookup = run({s.script("printf '  +6591234567\\tvoice  \\r\\n\\n'")});
+    expectFound(lookup);
+    expect_str(lookup.entry->phone, kPhone);
+    assert_true(lookup.entry->channels.at(0) == Channel::Voice);
+}
+
+static void the_user_replaces_percent_u_in_every_argument(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("printf '%s' \"$1\" > " + s.at("arg1") + "\nprintf '%s' \"$2\" > " + s.at("arg2") +
+                 "\nprintf '%s' \"$3\" > " + s.at("arg3") + "\nprintf '%s' \"$#\" > " +
+                 s.at("argc") + "\necho +6591234567");
+    const auto lookup = run({program, "%u", "--user=%u@%u.example", "plain"}, "alice");
+    expectFound(lookup);
+    expect_str(readFile(s.at("arg1")), "alice");
+    expect_str(readFile(s.at("arg2")), "--user=alice@alice.example");
+    expect_str(readFile(s.at("arg3")), "plain");
+    expect_str(readFile(s.at("argc")), "3");
+}
+
+static void a_user_is_passed_as_one_argument_without_a_shell(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("printf '%s|' \"$@\" > " + s.at("args") + "\necho +6591234567");
+    // Replacement text is not searched again, and nothing in it is interpreted.
+    const std::string user = "%u;$(touch " + s.at("pwned") + ") *";
+    const auto lookup = run({program, "%u", "x%uy"}, user);
+    expectFound(lookup);
+    expect_str(readFile(s.at("args")), user + "|x" + user + "y|");
+    assert_int_not_equal(access(s.at("pwned").c_str(), F_OK), 0);
+}
+
+static void percent_u_in_the_program_path_is_not_replaced(void**) {
+    // The program checked must be the program run: "%u" is for its arguments only.
+    Scripts s;
+    const std::string checked = s.at("look%u");
+    const std::string other = s.at("lookalice");
+    {
+        std::ofstream out(checked);
+        out << "#!/bin/sh\necho +6591234567 voice\n";
+    }
+    {
+        std::ofstream out(other);
+        out << "#!/bin/sh\ntouch " << s.at("wrong-program-ran") << "\necho +6500000000\n";
+    }
+    chmod(checked.c_str(), 0755);
+    chmod(other.c_str(), 0777);  // writable by anyone: must never run
+    const auto lookup = run({checked, "%u"}, "alice");
+    expectFound(lookup);
+    expect_str(lookup.entry->phone, kPhone);
+    assert_int_not_equal(access(s.at("wrong-program-ran").c_str(), F_OK), 0);
+}
+
+// ---- no phone, or a failing program
+
+static void empty_output_and_exit_0_is_no_phone_without_a_problem(void**) {
+    Scripts s;
+    for (const char* body : {"exit 0", "true", "printf '\\n'", "printf '  \\n\\t\\n'"}) {
+        const auto lookup = run({s.script(body)});
+        assert_true(lookup.kind == Kind::NotEnrolled);
+        assert_false(lookup.entry.has_value());
+        if (!lookup.problems.empty()) {
+            print_error("'%s' gave problems:\n%s", body, joined(lookup.problems).c_str());
+            fail();
+        }
+    }
+}
+
+static void a_non_zero_exit_is_a_problem_naming_the_status(void**) {
+    Scripts s;
+    expectRefused(run({s.script("echo +6591234567\nexit 3")}), "exited with status 3");
+    expectRefused(run({s.script("exit 1")}), "exited with status 1");
+    expectRefused(run({s.script("exit 255")}), "exited with status 255");
+}
+
+static void a_program_killed_by_a_signal_is_a_problem_naming_it(void**) {
+    Scripts s;
+    expectRefused(run({s.script("echo +6591234567\nkill -KILL $$")}), "signal 9");
+}
+
+static void garbage_output_is_a_problem(void**) {
+    Scripts s;
+    for (const char* output : {"garbage", "6591234567", "+65", "alice +6591234567",
+                               "+6591234567 carrier-pigeon", "+6591234567 sms extra"}) {
+        const auto lookup = run({s.script(std::string("echo '") + output + "'")});
+        expectRefused(lookup, "its output is not 'PHONE [CHANNEL,...]'");
+    }
+}
+
+static void a_phone_in_bad_output_is_not_quoted(void**) {
+    Scripts s;
+    const auto lookup = run({s.script("echo '+65912345678901234567'")});
+    expectRefused(lookup, "is not 'PHONE");
+    expect_not_contains(lookup.problems[0], "912345678901234567");
+}
+
+static void control_characters_in_output_are_a_problem(void**) {
+    Scripts s;
+    const auto lookup = run({s.script("printf '+6591234567 \\033[31msms\\n'")});
+    expectRefused(lookup, "control characters");
+}
+
+static void two_lines_are_a_problem(void**) {
+    Scripts s;
+    expectRefused(run({s.script("echo +6591234567\necho +6598765432")}), "more than one line");
+    expectRefused(run({s.script("printf '+6591234567\\n\\n+6598765432\\n'")}),
+                  "more than one line");
+}
+
+static void more_than_4096_bytes_is_a_problem(void**) {
+    Scripts s;
+    expectRefused(run({s.script("head -c 5000 /dev/zero | tr '\\0' 'x'")}), "more than 4096 bytes");
+    // Exactly the limit is read whole (and then judged on its content).
+    expectRefused(run({s.script("head -c 4096 /dev/zero | tr '\\0' 'x'")}), "is not 'PHONE");
+}
+
+static void endless_output_is_cut_short(void**) {
+    Scripts s;
+    const auto start = std::chrono::steady_clock::now();
+    expectRefused(run({s.script("exec yes +6591234567")}), "more than 4096 bytes");
+    assert_true(secondsSince(start) < 3.0);
+}
+
+// ---- time limit
+
+static void a_slow_program_is_stopped_with_its_children(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("sleep 30 &\necho $! > " + s.at("pid") + "\nwait\necho +6591234567");
+    const auto start = std::chrono::steady_clock::now();
+    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 300);
+    const double took = secondsSince(start);
+    expectRefused(lookup, "no answer within");
+    expect_contains(lookup.problems[0], "300 ms");
+    if (took < 0.25 || took > 3.0) {
+        print_error("took %.2f s with a 300 ms limit\n", took);
+        fail();
+    }
+    const pid_t child = pidFrom(s.at("pid"));
+    if (!stopsWithin(child, std::chrono::milliseconds(2000))) {
+        kill(child, SIGKILL);
+        print_error("the program's child %d still runs\n", static_cast<int>(child));
+        fail();
+    }
+}
+
+static void a_background_child_holding_the_output_is_stopped(void**) {
+    // The program itself ends at once, but what it left behind keeps stdout open.
+    Scripts s;
+    const std::string program =
+        s.script("sleep 30 &\necho $! > " + s.at("pid") + "\necho +6591234567\nexit 0");
+    const auto start = std::chrono::steady_clock::now();
+    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 300);
+    assert_true(secondsSince(start) < 3.0);
+    assert_true(lookup.kind == Kind::NotEnrolled);
+    const pid_t child = pidFrom(s.at("pid"));
+    if (!stopsWithin(child, std::chrono::milliseconds(2000))) {
+        kill(child, SIGKILL);
+        print_error("the program's child %d still runs\n", static_cast<int>(child));
+        fail();
+    }
+}
+
+static void whole_second_limits_are_told_in_seconds(void**) {
+    Scripts s;
+    const auto lookup = run({s.script("exec sleep 30")}, "alice", Channel::Sms, geteuid(), 1000);
+    expectRefused(lookup, "no answer within 1 s");
+}
+
+// ---- the program itself
+
+static void a_group_or_world_writable_program_is_refused(void**) {
+    Scripts s;
+    for (mode_t mode : {0775, 0757, 0777, 0725}) {
+        const std::string program = s.script("touch " + s.at("ran") + "\necho +6591234567", mode);
+        expectRefused(run({program}), "must not be writable by group or others");
+    }
+    assert_int_not_equal(access(s.at("ran").c_str(), F_OK), 0);
+}
+
+static void a_program_owned_by_another_uid_is_refused(void**) {
+    Scripts s;
+    const std::string program = s.script("touch " + s.at("ran") + "\necho +6591234567");
+    const uid_t other = geteuid() + 1;
+    expectRefused(run({program}, "alice", Channel::Sms, other),
+                  "must be owned by uid " + std::to_string(other));
+    assert_int_not_equal(access(s.at("ran").c_str(), F_OK), 0);
+}
+
+static void a_symlink_is_refused(void**) {
+    Scripts s;
+    const std::string target = s.script("touch " + s.at("ran") + "\necho +6591234567");
+    const std::string link = s.at("link");
+    assert_int_equal(symlink(target.c_str(), link.c_str()), 0);
+    expectRefused(run({link}), "not a regular file");
+    assert_int_not_equal(access(s.at("ran").c_str(), F_OK), 0);
+    expectFound(run({target}));  // the target itself is fine
+}
+
+static void a_missing_program_is_refused(void**) {
+    Scripts s;
+    const auto lookup = run({s.at("no-such-program"), "%u"});
+    expectRefused(lookup, "No such file or directory");
+    expect_contains(lookup.problems[0], s.at("no-such-program"));
+}
+
+static void a_directory_is_refused(void**) {
+    Scripts s;
+    expectRefused(run({s.dir.path()}), "not a regular file");
+}
+
+static void a_non_executable_file_is_refused(void**) {
+    Scripts s;
+    for (mode_t mode : {0644, 0600, 0455}) {
+        const std::string program = s.script("echo +6591234567", mode);
+        expectRefused(run({program}), "is not executable");
+    }
+}
+
+static void no_program_at_all_is_refused(void**) {
+    expectRefused(run({}), "no program configured");
+}
+
+// ---- what the program is given
+
+static void the_environment_holds_only_path_and_lc_all(void**) {
+    Scripts s;
+    setenv("VERIF8_TEST_SECRET", "leaked", 1);
+    setenv("https_proxy", "http://proxy.invalid:3128", 1);
+    const std::string program =
+        s.script("tr '\\0' '\\n' < /proc/$$/environ > " + s.at("env") + "\necho +6591234567");
+    const auto lookup = run({program});
+    unsetenv("VERIF8_TEST_SECRET");
+    unsetenv("https_proxy");
+    expectFound(lookup);
+    const std::string env = readFile(s.at("env"));
+    std::set<std::string> names;
+    std::istringstream lines(env);
+    for (std::string line; std::getline(lines, line);)
+        names.insert(line.substr(0, line.find('=')));
+    if (names != std::set<std::string>{"PATH", "LC_ALL"}) {
+        print_error("environment:\n%s", env.c_str());
+        fail();
+    }
+    expect_contains(env, "LC_ALL=C\n");
+    expect_contains(env, "PATH=/");
+    expect_not_contains(env, "leaked");
+}
+
+static void stdin_is_dev_null(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("readlink /proc/$$/fd/0 > " + s.at("stdin") + "\ncat\necho +6591234567");
+    // Our own stdin is a file for the while, so that inheriting it would show.
+    const std::string ours = s.dir.file("not for the program\n");
+    const int saved = dup(STDIN_FILENO);
+    const int file = open(ours.c_str(), O_RDONLY);
+    assert_true(saved >= 0 && file >= 0);
+    dup2(file, STDIN_FILENO);
+    close(file);
+    const auto lookup = run({program});
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    expectFound(lookup);
+    expect_str(readFile(s.at("stdin")), "/dev/null\n");
+}
+
+static void stderr_is_not_the_output(void**) {
+    Scripts s;
+    const std::string program = s.script("readlink /proc/$$/fd/2 > " + s.at("stderr") +
+                                         "\necho 'lookup warning' >&2\necho +6591234567");
+    const auto lookup = run({program});
+    expectFound(lookup);
+    expect_str(lookup.entry->phone, kPhone);
+    expect_str(readFile(s.at("stderr")), "/dev/null\n");
+}
+
+static void no_other_descriptor_is_inherited(void**) {
+    Scripts s;
+    const std::string secret = s.dir.file("held open by the host process\n");
+    const int fd = open(secret.c_str(), O_RDONLY);  // no O_CLOEXEC, as a host might
+    assert_true(fd > 2);
+    const std::string program = s.script("if [ -e /proc/$$/fd/" + std::to_string(fd) +
+                                         " ]; then echo inherited; else echo closed; fi > " +
+                                         s.at("fd") + "\necho +6591234567");
+    const auto lookup = run({program});
+    close(fd);
+    expectFound(lookup);
+    expect_str(readFile(s.at("fd")), "closed\n");
+}
+
+static void an_ignored_sigchld_does_not_hide_the_exit_status(void**) {
+    // A host that ignores SIGCHLD would otherwise lose the status (waitpid: ECHILD).
+    Scripts s;
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    struct sigaction saved {};
+    sigaction(SIGCHLD, &ignore, &saved);
+    const auto good = run({s.script("echo +6591234567")});
+    const auto bad = run({s.script("exit 4")});
+    struct sigaction after {};
+    sigaction(SIGCHLD, &saved, &after);
+    assert_true(after.sa_handler == SIG_IGN);  // the host's setting is restored
+    expectFound(good);
+    expectRefused(bad, "exited with status 4");
+}
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_phone_and_channels_are_found),
+        cmocka_unit_test(a_phone_without_channels_gets_the_default_channel),
+        cmocka_unit_test(surrounding_blanks_and_crlf_are_tolerated),
+        cmocka_unit_test(the_user_replaces_percent_u_in_every_argument),
+        cmocka_unit_test(a_user_is_passed_as_one_argument_without_a_shell),
+        cmocka_unit_test(percent_u_in_the_program_path_is_not_replaced),
+        cmocka_unit_test(empty_output_and_exit_0_is_no_phone_without_a_problem),
+        cmocka_unit_test(a_non_zero_exit_is_a_problem_naming_the_status),
+        cmocka_unit_test(a_program_killed_by_a_signal_is_a_problem_naming_it),
+        cmocka_unit_test(garbage_output_is_a_problem),
+        cmocka_unit_test(a_phone_in_bad_output_is_not_quoted),
+        cmocka_unit_test(control_characters_in_output_are_a_problem),
+        cmocka_unit_test(two_lines_are_a_problem),
+        cmocka_unit_test(more_than_4096_bytes_is_a_problem),
+        cmocka_unit_test(endless_output_is_cut_short),
+        cmocka_unit_test(a_slow_program_is_stopped_with_its_children),
+        cmocka_unit_test(a_background_child_holding_the_output_is_stopped),
+        cmocka_unit_test(whole_second_limits_are_told_in_seconds),
+        cmocka_unit_test(a_group_or_world_writable_program_is_refused),
+        cmocka_unit_test(a_program_owned_by_another_uid_is_refused),
+        cmocka_unit_test(a_symlink_is_refused),
+        cmocka_unit_test(a_missing_program_is_refused),
+        cmocka_unit_test(a_directory_is_refused),
+        cmocka_unit_test(a_non_executable_file_is_refused),
+        cmocka_unit_test(no_program_at_all_is_refused),
+        cmocka_unit_test(the_environment_holds_only_path_and_lc_all),
+        cmocka_unit_test(stdin_is_dev_null),
+        cmocka_unit_test(stderr_is_not_the_output),
+        cmocka_unit_test(no_other_descriptor_is_inherited),
+        cmocka_unit_test(an_ignored_sigchld_does_not_hide_the_exit_status),
+    };
+    return cmocka_run_group_tests_name("phone_command", tests, nullptr, nullptr);
+}
