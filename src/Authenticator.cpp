@@ -79,6 +79,16 @@ LogLevel levelFor(Outcome outcome) {
     }
 }
 
+// Channel words are matched in any case ("Voice"); codes the module asks for are digits.
+std::string lowercase(std::string_view text) {
+    std::string lower(text);
+    for (char& c : lower) {
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    }
+    return lower;
+}
+
 bool offers(const Enrolment& enrolment, Channel channel) {
     return std::find(enrolment.channels.begin(), enrolment.channels.end(), channel) !=
            enrolment.channels.end();
@@ -121,7 +131,8 @@ Outcome Authenticator::run(const LoginContext& login, Attempt& attempt) {
         attempt.reason = "no such user";
         return Outcome::UserUnknown;
     }
-    const PolicyDecision policy = decidePolicy(config_, login.user, login.groups, login.rhost);
+    const PolicyDecision policy =
+        decidePolicy(config_, login.user, login.groups, login.groupsKnown, login.rhost);
     if (policy != PolicyDecision::AskForCode) {
         attempt.reason = std::string(policyReason(policy));
         return Outcome::Exempt;
@@ -178,6 +189,7 @@ bool Authenticator::resume(const LoginContext& login, Attempt& attempt) {
                         pending->sends <= kMaxSendsPerLogin;
     if (!usable || !sessions_.claim(pending->sessionId, login.key)) {
         sessions_.forget(login.key);
+        sessions_.release(pending->sessionId, login.key);
         return false;
     }
     attempt.pending = *pending;
@@ -265,9 +277,9 @@ Step Authenticator::answer(const LoginContext& login, Attempt& attempt, std::str
     // are reserved, so a code never has to be told apart from them.
     if (typed.empty())
         return sendAgain(login, attempt, attempt.pending.channel);
-    if (const auto channel = parseChannel(typed)) {
+    if (const auto channel = parseChannel(lowercase(typed))) {
         if (!offers(*attempt.enrolment, *channel))
-            return wasted("Channel " + std::string(typed) + " is not available for you (yours: " +
+            return wasted("Channel " + lowercase(typed) + " is not available for you (yours: " +
                           channelList(*attempt.enrolment) + ").");
         return sendAgain(login, attempt, *channel);
     }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,7 @@ bool userExists(const std::string& user) {
 
 // Names of every group the user is in, primary included (getgrouplist goes through NSS, so
 // directory groups count too).
-std::vector<std::string> groupsOf(const std::string& user) {
+std::optional<std::vector<std::string>> groupsOf(const std::string& user) {
     std::vector<std::string> names;
     const long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
     std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
@@ -60,13 +61,13 @@ std::vector<std::string> groupsOf(const std::string& user) {
     passwd* found = nullptr;
     if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
         found == nullptr)
-        return names;
+        return std::nullopt;
     int count = 64;
     std::vector<gid_t> gids(static_cast<std::size_t>(count));
     if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0) {
         gids.resize(static_cast<std::size_t>(count));
         if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0)
-            return names;
+            return std::nullopt;
     }
     gids.resize(static_cast<std::size_t>(count));
     std::vector<char> groupBuffer(65536);
@@ -125,8 +126,15 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     }
     login.userExists = userExists(login.user);
     login.placeholderPassword = hasPlaceholderPassword(pamh);
-    if (login.userExists && policyNeedsGroups(load.config))
-        login.groups = groupsOf(login.user);
+    if (login.userExists && policyNeedsGroups(load.config)) {
+        auto groups = groupsOf(login.user);
+        login.groupsKnown = groups.has_value();
+        if (groups)
+            login.groups = std::move(*groups);
+        else
+            logger.log(LogLevel::Warning, "cannot list the groups of " + sanitize(login.user) +
+                                              "; group exemptions do not apply to this login");
+    }
     login.key = keyFor(login);
 
     CurlVerifyClient client(load.config);

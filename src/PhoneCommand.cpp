@@ -26,19 +26,40 @@ struct RunResult {
     std::string error;
 };
 
-std::string checkProgram(const std::string& path, uid_t owner) {
+// Descriptors the module holds across fork live above the standard three, so that a host that
+// runs with 0, 1 or 2 closed cannot have them overwritten by the child's redirections.
+int moveHigh(int fd) {
+    if (fd < 0)
+        return fd;
+    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    return moved;
+}
+
+// Opens the program and checks the open file, so that the file checked is the file run
+// (fexecve): no window in which it could be swapped for another.
+int openProgram(const std::string& path, uid_t owner, std::string& problem) {
+    const int fd = moveHigh(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (fd < 0) {
+        problem = path + ": " + (errno == ELOOP ? "is a symbolic link" : strerror(errno));
+        return -1;
+    }
     struct stat info {};
-    if (lstat(path.c_str(), &info) != 0)
-        return path + ": " + strerror(errno);
-    if (!S_ISREG(info.st_mode))
-        return path + ": not a regular file";
-    if (info.st_uid != owner)
-        return path + ": must be owned by uid " + std::to_string(owner);
-    if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return path + ": must not be writable by group or others";
-    if ((info.st_mode & S_IXUSR) == 0)
-        return path + ": is not executable";
-    return "";
+    if (fstat(fd, &info) != 0)
+        problem = path + ": " + strerror(errno);
+    else if (!S_ISREG(info.st_mode))
+        problem = path + ": not a regular file";
+    else if (info.st_uid != owner)
+        problem = path + ": must be owned by uid " + std::to_string(owner);
+    else if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        problem = path + ": must not be writable by group or others";
+    else if ((info.st_mode & S_IXUSR) == 0)
+        problem = path + ": is not executable";
+    if (!problem.empty()) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 // The host may ignore SIGCHLD (then waitpid cannot report the exit status); restore the default
@@ -57,40 +78,56 @@ private:
     struct sigaction saved_ {};
 };
 
-[[noreturn]] void runChild(int outputFd, const std::vector<std::string>& argv) {
+// Everything the child needs is built before fork: a multi-threaded host may hold the
+// allocator's lock at that moment, and the child must not allocate.
+struct ChildPlan {
+    std::vector<std::string> argv;
+    std::vector<char*> args;
+    char path[40] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+    char locale[10] = "LC_ALL=C";
+    char* env[3] = {path, locale, nullptr};
+
+    explicit ChildPlan(std::vector<std::string> words) : argv(std::move(words)) {
+        for (auto& arg : argv)
+            args.push_back(arg.data());
+        args.push_back(nullptr);
+    }
+};
+
+[[noreturn]] void runChild(int outputFd, int programFd, ChildPlan& plan) {
     const int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(outputFd, STDOUT_FILENO) < 0 ||
         dup2(null, STDERR_FILENO) < 0)
         _exit(126);
-    // Nothing of the host's (sshd's client socket, say) reaches the program.
-    if (close_range(3, ~0U, 0) != 0) {
-        for (int fd = 3; fd < 65536; ++fd)
+    // The program's own file as fd 3, without close-on-exec, so that an interpreter started for
+    // a script can open it as /dev/fd/3.
+    if (dup2(programFd, 3) < 0)
+        _exit(126);
+    // Nothing else of the host's (sshd's client socket, say) reaches the program.
+    if (close_range(4, ~0U, 0) != 0) {
+        for (int fd = 4; fd < 65536; ++fd)
             close(fd);
     }
     setpgid(0, 0);  // its own group, so that a timeout can stop whatever it started
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
-    std::vector<char*> args;
-    for (const auto& arg : argv)
-        args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    char path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-    char locale[] = "LC_ALL=C";
-    char* env[] = {path, locale, nullptr};
-    execve(args[0], args.data(), env);
+    fexecve(3, plan.args.data(), plan.env);
     _exit(127);
 }
 
-RunResult run(const std::vector<std::string>& argv, int timeoutMs) {
+RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs) {
     RunResult result;
     int pipeFds[2];
     if (pipe2(pipeFds, O_CLOEXEC) != 0) {
         result.error = std::string("pipe: ") + strerror(errno);
         return result;
     }
+    pipeFds[0] = moveHigh(pipeFds[0]);
+    pipeFds[1] = moveHigh(pipeFds[1]);
+    ChildPlan plan(argv);
     DefaultSigchld sigchld;
-    const pid_t child = fork();
+    const pid_t child = pipeFds[0] < 0 || pipeFds[1] < 0 ? -1 : fork();
     if (child < 0) {
         close(pipeFds[0]);
         close(pipeFds[1]);
@@ -98,7 +135,7 @@ RunResult run(const std::vector<std::string>& argv, int timeoutMs) {
         return result;
     }
     if (child == 0)
-        runChild(pipeFds[1], argv);
+        runChild(pipeFds[1], programFd, plan);
     close(pipeFds[1]);
     result.started = true;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
@@ -148,7 +185,9 @@ EnrolmentLookup notEnrolled(std::string problem) {
 EnrolmentLookup PhoneCommand::find(const std::string& user) {
     if (command_.empty())
         return notEnrolled("no program configured");
-    if (std::string problem = checkProgram(command_.front(), owner_); !problem.empty())
+    std::string problem;
+    const int programFd = openProgram(command_.front(), owner_, problem);
+    if (programFd < 0)
         return notEnrolled(problem);
     std::vector<std::string> argv = command_;
     // Only in the arguments: the program run must be the program checked above.
@@ -157,7 +196,8 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
              at = arg->find("%u", at + user.size()))
             arg->replace(at, 2, user);
     }
-    const RunResult result = run(argv, timeoutMs_);
+    const RunResult result = run(programFd, argv, timeoutMs_);
+    close(programFd);
     if (!result.started)
         return notEnrolled(result.error);
     if (result.timedOut) {

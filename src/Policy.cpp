@@ -17,12 +17,13 @@ bool anyListed(const std::vector<std::string>& names, const std::vector<std::str
 }  // namespace
 
 PolicyDecision decidePolicy(const Config& config, std::string_view user,
-                            const std::vector<std::string>& groups, std::string_view rhost) {
+                            const std::vector<std::string>& groups, bool groupsKnown,
+                            std::string_view rhost) {
     if (listed(config.exemptUsers, user))
         return PolicyDecision::ExemptUser;
-    if (anyListed(config.exemptGroups, groups))
+    if (groupsKnown && anyListed(config.exemptGroups, groups))
         return PolicyDecision::ExemptGroup;
-    if (!config.onlyGroups.empty() && !anyListed(config.onlyGroups, groups))
+    if (groupsKnown && !config.onlyGroups.empty() && !anyListed(config.onlyGroups, groups))
         return PolicyDecision::OutsideOnlyGroups;
     for (const auto& network : config.trustedNetworks) {
         if (network.contains(rhost))

@@ -86,13 +86,12 @@ long processStartTime(pid_t pid) {
     }
     return -1;
 }
-}  // namespace
-
 std::string executableOf(const std::string& pid) {
     char path[4096];
     const ssize_t length = readlink(("/proc/" + pid + "/exe").c_str(), path, sizeof path - 1);
     return length > 0 ? std::string(path, static_cast<std::size_t>(length)) : std::string();
 }
+}  // namespace
 
 std::string loginKey(const std::string& user, const std::string& service,
                      const std::string& rhost) {
@@ -185,7 +184,13 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
     removeStale();
     const std::string path = pathFor(key);
     const std::string temp = path + ".tmp" + std::to_string(getpid());
-    const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(temp.c_str(), flags, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        // Left by a process that died mid-save and had our pid: nobody else writes this name.
+        unlink(temp.c_str());
+        fd = open(temp.c_str(), flags, 0600);
+    }
     if (fd < 0) {
         problem_ = temp + ": cannot create: " + strerror(errno);
         return;
@@ -231,6 +236,8 @@ bool FileSessionStore::claim(const std::string& sessionId, const std::string& ke
             const bool written =
                 write(fd, stamp.data(), stamp.size()) == static_cast<ssize_t>(stamp.size());
             close(fd);
+            if (!written)
+                unlink(path.c_str());  // a half-written claim would bind this login out too
             return written;
         }
         if (errno != EEXIST)

@@ -26,6 +26,7 @@ struct LoginContext {
     bool userExists = false;
     bool placeholderPassword = false;  // sshd's "\b\n\r\177INCORRECT" for invalid users
     std::vector<std::string> groups;   // filled only when the policy needs them
+    bool groupsKnown = true;           // false: the lookup failed, so no group may exempt
     std::string key;                   // identifies this login across runs of the stack
 };
 

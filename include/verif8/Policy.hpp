@@ -17,9 +17,12 @@ enum class PolicyDecision {
     TrustedNetwork
 };
 
-// `groups` are the names of every group the user is in (primary and supplementary).
+// `groups` are the names of every group the user is in (primary and supplementary). When they
+// could not be listed (`groupsKnown` false: a directory down, say), no group rule exempts: an
+// unknown membership must not switch the second factor off.
 PolicyDecision decidePolicy(const Config& config, std::string_view user,
-                            const std::vector<std::string>& groups, std::string_view rhost);
+                            const std::vector<std::string>& groups, bool groupsKnown,
+                            std::string_view rhost);
 
 std::string_view policyReason(PolicyDecision decision);
 

@@ -1365,8 +1365,26 @@ static void exemption_comes_after_the_user_checks(void**) {
     expectOutcome(p.run(), Outcome::InvalidUserPassword);
 }
 
+static void channel_words_are_matched_in_any_case(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.conversation.onPrompt = [&h](std::size_t index) {
+        if (index == 1)
+            h.now += 30;
+    };
+    h.reply({"", "Voice", kCode});
+    // The first empty line comes too early; "Voice" after the interval switches channel.
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 2);
+    assert_true(h.client.initiates[1].channel == Channel::Voice);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(channel_words_are_matched_in_any_case),
         cmocka_unit_test(an_ok_result_without_a_session_is_a_bad_response),
         cmocka_unit_test(the_right_code_first_time_is_verified),
         cmocka_unit_test(the_prompt_carries_the_notice_and_the_masked_phone),

@@ -58,55 +58,59 @@ Config everyRule() {
 
 static void no_rules_ask_everyone_for_a_code(void**) {
     const Config config;
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "root", {"root", "wheel"}, "127.0.0.1"),
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "root", {"root", "wheel"}, true, "127.0.0.1"),
                    Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, ""), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, ""), Decision::AskForCode);
 }
 
 static void an_exempt_user_is_exempt(void**) {
     Config config;
     config.exemptUsers = {"bob", "alice"};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "bob", kNoGroups, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "carol", kNoGroups, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::ExemptUser);
+    expectDecision(decidePolicy(config, "bob", kNoGroups, true, kRhost), Decision::ExemptUser);
+    expectDecision(decidePolicy(config, "carol", kNoGroups, true, kRhost), Decision::AskForCode);
 }
 
 static void user_names_match_exactly(void**) {
     Config config;
     config.exemptUsers = {"alice"};
     for (const char* other : {"Alice", "alic", "alice2", " alice", "alice ", ""})
-        expectDecision(decidePolicy(config, other, kNoGroups, kRhost), Decision::AskForCode);
+        expectDecision(decidePolicy(config, other, kNoGroups, true, kRhost), Decision::AskForCode);
 }
 
 static void a_member_of_an_exempt_group_is_exempt(void**) {
     Config config;
     config.exemptGroups = {"breakglass", "robots"};
-    expectDecision(decidePolicy(config, "alice", {"users", "robots"}, kRhost),
+    expectDecision(decidePolicy(config, "alice", {"users", "robots"}, true, kRhost),
                    Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "alice", {"breakglass"}, kRhost), Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "alice", {"users", "Robots", "robot"}, kRhost),
+    expectDecision(decidePolicy(config, "alice", {"breakglass"}, true, kRhost),
+                   Decision::ExemptGroup);
+    expectDecision(decidePolicy(config, "alice", {"users", "Robots", "robot"}, true, kRhost),
                    Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
 }
 
 static void a_group_named_like_the_user_is_not_the_user(void**) {
     Config config;
     config.exemptGroups = {"alice"};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
     Config users;
     users.exemptUsers = {"admins"};
-    expectDecision(decidePolicy(users, "alice", {"admins"}, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(users, "alice", {"admins"}, true, kRhost), Decision::AskForCode);
 }
 
 static void only_groups_asks_members_only(void**) {
     Config config;
     config.onlyGroups = {"admins", "ops"};
-    expectDecision(decidePolicy(config, "alice", {"users", "ops"}, kRhost), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", {"admins"}, kRhost), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", {"users"}, kRhost), Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(config, "alice", {"Admins", "admin"}, kRhost),
+    expectDecision(decidePolicy(config, "alice", {"users", "ops"}, true, kRhost),
+                   Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", {"admins"}, true, kRhost), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", {"users"}, true, kRhost),
+                   Decision::OutsideOnlyGroups);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost),
+                   Decision::OutsideOnlyGroups);
+    expectDecision(decidePolicy(config, "alice", {"Admins", "admin"}, true, kRhost),
                    Decision::OutsideOnlyGroups);
 }
 
@@ -114,33 +118,37 @@ static void a_trusted_network_is_exempt(void**) {
     Config config;
     config.trustedNetworks = {network("10.0.0.0/8"), network("203.0.113.0/24"),
                               network("2001:db8::/32")};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, "10.9.8.7"), Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, "2001:db8::42"),
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost),
                    Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, "::ffff:203.0.113.200"),
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "10.9.8.7"),
                    Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, "198.51.100.7"), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, "2001:db9::1"), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "2001:db8::42"),
+                   Decision::TrustedNetwork);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "::ffff:203.0.113.200"),
+                   Decision::TrustedNetwork);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "198.51.100.7"),
+                   Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "2001:db9::1"),
+                   Decision::AskForCode);
 }
 
 static void a_host_name_rhost_is_never_trusted(void**) {
     Config config;
     config.trustedNetworks = {network("0.0.0.0/0"), network("::/0")};
     for (const char* rhost : {"localhost", "host.example.com", "fe80::1%eth0", "203.0.113.9 "})
-        expectDecision(decidePolicy(config, "alice", kNoGroups, rhost), Decision::AskForCode);
+        expectDecision(decidePolicy(config, "alice", kNoGroups, true, rhost), Decision::AskForCode);
 }
 
 static void an_empty_rhost_is_never_trusted(void**) {
     Config config;
     config.trustedNetworks = {network("0.0.0.0/0"), network("::/0")};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, ""), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, ""), Decision::AskForCode);
     // Other rules still apply to local logins.
     Config rules = everyRule();
-    expectDecision(decidePolicy(rules, "bob", {"admins"}, ""), Decision::AskForCode);
-    expectDecision(decidePolicy(rules, "bob", {"users"}, ""), Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(rules, "bob", {"breakglass"}, ""), Decision::ExemptGroup);
-    expectDecision(decidePolicy(rules, "alice", kNoGroups, ""), Decision::ExemptUser);
+    expectDecision(decidePolicy(rules, "bob", {"admins"}, true, ""), Decision::AskForCode);
+    expectDecision(decidePolicy(rules, "bob", {"users"}, true, ""), Decision::OutsideOnlyGroups);
+    expectDecision(decidePolicy(rules, "bob", {"breakglass"}, true, ""), Decision::ExemptGroup);
+    expectDecision(decidePolicy(rules, "alice", kNoGroups, true, ""), Decision::ExemptUser);
 }
 
 // ---- the order: exempt user, exempt group, only_groups, trusted network
@@ -148,28 +156,33 @@ static void an_empty_rhost_is_never_trusted(void**) {
 static void an_exempt_user_comes_before_everything(void**) {
     const Config config = everyRule();
     // Alice is in an exempt group, outside only_groups and on a trusted network too.
-    expectDecision(decidePolicy(config, "alice", {"breakglass"}, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "alice", {"admins"}, "198.51.100.7"), Decision::ExemptUser);
+    expectDecision(decidePolicy(config, "alice", {"breakglass"}, true, kRhost),
+                   Decision::ExemptUser);
+    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::ExemptUser);
+    expectDecision(decidePolicy(config, "alice", {"admins"}, true, "198.51.100.7"),
+                   Decision::ExemptUser);
 }
 
 static void an_exempt_group_comes_before_only_groups_and_networks(void**) {
     const Config config = everyRule();
-    expectDecision(decidePolicy(config, "bob", {"breakglass"}, kRhost), Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "bob", {"breakglass", "admins"}, kRhost),
+    expectDecision(decidePolicy(config, "bob", {"breakglass"}, true, kRhost),
                    Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "bob", {"breakglass"}, "198.51.100.7"),
+    expectDecision(decidePolicy(config, "bob", {"breakglass", "admins"}, true, kRhost),
+                   Decision::ExemptGroup);
+    expectDecision(decidePolicy(config, "bob", {"breakglass"}, true, "198.51.100.7"),
                    Decision::ExemptGroup);
 }
 
 static void only_groups_comes_before_networks(void**) {
     const Config config = everyRule();
     // Outside only_groups on a trusted network: not in only_groups is what the log says.
-    expectDecision(decidePolicy(config, "bob", {"users"}, kRhost), Decision::OutsideOnlyGroups);
+    expectDecision(decidePolicy(config, "bob", {"users"}, true, kRhost),
+                   Decision::OutsideOnlyGroups);
     // A member on a trusted network: the network.
-    expectDecision(decidePolicy(config, "bob", {"admins"}, kRhost), Decision::TrustedNetwork);
+    expectDecision(decidePolicy(config, "bob", {"admins"}, true, kRhost), Decision::TrustedNetwork);
     // A member elsewhere: asked.
-    expectDecision(decidePolicy(config, "bob", {"admins"}, "198.51.100.7"), Decision::AskForCode);
+    expectDecision(decidePolicy(config, "bob", {"admins"}, true, "198.51.100.7"),
+                   Decision::AskForCode);
 }
 
 static void each_decision_has_a_reason_but_asking(void**) {
@@ -200,8 +213,30 @@ static void groups_are_needed_only_for_group_rules(void**) {
     assert_true(policyNeedsGroups(everyRule()));
 }
 
+static void unknown_groups_never_exempt(void**) {
+    Config config;
+    config.exemptGroups = {"ops"};
+    expectDecision(decidePolicy(config, "alice", {"ops"}, false, "203.0.113.9"),
+                   Decision::AskForCode);
+    Config only;
+    only.onlyGroups = {"2fa"};
+    // Outside only_groups would be PAM_IGNORE; with the membership unknown, ask for a code.
+    expectDecision(decidePolicy(only, "alice", {}, false, "203.0.113.9"), Decision::AskForCode);
+}
+
+static void unknown_groups_leave_user_and_network_rules_alone(void**) {
+    Config config;
+    config.exemptUsers = {"alice"};
+    expectDecision(decidePolicy(config, "alice", {}, false, ""), Decision::ExemptUser);
+    Config trusted;
+    trusted.trustedNetworks = {*Network::parse("192.0.2.0/24")};
+    expectDecision(decidePolicy(trusted, "bob", {}, false, "192.0.2.7"), Decision::TrustedNetwork);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unknown_groups_never_exempt),
+        cmocka_unit_test(unknown_groups_leave_user_and_network_rules_alone),
         cmocka_unit_test(no_rules_ask_everyone_for_a_code),
         cmocka_unit_test(an_exempt_user_is_exempt),
         cmocka_unit_test(user_names_match_exactly),
