@@ -1,0 +1,495 @@
+"""End-to-end support: a real /usr/sbin/sshd on 127.0.0.1 around the built pam_verif8.so, and a
+paramiko client that logs in through it with the code the sandbox "delivered".
+
+Each sshd runs under `unshare` in its own mount and PID namespaces:
+- a private tmpfs on /run gives it its privilege-separation directory (/run/sshd) and its utmp
+  without touching the machine's /run;
+- the machine's wtmp, btmp and lastlog are covered by empty files of the test's own (bind mounts,
+  visible only inside the namespace), so logins leave no trace in the machine's records;
+- /tmp is private too (only the run's work dir is bound into it), so pam_wrapper's runtime
+  dirs (/tmp/pam.X) go with the namespace, and /dev/log is a socket of the test's own;
+- a fresh /proc matches the PID namespace, so the module's view of its process tree is right;
+- when the namespace's first process (sshd) dies, the kernel kills every process left in it
+  (connection children, PAM helpers, phone_command scripts), and `--kill-child` makes sshd die
+  with `unshare`, which is the leader of a process group of its own: stopping a server is one
+  killpg, and nothing can outlive it.
+
+sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()), so it reads its PAM stack
+from a service directory of the test's and its users and groups from the world's passwd/group.
+Nothing here touches the machine's /etc, and all traffic goes to 127.0.0.1."""
+
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "harness"))
+
+import verif8_harness as harness  # noqa: E402
+
+import paramiko  # noqa: E402  (python3-paramiko: run with /usr/bin/python3)
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
+
+SSHD = "/usr/sbin/sshd"
+BULLETS = "\u2022" * 6
+API_SESSIONS = "/api/v2/subaccounts/{sub}/sessions"
+
+# Users of the end-to-end world: the harness's, plus two enrolled users whose numbers a broken
+# phone_command must not fall back to.
+E2E_USERS = dict(harness.DEFAULT_USERS)
+E2E_USERS.update({
+    "erin": (2005, "erin +6591230005 sms"),
+    "frank": (2006, "frank +6591230006 sms"),
+})
+E2E_GROUPS = {"ops": ["bob"], "2fa": ["alice"]}
+PASSWORDS = {name: f"{name}-pw-{uid}" for name, (uid, _) in E2E_USERS.items()}
+PHONES = {name: line.split()[1] for name, (_, line) in E2E_USERS.items() if line}
+
+# Runs inside the new namespaces: $1 is sshd_config, $2 the server's own directory, $3 the
+# syslog socket (a short path: sun_path holds 108 bytes), $4 the run's work dir.
+# - /tmp is a private tmpfs with only the work dir bound back at its own path: pam_wrapper
+#   makes its runtime dirs as /tmp/pam.X (62 names at most, and a SIGKILLed process leaves its
+#   dir with a PID of this namespace in it, which the machine's pam_wrapper cannot recognise as
+#   stale), so they must vanish with the namespace.
+# - /dev is rebuilt from the machine's nodes so that /dev/log can be the test's own syslog
+#   socket, without creating anything in the machine's /dev.
+# The wrappers are preloaded into sshd only ($E2E_LD_PRELOAD), not into sh, mount and unshare.
+SSHD_BOOT = r"""
+set -e
+mount -t tmpfs -o mode=0755,size=16m verif8-e2e-run /run
+mkdir -m 0755 /run/sshd /run/host-dev /run/work
+for f in /var/log/wtmp /var/log/btmp /var/log/lastlog; do
+    if [ -e "$f" ]; then
+        : > "$2/${f##*/}"
+        mount --bind "$2/${f##*/}" "$f"
+    fi
+done
+mount --bind "$4" /run/work
+mount -t tmpfs -o mode=1777,size=64m verif8-e2e-tmp /tmp
+mkdir -p "$4"
+mount --bind /run/work "$4"
+mount --rbind /dev /run/host-dev
+mount -t tmpfs -o mode=0755,size=1m verif8-e2e-dev /dev
+for node in null zero full random urandom tty ptmx; do
+    if [ -e "/run/host-dev/$node" ]; then
+        : > "/dev/$node"
+        mount --bind "/run/host-dev/$node" "/dev/$node"
+    fi
+done
+mkdir /dev/pts /dev/shm
+mount --rbind /run/host-dev/pts /dev/pts
+mount --rbind /run/host-dev/shm /dev/shm
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+: > /dev/log
+mount --bind "$3" /dev/log
+LD_PRELOAD="$E2E_LD_PRELOAD"
+export LD_PRELOAD
+exec /usr/sbin/sshd -D -e -f "$1"
+"""
+
+
+def code_prompt(notice):
+    return f"{notice}\nVerification code: "
+
+
+def mask(phone):
+    return BULLETS + phone[-4:]
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: every server is registered until stopped, so that any exit path can stop them all.
+
+_live_lock = threading.Lock()
+_live = {}  # pid -> SshServer
+_servers_made = 0
+
+
+def stop_all():
+    with _live_lock:
+        servers = list(_live.values())
+    for server in servers:
+        server.stop()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ed25519_key():
+    """A fresh ed25519 key: (paramiko key, OpenSSH private text, `ssh-ed25519 AAAA...` line)."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    text = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                 serialization.NoEncryption()).decode()
+    key = paramiko.Ed25519Key(file_obj=io.StringIO(text))
+    return key, text, f"{key.get_name()} {key.get_base64()}"
+
+
+class SshServer:
+    """One sshd: its own directory, sshd_config, PAM service directory and port."""
+
+    def __init__(self, directory, world, host_key, options, pam_stack, work):
+        """work: the run's temp dir (everything sshd reads must be under it)."""
+        self.dir = Path(directory)
+        self.work = Path(work)
+        socket_dir = self.work / "sock"
+        global _servers_made
+        _servers_made += 1
+        self.syslog_path = Path(socket_dir) / f"{_servers_made}.log.sock"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.world = world
+        self.host_key = host_key
+        self.options = dict(options)
+        self.services = self.dir / "services"
+        self.services.mkdir(exist_ok=True)
+        (self.services / "sshd").write_text(pam_stack)
+        (self.services / "other").write_text(
+            f"auth required {harness.system_module('pam_deny.so')}\n")
+        self.log_path = self.dir / "sshd.log"
+        self.syslog_lines = []
+        self._stderr = []
+        self.process = None
+        self.port = None
+
+    def config_text(self, port):
+        settings = {
+            "ListenAddress": f"127.0.0.1:{port}",
+            "AddressFamily": "inet",
+            "HostKey": str(self.host_key),
+            "PidFile": str(self.dir / "sshd.pid"),
+            "UsePAM": "yes",
+            "UseDNS": "no",
+            "PermitRootLogin": "no",
+            "KbdInteractiveAuthentication": "yes",
+            "PasswordAuthentication": "no",
+            "PubkeyAuthentication": "yes",
+            "AuthorizedKeysFile": "none",
+            "StrictModes": "no",
+            "PrintMotd": "no",
+            "PrintLastLog": "no",
+            "X11Forwarding": "no",
+            "AllowTcpForwarding": "no",
+            "AllowAgentForwarding": "no",
+            "PermitTunnel": "no",
+            "LoginGraceTime": "150",
+            "MaxAuthTries": "6",
+            "LogLevel": "VERBOSE",
+        }
+        settings.update(self.options)
+        return "".join(f"{key} {value}\n" for key, value in settings.items() if value is not None)
+
+    def start(self, timeout=15):
+        self._open_syslog()
+        for _ in range(5):  # a free port can be taken between the probe and sshd's bind
+            port = free_port()
+            config = self.dir / "sshd_config"
+            config.write_text(self.config_text(port))
+            env = self.world.env(services=self.services)
+            env.pop("PAM_WRAPPER_KEEP_DIR", None)
+            env["PAM_WRAPPER_DEBUGLEVEL"] = "1"  # sshd's own processes: warnings and errors
+            env["E2E_LD_PRELOAD"] = env.pop("LD_PRELOAD")
+            self._stderr = []
+            # stderr goes through a pipe, not straight to a file: sshd's pre-auth sandbox runs
+            # with RLIMIT_FSIZE 0, and any write of its to a file (pam_wrapper traces) kills it.
+            self.process = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                 "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
+                 str(self.dir), str(self.syslog_path), str(self.work)],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True)
+            with _live_lock:
+                _live[self.process.pid] = self
+            self._reader = threading.Thread(target=self._read_stderr,
+                                            args=(self.process.stdout,), daemon=True)
+            self._reader.start()
+            self.port = port
+            if self._wait_listening(port, timeout):
+                return self
+            self.stop()
+            if "Address already in use" not in self.log():
+                raise RuntimeError(f"sshd did not start; its log:\n{self.log()[-3000:]}")
+        raise RuntimeError("sshd found no free port")
+
+    def _read_stderr(self, pipe):
+        with open(self.log_path, "ab") as log:
+            for line in iter(pipe.readline, b""):
+                log.write(line)
+                log.flush()
+                self._stderr.append(line.decode(errors="replace"))
+        pipe.close()
+
+    def _open_syslog(self):
+        """A datagram socket that is /dev/log inside the server's namespace."""
+        path = self.syslog_path
+        self.syslog_lines = []
+        self._syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._syslog.bind(str(path))
+        os.chmod(path, 0o666)
+        self._syslog.settimeout(0.2)
+        self._syslog_open = True
+        self._syslog_thread = threading.Thread(target=self._read_syslog, daemon=True)
+        self._syslog_thread.start()
+
+    def _read_syslog(self):
+        with open(self.dir / "syslog.log", "a") as log:
+            while self._syslog_open:
+                try:
+                    data = self._syslog.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                line = data.decode(errors="replace").rstrip("\n")
+                self.syslog_lines.append(line)
+                log.write(line + "\n")
+                log.flush()
+
+    def _wait_listening(self, port, timeout):
+        marker = f"Server listening on 127.0.0.1 port {port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(marker in line for line in list(self._stderr)):
+                return True
+            if self.process.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
+
+    def stop(self):
+        process = self.process
+        if process is not None:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(timeout=5)
+                except ProcessLookupError:
+                    pass
+                except subprocess.TimeoutExpired:
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    process.wait()
+            self._reader.join(timeout=5)
+            with _live_lock:
+                _live.pop(process.pid, None)
+            self.process = None
+        if getattr(self, "_syslog_open", False):
+            time.sleep(0.05)  # let the last datagrams in
+            self._syslog_open = False
+            self._syslog_thread.join(timeout=2)
+            self._syslog.close()
+
+    def log(self):
+        return "".join(getattr(self, "_stderr", []))
+
+    def module_lines(self):
+        """What PAM logged: pam_syslog lines of LOG_ERR and above, which pam_wrapper prints on
+        stderr as `PWRAP_ERROR[...] - SYSLOG(3): ...`, and whatever reached syslog(3) itself
+        (libpam's own errors, such as a module that cannot be loaded). Lower priorities are
+        lost: sshd empties the environment of its PAM process, PAM_WRAPPER_DEBUGLEVEL included,
+        so pam_wrapper falls back to errors only."""
+        return [line for line in self.log().splitlines() if "SYSLOG(" in line] + \
+            list(self.syslog_lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Client side
+
+class Round:
+    """One keyboard-interactive info request as the client saw it."""
+
+    def __init__(self, title, instructions, prompts):
+        self.title = title
+        self.instructions = instructions
+        self.prompts = list(prompts)  # [(text, echo)]
+
+    def __repr__(self):
+        return f"Round(title={self.title!r}, instructions={self.instructions!r}, " \
+               f"prompts={self.prompts!r})"
+
+
+class Answers:
+    """A keyboard-interactive handler that answers prompts one step at a time.
+
+    A step is a function (context, prompt_text) -> reply; see the step helpers below. Prompts
+    beyond the script get "?" (not a code, never sent) so that an unexpected prompt ends the
+    login instead of hanging it."""
+
+    def __init__(self, context, steps):
+        self.context = context
+        self.steps = list(steps)
+        self.rounds = []
+        self.errors = []
+        self.extra = 0
+
+    def __call__(self, title, instructions, prompt_list):
+        self.rounds.append(Round(title, instructions, prompt_list))
+        replies = []
+        for text, _echo in prompt_list:
+            if not self.steps:
+                self.extra += 1
+                replies.append("?")
+                continue
+            step = self.steps.pop(0)
+            try:
+                replies.append(step(self.context, text))
+            except Exception:  # noqa: BLE001 - reported by the test, not by paramiko's thread
+                self.errors.append(traceback.format_exc())
+                replies.append("?")
+        return replies
+
+    @property
+    def prompts(self):
+        return [text for r in self.rounds for text, _ in r.prompts]
+
+    @property
+    def echoes(self):
+        return [echo for r in self.rounds for _, echo in r.prompts]
+
+    @property
+    def infos(self):
+        """Messages that came in rounds without prompts (sshd's way to show PAM info)."""
+        return [r.instructions for r in self.rounds if not r.prompts]
+
+
+def text(reply):
+    return lambda context, prompt: reply
+
+
+def code(destination=None):
+    """The latest code the sandbox delivered to `destination` during this test."""
+    return lambda context, prompt: context.current_code(destination)
+
+
+def wrong(destination=None):
+    """A well-formed code that is not the delivered one."""
+    def step(context, prompt):
+        right = context.current_code(destination)
+        return "".join(str((int(c) + 1) % 10) if c.isdigit() else "0" for c in right)
+    return step
+
+
+def after(action, then):
+    """Runs action(context) (e.g. expire the session), then answers with `then`."""
+    def step(context, prompt):
+        action(context)
+        return then(context, prompt)
+    return step
+
+
+def after_interval(seconds, then, destination=None):
+    """Waits until `seconds` have passed since the latest send to `destination` (a real interval
+    the module measures itself), then answers with `then`."""
+    def step(context, prompt):
+        context.wait_since_last_send(seconds, destination)
+        return then(context, prompt)
+    return step
+
+
+class Client:
+    """A paramiko Transport to one server; auth methods return True on full success."""
+
+    def __init__(self, port, source=None):
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=15,
+            source_address=(source, 0) if source else None)
+        try:
+            self.transport = paramiko.Transport(self.sock)
+            self.transport.banner_timeout = 15
+            self.transport.auth_timeout = 150  # some scenarios wait out resend intervals
+            self.transport.start_client(timeout=15)
+        except Exception:
+            self.sock.close()
+            raise
+        self.remaining = None  # methods left after a partial success
+        self.error = None
+
+    def _auth(self, call):
+        try:
+            self.remaining = call()
+            return self.transport.is_authenticated()
+        except paramiko.AuthenticationException as error:
+            self.error = repr(error)
+            return False
+        except paramiko.SSHException as error:
+            self.error = repr(error)
+            return False
+
+    def kbdint(self, user, answers):
+        return self._auth(lambda: self.transport.auth_interactive(user, answers))
+
+    def password(self, user, password):
+        return self._auth(lambda: self.transport.auth_password(user, password,
+                                                               fallback=False))
+
+    def publickey(self, user, key):
+        return self._auth(lambda: self.transport.auth_publickey(user, key))
+
+    def run(self, command, timeout=15):
+        """(exit status, stdout) of a command in a session of the logged-in user."""
+        channel = self.transport.open_session(timeout=timeout)
+        channel.settimeout(timeout)
+        channel.exec_command(command)
+        output = b""
+        while True:
+            chunk = channel.recv(4096)
+            if not chunk:
+                break
+            output += chunk
+        status = channel.recv_exit_status()
+        channel.close()
+        return status, output.decode(errors="replace")
+
+    def close(self):
+        try:
+            self.transport.close()
+        finally:
+            self.sock.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sandbox views
+
+def summarize(record, subaccount):
+    """One requests.jsonl line as a tuple a test can compare:
+    ("POST", path, destination, channel, status) or ("GET", path, codePresent, codeMatched,
+    status); the path is the full one, so a request to the wrong place shows."""
+    body = record.get("body") or {}
+    if record["method"] == "POST":
+        return ("POST", record["path"], body.get("destination"), body.get("channel"),
+                record["status"])
+    return (record["method"], record["path"], record["codePresent"], record["codeMatched"],
+            record["status"])
+
+
+def post(destination, channel, subaccount, status=200):
+    return ("POST", API_SESSIONS.format(sub=subaccount), destination, channel, status)
+
+
+def get(session_id, matched, subaccount, status=200):
+    return ("GET", API_SESSIONS.format(sub=subaccount) + "/" + session_id.replace("-", ""),
+            True, matched, status)
+
+
+def wait_resend_reached(delivery_time, seconds):
+    remaining = delivery_time + seconds + 0.6 - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+WAIT_RE = re.compile(r"^Wait (\d+) more seconds before asking for a new code\. "
+                     r"(\d) attempts? left\.\nVerification code: $")

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Runs the end-to-end tests: real /usr/sbin/sshd logins on 127.0.0.1 through the built
+pam_verif8.so, with a paramiko client and verif8-sandbox as the Verify API.
+
+Starts the sandbox once and an sshd per scenario (each in its own namespaces, see
+e2e_support.py), runs the scenarios of test_scenarios.py as unittest cases and prints one TAP
+stream, then two checks of its own: the machine's login records and /var/lib/pam_verif8 are as
+they were, and no process of the run is left. Exits 1 if anything failed.
+
+usage: run_e2e.py MODULE_SO [NAME_PART...]   (NAME_PARTs pick tests by name, for development)
+environment: VERIF8_KEEP=1 keeps the temp dir (configs, sshd logs, sandbox logs)."""
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+import e2e_support as e2e  # noqa: E402
+import test_scenarios  # noqa: E402
+from e2e_case import Suite  # noqa: E402
+from e2e_support import harness  # noqa: E402
+
+MACHINE_FILES = ("/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/var/lib/pam_verif8")
+
+
+def emit(line=""):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def diagnostic(text):
+    for line in str(text).rstrip("\n").splitlines() or [""]:
+        emit(f"# {line}")
+
+
+class TapResult(unittest.TestResult):
+    """Prints `ok N - name` / `not ok N - name` and diagnostics as each test ends."""
+
+    def __init__(self):
+        super().__init__()
+        self.number = 0
+        self.any_failed = False
+        self._problems = []
+        self._skip = None
+        self._start = 0.0
+
+    @staticmethod
+    def name_of(test):
+        cls, method = test.id().split(".")[-2:]
+        return f"{cls}.{method[len('test_'):] if method.startswith('test_') else method}"
+
+    def startTest(self, test):
+        super().startTest(test)
+        self._problems = []
+        self._skip = None
+        self._start = time.monotonic()
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._problems.append(self._exc_info_to_string(err, test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._problems.append(self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._skip = reason
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._problems.append(self._exc_info_to_string(err, test))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        if INTERRUPTED and not self._problems:
+            self._problems.append(f"interrupted by {INTERRUPTED}")
+        self.number += 1
+        name = self.name_of(test)
+        took = time.monotonic() - self._start
+        if self._problems:
+            self.any_failed = True
+            emit(f"not ok {self.number} - {name}")
+            for problem in self._problems:
+                diagnostic(problem)
+            if hasattr(test, "diagnostics"):
+                try:
+                    diagnostic("\n".join(test.diagnostics()))
+                except Exception as error:  # noqa: BLE001
+                    diagnostic(f"(no diagnostics: {error!r})")
+        elif self._skip is not None:
+            emit(f"ok {self.number} - {name} # SKIP {self._skip}")
+        else:
+            emit(f"ok {self.number} - {name}")
+        diagnostic(f"{name}: {took:.1f} s")
+
+
+def pids_of(pattern, full=True):
+    found = subprocess.run(["pgrep", "-f" if full else "-x", pattern], capture_output=True,
+                           text=True).stdout.split()
+    return {int(pid) for pid in found} - {os.getpid()}
+
+
+def machine_state():
+    state = {}
+    for path in MACHINE_FILES:
+        try:
+            info = os.stat(path)
+            state[path] = (info.st_size, info.st_mtime_ns)
+        except FileNotFoundError:
+            state[path] = None
+    return state
+
+
+def selected(suite, parts):
+    if not parts:
+        return suite
+    chosen = unittest.TestSuite()
+    for test in iter_tests(suite):
+        if any(part in test.id() for part in parts):
+            chosen.addTest(test)
+    return chosen
+
+
+def iter_tests(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from iter_tests(item)
+        else:
+            yield item
+
+
+INTERRUPTED = None
+
+
+def on_signal(number, _frame):
+    global INTERRUPTED
+    INTERRUPTED = f"signal {number}"
+    # KeyboardInterrupt, not SystemExit: unittest records any other exception as a test error
+    # and carries on, while this one ends the run (the finally blocks stop everything).
+    raise KeyboardInterrupt(f"signal {number}")
+
+
+def build_world(work):
+    world = harness.PamWorld(work / "world", users=e2e.E2E_USERS, groups=e2e.E2E_GROUPS)
+    # sshd's privilege-separation account; its home is the /run/sshd of the namespace.
+    world.add_account("sshd", 74, 65534, "/run/sshd", group="nogroup")
+    world.write_passdb(world.dir / "passdb", e2e.PASSWORDS, "sshd")
+    return world
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    module = Path(sys.argv[1]).resolve()
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    logging.getLogger("paramiko").propagate = False
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, on_signal)
+    atexit.register(e2e.stop_all)
+
+    sshd_before = pids_of("sshd", full=False)
+    machine_before = machine_state()
+    work = harness.temp_dir("verif8-e2e-")
+    result = TapResult()
+    sandbox = None
+    try:
+        if not module.is_file():
+            emit("not ok 1 - module_exists")
+            diagnostic(f"{module} is not a file")
+            emit("1..1")
+            return 1
+        for directory in (work, work / "tests"):  # see E2ECase.setUp
+            directory.mkdir(exist_ok=True)
+            os.chmod(directory, 0o711)
+        (work / "sock").mkdir(mode=0o700)
+        world = build_world(work)
+        _, host_text, _ = e2e.ed25519_key()
+        Suite.host_key = harness.write_secure(work / "ssh_host_ed25519_key", host_text)
+        Suite.user_key, _, Suite.user_key_line = e2e.ed25519_key()
+        Suite.other_key, _, _ = e2e.ed25519_key()
+        # sshd sees a private /tmp (see e2e_support.SSHD_BOOT) with only the work dir in it, so
+        # the module under test is loaded from a copy there, wherever it was built.
+        Suite.module = work / "module" / module.name
+        Suite.module.parent.mkdir(mode=0o755)
+        shutil.copy2(module, Suite.module)
+        os.chmod(Suite.module, 0o755)
+        Suite.world = world
+        Suite.work = work
+        sandbox = harness.Sandbox(work / "sandbox", extra_args=["--quiet"],
+                                  stdout=open(work / "sandbox.out", "w"))
+        try:
+            sandbox.start()
+        except Exception as error:  # noqa: BLE001
+            emit(f"Bail out! verif8-sandbox did not start: {error}")
+            diagnostic((work / "sandbox.out").read_text(errors="replace")[-2000:])
+            return 1
+        Suite.sandbox = sandbox
+        tests = selected(unittest.defaultTestLoader.loadTestsFromModule(test_scenarios),
+                         sys.argv[2:])
+        try:
+            tests.run(result)
+        except KeyboardInterrupt as stop:
+            emit(f"Bail out! stopped ({stop}); servers and sandbox stopped")
+            return 1
+        finally:
+            e2e.stop_all()
+            sandbox.stop()
+
+        # The run's own checks.
+        result.number += 1
+        machine_after = machine_state()
+        if machine_after == machine_before:
+            emit(f"ok {result.number} - machine_login_records_and_state_untouched")
+        else:
+            result.any_failed = True
+            emit(f"not ok {result.number} - machine_login_records_and_state_untouched")
+            for path in MACHINE_FILES:
+                if machine_before[path] != machine_after[path]:
+                    diagnostic(f"{path}: {machine_before[path]} -> {machine_after[path]}")
+
+        result.number += 1
+        time.sleep(0.2)
+        left = pids_of(str(work)) | (pids_of("sshd", full=False) - sshd_before)
+        if not left:
+            emit(f"ok {result.number} - no_process_left")
+        else:
+            result.any_failed = True
+            emit(f"not ok {result.number} - no_process_left")
+            for pid in sorted(left):
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    command = b"?"
+                diagnostic(f"pid {pid}: {command.decode(errors='replace')}")
+        emit(f"1..{result.number}")
+        diagnostic(f"e2e wall time {time.monotonic() - started:.1f} s")
+        return 1 if result.any_failed else 0
+    finally:
+        e2e.stop_all()
+        if sandbox is not None:
+            sandbox.stop()
+        if os.environ.get("VERIF8_KEEP"):
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            harness.remove_tree(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
