@@ -29,81 +29,9 @@ import e2e_support as e2e  # noqa: E402
 import test_scenarios  # noqa: E402
 from e2e_case import Suite  # noqa: E402
 from e2e_support import harness  # noqa: E402
+from tap import TapResult, diagnostic, emit  # noqa: E402
 
 MACHINE_FILES = ("/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/var/lib/pam_verif8")
-
-
-def emit(line=""):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def diagnostic(text):
-    for line in str(text).rstrip("\n").splitlines() or [""]:
-        emit(f"# {line}")
-
-
-class TapResult(unittest.TestResult):
-    """Prints `ok N - name` / `not ok N - name` and diagnostics as each test ends."""
-
-    def __init__(self):
-        super().__init__()
-        self.number = 0
-        self.any_failed = False
-        self._problems = []
-        self._skip = None
-        self._start = 0.0
-
-    @staticmethod
-    def name_of(test):
-        cls, method = test.id().split(".")[-2:]
-        return f"{cls}.{method[len('test_'):] if method.startswith('test_') else method}"
-
-    def startTest(self, test):
-        super().startTest(test)
-        self._problems = []
-        self._skip = None
-        self._start = time.monotonic()
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._problems.append(self._exc_info_to_string(err, test))
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._problems.append(self._exc_info_to_string(err, test))
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self._skip = reason
-
-    def addSubTest(self, test, subtest, err):
-        super().addSubTest(test, subtest, err)
-        if err is not None:
-            self._problems.append(self._exc_info_to_string(err, test))
-
-    def stopTest(self, test):
-        super().stopTest(test)
-        if INTERRUPTED and not self._problems:
-            self._problems.append(f"interrupted by {INTERRUPTED}")
-        self.number += 1
-        name = self.name_of(test)
-        took = time.monotonic() - self._start
-        if self._problems:
-            self.any_failed = True
-            emit(f"not ok {self.number} - {name}")
-            for problem in self._problems:
-                diagnostic(problem)
-            if hasattr(test, "diagnostics"):
-                try:
-                    diagnostic("\n".join(test.diagnostics()))
-                except Exception as error:  # noqa: BLE001
-                    diagnostic(f"(no diagnostics: {error!r})")
-        elif self._skip is not None:
-            emit(f"ok {self.number} - {name} # SKIP {self._skip}")
-        else:
-            emit(f"ok {self.number} - {name}")
-        diagnostic(f"{name}: {took:.1f} s")
 
 
 def pids_of(pattern, full=True):
@@ -147,6 +75,7 @@ INTERRUPTED = None
 def on_signal(number, _frame):
     global INTERRUPTED
     INTERRUPTED = f"signal {number}"
+    TapResult.interrupted = INTERRUPTED
     # KeyboardInterrupt, not SystemExit: unittest records any other exception as a test error
     # and carries on, while this one ends the run (the finally blocks stop everything).
     raise KeyboardInterrupt(f"signal {number}")

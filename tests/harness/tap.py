@@ -1,56 +1,96 @@
-"""Runs unittest cases and prints TAP, so that Meson (and scripts/test) count each case: `ok N -
-name`, `not ok N - name` with the failure as `#` lines, `ok N - name # SKIP reason`."""
+"""Runs unittest cases and prints TAP as each ends, so that Meson (and scripts/test) count each
+case: `ok N - name`, `not ok N - name` with the failure and the test's own diagnostics as `#`
+lines, `ok N - name # SKIP reason`, and how long each took."""
 
 import sys
+import time
 import unittest
 
 
+def emit(line=""):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def diagnostic(text):
+    for line in str(text).rstrip("\n").splitlines() or [""]:
+        emit(f"# {line}")
+
+
 class TapResult(unittest.TestResult):
-    def __init__(self, stream):
+    """A test class may define diagnostics() -> list of lines, printed when one of its tests
+    fails. `interrupted` (set by a signal handler) fails the test under way."""
+
+    interrupted = None
+
+    def __init__(self):
         super().__init__()
-        self.stream = stream
         self.number = 0
+        self.any_failed = False
+        self._problems = []
+        self._skip = None
+        self._start = 0.0
 
-    def _line(self, text):
-        self.stream.write(text + "\n")
-        self.stream.flush()
+    @staticmethod
+    def name_of(test):
+        cls, method = test.id().split(".")[-2:]
+        return f"{cls}.{method[len('test_'):] if method.startswith('test_') else method}"
 
-    def _diagnostics(self, text):
-        for line in text.rstrip().splitlines():
-            self._line(f"# {line}")
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.number += 1
-        self._line(f"ok {self.number} - {test._testMethodName}")
+    def startTest(self, test):
+        super().startTest(test)
+        self._problems = []
+        self._skip = None
+        self._start = time.monotonic()
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
-        self.number += 1
-        self._line(f"not ok {self.number} - {test._testMethodName}")
-        self._diagnostics(self._exc_info_to_string(err, test))
+        self._problems.append(self._exc_info_to_string(err, test))
 
     def addError(self, test, err):
         super().addError(test, err)
-        self.number += 1
-        name = getattr(test, "_testMethodName", str(test))
-        self._line(f"not ok {self.number} - {name}")
-        self._diagnostics(self._exc_info_to_string(err, test))
+        self._problems.append(self._exc_info_to_string(err, test))
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
+        self._skip = reason
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._problems.append(self._exc_info_to_string(err, test))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        if self.interrupted and not self._problems:
+            self._problems.append(f"interrupted by {self.interrupted}")
         self.number += 1
-        self._line(f"ok {self.number} - {test._testMethodName} # SKIP {reason}")
+        name = self.name_of(test)
+        took = time.monotonic() - self._start
+        if self._problems:
+            self.any_failed = True
+            emit(f"not ok {self.number} - {name}")
+            for problem in self._problems:
+                diagnostic(problem)
+            if hasattr(test, "diagnostics"):
+                try:
+                    diagnostic("\n".join(test.diagnostics()))
+                except Exception as error:  # noqa: BLE001
+                    diagnostic(f"(no diagnostics: {error!r})")
+        elif self._skip is not None:
+            emit(f"ok {self.number} - {name} # SKIP {self._skip}")
+        else:
+            emit(f"ok {self.number} - {name}")
+        diagnostic(f"{name}: {took:.1f} s")
 
 
-def run(test_case_classes, stream=sys.stdout):
-    """Runs every test of the given TestCase classes; returns True when none failed."""
+def run(test_case_classes):
+    """Runs every test of the given TestCase classes and the plan line; True when none failed."""
     loader = unittest.TestLoader()
     suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in test_case_classes)
-    result = TapResult(stream)
+    result = TapResult()
     suite.run(result)
-    stream.write(f"1..{result.number}\n")
+    emit(f"1..{result.number}")
     if result.number == 0:
-        stream.write("# no test ran\n")
+        diagnostic("no test ran")
         return False
-    return result.wasSuccessful()
+    return not result.any_failed
