@@ -12,6 +12,7 @@ namespace verif8 {
 
 struct Authenticator::Attempt {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point deadline;
     std::optional<Enrolment> enrolment;
     PendingSession pending;  // the session this login waits on; sessionId empty before a send
     int tries = 0;           // answers the user gave, good or bad
@@ -69,6 +70,7 @@ LogLevel levelFor(Outcome outcome) {
         case Outcome::InternalError:
             return LogLevel::Error;
         case Outcome::Unreachable:
+        case Outcome::UnreachableFailOpen:
         case Outcome::CertificateInvalid:
         case Outcome::RateLimited:
         case Outcome::BadResponse:
@@ -114,6 +116,8 @@ bool isPlausibleCode(std::string_view code) {
 
 Outcome Authenticator::authenticate(const LoginContext& login) {
     Attempt attempt;
+    attempt.deadline = attempt.start + std::chrono::seconds(config_.loginTimeout);
+    client_.setDeadline(attempt.deadline);
     const Outcome outcome = run(login, attempt);
     finish(login, attempt, outcome);
     logOutcome(login, attempt, outcome);
@@ -211,6 +215,8 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
         attempt.reason = "whatsapp_template is required for users on WhatsApp";
         return ended(Outcome::ConfigError);
     }
+    if (auto refused = takeSend(login, attempt, again))
+        return *refused;
     InitiateRequest request;
     request.destination = attempt.enrolment->phone;
     request.channel = channel;
@@ -258,6 +264,32 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
     sessions_.save(login.key, attempt.pending);
     return carryOn(sentNotice(
         attempt, again && previous == channel ? "Code sent again by " : "Code sent by "));
+}
+
+// Counts the send against user_send_limit and source_send_limit, or says why it may not happen.
+std::optional<Step> Authenticator::takeSend(const LoginContext& login, Attempt& attempt,
+                                            bool again) {
+    const LimitDecision decision =
+        limiter_.take(login.user, login.rhost.empty() ? "local" : login.rhost);
+    for (const auto& problem : decision.problems)
+        logger_.log(LogLevel::Error, "send limits: " + sanitize(problem));
+    switch (decision.verdict) {
+        case LimitVerdict::Allowed:
+            return std::nullopt;
+        case LimitVerdict::Unavailable:
+            attempt.reason = "send counters unusable";
+            return ended(Outcome::ConfigError);
+        case LimitVerdict::UserLimit:
+        case LimitVerdict::SourceLimit:
+            break;
+    }
+    const std::string which =
+        decision.verdict == LimitVerdict::UserLimit ? "user_send_limit" : "source_send_limit";
+    if (again)
+        return wasted("No more codes can be sent now; try again later.");
+    attempt.reason = which + " reached";
+    conversation_.error("Too many codes were sent recently; try again later.");
+    return ended(Outcome::SendLimitReached);
 }
 
 Step Authenticator::sendAgain(const LoginContext& login, Attempt& attempt, Channel channel) {
@@ -322,6 +354,12 @@ Outcome Authenticator::promptAndValidate(const LoginContext& login, Attempt& att
             return Outcome::ConversationFailed;
         }
         ++attempt.tries;
+        if (std::chrono::steady_clock::now() >= attempt.deadline) {
+            // Whatever was typed, it came too late: sshd's LoginGraceTime is not far behind.
+            attempt.reason = "login_timeout of " + std::to_string(config_.loginTimeout) + " s";
+            conversation_.error("The time for the code has run out.");
+            return Outcome::LoginTimeout;
+        }
         Step step = answer(login, attempt, trim(reply->view()));
         if (step.end)
             return *step.end;
@@ -342,6 +380,13 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
     attempt.reason = std::string(callStatusName(result.status)) + ": " + result.detail;
     switch (result.status) {
         case CallStatus::Unreachable:
+            if (config_.failMode == FailMode::Open) {
+                // The administrator chose availability over the second factor for outages.
+                logger_.log(LogLevel::Warning,
+                            "fail_mode=open: letting the rest of the stack "
+                            "decide while the service is unreachable");
+                return Outcome::UnreachableFailOpen;
+            }
             conversation_.error("The verification service cannot be reached.");
             return Outcome::Unreachable;
         case CallStatus::CertificateInvalid:
@@ -377,9 +422,10 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
 void Authenticator::finish(const LoginContext& login, const Attempt& attempt, Outcome outcome) {
     if (attempt.pending.sessionId.empty())
         return;
-    const bool stillWaiting = outcome == Outcome::TooManyWrongCodes ||
-                              outcome == Outcome::ConversationFailed ||
-                              outcome == Outcome::Unreachable;
+    const bool stillWaiting =
+        outcome == Outcome::TooManyWrongCodes || outcome == Outcome::ConversationFailed ||
+        outcome == Outcome::Unreachable || outcome == Outcome::UnreachableFailOpen ||
+        outcome == Outcome::LoginTimeout;
     if (stillWaiting)
         return;
     sessions_.forget(login.key);

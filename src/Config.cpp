@@ -17,8 +17,10 @@ std::string regionBaseUrl(Region region) {
     return "https://verify.8x8.com";
 }
 
-std::string Config::baseUrl() const {
-    return apiUrl.empty() ? regionBaseUrl(region) : apiUrl;
+std::vector<std::string> Config::baseUrls() const {
+    if (apiUrls.empty())
+        return {regionBaseUrl(region)};
+    return apiUrls;
 }
 
 }  // namespace verif8

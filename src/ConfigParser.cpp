@@ -107,22 +107,93 @@ bool isHostAndPort(std::string_view authority) {
     return number && *number >= 1 && *number <= 65535;
 }
 
-std::string setApiUrl(Config& c, std::string_view value) {
-    if (value.find_first_of(" \t") != std::string_view::npos)
-        return "takes one URL";
+std::vector<std::string_view> splitWords(std::string_view value) {
+    std::vector<std::string_view> words;
+    for (;;) {
+        value = trim(value);
+        if (value.empty())
+            return words;
+        const std::size_t end = value.find_first_of(" \t");
+        words.push_back(value.substr(0, end));
+        if (end == std::string_view::npos)
+            return words;
+        value.remove_prefix(end);
+    }
+}
+
+// An https URL without userinfo, query or fragment; returns it without trailing slashes, or
+// sets `error`.
+std::string checkHttpsUrl(std::string_view value, std::string& error) {
     constexpr std::string_view kScheme = "https://";
-    if (value.substr(0, kScheme.size()) != kScheme)
-        return "must start with https:// (plain HTTP would expose the API key and codes)";
+    if (value.substr(0, kScheme.size()) != kScheme) {
+        error = "must start with https:// (plain HTTP would expose the API key and codes)";
+        return "";
+    }
     std::string_view rest = value.substr(kScheme.size());
     while (!rest.empty() && rest.back() == '/')
         rest.remove_suffix(1);
     const std::string_view authority = rest.substr(0, rest.find('/'));
-    if (authority.empty())
-        return "has no host";
+    if (authority.empty()) {
+        error = "has no host";
+        return "";
+    }
     if (hasControlOrSpace(rest) || rest.find_first_of("?#@\\,") != std::string_view::npos ||
-        !isHostAndPort(authority))
-        return "must be a plain https://host[:port][/path] URL";
-    c.apiUrl = std::string(kScheme) + std::string(rest);
+        !isHostAndPort(authority)) {
+        error = "must be a plain https://host[:port][/path] URL";
+        return "";
+    }
+    return std::string(kScheme) + std::string(rest);
+}
+
+std::string setApiUrls(Config& c, std::string_view value) {
+    constexpr std::size_t kMaxUrls = 4;
+    std::vector<std::string> urls;
+    for (std::string_view word : splitWords(value)) {
+        std::string error;
+        std::string url = checkHttpsUrl(word, error);
+        if (!error.empty())
+            return "'" + sanitizeForMessage(word) + "' " + error;
+        urls.push_back(std::move(url));
+    }
+    if (urls.empty())
+        return "must list at least one URL";
+    if (urls.size() > kMaxUrls)
+        return "takes at most " + std::to_string(kMaxUrls) + " URLs";
+    c.apiUrls = std::move(urls);
+    return "";
+}
+
+// The proxy may speak http or https to us; the API traffic inside it is TLS either way.
+std::string setProxy(Config& c, std::string_view value) {
+    std::string_view scheme;
+    for (std::string_view candidate : {"http://", "https://"}) {
+        if (value.substr(0, candidate.size()) == candidate)
+            scheme = candidate;
+    }
+    std::string_view rest = value.substr(scheme.size());
+    while (!rest.empty() && rest.back() == '/')
+        rest.remove_suffix(1);
+    const std::size_t at = rest.rfind('@');
+    const std::string_view authority = at == std::string_view::npos ? rest : rest.substr(at + 1);
+    if (scheme.empty() || authority.empty() || hasControlOrSpace(rest) ||
+        authority.find('/') != std::string_view::npos || !isHostAndPort(authority))
+        return "must be http://host:port or https://host:port (user:password@ allowed)";
+    c.httpsProxy = std::string(scheme) + std::string(rest);
+    return "";
+}
+
+std::string setSendLimit(SendLimit& field, std::string_view value) {
+    const std::string usage = "must be COUNT/SECONDS, such as 5/900";
+    const std::size_t slash = value.find('/');
+    if (slash == std::string_view::npos)
+        return usage;
+    const long count = parseNumber(value.substr(0, slash)).value_or(-1);
+    const long seconds = parseNumber(value.substr(slash + 1)).value_or(-1);
+    if (count < 0 || seconds < 0)
+        return usage;
+    if (count < 1 || count > 1000 || seconds < 1 || seconds > 86400)
+        return "COUNT must be from 1 to 1000 and SECONDS from 1 to 86400";
+    field = SendLimit{static_cast<int>(count), static_cast<int>(seconds)};
     return "";
 }
 
@@ -146,20 +217,6 @@ std::string setCallerId(Config& c, std::string_view value) {
         return "must be a phone number: an optional + and 3 to 16 digits";
     c.voiceCallerId = std::string(value);
     return "";
-}
-
-std::vector<std::string_view> splitWords(std::string_view value) {
-    std::vector<std::string_view> words;
-    for (;;) {
-        value = trim(value);
-        if (value.empty())
-            return words;
-        const std::size_t end = value.find_first_of(" \t");
-        words.push_back(value.substr(0, end));
-        if (end == std::string_view::npos)
-            return words;
-        value.remove_prefix(end);
-    }
 }
 
 // Space-separated user or group names.
@@ -235,7 +292,8 @@ const std::vector<KeyRule>& keyRules() {
              c.region = found->second;
              return "";
          }},
-        {"api_url", setApiUrl},
+        {"api_url", setApiUrls},
+        {"https_proxy", setProxy},
         {"ca_file", [](Config& c, std::string_view v) { return setPath(c.caFile, v); }},
         {"connect_timeout",
          [](Config& c, std::string_view v) { return setRangeLong(c.connectTimeout, v, 1, 60); }},
@@ -300,6 +358,24 @@ const std::vector<KeyRule>& keyRules() {
         {"only_groups", [](Config& c, std::string_view v) { return setNames(c.onlyGroups, v); }},
         {"trusted_networks", setNetworks},
         {"state_dir", [](Config& c, std::string_view v) { return setPath(c.stateDir, v); }},
+        {"login_timeout",
+         [](Config& c, std::string_view v) { return setRange(c.loginTimeout, v, 10, 3600); }},
+        {"fail_mode",
+         [](Config& c, std::string_view v) -> std::string {
+             if (v == "closed")
+                 c.failMode = FailMode::Closed;
+             else if (v == "open")
+                 c.failMode = FailMode::Open;
+             else
+                 return "must be closed or open";
+             return "";
+         }},
+        {"fail_delay",
+         [](Config& c, std::string_view v) { return setRange(c.failDelayMs, v, 0, 10000); }},
+        {"user_send_limit",
+         [](Config& c, std::string_view v) { return setSendLimit(c.userSendLimit, v); }},
+        {"source_send_limit",
+         [](Config& c, std::string_view v) { return setSendLimit(c.sourceSendLimit, v); }},
     };
     return rules;
 }

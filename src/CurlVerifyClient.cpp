@@ -3,7 +3,12 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
+#include <vector>
 
 #include "verif8/TextUtil.hpp"
 #include "verif8/VerifyApi.hpp"
@@ -88,16 +93,40 @@ CallStatus classifyTransportError(CURLcode code) {
             return CallStatus::BadResponse;
     }
 }
+using Clock = std::chrono::steady_clock;
+
+long millisecondsUntil(Clock::time_point deadline) {
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+}
+
+bool isGatewayError(long httpStatus) {
+    return httpStatus == 502 || httpStatus == 503 || httpStatus == 504;
+}
+
+void pause(std::chrono::milliseconds length) {
+    timespec wait{static_cast<time_t>(length.count() / 1000),
+                  static_cast<long>(length.count() % 1000) * 1000000L};
+    while (nanosleep(&wait, &wait) != 0 && errno == EINTR) {
+    }
+}
 }  // namespace
 
 struct CurlVerifyClient::Impl {
     const Config& config;
+    std::vector<std::string> baseUrls;
+    std::size_t preferred = 0;  // the base URL that answered last: the session lives there
+    Clock::time_point deadline = Clock::time_point::max();
     std::unique_ptr<CURL, CurlDeleter> handle;
     char errorText[CURL_ERROR_SIZE] = {};
 
-    explicit Impl(const Config& c) : config(c) {}
+    explicit Impl(const Config& c) : config(c), baseUrls(c.baseUrls()) {}
 
-    CallResult perform(const SecretString& url, const std::string* postBody);
+    CallResult call(const std::string& path, const SecretString* query,
+                    const std::string* postBody);
+    CallResult callOnce(const std::string& path, const SecretString* query,
+                        const std::string* postBody);
+    CallResult perform(const SecretString& url, const std::string* postBody, bool& nothingSent);
     bool configure(const SecretString& url, const std::string* postBody, curl_slist* headers,
                    Exchange& exchange);
 };
@@ -117,10 +146,15 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     set(curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
     // An empty proxy disables the environment's http(s)_proxy and ALL_PROXY: a proxy set for an
     // unrelated program must not see the API key.
-    set(curl_easy_setopt(h, CURLOPT_PROXY, ""));
+    // https_proxy from the config is the only proxy; NO_PROXY from the environment neither.
+    set(curl_easy_setopt(h, CURLOPT_PROXY, config.httpsProxy.c_str()));
+    set(curl_easy_setopt(h, CURLOPT_NOPROXY, ""));
     set(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L));
-    set(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, config.connectTimeout));
-    set(curl_easy_setopt(h, CURLOPT_TIMEOUT, config.requestTimeout));
+    // The login's budget bounds every request; curl takes 0 as "no limit", so never pass 0.
+    const long left = std::max(1L, millisecondsUntil(deadline));
+    set(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         std::min(config.connectTimeout * 1000, left)));
+    set(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, std::min(config.requestTimeout * 1000, left)));
     set(curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
     set(curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_verif8/" VERIF8_VERSION));
     set(curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers));
@@ -143,8 +177,10 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     return ok;
 }
 
-CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::string* postBody) {
+CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::string* postBody,
+                                           bool& nothingSent) {
     CallResult result;
+    nothingSent = false;
     // Created on the first call, so that logins that send nothing never set curl up.
     if (!handle)
         handle.reset(curl_easy_init());
@@ -176,6 +212,16 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         return result;
     }
     if (code != CURLE_OK) {
+        // Whether the request can have reached the service: not if no connection was made, or
+        // a new connection never finished its TLS handshake. Only then may another URL be
+        // tried without risking a second send.
+        long newConnections = 0;
+        curl_off_t tlsDone = 0;
+        curl_easy_getinfo(handle.get(), CURLINFO_NUM_CONNECTS, &newConnections);
+        curl_easy_getinfo(handle.get(), CURLINFO_APPCONNECT_TIME_T, &tlsDone);
+        nothingSent = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+                      code == CURLE_COULDNT_RESOLVE_PROXY ||
+                      (code == CURLE_OPERATION_TIMEDOUT && newConnections > 0 && tlsDone == 0);
         result.status = classifyTransportError(code);
         result.detail = std::string(curl_easy_strerror(code));
         if (errorText[0] != '\0')
@@ -187,23 +233,79 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
     return verify_api::interpretResponse(httpStatus, exchange.body.view(), exchange.retryAfter);
 }
 
+CallResult CurlVerifyClient::Impl::callOnce(const std::string& path, const SecretString* query,
+                                            const std::string* postBody) {
+    CallResult result;
+    for (std::size_t tried = 0; tried < baseUrls.size(); ++tried) {
+        const std::size_t index = (preferred + tried) % baseUrls.size();
+        if (millisecondsUntil(deadline) <= 0) {
+            result = CallResult{};
+            result.status = CallStatus::Unreachable;
+            result.detail = "login_timeout reached before the request";
+            return result;
+        }
+        SecretString url(baseUrls[index] + path);
+        if (query != nullptr)
+            url.append(query->view());
+        bool nothingSent = false;
+        result = perform(url, postBody, nothingSent);
+        if (!(nothingSent && result.status == CallStatus::Unreachable)) {
+            preferred = index;
+            return result;
+        }
+        if (baseUrls.size() > 1)
+            result.detail = baseUrls[index] + ": " + result.detail;
+    }
+    return result;
+}
+
+CallResult CurlVerifyClient::Impl::call(const std::string& path, const SecretString* query,
+                                        const std::string* postBody) {
+    constexpr int kMaxRateLimitedRetries = 2;
+    constexpr auto kMaxRetryAfter = std::chrono::seconds(5);
+    constexpr auto kGatewayPause = std::chrono::milliseconds(500);
+    int rateLimitedRetries = 0;
+    bool gatewayRetried = false;
+    for (;;) {
+        CallResult result = callOnce(path, query, postBody);
+        std::chrono::milliseconds wait{0};
+        if (result.status == CallStatus::RateLimited &&
+            rateLimitedRetries < kMaxRateLimitedRetries) {
+            const long asked = std::clamp(result.retryAfterSeconds.value_or(1L), 1L, 5L);
+            wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(asked), kMaxRetryAfter);
+            ++rateLimitedRetries;
+        } else if (isGatewayError(result.httpStatus) && !gatewayRetried) {
+            // A gateway answering 502-504 did not hand the request on: once more is safe.
+            wait = kGatewayPause;
+            gatewayRetried = true;
+        } else {
+            return result;
+        }
+        // Only if the wait and a request after it still fit the budget.
+        if (millisecondsUntil(deadline) < wait.count() + 1000)
+            return result;
+        pause(wait);
+    }
+}
+
 CurlVerifyClient::CurlVerifyClient(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+
+void CurlVerifyClient::setDeadline(std::chrono::steady_clock::time_point deadline) {
+    impl_->deadline = deadline;
+}
 
 CurlVerifyClient::~CurlVerifyClient() = default;
 
 CallResult CurlVerifyClient::initiate(const InitiateRequest& request) {
-    const SecretString url(config().baseUrl() + verify_api::sessionsPath(config().subaccountId));
     const std::string body = verify_api::buildInitiateBody(request);
-    return impl_->perform(url, &body);
+    return impl_->call(verify_api::sessionsPath(config().subaccountId), nullptr, &body);
 }
 
 CallResult CurlVerifyClient::validate(const std::string& sessionId, const SecretString& code) {
-    // The URL carries the code, so it is built and kept in wiped storage only.
-    SecretString url(config().baseUrl() +
-                     verify_api::sessionPath(config().subaccountId, sessionId));
-    url.append("?code=");
-    verify_api::appendPercentEncoded(code.view(), url);
-    return impl_->perform(url, nullptr);
+    // The query carries the code, so it is built and kept in wiped storage only.
+    SecretString query("?code=");
+    verify_api::appendPercentEncoded(code.view(), query);
+    return impl_->call(verify_api::sessionPath(config().subaccountId, sessionId), &query, nullptr);
 }
 
 const Config& CurlVerifyClient::config() const {

@@ -16,7 +16,7 @@ struct OutcomeRow {
 
 // design.md's return-code table. PAM_IGNORE (never PAM_SUCCESS) for "no second factor applies",
 // so that a `sufficient` line cannot be satisfied by an absent factor.
-constexpr std::array<OutcomeRow, 19> kOutcomes{{
+constexpr std::array<OutcomeRow, 22> kOutcomes{{
     {Outcome::Verified, PAM_SUCCESS, "verified"},
     {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes"},
     {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed"},
@@ -27,6 +27,10 @@ constexpr std::array<OutcomeRow, 19> kOutcomes{{
     {Outcome::UserUnknown, PAM_USER_UNKNOWN, "user_unknown"},
     {Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid_user"},
     {Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, "unreachable"},
+    // Only "unreachable" (no connection, no answer in time, HTTP 5xx) is ever relaxed.
+    {Outcome::UnreachableFailOpen, PAM_IGNORE, "unreachable_fail_open"},
+    {Outcome::LoginTimeout, PAM_AUTH_ERR, "login_timeout"},
+    {Outcome::SendLimitReached, PAM_AUTH_ERR, "send_limit"},
     {Outcome::CertificateInvalid, PAM_AUTHINFO_UNAVAIL, "certificate_invalid"},
     {Outcome::RateLimited, PAM_AUTHINFO_UNAVAIL, "rate_limited"},
     {Outcome::ResendTooSoon, PAM_AUTH_ERR, "resend_too_soon"},

@@ -21,6 +21,7 @@
 #include "verif8/CurlVerifyClient.hpp"
 #include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
+#include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
 
 namespace verif8 {
@@ -104,6 +105,11 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     const std::vector<std::string> args(argv, argv + (argc > 0 ? argc : 0));
     const ConfigLoad load = loadConfig(args);
     PamLogger logger(pamh, load.config.debug);
+    // libpam waits this long before reporting a failure of the stack (it takes the longest any
+    // module asks for), so that guessing codes or passwords is slow. A broken config keeps the
+    // default delay.
+    if (load.config.failDelayMs > 0)
+        pam_fail_delay(pamh, static_cast<unsigned>(load.config.failDelayMs) * 1000U);
 
     const char* user = nullptr;
     if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || user == nullptr || *user == '\0') {
@@ -140,13 +146,16 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     CurlVerifyClient client(load.config);
     PamConversation conversation(pamh, flags);
     FileSessionStore sessions(load.config.stateDir);
+    FileSendLimiter limiter(load.config.stateDir, load.config.userSendLimit,
+                            load.config.sourceSendLimit);
     // phone_command, when set, replaces the users file (directory-backed enrolment).
     std::unique_ptr<EnrolmentSource> enrolments;
     if (!load.config.phoneCommand.empty())
         enrolments = std::make_unique<PhoneCommand>(load.config.phoneCommand, load.config.channel);
     else
         enrolments = std::make_unique<UsersFile>(load.config.usersFile, load.config.channel);
-    Authenticator authenticator(load.config, client, conversation, *enrolments, sessions, logger);
+    Authenticator authenticator(load.config, client, conversation, *enrolments, sessions, limiter,
+                                logger);
     return pamCodeFor(authenticator.authenticate(login));
 }
 

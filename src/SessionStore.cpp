@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "verif8/SecureFile.hpp"
+#include "verif8/StateDir.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -23,35 +24,6 @@ constexpr const char* kSubdir = "/sessions";
 constexpr const char* kClaims = "/claims";
 // Codes live at most 7200 s (code_validity); a file older than that is of no use to anyone.
 constexpr std::time_t kMaxAge = 7200 + 60;
-
-std::uint64_t fnv1a(const std::string& text) {
-    std::uint64_t hash = 1469598103934665603ULL;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 1099511628211ULL;
-    }
-    return hash;
-}
-
-std::string hex(std::uint64_t value) {
-    char text[17];
-    snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
-// A directory we may trust: a real directory (not a link), ours, not writable by others.
-std::string checkDirectory(const std::string& path, uid_t owner) {
-    struct stat info {};
-    if (lstat(path.c_str(), &info) != 0)
-        return path + ": " + strerror(errno);
-    if (!S_ISDIR(info.st_mode))
-        return path + ": not a directory";
-    if (info.st_uid != owner)
-        return path + ": must be owned by uid " + std::to_string(owner);
-    if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return path + ": must not be writable by group or others";
-    return "";
-}
 
 std::optional<std::time_t> parseTime(std::string_view text) {
     if (text.empty() || text.size() > 12)
@@ -68,7 +40,7 @@ std::optional<std::time_t> parseTime(std::string_view text) {
 // What the file records of its key: the key holds newlines, so its hash and length stand for it,
 // and a file left under a colliding name by another key is not taken for this one.
 std::string keyStamp(const std::string& key) {
-    return hex(fnv1a(key)) + ":" + std::to_string(key.size());
+    return stateFileName(key) + ":" + std::to_string(key.size());
 }
 
 long processStartTime(pid_t pid) {
@@ -112,11 +84,7 @@ std::string loginKey(const std::string& user, const std::string& service,
 bool FileSessionStore::prepareDirectory() {
     problem_.clear();
     for (const std::string& dir : {stateDir_, stateDir_ + kSubdir, stateDir_ + kClaims}) {
-        if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-            problem_ = dir + ": cannot create: " + strerror(errno);
-            return false;
-        }
-        problem_ = checkDirectory(dir, owner_);
+        problem_ = preparePrivateDirectory(dir, owner_);
         if (!problem_.empty())
             return false;
     }
@@ -124,7 +92,7 @@ bool FileSessionStore::prepareDirectory() {
 }
 
 std::string FileSessionStore::pathFor(const std::string& key) const {
-    return stateDir_ + kSubdir + "/" + hex(fnv1a(key));
+    return stateDir_ + kSubdir + "/" + stateFileName(key);
 }
 
 std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
@@ -221,7 +189,7 @@ bool FileSessionStore::usable() {
 }
 
 std::string FileSessionStore::claimPathFor(const std::string& sessionId) const {
-    return stateDir_ + kClaims + "/" + hex(fnv1a(sessionId));
+    return stateDir_ + kClaims + "/" + stateFileName(sessionId);
 }
 
 bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {

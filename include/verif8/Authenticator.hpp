@@ -13,6 +13,7 @@
 #include "verif8/Enrolment.hpp"
 #include "verif8/Logger.hpp"
 #include "verif8/Outcome.hpp"
+#include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
 #include "verif8/VerifyClient.hpp"
 
@@ -35,17 +36,20 @@ inline constexpr std::string_view kSshdPlaceholderPrefix = "\b\n\r\177INCORRECT"
 inline constexpr int kMaxSendsPerLogin = 3;
 
 // Knows nothing of PAM: it talks to the user through a Conversation and to the API through a
-// VerifyClient, keeps the pending session in a SessionStore, and writes one outcome line per
-// login to the Logger.
+// VerifyClient, keeps the pending session in a SessionStore, counts sends with a SendLimiter,
+// and writes one outcome line per login to the Logger. The whole code step, typing included,
+// ends within login_timeout.
 class Authenticator {
 public:
     Authenticator(const Config& config, VerifyClient& client, Conversation& conversation,
-                  EnrolmentSource& enrolments, SessionStore& sessions, Logger& logger)
+                  EnrolmentSource& enrolments, SessionStore& sessions, SendLimiter& limiter,
+                  Logger& logger)
         : config_(config),
           client_(client),
           conversation_(conversation),
           enrolments_(enrolments),
           sessions_(sessions),
+          limiter_(limiter),
           logger_(logger) {}
 
     Outcome authenticate(const LoginContext& login);
@@ -60,6 +64,7 @@ private:
     struct Attempt;
     Outcome run(const LoginContext& login, Attempt& attempt);
     std::optional<Outcome> resolveEnrolment(const LoginContext& login, Attempt& attempt);
+    std::optional<Step> takeSend(const LoginContext& login, Attempt& attempt, bool again);
     bool resume(const LoginContext& login, Attempt& attempt);
     Step send(const LoginContext& login, Attempt& attempt, Channel channel, bool again);
     Step sendAgain(const LoginContext& login, Attempt& attempt, Channel channel);
@@ -76,6 +81,7 @@ private:
     Conversation& conversation_;
     EnrolmentSource& enrolments_;
     SessionStore& sessions_;
+    SendLimiter& limiter_;
     Logger& logger_;
     std::function<std::time_t()> clock_ = [] { return std::time(nullptr); };
 };

@@ -13,6 +13,14 @@ namespace verif8 {
 
 enum class Region { Asia, Us, Europe, Indonesia };
 enum class UnenrolledPolicy { Deny, Ignore };
+// What "the service is unreachable" leads to: closed fails the login, open steps aside.
+enum class FailMode { Closed, Open };
+
+// At most `count` sends in any `seconds`-long window.
+struct SendLimit {
+    int count = 0;
+    int seconds = 0;
+};
 
 inline constexpr const char* kDefaultConfigPath = "/etc/security/pam_verif8.conf";
 inline constexpr const char* kDefaultUsersPath = "/etc/security/pam_verif8.users";
@@ -23,10 +31,14 @@ struct Config {
     std::string apiKeyFile;
     std::string subaccountId;
     Region region = Region::Asia;
-    std::string apiUrl;  // overrides region; no trailing slash
+    std::vector<std::string> apiUrls;  // override region; tried in order; no trailing slash
     std::string caFile;
+    std::string httpsProxy;  // empty: no proxy, whatever the environment says
     long connectTimeout = 5;
     long requestTimeout = 10;
+    int loginTimeout = 90;
+    FailMode failMode = FailMode::Closed;
+    int failDelayMs = 2000;
     Channel channel = Channel::Sms;
     int codeLength = 6;
     int codeValidity = 300;
@@ -47,10 +59,12 @@ struct Config {
     std::vector<std::string> onlyGroups;
     std::vector<Network> trustedNetworks;
     std::string stateDir = kDefaultStateDir;
+    SendLimit userSendLimit{5, 900};
+    SendLimit sourceSendLimit{20, 900};
     bool debug = false;
 
-    // The base URL requests go to: api_url when set, else the region's host.
-    std::string baseUrl() const;
+    // The base URLs requests go to, in order: api_url when set, else the region's host.
+    std::vector<std::string> baseUrls() const;
 };
 
 std::string regionBaseUrl(Region region);

@@ -10,8 +10,10 @@
 namespace verif8 {
 
 // Keeps one curl handle so that initiate and validate can share a connection. HTTPS only,
-// certificates always verified, no redirects, no proxy from the environment, bounded in time and
-// in response size.
+// certificates always verified, no redirects, no proxy from the environment (https_proxy only),
+// bounded in time and in response size. The base URLs are tried in order while nothing has been
+// sent; a 429 is retried after its Retry-After and a gateway error (502-504) once, each only
+// when the wait fits the deadline.
 class CurlVerifyClient : public VerifyClient {
 public:
     explicit CurlVerifyClient(const Config& config);
@@ -19,6 +21,7 @@ public:
     CurlVerifyClient(const CurlVerifyClient&) = delete;
     CurlVerifyClient& operator=(const CurlVerifyClient&) = delete;
 
+    void setDeadline(std::chrono::steady_clock::time_point deadline) override;
     CallResult initiate(const InitiateRequest& request) override;
     CallResult validate(const std::string& sessionId, const SecretString& code) override;
 

@@ -16,6 +16,9 @@ enum class Outcome {
     UserUnknown,
     InvalidUserPassword,  // sshd's placeholder password for an invalid or refused user
     Unreachable,
+    UnreachableFailOpen,  // unreachable with fail_mode = open
+    LoginTimeout,
+    SendLimitReached,
     CertificateInvalid,
     RateLimited,
     ResendTooSoon,

@@ -1,6 +1,7 @@
 // VerifyClient: the two calls of the Verify API the login needs, and what each can come back as.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,8 @@ struct CallResult {
 class VerifyClient {
 public:
     virtual ~VerifyClient() = default;
+    // Every call after this ends by `deadline` (the login's time budget), retries included.
+    virtual void setDeadline(std::chrono::steady_clock::time_point deadline) = 0;
     virtual CallResult initiate(const InitiateRequest& request) = 0;
     virtual CallResult validate(const std::string& sessionId, const SecretString& code) = 0;
 };

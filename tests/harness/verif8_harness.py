@@ -238,6 +238,8 @@ def config_text(sandbox, users_file, state_dir=None, **overrides):
         "ca_file": sandbox.ca_file,
         "users_file": str(users_file),
         "state_dir": str(state_dir or Path(users_file).parent / "state"),
+        # libpam's failure delay only slows tests down; tests of the delay set their own.
+        "fail_delay": "0",
         "connect_timeout": "5",
         "request_timeout": "10",
     }

@@ -110,11 +110,15 @@ std::string env(const char* name) {
 std::string writeConfig(const std::string& name, const std::string& extra,
                         const std::vector<std::string>& drop, unsigned mode) {
     const std::vector<std::pair<std::string, std::string>> defaults{
-        {"api_key", env("VERIF8_API_KEY")},       {"subaccount_id", env("VERIF8_SUBACCOUNT")},
-        {"api_url", env("VERIF8_SANDBOX_URL")},   {"ca_file", env("VERIF8_SANDBOX_CA")},
+        {"api_key", env("VERIF8_API_KEY")},
+        {"subaccount_id", env("VERIF8_SUBACCOUNT")},
+        {"api_url", env("VERIF8_SANDBOX_URL")},
+        {"ca_file", env("VERIF8_SANDBOX_CA")},
         {"users_file", env("VERIF8_USERS_FILE")},
         // Never the machine's /var/lib: each service keeps its pending sessions apart.
         {"state_dir", env("VERIF8_TEST_DIR") + "/state-" + name},
+        // libpam's failure delay would only slow the suite; one test checks it on its own.
+        {"fail_delay", "0"},
     };
     std::string text = "# written by test_pam_login\n";
     for (const auto& [key, value] : defaults) {

@@ -95,6 +95,16 @@ void serviceWithConfig(const std::string& name, const std::string& extra = "",
     writeConfig(name, extra, drop, mode);
 }
 
+std::size_t lineCount(const std::string& path) {
+    FILE* file = fopen(path.c_str(), "r");
+    std::size_t lines = 0;
+    for (int c; file != nullptr && (c = fgetc(file)) != EOF;)
+        lines += c == '\n' ? 1 : 0;
+    if (file != nullptr)
+        fclose(file);
+    return lines;
+}
+
 void assertNothingSent(void** state) {
     assert_int_equal(requestsSince(marks(state)->requests).size(), 0);
     assert_int_equal(deliveryCount(), marks(state)->deliveries);
@@ -212,7 +222,8 @@ static void unknown_config_key_fails_closed(void** state) {
     assert_int_equal(script.prompts.size(), 0);
     assertNothingSent(state);
     const std::string log = logSince(marks(state)->log);
-    assertContains(log, conf + ":8: unknown key 'colour'");
+    // The unknown key is the file's last line; the message names the file and that line.
+    assertContains(log, conf + ":" + std::to_string(lineCount(conf)) + ": unknown key 'colour'");
     assertContains(log, "outcome=config_error");
 }
 
@@ -311,9 +322,10 @@ static void whatsapp_user_needs_a_template(void** state) {
     serviceWithConfig("wa", "whatsapp_template = login_otp\n");
     Script script({"{code}"});
     assert_int_equal(authenticate("wa", "dave", script), PAM_SUCCESS);
-    assert_string_equal(requestsSince(marks(state)->requests).at(0).bodyJson.c_str(),
-                        R"({"destination":"+6587654321","channel":"whatsapp","codeLength":6,)"
-                        R"("codeValidity":300,"resendingInterval":30,"whatsapp":{"templateName":"login_otp"}})");
+    assert_string_equal(
+        requestsSince(marks(state)->requests).at(0).bodyJson.c_str(),
+        R"({"destination":"+6587654321","channel":"whatsapp","codeLength":6,)"
+        R"("codeValidity":300,"resendingInterval":30,"whatsapp":{"templateName":"login_otp"}})");
 }
 
 static void wrong_api_key_is_a_service_error(void** state) {

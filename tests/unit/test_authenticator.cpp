@@ -1,4 +1,5 @@
 // Authenticator: the login flow against a scripted VerifyClient, Conversation and enrolments.
+#include <chrono>
 #include <ctime>
 #include <deque>
 #include <functional>
@@ -49,6 +50,9 @@ CallResult failure(CallStatus status, long http = 0, std::string detail = "scrip
 
 class FakeClient : public VerifyClient {
 public:
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    void setDeadline(std::chrono::steady_clock::time_point when) override { deadline = when; }
+
     std::deque<CallResult> initiateResults;
     std::deque<CallResult> validateResults;
     std::vector<InitiateRequest> initiates;
@@ -144,6 +148,25 @@ public:
     std::string problem() const override { return broken ? "/state: not a directory" : ""; }
 };
 
+// Sends allowed until `allowed` runs out; records who asked.
+class FakeLimiter : public SendLimiter {
+public:
+    int allowed = 100;
+    LimitVerdict refusal = LimitVerdict::UserLimit;
+    std::vector<std::string> problems;
+    std::vector<std::pair<std::string, std::string>> asked;
+
+    LimitDecision take(const std::string& user, const std::string& source) override {
+        asked.emplace_back(user, source);
+        LimitDecision decision;
+        decision.problems = problems;
+        decision.verdict = allowed > 0 ? LimitVerdict::Allowed : refusal;
+        if (allowed > 0)
+            --allowed;
+        return decision;
+    }
+};
+
 class RecordingLogger : public Logger {
 public:
     bool debugOn = false;
@@ -188,6 +211,7 @@ struct Harness {
     FakeConversation conversation;
     FakeEnrolments enrolments;
     MemoryStore store;
+    FakeLimiter limiter;
     RecordingLogger logger;
     LoginContext login;
     std::time_t now = 1800000000;
@@ -219,7 +243,8 @@ struct Harness {
             conversation.replies.push_back(text);
     }
     Outcome run() {
-        Authenticator authenticator(config, client, conversation, enrolments, store, logger);
+        Authenticator authenticator(config, client, conversation, enrolments, store, limiter,
+                                    logger);
         authenticator.setClock([this] { return now; });
         return authenticator.authenticate(login);
     }

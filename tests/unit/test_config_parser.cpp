@@ -23,6 +23,13 @@ Parsed parse(std::string_view text, const std::string& source = "/etc/security/p
     return parsed;
 }
 
+std::string joined(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words)
+        text += (text.empty() ? "" : " ") + word;
+    return text;
+}
+
 std::string setOne(std::string_view key, std::string_view value) {
     Config config;
     return ConfigParser(config).set(key, value);
@@ -87,6 +94,12 @@ const std::map<std::string, std::string>& goodValues() {
         {"only_groups", "2fa staff"},
         {"trusted_networks", "192.0.2.0/24 2001:db8::/32 198.51.100.7"},
         {"state_dir", "/var/lib/pam_verif8-test"},
+        {"login_timeout", "120"},
+        {"fail_mode", "open"},
+        {"fail_delay", "0"},
+        {"https_proxy", "http://proxy.example.com:3128"},
+        {"user_send_limit", "3/600"},
+        {"source_send_limit", "50/3600"},
     };
     return values;
 }
@@ -107,7 +120,8 @@ const std::map<std::string, std::vector<std::string>>& badValues() {
           "HTTPS//verify", "https://", "https:///", "https:///path",
           "https://verify.example.com/?x=1", "https://verify.example.com/#frag",
           "https://user:pw@verify.example.com", "https://user@verify.example.com",
-          "https://a.example.com https://b.example.com", "https://a.example.com\thttps://b",
+          "https://a.example.com http://b.example.com",
+          "https://a https://b https://c https://d https://e",
           "https://a.example.com,https://b.example.com/x?y", "https://verify\\example.com",
           "https://verify.example.com/\x01"}},
         {"ca_file", {"", "ca.pem", "/a b.pem", "/ca\x02.pem"}},
@@ -139,6 +153,15 @@ const std::map<std::string, std::vector<std::string>>& badValues() {
          {"", "10.0.0.0/33", "2001:db8::/129", "10.0.0/8", "example.com", "10.0.0.0/8,10.1.0.0/16",
           "10.0.0.0/-1"}},
         {"state_dir", {"", "var/lib", "/with space"}},
+        {"login_timeout", {"9", "3601", "0", "-90", "90s", ""}},
+        {"fail_mode", {"", "Closed", "OPEN", "fail", "ignore"}},
+        {"fail_delay", {"-1", "10001", "2s", ""}},
+        {"https_proxy",
+         {"", "proxy.example.com:3128", "socks5://proxy:1080", "http://", "http://proxy:0",
+          "http://proxy:3128/path", "http://a b:1"}},
+        {"user_send_limit",
+         {"", "5", "5/", "/900", "0/900", "5/0", "1001/900", "5/86401", "5 /900"}},
+        {"source_send_limit", {"", "x/y", "-1/900", "20/900/1"}},
     };
     return values;
 }
@@ -184,7 +207,7 @@ static void good_values_land_in_the_config(void**) {
     expect_str(c.apiKey.view(), "k3y_ABC-123.xyz");
     expect_str(c.subaccountId, "demo-account_1.2&co");
     assert_true(c.region == Region::Europe);
-    expect_str(c.apiUrl, "https://verify.example.com:8443/base");
+    expect_str(joined(c.apiUrls), "https://verify.example.com:8443/base");
     expect_str(c.caFile, "/etc/ssl/certs/ca.pem");
     assert_int_equal(c.connectTimeout, 7);
     assert_int_equal(c.requestTimeout, 20);
@@ -210,7 +233,7 @@ static void good_values_land_in_the_config(void**) {
 static void defaults_follow_the_design(void**) {
     const Config c;
     assert_true(c.region == Region::Asia);
-    expect_str(c.baseUrl(), "https://verify.8x8.com");
+    expect_str(c.baseUrls().front(), "https://verify.8x8.com");
     assert_int_equal(c.connectTimeout, 5);
     assert_int_equal(c.requestTimeout, 10);
     assert_true(c.channel == Channel::Sms);
@@ -249,7 +272,7 @@ static void a_refused_value_leaves_the_setting_unchanged(void**) {
     assert_false(parser.set("code_length", "11").empty());
     assert_int_equal(config.codeLength, 8);
     assert_false(parser.set("api_url", "http://plain.example.com").empty());
-    expect_str(config.apiUrl, "");
+    expect_str(joined(config.apiUrls), "");
     assert_false(parser.set("language", "en-us").empty());
     assert_false(config.language.has_value());
 }
@@ -419,10 +442,10 @@ static void api_url_loses_its_trailing_slashes(void**) {
     Config config;
     ConfigParser parser(config);
     assert_true(parser.set("api_url", "https://verify.example.com/").empty());
-    expect_str(config.apiUrl, "https://verify.example.com");
-    expect_str(config.baseUrl(), "https://verify.example.com");
+    expect_str(joined(config.apiUrls), "https://verify.example.com");
+    expect_str(config.baseUrls().front(), "https://verify.example.com");
     assert_true(parser.set("api_url", "https://127.0.0.1:8443/base//").empty());
-    expect_str(config.apiUrl, "https://127.0.0.1:8443/base");
+    expect_str(joined(config.apiUrls), "https://127.0.0.1:8443/base");
 }
 
 static void api_url_refuses_query_fragment_and_userinfo(void**) {
@@ -431,19 +454,27 @@ static void api_url_refuses_query_fragment_and_userinfo(void**) {
     expect_starts_with(setOne("api_url", "https://admin@verify.example.com"), "api_url: ");
 }
 
-static void api_url_takes_a_single_url(void**) {
-    const std::string error = setOne("api_url", "https://a.example.com https://b.example.com");
-    expect_starts_with(error, "api_url: ");
-    expect_contains(error, "one URL");
+static void api_url_takes_up_to_four_urls_in_order(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("api_url", "https://a.example.com/ https://b.example.com:8443").empty());
+    assert_int_equal(config.baseUrls().size(), 2);
+    expect_str(config.baseUrls()[0], "https://a.example.com");
+    expect_str(config.baseUrls()[1], "https://b.example.com:8443");
+    expect_starts_with(setOne("api_url", "https://a https://b https://c https://d https://e"),
+                       "api_url: takes at most 4 URLs");
+    // One bad URL refuses the whole list, naming it.
+    expect_contains(setOne("api_url", "https://a.example.com http://b.example.com"),
+                    "'http://b.example.com'");
 }
 
 static void api_url_overrides_the_region(void**) {
     Config config;
     ConfigParser parser(config);
     assert_true(parser.set("region", "us").empty());
-    expect_str(config.baseUrl(), "https://verify.us.8x8.com");
+    expect_str(config.baseUrls().front(), "https://verify.us.8x8.com");
     assert_true(parser.set("api_url", "https://127.0.0.1:9443").empty());
-    expect_str(config.baseUrl(), "https://127.0.0.1:9443");
+    expect_str(config.baseUrls().front(), "https://127.0.0.1:9443");
 }
 
 static void each_region_has_its_host(void**) {
@@ -589,7 +620,7 @@ int main() {
         cmocka_unit_test(api_url_must_be_https),
         cmocka_unit_test(api_url_loses_its_trailing_slashes),
         cmocka_unit_test(api_url_refuses_query_fragment_and_userinfo),
-        cmocka_unit_test(api_url_takes_a_single_url),
+        cmocka_unit_test(api_url_takes_up_to_four_urls_in_order),
         cmocka_unit_test(api_url_overrides_the_region),
         cmocka_unit_test(each_region_has_its_host),
         cmocka_unit_test(sms_sender_is_11_alphanumerics_or_16_digits),

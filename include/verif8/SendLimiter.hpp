@@ -1,0 +1,46 @@
+// SendLimiter: user_send_limit and source_send_limit, counted in state_dir across processes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "verif8/Config.hpp"
+
+namespace verif8 {
+
+enum class LimitVerdict { Allowed, UserLimit, SourceLimit, Unavailable };
+
+struct LimitDecision {
+    LimitVerdict verdict = LimitVerdict::Unavailable;
+    std::vector<std::string> problems;  // to log: corrupt counters, unusable directory
+};
+
+// Every send (the first of a login and each resend) must be taken from both allowances first:
+// 8x8 asks its customers to limit sends per number and per source themselves (SMS pumping).
+class SendLimiter {
+public:
+    virtual ~SendLimiter() = default;
+    // Counts one send for `user` from `source` if both limits allow it.
+    virtual LimitDecision take(const std::string& user, const std::string& source) = 0;
+};
+
+// Counters in STATE_DIR/limits, one file per user and per source, each a list of send times
+// kept under flock so that concurrent logins (sshd forks one process per connection) count
+// exactly. A file that cannot be read as counters is logged and taken as full, never as empty.
+class FileSendLimiter : public SendLimiter {
+public:
+    FileSendLimiter(std::string stateDir, SendLimit user, SendLimit source, uid_t owner = 0)
+        : stateDir_(std::move(stateDir)), user_(user), source_(source), owner_(owner) {}
+
+    LimitDecision take(const std::string& user, const std::string& source) override;
+
+private:
+    std::string stateDir_;
+    SendLimit user_;
+    SendLimit source_;
+    uid_t owner_;
+};
+
+}  // namespace verif8

@@ -1,0 +1,168 @@
+// SendLimiter: sliding-window counters in locked files.
+#include "verif8/SendLimiter.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "verif8/StateDir.hpp"
+#include "verif8/TextUtil.hpp"
+
+namespace verif8 {
+
+namespace {
+constexpr std::string_view kHeader = "verif8-sends 1\n";
+constexpr std::size_t kMaxFile = 64 * 1024;
+
+// One counter file, opened and locked for the life of the object.
+class Counter {
+public:
+    Counter(const std::string& path, uid_t owner) : path_(path) {
+        fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+        if (fd_ < 0) {
+            problem_ = path + ": " + strerror(errno);
+            return;
+        }
+        struct stat info {};
+        if (fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
+            (info.st_mode & 077) != 0) {
+            problem_ = path + ": not a private regular file of uid " + std::to_string(owner);
+            return;
+        }
+        while (flock(fd_, LOCK_EX) != 0) {
+            if (errno != EINTR) {
+                problem_ = path + ": cannot lock: " + strerror(errno);
+                return;
+            }
+        }
+    }
+    ~Counter() {
+        if (fd_ >= 0)
+            close(fd_);  // also releases the lock
+    }
+    Counter(const Counter&) = delete;
+    Counter& operator=(const Counter&) = delete;
+
+    const std::string& problem() const { return problem_; }
+
+    // The send times still inside the window; nullopt when the file is not counters.
+    std::optional<std::vector<std::time_t>> read(std::time_t since) {
+        std::string content;
+        char buffer[4096];
+        for (off_t at = 0;;) {
+            const ssize_t got = pread(fd_, buffer, sizeof buffer, at);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                return std::nullopt;
+            if (got == 0)
+                break;
+            content.append(buffer, static_cast<std::size_t>(got));
+            at += got;
+            if (content.size() > kMaxFile)
+                return std::nullopt;
+        }
+        std::vector<std::time_t> times;
+        if (content.empty())
+            return times;  // a new counter
+        if (content.compare(0, kHeader.size(), kHeader) != 0)
+            return std::nullopt;
+        bool valid = true;
+        forEachLine(std::string_view(content).substr(kHeader.size()), [&](std::string_view line) {
+            const auto value = parseTime(line);
+            if (!value)
+                valid = false;
+            else if (*value >= since)
+                times.push_back(*value);
+        });
+        if (!valid)
+            return std::nullopt;
+        return times;
+    }
+
+    bool write(const std::vector<std::time_t>& times) {
+        std::string content(kHeader);
+        for (std::time_t time : times)
+            content += std::to_string(time) + "\n";
+        return ftruncate(fd_, 0) == 0 && pwrite(fd_, content.data(), content.size(), 0) ==
+                                             static_cast<ssize_t>(content.size());
+    }
+
+private:
+    static std::optional<std::time_t> parseTime(std::string_view text) {
+        if (text.empty() || text.size() > 12)
+            return std::nullopt;
+        std::time_t value = 0;
+        for (char c : text) {
+            if (!isAsciiDigit(c))
+                return std::nullopt;
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    }
+
+    std::string path_;
+    int fd_ = -1;
+    std::string problem_;
+};
+
+// The window's sends, or, for a file that is not counters, a full window: a damaged counter
+// must never let more sends through.
+std::vector<std::time_t> sendsIn(Counter& counter, const SendLimit& limit, std::time_t now,
+                                 const std::string& what, std::vector<std::string>& problems) {
+    auto times = counter.read(now - limit.seconds);
+    if (times)
+        return *times;
+    problems.push_back(what + " send counter is damaged; counted as full for " +
+                       std::to_string(limit.seconds) + " s");
+    return std::vector<std::time_t>(static_cast<std::size_t>(limit.count), now);
+}
+}  // namespace
+
+LimitDecision FileSendLimiter::take(const std::string& user, const std::string& source) {
+    LimitDecision decision;
+    const std::string dir = stateDir_ + "/limits";
+    for (const std::string& path : {stateDir_, dir}) {
+        std::string problem = preparePrivateDirectory(path, owner_);
+        if (!problem.empty()) {
+            decision.problems.push_back(std::move(problem));
+            return decision;
+        }
+    }
+    // Always user before source, so that two logins never wait on each other's second lock.
+    Counter userCounter(dir + "/user-" + stateFileName(user), owner_);
+    Counter sourceCounter(dir + "/source-" + stateFileName(source), owner_);
+    for (const Counter* counter : {&userCounter, &sourceCounter}) {
+        if (!counter->problem().empty()) {
+            decision.problems.push_back(counter->problem());
+            return decision;
+        }
+    }
+    const std::time_t now = time(nullptr);
+    auto userSends = sendsIn(userCounter, user_, now, "user", decision.problems);
+    auto sourceSends = sendsIn(sourceCounter, source_, now, "source", decision.problems);
+    if (static_cast<int>(userSends.size()) >= user_.count)
+        decision.verdict = LimitVerdict::UserLimit;
+    else if (static_cast<int>(sourceSends.size()) >= source_.count)
+        decision.verdict = LimitVerdict::SourceLimit;
+    else
+        decision.verdict = LimitVerdict::Allowed;
+    if (decision.verdict == LimitVerdict::Allowed) {
+        userSends.push_back(now);
+        sourceSends.push_back(now);
+    }
+    // Written back either way: pruned, or rebuilt as full after damage.
+    if (!userCounter.write(userSends) || !sourceCounter.write(sourceSends)) {
+        decision.problems.push_back(dir + ": cannot write the send counters");
+        decision.verdict = LimitVerdict::Unavailable;
+    }
+    return decision;
+}
+
+}  // namespace verif8

@@ -1,0 +1,39 @@
+// StateDir: checks of the state directory and file names inside it.
+#include "verif8/StateDir.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+namespace verif8 {
+
+std::string preparePrivateDirectory(const std::string& path, uid_t owner) {
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        return path + ": cannot create: " + strerror(errno);
+    struct stat info {};
+    if (lstat(path.c_str(), &info) != 0)
+        return path + ": " + strerror(errno);
+    if (!S_ISDIR(info.st_mode))
+        return path + ": not a directory";
+    if (info.st_uid != owner)
+        return path + ": must be owned by uid " + std::to_string(owner);
+    if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return path + ": must not be writable by group or others";
+    return "";
+}
+
+std::string stateFileName(const std::string& key) {
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (unsigned char c : key) {
+        hash ^= c;
+        hash *= 1099511628211ULL;
+    }
+    char text[17];
+    snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
+}  // namespace verif8
