@@ -22,6 +22,7 @@ import unittest
 import urllib.parse
 import uuid
 import warnings
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SANDBOX_PATH = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(
@@ -971,6 +972,677 @@ class ControlTests(SandboxTestCase):
 
 
 # ---------------------------------------------------------------------------------------------
+# Fault switches
+
+class TcpTls:
+    """A TLS client over a plain socket through memory BIOs, so a test sees the TCP events
+    (FIN, RST, silence) that an SSLSocket folds into its own errors."""
+
+    def __init__(self, port: int, context: ssl.SSLContext, timeout: float = 5):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self._in, self._out, server_hostname="127.0.0.1")
+        self._pump(self.tls.do_handshake)
+
+    CLOSE_NOTIFY = "close_notify"
+
+    def _flush(self):
+        data = self._out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pump(self, step):
+        while True:
+            try:
+                result = step()
+                self._flush()
+                return result
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(65536)  # raises ConnectionResetError on an RST
+                if data:
+                    self._in.write(data)
+                elif self._in.eof:
+                    raise EOFError("FIN without close_notify")
+                else:
+                    self._in.write_eof()
+
+    def send(self, data: bytes) -> None:
+        self.tls.write(data)
+        self._flush()
+
+    def receive(self) -> bytes:
+        """The next decrypted bytes; b"" once close_notify has come. Raises TimeoutError
+        (silence), ConnectionResetError (RST), EOFError or SSLEOFError (FIN alone)."""
+        return self._pump(lambda: self.tls.read(65536))
+
+    def receive_all(self) -> tuple[bytes, Any]:
+        """Everything until the connection ends, and how it ended: CLOSE_NOTIFY or the error."""
+        received = b""
+        while True:
+            try:
+                chunk = self.receive()
+            except (OSError, EOFError) as ending:  # ssl.SSLError is an OSError
+                return received, ending
+            if not chunk:
+                return received, self.CLOSE_NOTIFY
+            received += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def request_bytes(method: str, path: str, body=None) -> bytes:
+    data = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {KEY}"]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def split_answer(data: bytes) -> tuple[str, dict, bytes]:
+    """Status line, headers (lower-cased names) and body of one raw HTTP answer."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status_line, headers, body
+
+
+def curl(*args: str, timeout: float = 20) -> subprocess.CompletedProcess:
+    return subprocess.run(["curl", "-sS", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class FaultTestCase(SandboxTestCase):
+    def arm(self, route: str, kind: str, **params) -> dict:
+        reply = self.sandbox.control("POST", "fault", route=route, kind=kind, **params)
+        self.assertEqual(reply.status, 200, reply.body)
+        return reply.json
+
+    def tcp_tls(self, timeout: float = 5, port: int = None) -> TcpTls:
+        client = TcpTls(port or self.sandbox.port, self.sandbox.tls(), timeout)
+        self.addCleanup(client.close)
+        return client
+
+    def curl_initiate(self, *args: str) -> subprocess.CompletedProcess:
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed")
+        return curl("--cacert", self.sandbox.info["ca_file"], "-H", f"Authorization: Bearer {KEY}",
+                    "-H", "Content-Type: application/json", "-d",
+                    json.dumps({"destination": PHONE}), *args,
+                    f"{self.sandbox.info['url']}{SESSIONS}")
+
+    def session_line(self) -> dict:
+        [entry] = self.logged()
+        return entry
+
+
+class FaultControlTests(FaultTestCase):
+    def test_arming_answers_the_fault_and_the_list(self):
+        answer = self.arm("initiate", "status", status=500)
+        expected = {"route": "initiate", "kind": "status", "remaining": 1, "process": False,
+                    "status": 500, "code": 2000, "body": "json"}
+        self.assertEqual(answer["armed"], expected)
+        self.assertEqual(answer["faults"], [expected])
+
+    def test_faults_lists_armed_faults(self):
+        self.arm("validate", "hang", times=3)
+        self.arm("any", "trickle")
+        listed = self.sandbox.control("GET", "faults").json["faults"]
+        self.assertEqual([(f["route"], f["kind"], f["remaining"]) for f in listed],
+                         [("validate", "hang", 3), ("any", "trickle", 1)])
+
+    def test_a_fault_fires_once_by_default(self):
+        self.arm("initiate", "status", status=500)
+        self.assertError(self.initiate(), 500, 2000)
+        self.assertEqual(self.initiate().status, 200)
+
+    def test_a_fault_is_consumed_after_times_requests(self):
+        self.arm("initiate", "status", status=503, times=3)
+        statuses = [self.initiate(f"+659123456{n}").status for n in range(4)]
+        self.assertEqual(statuses, [503, 503, 503, 200])
+        self.assertEqual(self.sandbox.control("GET", "faults").json["faults"], [])
+
+    def test_remaining_counts_down(self):
+        self.arm("initiate", "malformed", times=3)
+        self.initiate()
+        [fault] = self.sandbox.control("GET", "faults").json["faults"]
+        self.assertEqual(fault["remaining"], 2)
+
+    def test_initiate_route_leaves_validate_alone(self):
+        session = self.started()
+        self.arm("initiate", "status", status=500)
+        self.assertEqual(self.validate(session["sessionId"]).status, 200)
+        self.assertError(self.initiate("+6591234568"), 500, 2000)
+
+    def test_validate_route_leaves_initiate_alone(self):
+        self.arm("validate", "status", status=500)
+        session = self.started()
+        self.assertError(self.validate(session["sessionId"]), 500, 2000)
+
+    def test_any_route_matches_both_calls(self):
+        self.arm("any", "status", status=502, times=2)
+        self.assertEqual(self.initiate().status, 502)
+        self.assertEqual(self.validate("0" * 32).status, 502)
+
+    def test_any_route_matches_other_api_paths(self):
+        self.arm("any", "status", status=500)
+        self.assertError(self.sandbox.request("GET", "/api/v1/verify"), 500, 2000)
+
+    def test_faults_fire_in_the_order_they_were_armed(self):
+        self.arm("any", "status", status=500)
+        self.arm("any", "status", status=503)
+        self.assertEqual([self.initiate().status, self.initiate().status], [500, 503])
+
+    def test_control_requests_do_not_consume_faults(self):
+        self.arm("any", "status", status=500)
+        self.sandbox.control("GET", "sessions")
+        self.assertEqual(self.initiate().status, 500)
+
+    def test_clear_removes_every_fault(self):
+        self.arm("initiate", "status", status=500, times=5)
+        self.arm("validate", "hang")
+        reply = self.sandbox.control("POST", "fault", clear=1)
+        self.assertEqual(reply.json, {"cleared": 2, "faults": []})
+        self.assertEqual(self.initiate().status, 200)
+
+    def test_reset_clears_faults(self):
+        self.arm("any", "status", status=500, times=5)
+        self.assertEqual(self.sandbox.control("POST", "reset").json["faultsCleared"], 1)
+        self.assertEqual(self.initiate().status, 200)
+
+    def test_fault_needs_post(self):
+        self.assertError(self.sandbox.control("GET", "fault", route="any", kind="hang"), 405, 1000)
+
+    def test_clear_takes_no_other_parameter(self):
+        self.assertError(self.sandbox.control("POST", "fault", clear=1, kind="hang"), 400, 1000)
+
+
+BAD_FAULTS = [
+    # (test name part, query, word the message must contain)
+    ("unknown_kind", {"route": "any", "kind": "slow"}, "kind"),
+    ("missing_kind", {"route": "any"}, "kind"),
+    ("unknown_route", {"route": "sessions", "kind": "hang"}, "route"),
+    ("missing_route", {"kind": "hang"}, "route"),
+    ("times_0", {"route": "any", "kind": "hang", "times": 0}, "times"),
+    ("times_not_a_number", {"route": "any", "kind": "hang", "times": "two"}, "times"),
+    ("parameter_of_another_kind", {"route": "any", "kind": "hang", "interval_ms": 5},
+     "interval_ms"),
+    ("status_missing", {"route": "any", "kind": "status"}, "status"),
+    ("status_200", {"route": "any", "kind": "status", "status": 200}, "status"),
+    ("html_body_for_500", {"route": "any", "kind": "status", "status": 500, "body": "html"},
+     "html"),
+    ("unknown_body", {"route": "any", "kind": "status", "status": 503, "body": "xml"}, "body"),
+    ("retry_after_negative", {"route": "any", "kind": "status", "status": 429,
+                              "retry_after": -1}, "retry_after"),
+    ("interval_ms_0", {"route": "any", "kind": "trickle", "interval_ms": 0}, "interval_ms"),
+    ("process_0_for_trickle", {"route": "any", "kind": "trickle", "process": 0}, "process"),
+    ("process_0_for_reset", {"route": "any", "kind": "reset", "process": 0}, "process"),
+    ("process_yes", {"route": "any", "kind": "hang", "process": "yes"}, "process"),
+]
+
+
+def add_bad_fault_tests(cls):
+    for label, query, word in BAD_FAULTS:
+        def test(self, query=query, word=word):
+            self.assertError(self.sandbox.control("POST", "fault", **query), 400, 1000, word)
+            self.assertEqual(self.sandbox.control("GET", "faults").json["faults"], [])
+        setattr(cls, f"test_bad_fault_{label}_is_400_1000", test)
+
+
+add_bad_fault_tests(FaultControlTests)
+
+
+class FaultLogTests(FaultTestCase):
+    def test_a_faulted_request_is_logged_with_its_fault_and_the_status_sent(self):
+        self.arm("initiate", "status", status=503)
+        self.initiate()
+        entry = self.session_line()
+        self.assertEqual((entry["fault"], entry["status"], entry["errorCode"]),
+                         ("status", 503, 2000))
+        self.assertEqual(entry["body"], {"destination": PHONE})
+
+    def test_an_unprocessed_fault_logs_no_api_status(self):
+        self.arm("initiate", "status", status=500)
+        self.initiate()
+        self.assertIsNone(self.session_line()["apiStatus"])
+
+    def test_a_processed_fault_logs_the_api_status(self):
+        self.arm("initiate", "malformed")
+        self.initiate(PHONE, codeLength=2)
+        entry = self.session_line()
+        self.assertEqual((entry["fault"], entry["status"], entry["apiStatus"]),
+                         ("malformed", 200, 400))
+
+    def test_a_request_with_no_answer_is_logged_with_null_status(self):
+        self.arm("initiate", "close")
+        with self.assertRaises(http.client.RemoteDisconnected):
+            self.initiate()
+        entry = self.session_line()
+        self.assertEqual((entry["fault"], entry["status"]), ("close", None))
+
+    def test_a_hung_request_is_logged_while_it_hangs(self):
+        self.arm("initiate", "hang")
+        client = self.tcp_tls(timeout=1)
+        client.send(request_bytes("POST", SESSIONS, {"destination": PHONE}))
+        deadline = time.monotonic() + 1
+        while not self.logged() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        entry = self.session_line()
+        self.assertEqual((entry["fault"], entry["status"]), ("hang", None))
+
+    def test_a_faulted_validate_still_hides_the_code(self):
+        session = self.started()
+        self.arm("validate", "verified")
+        self.validate(session["sessionId"], self.code_of(session))
+        self.assertEqual(self.logged()[-1]["fault"], "verified")
+        self.assertNotIn(self.code_of(session), self.sandbox.text("requests.jsonl"))
+
+    def test_unfaulted_lines_have_no_fault_fields(self):
+        self.arm("validate", "hang")
+        self.started()
+        self.assertNotIn("fault", self.session_line())
+        self.assertNotIn("apiStatus", self.session_line())
+
+
+# Status faults: (HTTP status, code asked for or None for the default, code expected)
+STATUS_FAULTS = [
+    (500, None, 2000), (500, 2000, 2000), (502, None, 2000), (503, None, 2000),
+    (504, None, 2000), (401, None, 1200), (400, 1001, 1001), (400, 1002, 1002),
+    (400, 1010, 1010), (403, None, 1400), (404, None, 1404), (426, None, 1014),
+    (429, None, 429),
+]
+
+
+def add_status_fault_tests(cls):
+    for status, asked, code in STATUS_FAULTS:
+        def test(self, status=status, asked=asked, code=code):
+            params = {"status": status} if asked is None else {"status": status, "code": asked}
+            self.arm("initiate", "status", **params)
+            self.assertError(self.initiate(), status, code)
+        name = f"{status}_{asked}" if asked is not None else f"{status}_default_code"
+        setattr(cls, f"test_status_{name}_sends_the_envelope_with_{code}", test)
+    for status in (502, 503, 504):
+        def test(self, status=status):
+            self.arm("validate", "status", status=status, body="html")
+            reply = self.validate("0" * 32)
+            self.assertEqual(reply.status, status)
+            self.assertEqual(reply.headers["content-type"], "text/html")
+            self.assertTrue(reply.body.startswith(b"<html>"))
+            self.assertIn(str(status).encode(), reply.body)
+        setattr(cls, f"test_status_{status}_html_sends_a_load_balancer_page", test)
+
+
+class StatusFaultTests(FaultTestCase):
+    def test_426_has_the_upgrade_header(self):
+        self.arm("initiate", "status", status=426)
+        self.assertEqual(self.initiate().headers.get("upgrade"), "TLS/1.3")
+
+    def test_429_with_retry_after_sends_the_header(self):
+        self.arm("initiate", "status", status=429, retry_after=7)
+        reply = self.initiate()
+        self.assertError(reply, 429, 429)
+        self.assertEqual(reply.headers.get("retry-after"), "7")
+
+    def test_429_without_retry_after_sends_no_header(self):
+        self.arm("initiate", "status", status=429)
+        self.assertNotIn("retry-after", self.initiate().headers)
+
+    def test_status_fault_sends_no_code(self):
+        self.arm("initiate", "status", status=500)
+        self.initiate()
+        self.assertEqual(self.deliveries(), [])
+        self.assertEqual(self.sandbox.control("GET", "sessions").json["sessions"], [])
+
+    def test_status_fault_with_process_1_sends_the_code_anyway(self):
+        self.arm("initiate", "status", status=500, process=1)
+        self.assertEqual(self.initiate().status, 500)
+        self.assertEqual(len(self.deliveries()), 1)
+
+    def test_status_fault_on_validate_counts_no_attempt(self):
+        session = self.started()
+        self.arm("validate", "status", status=500)
+        self.validate(session["sessionId"], "0000")
+        self.assertEqual(self.validated(session["sessionId"])["attempt"], 0)
+
+    def test_status_fault_keeps_the_connection_usable(self):
+        self.arm("initiate", "status", status=503)
+        connection = self.sandbox.connection()
+        try:
+            first = self.sandbox.request("POST", SESSIONS, {"destination": PHONE},
+                                         connection=connection)
+            second = self.sandbox.request("POST", SESSIONS, {"destination": PHONE},
+                                          connection=connection)
+        finally:
+            connection.close()
+        self.assertEqual((first.status, second.status), (503, 200))
+
+
+add_status_fault_tests(StatusFaultTests)
+
+
+class TransportFaultTests(FaultTestCase):
+    def test_hang_sends_nothing_while_the_client_waits(self):
+        self.arm("initiate", "hang")
+        client = self.tcp_tls(timeout=1)
+        client.send(request_bytes("POST", SESSIONS, {"destination": PHONE}))
+        started = time.monotonic()
+        with self.assertRaises(TimeoutError):
+            client.receive()
+        self.assertGreaterEqual(time.monotonic() - started, 0.9)
+
+    def test_curl_gives_up_on_hang_with_exit_28(self):
+        self.arm("initiate", "hang")
+        result = self.curl_initiate("-m", "1")
+        self.assertEqual(result.returncode, 28, result.stderr)
+
+    def test_hang_processes_the_request(self):
+        self.arm("initiate", "hang")
+        self.curl_initiate("-m", "0.5")
+        self.assertEqual(len(self.deliveries()), 1)
+
+    def test_hang_with_process_0_sends_no_code(self):
+        self.arm("initiate", "hang", process=0)
+        self.curl_initiate("-m", "0.5")
+        self.assertEqual(self.deliveries(), [])
+
+    def test_trickle_sends_the_correct_answer_slowly(self):
+        self.arm("initiate", "trickle", interval_ms=1)
+        started = time.monotonic()
+        reply = self.initiate()
+        elapsed = time.monotonic() - started
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(reply.json["sessionId"], self.deliveries()[0]["sessionId"])
+        self.assertGreaterEqual(elapsed, len(reply.body) * 0.001)
+
+    def test_trickle_sends_one_byte_every_500_ms_by_default(self):
+        self.arm("initiate", "trickle")
+        client = self.tcp_tls()
+        client.send(request_bytes("POST", SESSIONS, {"destination": PHONE}))
+        started = time.monotonic()
+        first = client.receive()
+        after_first = time.monotonic()
+        second = client.receive()
+        after_second = time.monotonic()
+        self.assertEqual(first + second, b"HT")
+        self.assertGreaterEqual(after_first - started, 0.4)
+        self.assertGreaterEqual(after_second - after_first, 0.4)
+
+    def test_reset_sends_head_and_half_the_body_then_a_tcp_reset(self):
+        self.arm("initiate", "reset")
+        client = self.tcp_tls()
+        client.send(request_bytes("POST", SESSIONS, {"destination": PHONE}))
+        received, ending = client.receive_all()
+        status_line, headers, body = split_answer(received)
+        self.assertIsInstance(ending, ConnectionResetError)
+        self.assertEqual(status_line, "HTTP/1.1 200 OK")
+        whole = int(headers["content-length"])
+        self.assertEqual(len(body), whole // 2)
+        self.assertTrue(body.startswith(b'{"sessionId": '))
+
+    def test_curl_fails_on_reset_with_exit_18_or_56(self):
+        self.arm("initiate", "reset")
+        result = self.curl_initiate()
+        self.assertIn(result.returncode, (18, 56), result.stderr)
+
+    def test_close_sends_nothing_and_closes_in_order(self):
+        self.arm("initiate", "close")
+        client = self.tcp_tls()
+        client.send(request_bytes("POST", SESSIONS, {"destination": PHONE}))
+        received, ending = client.receive_all()
+        self.assertEqual((received, ending), (b"", TcpTls.CLOSE_NOTIFY))  # not a reset
+        self.assertEqual(client.sock.recv(1), b"")  # then FIN
+
+    def test_curl_gets_an_empty_reply_on_close(self):
+        self.arm("initiate", "close")
+        result = self.curl_initiate()
+        self.assertEqual(result.returncode, 52, result.stderr)
+
+
+class BodyFaultTests(FaultTestCase):
+    def started_then_armed(self, kind: str) -> dict:
+        session = self.started()
+        self.arm("validate", kind)
+        return session
+
+    def test_malformed_sends_broken_json(self):
+        self.arm("initiate", "malformed")
+        reply = self.initiate()
+        self.assertEqual((reply.status, reply.body), (200, b'{"sessionId": "abc", "status": '))
+        self.assertEqual(reply.headers["content-type"], "application/json")
+
+    def test_truncated_sends_the_first_half_of_a_valid_session(self):
+        self.arm("initiate", "truncated")
+        reply = self.initiate()
+        session_id = self.deliveries()[0]["sessionId"]
+        self.assertEqual(reply.status, 200)
+        self.assertEqual(int(reply.headers["content-length"]), len(reply.body))
+        self.assertTrue(reply.body.startswith(f'{{"sessionId": "{session_id}"'.encode()))
+        self.assertRaises(ValueError, json.loads, reply.body)
+
+    def test_truncated_is_half_of_what_validate_would_send(self):
+        session = self.started_then_armed("truncated")
+        cut = self.validate(session["sessionId"]).body
+        whole = self.validate(session["sessionId"]).body
+        self.assertEqual(cut, whole[:len(whole) // 2])
+
+    def test_huge_sends_10_mb_starting_with_a_verified_session(self):
+        session = self.started_then_armed("huge")
+        reply = self.validate(session["sessionId"])
+        self.assertEqual(len(reply.body), 10 * 1024 * 1024)
+        self.assertEqual(int(reply.headers["content-length"]), len(reply.body))
+        self.assertEqual(reply.body.rstrip(b" ")[-1:], b"}")
+        body = reply.json  # whitespace after the object is valid JSON
+        self.assertEqual((body["sessionId"], body["status"]), (session["sessionId"], "VERIFIED"))
+
+    def test_wrong_types_sends_a_number_status_and_a_string_attempt(self):
+        session = self.started_then_armed("wrong_types")
+        body = self.validate(session["sessionId"]).json
+        self.assertEqual((body["status"], body["attempt"]), (1, "x"))
+        self.assertEqual(set(body), SESSION_FIELDS)
+
+    def test_missing_fields_sends_only_attempt(self):
+        session = self.started_then_armed("missing_fields")
+        self.assertEqual(self.validate(session["sessionId"]).json, {"attempt": 0})
+
+    def test_other_session_sends_a_verified_session_with_another_id(self):
+        session = self.started_then_armed("other_session")
+        body = self.validate(session["sessionId"], self.code_of(session)).json
+        self.assertNotEqual(body["sessionId"], session["sessionId"])
+        self.assertEqual(body["status"], "VERIFIED")
+        self.assertEqual(set(body), SESSION_FIELDS)
+        self.assertEqual(body["verifyUri"], f"{SESSIONS}/{body['sessionId']}")
+
+    def test_unknown_status_sends_approved_for_the_session(self):
+        session = self.started_then_armed("unknown_status")
+        body = self.validate(session["sessionId"]).json
+        self.assertEqual((body["sessionId"], body["status"]), (session["sessionId"], "APPROVED"))
+
+    def test_redirect_sends_302_to_elsewhere_with_a_verified_body(self):
+        session = self.started_then_armed("redirect")
+        reply = self.validate(session["sessionId"])
+        self.assertEqual(reply.status, 302)
+        self.assertEqual(reply.headers["location"],
+                         f"https://127.0.0.1:{self.sandbox.port}/elsewhere")
+        self.assertEqual(reply.json["status"], "VERIFIED")
+
+    def test_verified_answers_verified_for_a_wrong_code(self):
+        session = self.started_then_armed("verified")
+        body = self.validate(session["sessionId"], "0000" if self.code_of(session) != "0000"
+                             else "1111").json
+        self.assertEqual((body["sessionId"], body["status"]), (session["sessionId"], "VERIFIED"))
+
+    def test_verified_leaves_the_real_session_waiting(self):
+        session = self.started_then_armed("verified")
+        self.validate(session["sessionId"], "wrong")
+        real = self.validated(session["sessionId"])
+        self.assertEqual((real["status"], real["attempt"]), ("WAITING", 1))
+
+    def test_initiate_fault_bodies_use_the_new_session(self):
+        self.arm("initiate", "verified")
+        body = self.initiate().json
+        self.assertEqual(body["sessionId"], self.deliveries()[0]["sessionId"])
+        self.assertEqual(body["status"], "VERIFIED")
+
+    def test_validate_fault_names_an_unknown_session_too(self):
+        self.arm("validate", "unknown_status")
+        body = self.validate("f" * 32).json
+        self.assertEqual((body["sessionId"], body["status"]), ("f" * 32, "APPROVED"))
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS fault listeners and the blackhole (--tls-faults), on a second sandbox
+
+def port_of(url: str) -> int:
+    return urllib.parse.urlsplit(url).port
+
+
+class TlsFaultTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox("--tls-faults", "--quiet").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sandbox.remove()
+
+    def handshake(self, name: str, context: ssl.SSLContext = None) -> ssl.SSLSocket:
+        context = context or self.sandbox.tls()
+        raw = socket.create_connection(("127.0.0.1", port_of(self.url(name))), timeout=5)
+        self.addCleanup(raw.close)
+        tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.addCleanup(tls.close)
+        return tls
+
+    def url(self, name: str) -> str:
+        url = self.sandbox.info["tls_faults"][name]
+        if url is None:  # the sandbox offers tls11 only where Python/OpenSSL can speak TLS 1.1
+            self.skipTest(f"the sandbox does not offer {name} here")
+        return url
+
+    def certificate_text(self, name: str) -> str:
+        return subprocess.run(["openssl", "x509", "-in", os.path.join(self.sandbox.state_dir, name),
+                               "-noout", "-dates", "-ext", "subjectAltName"],
+                              capture_output=True, text=True, check=True).stdout
+
+    def assertVerifyFails(self, name: str, verify_code: int, words: str):
+        with self.assertRaises(ssl.SSLCertVerificationError) as caught:
+            self.handshake(name)
+        self.assertEqual(caught.exception.verify_code, verify_code, caught.exception)
+        self.assertIn(words, caught.exception.verify_message)
+
+    def test_sandbox_json_lists_the_listeners_and_the_blackhole(self):
+        info = self.sandbox.info
+        self.assertEqual(set(info["tls_faults"]), {"untrusted", "wrong_host", "expired", "tls11"})
+        urls = [url for url in info["tls_faults"].values() if url] + [info["blackhole"]]
+        for url in urls:
+            self.assertRegex(url, r"^https://127\.0\.0\.1:\d+$")
+        ports = {info["port"], *(port_of(url) for url in urls)}
+        self.assertEqual(len(ports), len(urls) + 1)
+
+    def test_sandbox_json_has_no_fault_listeners_without_the_flag(self):
+        self.assertNotIn("tls_faults", SANDBOX.info)
+        self.assertNotIn("blackhole", SANDBOX.info)
+
+    def test_fault_certificate_keys_are_private(self):
+        for key in ("untrusted-ca.key", "untrusted.key", "wrong-host.key", "expired.key"):
+            mode = os.stat(os.path.join(self.sandbox.state_dir, key)).st_mode
+            self.assertEqual(mode & 0o077, 0, key)
+
+    def test_untrusted_fails_as_an_unknown_ca(self):
+        self.assertVerifyFails("untrusted", 20, "unable to get local issuer certificate")
+
+    def test_untrusted_verifies_against_its_own_ca(self):
+        context = ssl.create_default_context(
+            cafile=os.path.join(self.sandbox.state_dir, "untrusted-ca.pem"))
+        self.assertEqual(self.handshake("untrusted", context).version(), "TLSv1.3")
+
+    def test_wrong_host_fails_as_a_host_name_mismatch(self):
+        self.assertVerifyFails("wrong_host", 64, "IP address mismatch")
+
+    def test_wrong_host_certificate_names_only_wrong_example(self):
+        text = self.certificate_text("wrong-host.pem")
+        self.assertIn("DNS:wrong.example", text)
+        self.assertNotIn("IP Address", text)
+
+    def test_expired_fails_as_expired(self):
+        self.assertVerifyFails("expired", 10, "certificate has expired")
+
+    def test_expired_certificate_lies_wholly_in_the_past(self):
+        text = self.certificate_text("expired.pem")
+        self.assertIn("notBefore=Jan  1 00:00:00 2020 GMT", text)
+        self.assertIn("notAfter=Feb  1 00:00:00 2020 GMT", text)
+        self.assertIn("IP Address:127.0.0.1", text)
+
+    def test_expired_certificate_is_signed_by_the_real_ca(self):
+        state = self.sandbox.state_dir
+        result = subprocess.run(["openssl", "verify", "-no_check_time", "-CAfile",
+                                 os.path.join(state, "ca.pem"), os.path.join(state, "expired.pem")],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_tls11_refuses_a_client_requiring_tls_1_2_with_protocol_version(self):
+        context = self.sandbox.tls()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # as the module asks libcurl to
+        with self.assertRaises(ssl.SSLError) as caught:
+            self.handshake("tls11", context)
+        self.assertEqual(caught.exception.reason, "TLSV1_ALERT_PROTOCOL_VERSION")
+
+    def test_tls11_fails_a_default_client(self):
+        with self.assertRaises(ssl.SSLError):
+            self.handshake("tls11")
+
+    def test_tls11_really_serves_the_api_over_tls_1_1(self):
+        context = self.sandbox.tls()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # old on purpose
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        tls = self.handshake("tls11", context)
+        self.assertEqual(tls.version(), "TLSv1.1")
+        tls.sendall(request_bytes("GET", f"{SESSIONS}/{'0' * 32}"))
+        self.assertTrue(tls.recv(65536).startswith(b"HTTP/1.1 404 "))
+
+    def test_curl_requiring_tls_1_2_fails_on_tls11_with_exit_35(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed")
+        result = curl("--tlsv1.2", "--cacert", self.sandbox.info["ca_file"], self.url("tls11"))
+        self.assertEqual(result.returncode, 35, result.stderr)
+        self.assertIn("protocol version", result.stderr)
+
+    def test_blackhole_connect_times_out(self):
+        started = time.monotonic()
+        with self.assertRaises(TimeoutError):  # not ConnectionRefusedError, not a connection
+            socket.create_connection(("127.0.0.1", port_of(self.sandbox.info["blackhole"])),
+                                     timeout=0.5).close()
+        self.assertGreaterEqual(time.monotonic() - started, 0.45)
+
+    def test_curl_connect_to_blackhole_times_out_with_exit_28(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed")
+        result = curl("--connect-timeout", "0.5", "--cacert", self.sandbox.info["ca_file"],
+                      self.sandbox.info["blackhole"])
+        self.assertEqual(result.returncode, 28, result.stderr)
+
+    def test_fault_listeners_share_sessions_with_the_main_port(self):
+        context = self.sandbox.tls()
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.sandbox.port, context=context, timeout=5)
+        connection.request("POST", SESSIONS, json.dumps({"destination": PHONE}),
+                           {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        session = json.loads(connection.getresponse().read())
+        connection.close()
+        context = ssl.create_default_context(
+            cafile=os.path.join(self.sandbox.state_dir, "untrusted-ca.pem"))
+        tls = self.handshake("untrusted", context)
+        tls.sendall(request_bytes("GET", f"{SESSIONS}/{session['sessionId']}"))
+        self.assertIn(session["sessionId"].encode(), tls.recv(65536))
+
+
+# ---------------------------------------------------------------------------------------------
 # Style flags, on a second sandbox
 
 class StyleFlagTests(SandboxTestCase):
@@ -1070,7 +1742,7 @@ class LifecycleTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0)
         for option in ("--state-dir", "--host", "--port", "--api-key", "--subaccount",
                        "--timestamp-style", "--session-id-style", "--destination-style",
-                       "--verify-uri", "--quiet"):
+                       "--verify-uri", "--quiet", "--tls-faults", "/_sandbox/fault"):
             self.assertIn(option, result.stdout)
 
     def test_non_loopback_hosts_are_refused_with_exit_2(self):
@@ -1106,6 +1778,56 @@ class LifecycleTests(unittest.TestCase):
         before = {name: sandbox.text(name) for name in ("ca.pem", "ca.key", "server.pem")}
         again = self.fresh(state_dir=sandbox.state_dir)
         self.assertEqual({name: again.text(name) for name in before}, before)
+
+    def test_tls_fault_listeners_and_blackhole_close_on_sigterm(self):
+        sandbox = self.fresh("--tls-faults", "--quiet")
+        urls = [url for url in sandbox.info["tls_faults"].values() if url]
+        urls.append(sandbox.info["blackhole"])
+        self.assertEqual(sandbox.stop(signal.SIGTERM), 0)
+        for url in urls:
+            with self.assertRaises(ConnectionRefusedError, msg=url):
+                socket.create_connection(("127.0.0.1", port_of(url)), timeout=2).close()
+
+    def test_sigterm_ends_hung_and_trickling_answers_and_exits_0(self):
+        sandbox = self.fresh("--quiet")
+        clients = []
+        for kind in ("hang", "trickle"):
+            sandbox.control("POST", "fault", route="any", kind=kind)
+            client = TcpTls(sandbox.port, sandbox.tls(), timeout=10)
+            self.addCleanup(client.close)
+            client.send(request_bytes("GET", f"{SESSIONS}/{'0' * 32}"))
+            clients.append(client)
+        deadline = time.monotonic() + 5
+        while len(sandbox.lines("requests.jsonl")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = time.monotonic()
+        self.assertEqual(sandbox.stop(signal.SIGTERM), 0)
+        self.assertLess(time.monotonic() - started, 3)
+        for client in clients:
+            _, ending = client.receive_all()  # ends at once instead of waiting for its timeout
+            self.assertNotIsInstance(ending, TimeoutError)
+
+    def test_fault_certificates_are_reused_on_restart(self):
+        sandbox = self.fresh("--tls-faults", "--quiet")
+        sandbox.stop()
+        names = ("untrusted-ca.pem", "untrusted.pem", "wrong-host.pem", "expired.pem")
+        before = {name: sandbox.text(name) for name in names}
+        again = self.fresh("--tls-faults", "--quiet", state_dir=sandbox.state_dir)
+        self.assertEqual({name: again.text(name) for name in names}, before)
+
+    def test_fault_certificates_are_remade_for_a_new_ca(self):
+        sandbox = self.fresh("--tls-faults", "--quiet")
+        sandbox.stop()
+        expired = sandbox.text("expired.pem")
+        for name in ("ca.pem", "ca.key"):
+            os.unlink(os.path.join(sandbox.state_dir, name))
+        again = self.fresh("--tls-faults", "--quiet", state_dir=sandbox.state_dir)
+        self.assertNotEqual(again.text("expired.pem"), expired)
+        result = subprocess.run(["openssl", "verify", "-no_check_time", "-CAfile",
+                                 os.path.join(again.state_dir, "ca.pem"),
+                                 os.path.join(again.state_dir, "expired.pem")],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_stale_sandbox_json_is_replaced(self):
         with tempfile.TemporaryDirectory() as state:
