@@ -1,8 +1,6 @@
 // PamLogin: reads the login's PAM items, loads the config and runs the Authenticator.
 #include "PamLogin.hpp"
 
-#include <grp.h>
-#include <pwd.h>
 #include <security/pam_ext.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 
 #include "PamConversation.hpp"
 #include "PamLogger.hpp"
+#include "verif8/Account.hpp"
 #include "verif8/Authenticator.hpp"
 #include "verif8/ConfigFile.hpp"
 #include "verif8/CurlVerifyClient.hpp"
@@ -32,55 +31,6 @@ std::string stringItem(pam_handle_t* pamh, int type) {
     if (pam_get_item(pamh, type, &item) != PAM_SUCCESS || item == nullptr)
         return {};
     return static_cast<const char*>(item);
-}
-
-// getpwnam_r, so that a module in a threaded host does not share getpwnam's static buffer; the
-// buffer grows for entries larger than the system's suggestion (long GECOS fields, NSS modules).
-bool userExists(const std::string& user) {
-    const long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 4096);
-    constexpr std::size_t kMaxBuffer = 1 << 20;
-    for (;;) {
-        passwd entry{};
-        passwd* found = nullptr;
-        const int error = getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
-        if (error == ERANGE && buffer.size() < kMaxBuffer) {
-            buffer.resize(buffer.size() * 2);
-            continue;
-        }
-        return error == 0 && found != nullptr;
-    }
-}
-
-// Names of every group the user is in, primary included (getgrouplist goes through NSS, so
-// directory groups count too).
-std::optional<std::vector<std::string>> groupsOf(const std::string& user) {
-    std::vector<std::string> names;
-    const long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
-        found == nullptr)
-        return std::nullopt;
-    int count = 64;
-    std::vector<gid_t> gids(static_cast<std::size_t>(count));
-    if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0) {
-        gids.resize(static_cast<std::size_t>(count));
-        if (getgrouplist(user.c_str(), found->pw_gid, gids.data(), &count) < 0)
-            return std::nullopt;
-    }
-    gids.resize(static_cast<std::size_t>(count));
-    std::vector<char> groupBuffer(65536);
-    for (gid_t gid : gids) {
-        group entryGroup{};
-        group* foundGroup = nullptr;
-        if (getgrgid_r(gid, &entryGroup, groupBuffer.data(), groupBuffer.size(), &foundGroup) ==
-                0 &&
-            foundGroup != nullptr)
-            names.emplace_back(foundGroup->gr_name);
-    }
-    return names;
 }
 
 // The key that ties repeated runs of the stack to one login; when the process tree cannot tell
@@ -148,12 +98,7 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     FileSessionStore sessions(load.config.stateDir);
     FileSendLimiter limiter(load.config.stateDir, load.config.userSendLimit,
                             load.config.sourceSendLimit);
-    // phone_command, when set, replaces the users file (directory-backed enrolment).
-    std::unique_ptr<EnrolmentSource> enrolments;
-    if (!load.config.phoneCommand.empty())
-        enrolments = std::make_unique<PhoneCommand>(load.config.phoneCommand, load.config.channel);
-    else
-        enrolments = std::make_unique<UsersFile>(load.config.usersFile, load.config.channel);
+    const std::unique_ptr<EnrolmentSource> enrolments = enrolmentSourceFor(load.config);
     Authenticator authenticator(load.config, client, conversation, *enrolments, sessions, limiter,
                                 logger);
     return pamCodeFor(authenticator.authenticate(login));

@@ -228,4 +228,18 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
     return lookup;
 }
 
+std::string phoneProgramProblem(const std::string& program, uid_t owner) {
+    std::string problem;
+    const int fd = openProgram(program, owner, problem);
+    if (fd >= 0)
+        close(fd);
+    return problem;
+}
+
+std::unique_ptr<EnrolmentSource> enrolmentSourceFor(const Config& config) {
+    if (!config.phoneCommand.empty())
+        return std::make_unique<PhoneCommand>(config.phoneCommand, config.channel);
+    return std::make_unique<UsersFile>(config.usersFile, config.channel);
+}
+
 }  // namespace verif8

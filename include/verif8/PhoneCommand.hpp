@@ -3,9 +3,11 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "verif8/Config.hpp"
 #include "verif8/Enrolment.hpp"
 
 namespace verif8 {
@@ -34,5 +36,12 @@ private:
     uid_t owner_;
     int timeoutMs_;
 };
+
+// What would stop the module from running `program` as phone_command ("" if nothing).
+std::string phoneProgramProblem(const std::string& program, uid_t owner = 0);
+
+// Where a configuration says phones are: phone_command when set (it replaces the users file),
+// else users_file.
+std::unique_ptr<EnrolmentSource> enrolmentSourceFor(const Config& config);
 
 }  // namespace verif8

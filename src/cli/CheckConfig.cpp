@@ -1,0 +1,129 @@
+// check-config: the configuration, the users file, phone_command and state_dir, as the module
+// would find them, with secrets masked.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <set>
+
+#include "Commands.hpp"
+#include "Setup.hpp"
+#include "verif8/Enrolment.hpp"
+#include "verif8/Logger.hpp"
+#include "verif8/Masking.hpp"
+#include "verif8/PhoneCommand.hpp"
+#include "verif8/SecureFile.hpp"
+
+namespace verif8::cli {
+
+namespace {
+std::string joined(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words)
+        text += (text.empty() ? "" : " ") + word;
+    return text.empty() ? "(none)" : text;
+}
+
+void printSummary(const Config& c, const std::string& path) {
+    printf("%s: accepted\n", path.c_str());
+    printf("  api key          %s\n",
+           c.apiKeyFile.empty() ? "set in the file (masked)" : ("from " + c.apiKeyFile).c_str());
+    printf("  sub-account      %s\n", c.subaccountId.c_str());
+    printf("  API              %s\n", joined(c.baseUrls()).c_str());
+    printf("  CA               %s\n", c.caFile.empty() ? "system store" : c.caFile.c_str());
+    printf("  proxy            %s\n", c.httpsProxy.empty() ? "none" : "set (masked)");
+    printf("  timeouts         connect %ld s, request %ld s, login %d s\n", c.connectTimeout,
+           c.requestTimeout, c.loginTimeout);
+    printf("  fail_mode        %s\n", c.failMode == FailMode::Open ? "open" : "closed");
+    printf("  code             %d digits, valid %d s, %d attempts, resend after %d s\n",
+           c.codeLength, c.codeValidity, c.maxAttempts, c.resendInterval);
+    printf("  default channel  %s\n", std::string(channelName(c.channel)).c_str());
+    printf("  phones from      %s\n",
+           c.phoneCommand.empty() ? c.usersFile.c_str() : joined(c.phoneCommand).c_str());
+    printf("  unenrolled       %s\n", c.unenrolled == UnenrolledPolicy::Ignore ? "ignore" : "deny");
+    printf("  exempt users     %s\n", joined(c.exemptUsers).c_str());
+    printf("  exempt groups    %s\n", joined(c.exemptGroups).c_str());
+    printf("  only groups      %s\n", joined(c.onlyGroups).c_str());
+    printf("  trusted networks %zu\n", c.trustedNetworks.size());
+    printf("  send limits      user %d/%d s, source %d/%d s\n", c.userSendLimit.count,
+           c.userSendLimit.seconds, c.sourceSendLimit.count, c.sourceSendLimit.seconds);
+    printf("  state_dir        %s\n", c.stateDir.c_str());
+}
+
+// The users file as the module reads it: permissions, then every line.
+bool checkUsersFile(const Config& c) {
+    SecureFileRules rules;
+    rules.maxSize = kMaxUsersFileSize;
+    rules.privateToOwner = false;
+    const SecureFileResult file = readSecureFile(c.usersFile, rules);
+    if (!file.ok) {
+        fprintf(stderr, "%s\n", sanitize(file.error).c_str());
+        return false;
+    }
+    std::vector<EnrolmentLineError> errors;
+    const auto entries = parseEnrolments(file.text.view(), c.channel, errors);
+    for (const auto& error : errors)
+        fprintf(stderr, "%s:%d: %s\n", c.usersFile.c_str(), error.line,
+                sanitize(error.message).c_str());
+    bool ok = errors.empty();
+    std::set<Channel> channels;
+    for (const auto& entry : entries)
+        channels.insert(entry.channels.begin(), entry.channels.end());
+    if (channels.count(Channel::Whatsapp) != 0 && !c.whatsappTemplate) {
+        fprintf(stderr, "%s: users on WhatsApp need whatsapp_template in the config\n",
+                c.usersFile.c_str());
+        ok = false;
+    }
+    printf("%s: %zu users, %zu bad lines\n", c.usersFile.c_str(), entries.size(), errors.size());
+    return ok;
+}
+
+bool checkPhoneCommand(const Config& c) {
+    const std::string problem = phoneProgramProblem(c.phoneCommand.front());
+    if (!problem.empty()) {
+        fprintf(stderr, "phone_command: %s\n", sanitize(problem).c_str());
+        return false;
+    }
+    printf("%s: phone_command ready\n", c.phoneCommand.front().c_str());
+    return true;
+}
+
+// Checks state_dir without creating it: the module creates it at its first login.
+bool checkStateDir(const Config& c) {
+    struct stat info {};
+    if (lstat(c.stateDir.c_str(), &info) != 0 && errno == ENOENT) {
+        printf("%s: not there yet; the module creates it (0700) at its first login\n",
+               c.stateDir.c_str());
+        return true;
+    }
+    if (!S_ISDIR(info.st_mode) || info.st_uid != 0 || (info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        fprintf(stderr,
+                "%s: state_dir must be a directory owned by root, not writable by group "
+                "or others\n",
+                c.stateDir.c_str());
+        return false;
+    }
+    printf("%s: ready\n", c.stateDir.c_str());
+    return true;
+}
+}  // namespace
+
+int checkConfig(const Options& options) {
+    ConfigLoad load;
+    if (!loadForCommand(options, load)) {
+        fprintf(stderr,
+                "the module would refuse this configuration: every login through it "
+                "would fail (PAM_SERVICE_ERR)\n");
+        return kExitFailed;
+    }
+    printSummary(load.config, load.path);
+    bool ok = load.config.phoneCommand.empty() ? checkUsersFile(load.config)
+                                               : checkPhoneCommand(load.config);
+    ok = checkStateDir(load.config) && ok;
+    printf("%s\n",
+           ok ? "OK: the module would accept this setup" : "NOT OK: see the problems above");
+    return ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace verif8::cli

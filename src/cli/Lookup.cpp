@@ -1,0 +1,74 @@
+// lookup: what a login of USER would meet, without sending anything.
+#include <cstdio>
+
+#include "Commands.hpp"
+#include "Setup.hpp"
+#include "verif8/Account.hpp"
+#include "verif8/Masking.hpp"
+#include "verif8/PhoneCommand.hpp"
+#include "verif8/Policy.hpp"
+
+namespace verif8::cli {
+
+namespace {
+std::string channelList(const std::vector<Channel>& channels) {
+    std::string names;
+    for (Channel channel : channels)
+        names += (names.empty() ? "" : ", ") + std::string(channelName(channel));
+    return names;
+}
+}  // namespace
+
+int lookup(const Options& options) {
+    ConfigLoad load;
+    if (!loadForCommand(options, load))
+        return kExitFailed;
+    const Config& config = load.config;
+    const std::string user = sanitize(options.user);
+    if (!userExists(options.user)) {
+        printf("%s: no such user: the module sends nothing (PAM_USER_UNKNOWN)\n", user.c_str());
+        return kExitFailed;
+    }
+    std::vector<std::string> groups;
+    bool groupsKnown = true;
+    if (policyNeedsGroups(config)) {
+        auto found = groupsOf(options.user);
+        groupsKnown = found.has_value();
+        groups = found.value_or(std::vector<std::string>{});
+        if (!groupsKnown)
+            printf("%s: groups cannot be listed; group rules do not apply\n", user.c_str());
+    }
+    const PolicyDecision decision =
+        decidePolicy(config, options.user, groups, groupsKnown, options.rhost);
+    if (decision != PolicyDecision::AskForCode)
+        printf("%s: exempt (%s%s): the module steps aside (PAM_IGNORE)\n", user.c_str(),
+               std::string(policyReason(decision)).c_str(),
+               options.rhost.empty() ? "" : (", from " + sanitize(options.rhost)).c_str());
+    else
+        printf("%s: asked for a code%s\n", user.c_str(),
+               options.rhost.empty() ? "" : (" from " + sanitize(options.rhost)).c_str());
+
+    const EnrolmentLookup found = enrolmentSourceFor(config)->find(options.user);
+    for (const auto& problem : found.problems)
+        fprintf(stderr, "%s\n", sanitize(problem).c_str());
+    switch (found.kind) {
+        case EnrolmentLookup::Kind::Found:
+            printf("%s: phone %s, channels %s (the first is used first)\n", user.c_str(),
+                   maskPhoneForLog(found.entry->phone).c_str(),
+                   channelList(found.entry->channels).c_str());
+            return kExitOk;
+        case EnrolmentLookup::Kind::Unavailable:
+            printf("%s: the users file cannot be used: logins fail (PAM_SERVICE_ERR)\n",
+                   user.c_str());
+            return kExitFailed;
+        case EnrolmentLookup::Kind::NotEnrolled:
+            break;
+    }
+    printf("%s: not enrolled: with unenrolled = %s the login %s\n", user.c_str(),
+           config.unenrolled == UnenrolledPolicy::Ignore ? "ignore" : "deny",
+           config.unenrolled == UnenrolledPolicy::Ignore ? "is left to the rest of the stack"
+                                                         : "fails (PAM_AUTH_ERR)");
+    return decision != PolicyDecision::AskForCode ? kExitOk : kExitFailed;
+}
+
+}  // namespace verif8::cli

@@ -1,0 +1,25 @@
+// Setup: the module's config loader, with its problems printed for a person.
+#include "Setup.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace verif8::cli {
+
+bool loadForCommand(const Options& options, ConfigLoad& load) {
+    std::vector<std::string> args;
+    if (!options.conf.empty())
+        args.push_back("conf=" + options.conf);
+    if (options.debug)
+        args.emplace_back("debug");
+    load = loadConfig(args);
+    for (const auto& problem : load.problems)
+        fprintf(stderr, "%s\n", sanitize(problem.describe()).c_str());
+    if (!load.ok() && geteuid() != 0)
+        fprintf(stderr, "(verif8ctl runs as uid %u; the files are root's: run it as root)\n",
+                static_cast<unsigned>(geteuid()));
+    return load.ok();
+}
+
+}  // namespace verif8::cli

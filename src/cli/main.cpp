@@ -1,0 +1,86 @@
+// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "Commands.hpp"
+
+namespace {
+const char* const kUsage =
+    "usage: verif8ctl [--conf PATH] [--debug] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  check-config          parse the config and users file exactly as the module does;\n"
+    "                        print every problem; exit 0 only if the module would accept them\n"
+    "  lookup USER           show the user's masked phone, channels and which exemptions apply\n"
+    "                        (--rhost ADDR: judge trusted_networks for that address); sends "
+    "nothing\n"
+    "  test USER             send a real code with the configured settings, ask for it, check it,\n"
+    "                        and print each step with its timing and the API's answers\n"
+    "\n"
+    "options:\n"
+    "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
+    "  --rhost ADDR          remote address for lookup\n"
+    "  --debug               log the module's decisions and HTTP statuses too\n"
+    "  --help, --version\n";
+
+int usage(const std::string& problem) {
+    fprintf(stderr, "verif8ctl: %s\n%s", problem.c_str(), kUsage);
+    return verif8::cli::kExitUsage;
+}
+
+int run(const std::vector<std::string>& args) {
+    verif8::cli::Options options;
+    std::vector<std::string> words;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--help" || arg == "-h") {
+            fputs(kUsage, stdout);
+            return verif8::cli::kExitOk;
+        }
+        if (arg == "--version") {
+            printf("verif8ctl %s\n", VERIF8_VERSION);
+            return verif8::cli::kExitOk;
+        }
+        if (arg == "--debug") {
+            options.debug = true;
+        } else if (arg == "--conf" || arg == "--rhost") {
+            if (i + 1 >= args.size())
+                return usage(arg + " needs a value");
+            (arg == "--conf" ? options.conf : options.rhost) = args[++i];
+        } else if (arg.rfind("--", 0) == 0) {
+            return usage("unknown option " + arg);
+        } else {
+            words.push_back(arg);
+        }
+    }
+    if (words.empty())
+        return usage("no command given");
+    const std::string& command = words[0];
+    if (command == "check-config") {
+        if (words.size() != 1)
+            return usage("check-config takes no arguments");
+        return verif8::cli::checkConfig(options);
+    }
+    if (command == "lookup" || command == "test") {
+        if (words.size() != 2)
+            return usage(command + " takes one USER");
+        options.user = words[1];
+        return command == "lookup" ? verif8::cli::lookup(options) : verif8::cli::testSend(options);
+    }
+    return usage("unknown command '" + command + "'");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::exception& error) {
+        fprintf(stderr, "verif8ctl: %s\n", error.what());
+    } catch (...) {
+        fprintf(stderr, "verif8ctl: unexpected error\n");
+    }
+    return verif8::cli::kExitFailed;
+}
