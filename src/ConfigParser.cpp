@@ -295,6 +295,7 @@ const std::vector<KeyRule>& keyRules() {
         {"api_url", setApiUrls},
         {"https_proxy", setProxy},
         {"ca_file", [](Config& c, std::string_view v) { return setPath(c.caFile, v); }},
+        {"ca_path", [](Config& c, std::string_view v) { return setPath(c.caPath, v); }},
         {"connect_timeout",
          [](Config& c, std::string_view v) { return setRangeLong(c.connectTimeout, v, 1, 60); }},
         {"request_timeout",
@@ -452,6 +453,8 @@ void ConfigParser::checkComplete(const std::string& source,
                                  std::vector<ConfigProblem>& problems) const {
     if (config_.apiKey.empty() && config_.apiKeyFile.empty())
         problems.push_back({source, 0, "api_key or api_key_file is required"});
+    if (!config_.caFile.empty() && !config_.caPath.empty())
+        problems.push_back({source, 0, "ca_file and ca_path are both set: keep one"});
     if (!config_.apiKey.empty() && !config_.apiKeyFile.empty())
         problems.push_back({source, 0, "api_key and api_key_file are both set: keep one"});
     if (config_.subaccountId.empty())

@@ -16,6 +16,10 @@
 namespace verif8 {
 
 namespace {
+// The hashed CA directory of the build machine's distribution ("" where it has none, such as
+// Fedora's bundle-only /etc/pki): meson option default_ca_path.
+const std::string kDefaultCaPath = VERIF8_DEFAULT_CA_PATH;
+
 struct CurlDeleter {
     void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
@@ -163,9 +167,16 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     set(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, onHeader));
     set(curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange));
     set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText));
+    // Trust: ca_file (a bundle), or a hashed directory, where OpenSSL reads only the CAs a
+    // chain needs instead of parsing a whole bundle at every login (the larger part of a login's
+    // CPU). Without either, the directory chosen at build time, else libcurl's own default.
+    const std::string& caPath = config.caPath.empty() ? kDefaultCaPath : config.caPath;
     if (!config.caFile.empty()) {
         set(curl_easy_setopt(h, CURLOPT_CAINFO, config.caFile.c_str()));
         set(curl_easy_setopt(h, CURLOPT_CAPATH, nullptr));
+    } else if (!caPath.empty()) {
+        set(curl_easy_setopt(h, CURLOPT_CAINFO, nullptr));
+        set(curl_easy_setopt(h, CURLOPT_CAPATH, caPath.c_str()));
     }
     if (postBody != nullptr) {
         set(curl_easy_setopt(h, CURLOPT_POST, 1L));

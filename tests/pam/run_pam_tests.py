@@ -28,6 +28,11 @@ def main():
         world = harness.PamWorld(work / "world")
         log_path = work / "pam.log"
         with harness.Sandbox(work / "sandbox", stdout=open(work / "sandbox.out", "w")) as sandbox:
+            # A hashed CA directory holding only the sandbox's CA, for ca_path.
+            ca_dir = world.dir / "cadir"
+            ca_dir.mkdir()
+            (ca_dir / "sandbox-ca.pem").write_bytes(Path(sandbox.ca_file).read_bytes())
+            subprocess.run(["openssl", "rehash", str(ca_dir)], check=True)
             env = world.env()
             env.update({
                 "CMOCKA_MESSAGE_OUTPUT": "TAP",
@@ -35,6 +40,7 @@ def main():
                 "VERIF8_MODULE": str(Path(module).resolve()),
                 "VERIF8_SANDBOX_URL": sandbox.url,
                 "VERIF8_SANDBOX_CA": sandbox.ca_file,
+                "VERIF8_SANDBOX_CA_DIR": str(ca_dir),
                 "VERIF8_OUTBOX": sandbox.outbox,
                 "VERIF8_REQUESTS": sandbox.requests_log,
                 "VERIF8_API_KEY": sandbox.api_key,

@@ -77,6 +77,8 @@ const std::vector<std::pair<std::string, std::string>> kServices{
     {"refused", ""},
     {"untrusted", ""},
     {"proxyenv", ""},
+    {"capath", ""},
+    {"defaultstore", ""},
 };
 
 void writeServices() {
@@ -362,6 +364,22 @@ static void proxy_variables_in_the_environment_are_ignored(void** state) {
     assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
 }
 
+static void a_hashed_ca_directory_is_trusted(void** state) {
+    serviceWithConfig("capath", "ca_path = " + env("VERIF8_SANDBOX_CA_DIR") + "\n", {"ca_file"});
+    Script script({"{code}"});
+    assert_int_equal(authenticate("capath", "alice", script), PAM_SUCCESS);
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
+}
+
+static void the_default_store_does_not_trust_the_sandbox(void** state) {
+    // Neither ca_file nor ca_path: the build's default store, which lacks the test CA.
+    serviceWithConfig("defaultstore", "", {"ca_file"});
+    Script script;
+    assert_int_equal(authenticate("defaultstore", "alice", script), PAM_AUTHINFO_UNAVAIL);
+    assertNothingSent(state);
+    assertContains(logSince(marks(state)->log), "outcome=certificate_invalid");
+}
+
 static void untrusted_certificate_is_refused(void** state) {
     // The system store does not hold the sandbox's test CA.
     serviceWithConfig("untrusted", "ca_file = /etc/ssl/certs/ca-certificates.crt\n", {"ca_file"});
@@ -409,6 +427,9 @@ int main(int, char** argv) {
         cmocka_unit_test_setup_teardown(proxy_variables_in_the_environment_are_ignored,
                                         resetSandbox, dropMarks),
         cmocka_unit_test_setup_teardown(untrusted_certificate_is_refused, resetSandbox, dropMarks),
+        cmocka_unit_test_setup_teardown(a_hashed_ca_directory_is_trusted, resetSandbox, dropMarks),
+        cmocka_unit_test_setup_teardown(the_default_store_does_not_trust_the_sandbox, resetSandbox,
+                                        dropMarks),
     };
     return cmocka_run_group_tests_name("pam_login", tests, nullptr, nullptr);
 }

@@ -72,6 +72,7 @@ const std::map<std::string, std::string>& goodValues() {
         {"region", "europe"},
         {"api_url", "https://verify.example.com:8443/base"},
         {"ca_file", "/etc/ssl/certs/ca.pem"},
+        {"ca_path", "/etc/ssl/certs"},
         {"connect_timeout", "7"},
         {"request_timeout", "20"},
         {"channel", "voice"},
@@ -125,6 +126,7 @@ const std::map<std::string, std::vector<std::string>>& badValues() {
           "https://a.example.com,https://b.example.com/x?y", "https://verify\\example.com",
           "https://verify.example.com/\x01"}},
         {"ca_file", {"", "ca.pem", "/a b.pem", "/ca\x02.pem"}},
+        {"ca_path", {"", "certs", "/a b", "/ctl\x01"}},
         {"connect_timeout",
          {"0", "61", "-1", "+5", " 5", "5 ", "5s", "five", "", "1e1", "0x10", "9999999999", "5.0"}},
         {"request_timeout", {"0", "301", "-10", "+10", "1 0", "ten", "", "1000000000"}},
@@ -586,8 +588,22 @@ static void free_text_must_be_utf8(void**) {
     assert_true(setOne("brand", "Caf\u00e9").empty());
 }
 
+static void check_complete_refuses_ca_file_and_ca_path_together(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("api_key", "k").empty());
+    assert_true(parser.set("subaccount_id", "demo-account").empty());
+    assert_true(parser.set("ca_file", "/etc/ssl/certs/ca.pem").empty());
+    assert_true(parser.set("ca_path", "/etc/ssl/certs").empty());
+    std::vector<ConfigProblem> problems;
+    parser.checkComplete("test.conf", problems);
+    assert_int_equal(problems.size(), 1);
+    expect_str(problems[0].message, "ca_file and ca_path are both set: keep one");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(check_complete_refuses_ca_file_and_ca_path_together),
         cmocka_unit_test(api_url_checks_the_port),
         cmocka_unit_test(api_url_refuses_a_comma_separated_pair),
         cmocka_unit_test(free_text_must_be_utf8),
