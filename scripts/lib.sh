@@ -48,4 +48,8 @@ VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamteste
                      binutils)
 # What only the test suite needs.
 VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server openssh-client
-                      python3-paramiko util-linux)
+                      python3-paramiko util-linux groff-base)
+# What scripts/package and tests/packages need: the Debian and RPM builds, lintian, and
+# debootstrap for the install test in a throw-away Debian root.
+VERIF8_PACKAGING_PACKAGES=(debhelper dpkg-dev lintian rpm debootstrap libcmocka-dev
+                           libpamtest0-dev python3)

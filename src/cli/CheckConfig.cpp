@@ -31,7 +31,9 @@ void printSummary(const Config& c, const std::string& path) {
            c.apiKeyFile.empty() ? "set in the file (masked)" : ("from " + c.apiKeyFile).c_str());
     printf("  sub-account      %s\n", c.subaccountId.c_str());
     printf("  API              %s\n", joined(c.baseUrls()).c_str());
-    printf("  CA               %s\n", c.caFile.empty() ? "system store" : c.caFile.c_str());
+    printf("  CA               %s\n", !c.caFile.empty()   ? c.caFile.c_str()
+                                    : !c.caPath.empty() ? c.caPath.c_str()
+                                                        : "system store");
     printf("  proxy            %s\n", c.httpsProxy.empty() ? "none" : "set (masked)");
     printf("  timeouts         connect %ld s, request %ld s, login %d s\n", c.connectTimeout,
            c.requestTimeout, c.loginTimeout);

@@ -68,7 +68,10 @@ int lookup(const Options& options) {
            config.unenrolled == UnenrolledPolicy::Ignore ? "ignore" : "deny",
            config.unenrolled == UnenrolledPolicy::Ignore ? "is left to the rest of the stack"
                                                          : "fails (PAM_AUTH_ERR)");
-    return decision != PolicyDecision::AskForCode ? kExitOk : kExitFailed;
+    // 0 when the login would not fail here: exempt, or left to the rest of the stack.
+    const bool stepsAside = decision != PolicyDecision::AskForCode ||
+                            config.unenrolled == UnenrolledPolicy::Ignore;
+    return stepsAside ? kExitOk : kExitFailed;
 }
 
 }  // namespace verif8::cli

@@ -9,7 +9,7 @@
 
 namespace {
 const char* const kUsage =
-    "usage: verif8ctl [--conf PATH] [--debug] COMMAND [ARGS]\n"
+    "usage: verif8ctl [--conf PATH] [--rhost ADDR] [--debug] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  check-config          parse the config and users file exactly as the module does;\n"
@@ -24,7 +24,7 @@ const char* const kUsage =
     "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
     "  --rhost ADDR          remote address for lookup\n"
     "  --debug               log the module's decisions and HTTP statuses too\n"
-    "  --help, --version\n";
+    "  --help, -h, --version\n";
 
 int usage(const std::string& problem) {
     fprintf(stderr, "verif8ctl: %s\n%s", problem.c_str(), kUsage);
