@@ -11,7 +11,7 @@
 namespace verif8 {
 
 struct Authenticator::Attempt {
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point start;
     std::chrono::steady_clock::time_point deadline;
     std::optional<Enrolment> enrolment;
     PendingSession pending;  // the session this login waits on; sessionId empty before a send
@@ -116,6 +116,7 @@ bool isPlausibleCode(std::string_view code) {
 
 Outcome Authenticator::authenticate(const LoginContext& login) {
     Attempt attempt;
+    attempt.start = steadyClock_();
     attempt.deadline = attempt.start + std::chrono::seconds(config_.loginTimeout);
     client_.setDeadline(attempt.deadline);
     const Outcome outcome = run(login, attempt);
@@ -354,7 +355,7 @@ Outcome Authenticator::promptAndValidate(const LoginContext& login, Attempt& att
             return Outcome::ConversationFailed;
         }
         ++attempt.tries;
-        if (std::chrono::steady_clock::now() >= attempt.deadline) {
+        if (steadyClock_() >= attempt.deadline) {
             // Whatever was typed, it came too late: sshd's LoginGraceTime is not far behind.
             attempt.reason = "login_timeout of " + std::to_string(config_.loginTimeout) + " s";
             conversation_.error("The time for the code has run out.");
@@ -434,8 +435,8 @@ void Authenticator::finish(const LoginContext& login, const Attempt& attempt, Ou
 }
 
 void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - attempt.start);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(steadyClock_() - attempt.start);
     std::string line = logField("outcome", outcomeName(outcome));
     line += " " + logField("user", login.user);
     line += " " + logField("rhost", login.rhost.empty() ? "-" : login.rhost);

@@ -49,6 +49,7 @@ public:
     Counter(const Counter&) = delete;
     Counter& operator=(const Counter&) = delete;
 
+    const std::string& path() const { return path_; }
     const std::string& problem() const { return problem_; }
 
     // The send times still inside the window; nullopt when the file is not counters.
@@ -119,7 +120,8 @@ std::vector<std::time_t> sendsIn(Counter& counter, const SendLimit& limit, std::
     auto times = counter.read(now - limit.seconds);
     if (times)
         return *times;
-    problems.push_back(what + " send counter is damaged; counted as full for " +
+    problems.push_back(counter.path() + ": " + what +
+                       " send counter is damaged; counted as full for " +
                        std::to_string(limit.seconds) + " s");
     return std::vector<std::time_t>(static_cast<std::size_t>(limit.count), now);
 }

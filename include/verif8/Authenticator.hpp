@@ -1,6 +1,7 @@
 // Authenticator: the code step of a login, from the user's enrolment to a verified code.
 #pragma once
 
+#include <chrono>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -56,6 +57,10 @@ public:
 
     // For tests: the wall clock used for resend intervals and code lifetimes.
     void setClock(std::function<std::time_t()> clock) { clock_ = std::move(clock); }
+    // For tests: the monotonic clock that measures login_timeout.
+    void setSteadyClock(std::function<std::chrono::steady_clock::time_point()> clock) {
+        steadyClock_ = std::move(clock);
+    }
 
     // What one answer at the prompt leads to (defined with the flow, in Authenticator.cpp).
     struct Step;
@@ -84,6 +89,9 @@ private:
     SendLimiter& limiter_;
     Logger& logger_;
     std::function<std::time_t()> clock_ = [] { return std::time(nullptr); };
+    std::function<std::chrono::steady_clock::time_point()> steadyClock_ = [] {
+        return std::chrono::steady_clock::now();
+    };
 };
 
 // Whether what the user typed (trimmed) can be a code at all: 3 to 10 letters, digits or '-'.

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <security/_pam_types.h>
+
 #include "support.hpp"
 #include "verif8/Authenticator.hpp"
 #include "verif8/Network.hpp"
@@ -22,6 +24,7 @@ const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
 const std::string kPhone = "+6591234567";
 const std::string kApiKey = "APIKEY-S3CRET-0042";
 const std::string kCode = "739184";
+const auto kSteadyStart = std::chrono::steady_clock::time_point(std::chrono::hours(1000));
 const std::string kSmsPrompt =
     "Code sent by SMS to \u2022\u2022\u2022\u2022\u2022\u2022"
     "4567.\nVerification code: ";
@@ -51,7 +54,14 @@ CallResult failure(CallStatus status, long http = 0, std::string detail = "scrip
 class FakeClient : public VerifyClient {
 public:
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    void setDeadline(std::chrono::steady_clock::time_point when) override { deadline = when; }
+    int deadlineCalls = 0;
+    std::vector<std::string>* trace = nullptr;  // the order of calls, shared with the limiter
+    void setDeadline(std::chrono::steady_clock::time_point when) override {
+        deadline = when;
+        ++deadlineCalls;
+        if (trace)
+            trace->push_back("deadline");
+    }
 
     std::deque<CallResult> initiateResults;
     std::deque<CallResult> validateResults;
@@ -60,10 +70,14 @@ public:
     std::vector<std::string> validatedCodes;
 
     CallResult initiate(const InitiateRequest& request) override {
+        if (trace)
+            trace->push_back("initiate");
         initiates.push_back(request);
         return next(initiateResults);
     }
     CallResult validate(const std::string& sessionId, const SecretString& code) override {
+        if (trace)
+            trace->push_back("validate");
         validatedSessions.push_back(sessionId);
         validatedCodes.emplace_back(code.view());
         return next(validateResults);
@@ -155,8 +169,11 @@ public:
     LimitVerdict refusal = LimitVerdict::UserLimit;
     std::vector<std::string> problems;
     std::vector<std::pair<std::string, std::string>> asked;
+    std::vector<std::string>* trace = nullptr;
 
     LimitDecision take(const std::string& user, const std::string& source) override {
+        if (trace)
+            trace->push_back("limit");
         asked.emplace_back(user, source);
         LimitDecision decision;
         decision.problems = problems;
@@ -215,8 +232,14 @@ struct Harness {
     RecordingLogger logger;
     LoginContext login;
     std::time_t now = 1800000000;
+    // The monotonic clock login_timeout is measured on; realSteadyClock keeps the module's own.
+    std::chrono::steady_clock::time_point steadyNow = kSteadyStart;
+    bool realSteadyClock = false;
+    std::vector<std::string> trace;  // setDeadline, limiter and API calls, in order
 
     Harness() {
+        client.trace = &trace;
+        limiter.trace = &trace;
         config.apiKey.assign(kApiKey);
         config.subaccountId = "demo-account";
         login.user = "alice";
@@ -246,6 +269,8 @@ struct Harness {
         Authenticator authenticator(config, client, conversation, enrolments, store, limiter,
                                     logger);
         authenticator.setClock([this] { return now; });
+        if (!realSteadyClock)
+            authenticator.setSteadyClock([this] { return steadyNow; });
         return authenticator.authenticate(login);
     }
 };
@@ -1407,6 +1432,547 @@ static void channel_words_are_matched_in_any_case(void**) {
     assert_true(h.client.initiates[1].channel == Channel::Voice);
 }
 
+// ---- the time budget: login_timeout
+
+namespace {
+
+std::string joinedTrace(const Harness& h) {
+    std::string text;
+    for (const auto& call : h.trace)
+        text += (text.empty() ? "" : " ") + call;
+    return text;
+}
+
+// Moves the steady clock on by `by` before the answer to prompt `index`.
+void lateAnswer(Harness& h, std::size_t index, std::chrono::steady_clock::duration by) {
+    h.conversation.onPrompt = [&h, index, by](std::size_t asked) {
+        if (asked == index)
+            h.steadyNow += by;
+    };
+}
+
+const std::string kTimeUp = "The time for the code has run out.";
+
+}  // namespace
+
+static void the_deadline_is_set_once_before_any_call(void**) {
+    Harness h;
+    h.config.loginTimeout = 120;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.deadlineCalls, 1);
+    assert_true(h.client.deadline.has_value());
+    assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(120));
+    expect_str(joinedTrace(h), "deadline limit initiate validate");
+}
+
+static void the_deadline_is_set_once_for_a_whole_login_with_resends(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 1));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    tickEachPrompt(h, 30);
+    h.reply({"", "111111", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.deadlineCalls, 1);
+    assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(90));
+    expect_str(joinedTrace(h), "deadline limit initiate limit initiate validate validate");
+}
+
+static void the_deadline_is_on_the_real_steady_clock_by_default(void**) {
+    Harness h;
+    h.realSteadyClock = true;
+    h.config.loginTimeout = 45;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    const auto before = std::chrono::steady_clock::now();
+    expectOutcome(h.run(), Outcome::Verified);
+    const auto after = std::chrono::steady_clock::now();
+    assert_true(h.client.deadline.has_value());
+    assert_true(*h.client.deadline >= before + std::chrono::seconds(45));
+    assert_true(*h.client.deadline <= after + std::chrono::seconds(45));
+}
+
+static void a_reply_after_the_deadline_is_a_login_timeout(void**) {
+    for (const auto late : {std::chrono::steady_clock::duration(std::chrono::seconds(90)),
+                            std::chrono::steady_clock::duration(std::chrono::seconds(91)),
+                            std::chrono::steady_clock::duration(std::chrono::hours(5))}) {
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        lateAnswer(h, 0, late);
+        const Outcome outcome = h.run();
+        expectOutcome(outcome, Outcome::LoginTimeout);
+        assert_int_equal(pamCodeFor(outcome), PAM_AUTH_ERR);
+        assert_int_equal(h.client.validatedCodes.size(), 0);
+        assert_int_equal(h.conversation.errors.size(), 1);
+        expect_str(h.conversation.errors[0], kTimeUp);
+        const std::string line = onlyOutcomeLine(h);
+        expect_starts_with(line, "outcome=login_timeout ");
+        expect_contains(line, " attempts=1 ");
+        expect_contains(line, "reason=\"login_timeout of 90 s\"");
+    }
+}
+
+static void a_reply_just_before_the_deadline_is_checked(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    lateAnswer(h, 0, std::chrono::seconds(90) - std::chrono::milliseconds(1));
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+}
+
+static void the_login_timeout_is_the_configured_one(void**) {
+    Harness h;
+    h.config.loginTimeout = 10;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    lateAnswer(h, 0, std::chrono::seconds(10));
+    expectOutcome(h.run(), Outcome::LoginTimeout);
+    expect_contains(onlyOutcomeLine(h), "reason=\"login_timeout of 10 s\"");
+
+    Harness g;
+    g.config.loginTimeout = 600;
+    g.script({sessionResult(SessionStatus::Verified)});
+    g.reply({kCode});
+    lateAnswer(g, 0, std::chrono::seconds(599));
+    expectOutcome(g.run(), Outcome::Verified);
+}
+
+static void the_deadline_is_checked_after_each_reply(void**) {
+    // Counted from the start of the login, not from the last prompt or send.
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 1));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.conversation.onPrompt = [&h](std::size_t) { h.steadyNow += std::chrono::seconds(45); };
+    h.reply({"111111", kCode});
+    expectOutcome(h.run(), Outcome::LoginTimeout);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    expect_str(h.client.validatedCodes[0], "111111");
+    assert_int_equal(h.conversation.prompts.size(), 2);
+    expect_str(h.conversation.errors.at(0), kTimeUp);
+    expect_contains(onlyOutcomeLine(h), " attempts=2 ");
+}
+
+static void a_resend_asked_for_after_the_deadline_sends_nothing(void**) {
+    for (const std::string& typed : {std::string(""), std::string("voice")}) {
+        Harness h;
+        h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+        h.script({});
+        h.reply({typed});
+        h.conversation.onPrompt = [&h](std::size_t) {
+            h.now += 60;
+            h.steadyNow += std::chrono::seconds(91);
+        };
+        expectOutcome(h.run(), Outcome::LoginTimeout);
+        assert_int_equal(h.client.initiates.size(), 1);
+        assert_int_equal(h.limiter.asked.size(), 1);
+        expect_str(h.conversation.errors.at(0), kTimeUp);
+    }
+}
+
+static void a_login_timeout_is_never_relaxed_by_fail_mode_open(void**) {
+    // The user's own slowness is not an outage: waiting out the clock must not skip the code.
+    Harness h;
+    h.config.failMode = FailMode::Open;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    lateAnswer(h, 0, std::chrono::seconds(100));
+    const Outcome outcome = h.run();
+    expectOutcome(outcome, Outcome::LoginTimeout);
+    assert_int_not_equal(pamCodeFor(outcome), PAM_IGNORE);
+    expect_not_contains(h.logger.all(), "fail_mode=open");
+}
+
+// ---- fail_mode
+
+namespace {
+
+// The warning line fail_mode=open writes, besides the outcome line.
+std::size_t failOpenWarnings(const Harness& h) {
+    std::size_t count = 0;
+    for (const auto& line : h.logger.lines) {
+        if (line.first == LogLevel::Warning && line.second.rfind("outcome=", 0) != 0 &&
+            line.second.find("fail_mode=open") != std::string::npos)
+            ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+static void fail_mode_open_steps_aside_when_initiate_is_unreachable(void**) {
+    Harness h;
+    h.config.failMode = FailMode::Open;
+    h.client.initiateResults.push_back(failure(CallStatus::Unreachable, 0, "connect timeout"));
+    h.reply({kCode});
+    const Outcome outcome = h.run();
+    expectOutcome(outcome, Outcome::UnreachableFailOpen);
+    assert_int_equal(pamCodeFor(outcome), PAM_IGNORE);
+    assert_int_equal(h.conversation.prompts.size(), 0);
+    assert_int_equal(failOpenWarnings(h), 1);
+    const std::string line = onlyOutcomeLine(h);
+    expect_starts_with(line, "outcome=unreachable_fail_open ");
+    // The outcome line itself is a warning: an outage that skips the code must be seen.
+    for (const auto& logged : h.logger.lines) {
+        if (logged.second == line)
+            assert_true(logged.first == LogLevel::Warning);
+    }
+}
+
+static void fail_mode_closed_keeps_unreachable_closed(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(failure(CallStatus::Unreachable, 0, "connect timeout"));
+    const Outcome outcome = h.run();
+    expectOutcome(outcome, Outcome::Unreachable);
+    assert_int_equal(pamCodeFor(outcome), PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(failOpenWarnings(h), 0);
+    expect_not_contains(h.logger.all(), "fail_mode=open");
+    expect_str(h.conversation.errors.at(0), "The verification service cannot be reached.");
+}
+
+static void fail_mode_open_relaxes_no_other_initiate_failure(void**) {
+    const std::vector<std::pair<CallStatus, Outcome>> cases{
+        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::RateLimited, Outcome::RateLimited},
+        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
+        {CallStatus::RequestRejected, Outcome::ConfigError},
+        {CallStatus::TlsTooOld, Outcome::ConfigError},
+        {CallStatus::InvalidDestination, Outcome::InvalidPhone},
+        {CallStatus::ResendTooSoon, Outcome::ResendTooSoon},
+        {CallStatus::BadResponse, Outcome::BadResponse},
+        {CallStatus::InternalError, Outcome::InternalError},
+    };
+    for (const auto& [status, outcome] : cases) {
+        for (const FailMode mode : {FailMode::Closed, FailMode::Open}) {
+            Harness h;
+            h.config.failMode = mode;
+            h.client.initiateResults.push_back(failure(status, 400));
+            h.reply({kCode});
+            const Outcome got = h.run();
+            expectOutcome(got, outcome);
+            assert_int_not_equal(pamCodeFor(got), PAM_IGNORE);
+            assert_int_not_equal(pamCodeFor(got), PAM_SUCCESS);
+            assert_int_equal(failOpenWarnings(h), 0);
+        }
+    }
+}
+
+static void fail_mode_open_relaxes_no_other_validate_failure(void**) {
+    const std::vector<std::pair<CallStatus, Outcome>> cases{
+        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::RateLimited, Outcome::RateLimited},
+        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
+        {CallStatus::RequestRejected, Outcome::ConfigError},
+        {CallStatus::TlsTooOld, Outcome::ConfigError},
+        {CallStatus::SessionNotFound, Outcome::SessionExpired},
+        {CallStatus::BadResponse, Outcome::BadResponse},
+        {CallStatus::InternalError, Outcome::InternalError},
+    };
+    for (const auto& [status, outcome] : cases) {
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.script({failure(status, 500)});
+        h.reply({kCode});
+        const Outcome got = h.run();
+        expectOutcome(got, outcome);
+        assert_int_not_equal(pamCodeFor(got), PAM_IGNORE);
+        assert_int_equal(failOpenWarnings(h), 0);
+    }
+}
+
+static void fail_mode_open_steps_aside_when_validate_is_unreachable(void**) {
+    Harness h;
+    h.config.failMode = FailMode::Open;
+    h.script({failure(CallStatus::Unreachable, 503, "HTTP 503")});
+    h.reply({kCode});
+    const Outcome outcome = h.run();
+    expectOutcome(outcome, Outcome::UnreachableFailOpen);
+    assert_int_equal(pamCodeFor(outcome), PAM_IGNORE);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    assert_int_equal(failOpenWarnings(h), 1);
+    expect_starts_with(onlyOutcomeLine(h), "outcome=unreachable_fail_open ");
+
+    Harness closed;
+    closed.script({failure(CallStatus::Unreachable, 503, "HTTP 503")});
+    closed.reply({kCode});
+    expectOutcome(closed.run(), Outcome::Unreachable);
+}
+
+static void fail_mode_open_relaxes_no_refusal_of_the_login_itself(void**) {
+    {
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.limiter.allowed = 0;
+        expectOutcome(h.run(), Outcome::SendLimitReached);
+    }
+    {
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.limiter.allowed = 0;
+        h.limiter.refusal = LimitVerdict::Unavailable;
+        expectOutcome(h.run(), Outcome::ConfigError);
+    }
+    {
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
+                  sessionResult(SessionStatus::Waiting, kHexId, 2),
+                  sessionResult(SessionStatus::Waiting, kHexId, 3)});
+        h.reply({"111111", "222222", "333333"});
+        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+    }
+    {
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.store.broken = true;
+        expectOutcome(h.run(), Outcome::ConfigError);
+    }
+}
+
+// ---- send limits
+
+static void the_limiter_is_asked_before_every_send(void**) {
+    Harness h;
+    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+    for (int i = 0; i < 3; ++i)
+        h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    tickEachPrompt(h, 30);
+    h.reply({"", "voice", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.initiates.size(), 3);
+    assert_int_equal(h.limiter.asked.size(), 3);
+    for (const auto& [user, source] : h.limiter.asked) {
+        expect_str(user, "alice");
+        expect_str(source, "203.0.113.9");
+    }
+    expect_str(joinedTrace(h), "deadline limit initiate limit initiate limit initiate validate");
+}
+
+static void a_local_login_is_counted_as_local(void**) {
+    Harness h;
+    h.login.rhost.clear();
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.limiter.asked.size(), 1);
+    expect_str(h.limiter.asked[0].first, "alice");
+    expect_str(h.limiter.asked[0].second, "local");
+}
+
+static void a_refused_first_send_is_send_limit_reached(void**) {
+    const std::vector<std::pair<LimitVerdict, std::string>> cases{
+        {LimitVerdict::UserLimit, "user_send_limit reached"},
+        {LimitVerdict::SourceLimit, "source_send_limit reached"}};
+    for (const auto& [verdict, reason] : cases) {
+        Harness h;
+        h.limiter.allowed = 0;
+        h.limiter.refusal = verdict;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        const Outcome outcome = h.run();
+        expectOutcome(outcome, Outcome::SendLimitReached);
+        assert_int_equal(pamCodeFor(outcome), PAM_AUTH_ERR);
+        expectNothingSent(h);
+        assert_int_equal(h.limiter.asked.size(), 1);
+        assert_int_equal(h.conversation.errors.size(), 1);
+        expect_str(h.conversation.errors[0], "Too many codes were sent recently; try again later.");
+        assert_int_equal(h.store.pending.size(), 0);
+        assert_int_equal(h.store.claims.size(), 0);
+        const std::string line = onlyOutcomeLine(h);
+        expect_starts_with(line, "outcome=send_limit user=alice ");
+        expect_contains(line, "reason=\"" + reason + "\"");
+        expect_not_contains(line, "sends=");
+    }
+}
+
+static void a_refused_resend_is_a_wasted_attempt(void**) {
+    for (const std::string& typed : {std::string(""), std::string("voice")}) {
+        Harness h;
+        h.enrol(enrolment({Channel::Sms, Channel::Voice}));
+        h.limiter.allowed = 1;
+        h.script({sessionResult(SessionStatus::Verified)});
+        tickEachPrompt(h, 30);
+        h.reply({typed, kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.client.initiates.size(), 1);
+        assert_int_equal(h.limiter.asked.size(), 2);
+        assert_int_equal(h.conversation.prompts.size(), 2);
+        expect_str(h.conversation.prompts[1],
+                   "No more codes can be sent now; try again later. 2 attempts left." + kAsk);
+        // The login goes on with the code already sent.
+        expect_str(h.client.validatedSessions.at(0), kHexId);
+        assert_true(h.client.initiates[0].channel == Channel::Sms);
+    }
+}
+
+static void refused_resends_run_out_the_attempts(void**) {
+    Harness h;
+    h.limiter.allowed = 1;
+    h.limiter.refusal = LimitVerdict::SourceLimit;
+    h.script({});
+    tickEachPrompt(h, 30);
+    h.reply({"", "", "", ""});
+    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.limiter.asked.size(), 4);
+    assert_int_equal(h.conversation.prompts.size(), 3);
+    expect_str(h.conversation.errors.at(0),
+               "No more codes can be sent now; try again later. No attempts left.");
+}
+
+static void an_unavailable_limiter_is_a_config_error(void**) {
+    Harness h;
+    h.limiter.allowed = 0;
+    h.limiter.refusal = LimitVerdict::Unavailable;
+    h.limiter.problems = {"/var/lib/pam_verif8: must not be writable by group or others"};
+    h.config.unenrolled = UnenrolledPolicy::Ignore;  // nothing about the user relaxes it
+    h.config.failMode = FailMode::Open;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    const Outcome outcome = h.run();
+    expectOutcome(outcome, Outcome::ConfigError);
+    assert_int_equal(pamCodeFor(outcome), PAM_SERVICE_ERR);
+    expectNothingSent(h);
+    expect_contains(onlyOutcomeLine(h), "reason=\"send counters unusable\"");
+    bool logged = false;
+    for (const auto& line : h.logger.lines) {
+        if (line.second ==
+            "send limits: /var/lib/pam_verif8: must not be writable by group or others") {
+            logged = true;
+            assert_true(line.first == LogLevel::Error);
+        }
+    }
+    assert_true(logged);
+}
+
+static void an_unavailable_limiter_on_a_resend_ends_the_login(void**) {
+    Harness h;
+    h.limiter.allowed = 1;
+    h.limiter.refusal = LimitVerdict::Unavailable;
+    h.script({sessionResult(SessionStatus::Verified)});
+    tickEachPrompt(h, 30);
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::ConfigError);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+}
+
+static void limiter_problems_are_logged_as_errors(void**) {
+    for (const LimitVerdict verdict :
+         {LimitVerdict::Allowed, LimitVerdict::UserLimit, LimitVerdict::Unavailable}) {
+        Harness h;
+        if (verdict != LimitVerdict::Allowed) {
+            h.limiter.allowed = 0;
+            h.limiter.refusal = verdict;
+        }
+        h.limiter.problems = {"/state/limits/user-0123: user send counter is damaged\x1b[2J",
+                              "second\nproblem"};
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        std::vector<std::string> found;
+        for (const auto& line : h.logger.lines) {
+            assert_false(test::hasControlBytes(line.second));
+            if (line.second.rfind("send limits: ", 0) == 0) {
+                assert_true(line.first == LogLevel::Error);
+                found.push_back(line.second);
+            }
+        }
+        assert_int_equal(found.size(), 2);
+        expect_str(found[0],
+                   "send limits: /state/limits/user-0123: user send counter is damaged?[2J");
+        expect_str(found[1], "send limits: second?problem");
+    }
+}
+
+static void a_resumed_session_takes_nothing_from_the_limiter(void**) {
+    Harness h;
+    h.limiter.allowed = 0;  // any send would be refused
+    h.store.pending[h.login.key] = pendingSession();
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.limiter.asked.size(), 0);
+    assert_int_equal(h.client.initiates.size(), 0);
+    expect_str(joinedTrace(h), "deadline validate");
+}
+
+static void a_resend_after_a_resume_is_counted(void**) {
+    Harness h;
+    h.store.pending[h.login.key] = pendingSession();
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+    tickEachPrompt(h, 30);
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.limiter.asked.size(), 1);
+    expect_str(joinedTrace(h), "deadline limit initiate validate");
+}
+
+static void nothing_sent_is_nothing_counted(void**) {
+    const std::vector<std::function<void(Harness&)>> cases{
+        [](Harness& h) { h.login.userExists = false; },
+        [](Harness& h) { h.login.placeholderPassword = true; },
+        [](Harness& h) { h.config.exemptUsers = {"alice"}; },
+        [](Harness& h) {
+            h.enrolments.result = EnrolmentLookup{};
+            h.enrolments.result.kind = EnrolmentLookup::Kind::NotEnrolled;
+        },
+        [](Harness& h) {
+            h.enrolments.result = EnrolmentLookup{};
+            h.enrolments.result.kind = EnrolmentLookup::Kind::Unavailable;
+        },
+        [](Harness& h) { h.store.broken = true; },
+        [](Harness& h) { h.enrol(enrolment({Channel::Whatsapp})); },
+    };
+    for (const auto& set : cases) {
+        Harness h;
+        set(h);
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        h.run();
+        assert_int_equal(h.limiter.asked.size(), 0);
+        expectNothingSent(h);
+    }
+}
+
+static void refused_resends_before_the_limiter_take_nothing(void**) {
+    {
+        // Too soon after the last send.
+        Harness h;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({"", kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.limiter.asked.size(), 1);
+    }
+    {
+        // Past the three sends of a login.
+        Harness h;
+        for (int i = 0; i < 3; ++i)
+            h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+        tickEachPrompt(h, 60);
+        h.reply({"", "", "", "", ""});
+        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+        assert_int_equal(h.limiter.asked.size(), kMaxSendsPerLogin);
+    }
+    {
+        // A channel the user does not have, and WhatsApp without a template.
+        Harness h;
+        h.enrol(enrolment({Channel::Sms, Channel::Whatsapp}));
+        h.script({sessionResult(SessionStatus::Verified)});
+        tickEachPrompt(h, 60);
+        h.reply({"voice", "whatsapp", kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.limiter.asked.size(), 1);
+    }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(channel_words_are_matched_in_any_case),
@@ -1483,6 +2049,33 @@ int main() {
         cmocka_unit_test(members_of_only_groups_are_asked),
         cmocka_unit_test(an_untrusted_network_is_asked),
         cmocka_unit_test(exemption_comes_after_the_user_checks),
+        cmocka_unit_test(the_deadline_is_set_once_before_any_call),
+        cmocka_unit_test(the_deadline_is_set_once_for_a_whole_login_with_resends),
+        cmocka_unit_test(the_deadline_is_on_the_real_steady_clock_by_default),
+        cmocka_unit_test(a_reply_after_the_deadline_is_a_login_timeout),
+        cmocka_unit_test(a_reply_just_before_the_deadline_is_checked),
+        cmocka_unit_test(the_login_timeout_is_the_configured_one),
+        cmocka_unit_test(the_deadline_is_checked_after_each_reply),
+        cmocka_unit_test(a_resend_asked_for_after_the_deadline_sends_nothing),
+        cmocka_unit_test(a_login_timeout_is_never_relaxed_by_fail_mode_open),
+        cmocka_unit_test(fail_mode_open_steps_aside_when_initiate_is_unreachable),
+        cmocka_unit_test(fail_mode_closed_keeps_unreachable_closed),
+        cmocka_unit_test(fail_mode_open_relaxes_no_other_initiate_failure),
+        cmocka_unit_test(fail_mode_open_relaxes_no_other_validate_failure),
+        cmocka_unit_test(fail_mode_open_steps_aside_when_validate_is_unreachable),
+        cmocka_unit_test(fail_mode_open_relaxes_no_refusal_of_the_login_itself),
+        cmocka_unit_test(the_limiter_is_asked_before_every_send),
+        cmocka_unit_test(a_local_login_is_counted_as_local),
+        cmocka_unit_test(a_refused_first_send_is_send_limit_reached),
+        cmocka_unit_test(a_refused_resend_is_a_wasted_attempt),
+        cmocka_unit_test(refused_resends_run_out_the_attempts),
+        cmocka_unit_test(an_unavailable_limiter_is_a_config_error),
+        cmocka_unit_test(an_unavailable_limiter_on_a_resend_ends_the_login),
+        cmocka_unit_test(limiter_problems_are_logged_as_errors),
+        cmocka_unit_test(a_resumed_session_takes_nothing_from_the_limiter),
+        cmocka_unit_test(a_resend_after_a_resume_is_counted),
+        cmocka_unit_test(nothing_sent_is_nothing_counted),
+        cmocka_unit_test(refused_resends_before_the_limiter_take_nothing),
     };
     return cmocka_run_group_tests_name("authenticator", tests, nullptr, nullptr);
 }

@@ -338,6 +338,47 @@ static void an_api_key_file_argument_replaces_the_files_key(void**) {
     expect_str(loaded.config.apiKey.view(), "from-file-key");
 }
 
+static void the_new_keys_work_as_module_arguments(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(std::string(kGoodConfig) +
+                                      "fail_mode = closed\nuser_send_limit = 5/900\n"
+                                      "api_url = https://a.example.com\n");
+    const ConfigLoad loaded = load({"conf=" + path, "fail_mode=open", "login_timeout=30",
+                                    "user_send_limit=2/60", "source_send_limit=9/120",
+                                    "fail_delay=0", "https_proxy=http://proxy.example.com:3128",
+                                    "api_url=https://b.example.com https://c.example.com"});
+    expectOk(loaded);
+    assert_true(loaded.config.failMode == FailMode::Open);
+    assert_int_equal(loaded.config.loginTimeout, 30);
+    assert_int_equal(loaded.config.userSendLimit.count, 2);
+    assert_int_equal(loaded.config.userSendLimit.seconds, 60);
+    assert_int_equal(loaded.config.sourceSendLimit.count, 9);
+    assert_int_equal(loaded.config.sourceSendLimit.seconds, 120);
+    assert_int_equal(loaded.config.failDelayMs, 0);
+    expect_str(loaded.config.httpsProxy, "http://proxy.example.com:3128");
+    assert_int_equal(loaded.config.apiUrls.size(), 2);
+    expect_str(loaded.config.apiUrls[0], "https://b.example.com");
+    expect_str(loaded.config.apiUrls[1], "https://c.example.com");
+}
+
+static void a_bad_proxy_never_echoes_its_password(void**) {
+    test::TempDir dir;
+    {
+        const std::string path = dir.file(
+            std::string(kGoodConfig) + "https_proxy = http://svc:S3cretPw@proxy.example.com:0\n");
+        const ConfigLoad loaded = load({"conf=" + path});
+        expectRefused(loaded, {path + ":6: https_proxy: "});
+        expect_not_contains(describeAll(loaded), "S3cretPw");
+    }
+    {
+        const std::string path = dir.file(kGoodConfig);
+        const ConfigLoad loaded =
+            load({"conf=" + path, "https_proxy=socks5://svc:S3cretPw@proxy.example.com:1080"});
+        expectRefused(loaded, {"module arguments: https_proxy: "});
+        expect_not_contains(describeAll(loaded), "S3cretPw");
+    }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_api_key_file_argument_replaces_the_files_key),
@@ -373,6 +414,8 @@ int main() {
         cmocka_unit_test(an_api_key_file_with_two_words_is_refused),
         cmocka_unit_test(a_missing_api_key_file_is_refused_naming_its_path),
         cmocka_unit_test(a_symlinked_api_key_file_is_refused),
+        cmocka_unit_test(the_new_keys_work_as_module_arguments),
+        cmocka_unit_test(a_bad_proxy_never_echoes_its_password),
     };
     return cmocka_run_group_tests_name("config_file", tests, nullptr, nullptr);
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support.hpp"
@@ -601,6 +602,241 @@ static void check_complete_refuses_ca_file_and_ca_path_together(void**) {
     expect_str(problems[0].message, "ca_file and ca_path are both set: keep one");
 }
 
+// ---- the keys of the time budget, failure policy, proxy and send limits
+
+static void the_new_keys_land_in_the_config(void**) {
+    const Parsed parsed = parse(
+        "login_timeout = 120\n"
+        "fail_mode = open\n"
+        "fail_delay = 0\n"
+        "https_proxy = http://proxy.example.com:3128\n"
+        "user_send_limit = 3/600\n"
+        "source_send_limit = 50/3600\n"
+        "api_url = https://a.example.com https://b.example.com:8443/v\n");
+    expectNoProblems(parsed.problems);
+    const Config& c = parsed.config;
+    assert_int_equal(c.loginTimeout, 120);
+    assert_true(c.failMode == FailMode::Open);
+    assert_int_equal(c.failDelayMs, 0);
+    expect_str(c.httpsProxy, "http://proxy.example.com:3128");
+    assert_int_equal(c.userSendLimit.count, 3);
+    assert_int_equal(c.userSendLimit.seconds, 600);
+    assert_int_equal(c.sourceSendLimit.count, 50);
+    assert_int_equal(c.sourceSendLimit.seconds, 3600);
+    expect_str(joined(c.baseUrls()), "https://a.example.com https://b.example.com:8443/v");
+}
+
+static void the_new_defaults_follow_the_design(void**) {
+    const Config c;
+    assert_int_equal(c.loginTimeout, 90);
+    assert_true(c.failMode == FailMode::Closed);
+    assert_int_equal(c.failDelayMs, 2000);
+    expect_str(c.httpsProxy, "");
+    assert_int_equal(c.userSendLimit.count, 5);
+    assert_int_equal(c.userSendLimit.seconds, 900);
+    assert_int_equal(c.sourceSendLimit.count, 20);
+    assert_int_equal(c.sourceSendLimit.seconds, 900);
+    expect_str(c.stateDir, "/var/lib/pam_verif8");
+    assert_int_equal(c.apiUrls.size(), 0);
+    assert_int_equal(c.baseUrls().size(), 1);
+}
+
+static void login_timeout_and_fail_delay_accept_both_edges(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("login_timeout", "10").empty());
+    assert_int_equal(config.loginTimeout, 10);
+    assert_true(parser.set("login_timeout", "3600").empty());
+    assert_int_equal(config.loginTimeout, 3600);
+    expect_str(setOne("login_timeout", "9"), "login_timeout: must be from 10 to 3600");
+    assert_true(parser.set("fail_delay", "10000").empty());
+    assert_int_equal(config.failDelayMs, 10000);
+    expect_str(setOne("fail_delay", "10001"), "fail_delay: must be from 0 to 10000");
+    assert_true(parser.set("fail_mode", "open").empty());
+    assert_true(parser.set("fail_mode", "closed").empty());
+    assert_true(config.failMode == FailMode::Closed);
+    expect_str(setOne("fail_mode", "Open"), "fail_mode: must be closed or open");
+}
+
+static void https_proxy_takes_http_or_https_host_and_port(void**) {
+    const std::vector<std::pair<std::string, std::string>> good{
+        {"http://proxy.example.com:3128", "http://proxy.example.com:3128"},
+        {"https://proxy.example.com:443", "https://proxy.example.com:443"},
+        {"http://10.0.0.1:8080", "http://10.0.0.1:8080"},
+        {"http://[2001:db8::1]:3128", "http://[2001:db8::1]:3128"},
+        {"http://proxy.example.com:3128/", "http://proxy.example.com:3128"},
+        {"http://proxy.example.com:65535", "http://proxy.example.com:65535"},
+    };
+    for (const auto& [value, stored] : good) {
+        Config config;
+        const std::string error = ConfigParser(config).set("https_proxy", value);
+        if (!error.empty()) {
+            print_error("%s refused: %s\n", value.c_str(), error.c_str());
+            fail();
+        }
+        expect_str(config.httpsProxy, stored);
+    }
+    const std::vector<std::string> bad{
+        "ftp://proxy.example.com:21",
+        "socks5h://proxy.example.com:1080",
+        "//proxy.example.com:3128",
+        "http://proxy.example.com:65536",
+        "http://proxy.example.com:3128?x",
+        "http://proxy.example.com:3128#top",
+        "http://proxy:3128 http://b:3128",
+        "http://pro\x01xy:3128",
+        "http://:3128",
+        "http://proxy_host:3128",
+        "http://[2001:db8::1:3128",
+        "http://proxy.example.com:-1",
+    };
+    for (const auto& value : bad) {
+        Config config;
+        config.httpsProxy = "http://kept.example.com:1";
+        const std::string error = ConfigParser(config).set("https_proxy", value);
+        if (error.empty()) {
+            print_error("https_proxy = '%s' was accepted\n", value.c_str());
+            fail();
+        }
+        expect_starts_with(error, "https_proxy: ");
+        assert_false(test::hasControlBytes(error));
+        expect_str(config.httpsProxy, "http://kept.example.com:1");
+    }
+}
+
+static void https_proxy_accepts_user_and_password(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(
+        parser.set("https_proxy", "http://svc-2fa:Pr0xy%40Pw@proxy.example.com:3128").empty());
+    expect_str(config.httpsProxy, "http://svc-2fa:Pr0xy%40Pw@proxy.example.com:3128");
+    // The last '@' ends the user part: a raw '@' in the password does not move the host.
+    assert_true(parser.set("https_proxy", "https://user:p@ss@[::1]:8443").empty());
+    expect_str(config.httpsProxy, "https://user:p@ss@[::1]:8443");
+}
+
+static void a_proxy_password_is_never_echoed_in_an_error(void**) {
+    const std::vector<std::string> bad{
+        "http://svc:S3cretPw@proxy.example.com:0",
+        "http://svc:S3cretPw@proxy.example.com:3128/path",
+        "http://svc:S3cretPw@",
+        "socks5://svc:S3cretPw@proxy.example.com:1080",
+        "http://svc:S3cretPw@proxy.example.com",
+        "http://svc:S3cretPw@proxy example.com:3128",
+        "svc:S3cretPw@proxy.example.com:3128",
+    };
+    for (const auto& value : bad) {
+        const std::string error = setOne("https_proxy", value);
+        if (error.empty())
+            continue;  // a port-less proxy may be accepted; only errors matter here
+        expect_not_contains(error, "S3cretPw");
+        expect_not_contains(error, "svc:");
+        const Parsed parsed = parse("https_proxy = " + value + "\n");
+        assert_int_equal(parsed.problems.size(), 1);
+        expect_not_contains(describeAll(parsed.problems), "S3cretPw");
+    }
+    // Nor when the key is given twice.
+    const Parsed twice = parse(
+        "https_proxy = http://svc:S3cretPw@proxy.example.com:3128\n"
+        "https_proxy = http://svc:0therPw@proxy.example.com:3128\n");
+    assert_int_equal(twice.problems.size(), 1);
+    expect_not_contains(describeAll(twice.problems), "S3cretPw");
+    expect_not_contains(describeAll(twice.problems), "0therPw");
+}
+
+static void send_limits_are_count_slash_seconds(void**) {
+    const std::vector<std::tuple<std::string, int, int>> good{
+        {"5/900", 5, 900},     {"1/1", 1, 1},     {"1000/86400", 1000, 86400},
+        {"020/0900", 20, 900}, {"3/600", 3, 600},
+    };
+    for (const std::string key : {"user_send_limit", "source_send_limit"}) {
+        for (const auto& [value, count, seconds] : good) {
+            Config config;
+            const std::string error = ConfigParser(config).set(key, value);
+            if (!error.empty()) {
+                print_error("%s = %s refused: %s\n", key.c_str(), value.c_str(), error.c_str());
+                fail();
+            }
+            const SendLimit& limit =
+                key == "user_send_limit" ? config.userSendLimit : config.sourceSendLimit;
+            assert_int_equal(limit.count, count);
+            assert_int_equal(limit.seconds, seconds);
+        }
+    }
+}
+
+static void a_bad_send_limit_says_the_form_or_the_range(void**) {
+    for (const std::string key : {"user_send_limit", "source_send_limit"}) {
+        for (const std::string value : {"5", "5:900", "5/900s", "+5/900", "5/-900", "5 / 900",
+                                        "five/900", "/", "5//900", "1234567890/900", "5/900/1"}) {
+            expect_str(setOne(key, value), key + ": must be COUNT/SECONDS, such as 5/900");
+        }
+        for (const std::string value : {"0/900", "1001/900", "5/0", "5/86401"}) {
+            expect_str(setOne(key, value),
+                       key + ": COUNT must be from 1 to 1000 and SECONDS from 1 to 86400");
+        }
+    }
+    // A refused limit leaves the one before it.
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("user_send_limit", "3/60").empty());
+    assert_false(parser.set("user_send_limit", "0/60").empty());
+    assert_int_equal(config.userSendLimit.count, 3);
+    assert_int_equal(config.userSendLimit.seconds, 60);
+    assert_int_equal(config.sourceSendLimit.count, 20);
+}
+
+static void the_two_send_limits_are_independent(void**) {
+    const Parsed parsed = parse("user_send_limit = 2/60\nsource_send_limit = 7/120\n");
+    expectNoProblems(parsed.problems);
+    assert_int_equal(parsed.config.userSendLimit.count, 2);
+    assert_int_equal(parsed.config.userSendLimit.seconds, 60);
+    assert_int_equal(parsed.config.sourceSendLimit.count, 7);
+    assert_int_equal(parsed.config.sourceSendLimit.seconds, 120);
+}
+
+static void api_url_lists_are_split_on_spaces_and_tabs(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser
+                    .set("api_url",
+                         "https://a.example.com/\thttps://b.example.com:8443//  "
+                         "https://[::1]:9443/base https://d.example.com")
+                    .empty());
+    assert_int_equal(config.apiUrls.size(), 4);
+    expect_str(config.apiUrls[0], "https://a.example.com");
+    expect_str(config.apiUrls[1], "https://b.example.com:8443");
+    expect_str(config.apiUrls[2], "https://[::1]:9443/base");
+    expect_str(config.apiUrls[3], "https://d.example.com");
+    expect_str(joined(config.baseUrls()), joined(config.apiUrls));
+    // Through the file, where the value is trimmed first.
+    const Parsed parsed = parse("api_url =   https://a.example.com   https://b.example.com  \n");
+    expectNoProblems(parsed.problems);
+    expect_str(joined(parsed.config.apiUrls), "https://a.example.com https://b.example.com");
+}
+
+static void a_refused_api_url_list_keeps_the_list_before_it(void**) {
+    Config config;
+    ConfigParser parser(config);
+    assert_true(parser.set("api_url", "https://a.example.com https://b.example.com").empty());
+    for (const std::string value : {"https://c.example.com http://d.example.com",
+                                    "https://a https://b https://c https://d https://e", "   ",
+                                    "https://c.example.com https://d.example.com/?q"}) {
+        assert_false(parser.set("api_url", value).empty());
+        expect_str(joined(config.apiUrls), "https://a.example.com https://b.example.com");
+    }
+    expect_str(setOne("api_url", " \t "), "api_url: must list at least one URL");
+}
+
+static void a_bad_url_in_a_list_is_named_without_control_characters(void**) {
+    const std::string error =
+        setOne("api_url", "https://a.example.com https://b.exa\x1b[2Jmple.com");
+    expect_starts_with(error, "api_url: '");
+    assert_false(test::hasControlBytes(error));
+    expect_contains(error, "https://b.exa?[2Jmple.com");
+    expect_not_contains(error, "'https://a.example.com'");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(check_complete_refuses_ca_file_and_ca_path_together),
@@ -648,6 +884,18 @@ int main() {
         cmocka_unit_test(check_complete_reports_every_missing_key),
         cmocka_unit_test(check_complete_accepts_a_complete_config),
         cmocka_unit_test(describe_is_file_colon_line_colon_message),
+        cmocka_unit_test(the_new_keys_land_in_the_config),
+        cmocka_unit_test(the_new_defaults_follow_the_design),
+        cmocka_unit_test(login_timeout_and_fail_delay_accept_both_edges),
+        cmocka_unit_test(https_proxy_takes_http_or_https_host_and_port),
+        cmocka_unit_test(https_proxy_accepts_user_and_password),
+        cmocka_unit_test(a_proxy_password_is_never_echoed_in_an_error),
+        cmocka_unit_test(send_limits_are_count_slash_seconds),
+        cmocka_unit_test(a_bad_send_limit_says_the_form_or_the_range),
+        cmocka_unit_test(the_two_send_limits_are_independent),
+        cmocka_unit_test(api_url_lists_are_split_on_spaces_and_tabs),
+        cmocka_unit_test(a_refused_api_url_list_keeps_the_list_before_it),
+        cmocka_unit_test(a_bad_url_in_a_list_is_named_without_control_characters),
     };
     return cmocka_run_group_tests_name("config_parser", tests, nullptr, nullptr);
 }

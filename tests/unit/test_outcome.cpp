@@ -70,6 +70,44 @@ static void an_outcome_outside_the_table_fails_closed(void**) {
     assert_int_equal(pamCodeFor(static_cast<Outcome>(999)), PAM_SERVICE_ERR);
 }
 
+static void unreachable_with_fail_mode_open_is_ignore(void**) {
+    // The only service trouble that steps aside, and only because the administrator chose it.
+    assert_int_equal(pamCodeFor(Outcome::UnreachableFailOpen), PAM_IGNORE);
+    assert_string_equal(std::string(outcomeName(Outcome::UnreachableFailOpen)).c_str(),
+                        "unreachable_fail_open");
+}
+
+static void a_login_timeout_is_an_auth_error(void**) {
+    assert_int_equal(pamCodeFor(Outcome::LoginTimeout), PAM_AUTH_ERR);
+    assert_string_equal(std::string(outcomeName(Outcome::LoginTimeout)).c_str(), "login_timeout");
+}
+
+static void a_send_limit_is_an_auth_error(void**) {
+    assert_int_equal(pamCodeFor(Outcome::SendLimitReached), PAM_AUTH_ERR);
+    assert_string_equal(std::string(outcomeName(Outcome::SendLimitReached)).c_str(), "send_limit");
+}
+
+static void only_the_documented_outcomes_are_ignore(void**) {
+    // design.md: exempt, unenrolled with unenrolled = ignore, unreachable with fail_mode = open.
+    const std::set<Outcome> ignored{Outcome::Exempt, Outcome::UnenrolledIgnored,
+                                    Outcome::UnreachableFailOpen};
+    for (int i = 0; i <= static_cast<int>(Outcome::InternalError); ++i) {
+        const auto outcome = static_cast<Outcome>(i);
+        if (ignored.count(outcome) != 0)
+            assert_int_equal(pamCodeFor(outcome), PAM_IGNORE);
+        else
+            assert_int_not_equal(pamCodeFor(outcome), PAM_IGNORE);
+    }
+}
+
+static void every_outcome_has_a_row_of_its_own(void**) {
+    // An outcome missing from the table would fall back to internal_error's name.
+    for (int i = 0; i < static_cast<int>(Outcome::InternalError); ++i) {
+        const auto outcome = static_cast<Outcome>(i);
+        assert_string_not_equal(std::string(outcomeName(outcome)).c_str(), "internal_error");
+    }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(verified_is_the_only_success),
@@ -82,6 +120,11 @@ int main() {
         cmocka_unit_test(conversation_failure_is_conv_err),
         cmocka_unit_test(every_outcome_has_its_own_log_name),
         cmocka_unit_test(an_outcome_outside_the_table_fails_closed),
+        cmocka_unit_test(unreachable_with_fail_mode_open_is_ignore),
+        cmocka_unit_test(a_login_timeout_is_an_auth_error),
+        cmocka_unit_test(a_send_limit_is_an_auth_error),
+        cmocka_unit_test(only_the_documented_outcomes_are_ignore),
+        cmocka_unit_test(every_outcome_has_a_row_of_its_own),
     };
     return cmocka_run_group_tests_name("outcome", tests, nullptr, nullptr);
 }
