@@ -63,6 +63,12 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
             continue;
         }
         const std::string key = arg.substr(0, equals);
+        if (key == "https_proxy" && arg.find('@') != std::string::npos) {
+            load.problems.push_back({kArgumentsSource, 0,
+                                     "an https_proxy with a password is not accepted as a module "
+                                     "argument (files in /etc/pam.d are world-readable)"});
+            continue;
+        }
         if (key == "api_key") {
             // Files in /etc/pam.d are world-readable: a key there is a key disclosed.
             load.problems.push_back({kArgumentsSource, 0,

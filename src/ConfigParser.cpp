@@ -151,8 +151,12 @@ std::string setApiUrls(Config& c, std::string_view value) {
     for (std::string_view word : splitWords(value)) {
         std::string error;
         std::string url = checkHttpsUrl(word, error);
-        if (!error.empty())
-            return "'" + sanitizeForMessage(word) + "' " + error;
+        if (!error.empty()) {
+            // A URL with user information may carry a password: never quote it.
+            const bool secret = word.find('@') != std::string_view::npos;
+            return (secret ? std::string("a URL") : "'" + sanitizeForMessage(word) + "'") + " " +
+                   error;
+        }
         urls.push_back(std::move(url));
     }
     if (urls.empty())
@@ -175,8 +179,13 @@ std::string setProxy(Config& c, std::string_view value) {
         rest.remove_suffix(1);
     const std::size_t at = rest.rfind('@');
     const std::string_view authority = at == std::string_view::npos ? rest : rest.substr(at + 1);
+    // The port is required: curl would otherwise pick 1080, which is not what anybody meant.
+    const bool hasPort = !authority.empty() && authority.back() != ']' &&
+                         authority.find(':', authority.rfind(']') == std::string_view::npos
+                                                 ? 0
+                                                 : authority.rfind(']')) != std::string_view::npos;
     if (scheme.empty() || authority.empty() || hasControlOrSpace(rest) ||
-        authority.find('/') != std::string_view::npos || !isHostAndPort(authority))
+        authority.find('/') != std::string_view::npos || !isHostAndPort(authority) || !hasPort)
         return "must be http://host:port or https://host:port (user:password@ allowed)";
     c.httpsProxy = std::string(scheme) + std::string(rest);
     return "";

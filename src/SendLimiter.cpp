@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -53,7 +54,7 @@ public:
     const std::string& problem() const { return problem_; }
 
     // The send times still inside the window; nullopt when the file is not counters.
-    std::optional<std::vector<std::time_t>> read(std::time_t since) {
+    std::optional<std::vector<std::time_t>> read(std::time_t since, std::time_t window) {
         std::string content;
         char buffer[4096];
         for (off_t at = 0;;) {
@@ -80,7 +81,9 @@ public:
             if (!value)
                 valid = false;
             else if (*value >= since)
-                times.push_back(*value);
+                // A time ahead of the clock (a counter from before a clock step back) counts
+                // as now, so that it leaves the window like any other instead of never.
+                times.push_back(std::min(*value, since + window));
         });
         if (!valid)
             return std::nullopt;
@@ -117,7 +120,7 @@ private:
 // must never let more sends through.
 std::vector<std::time_t> sendsIn(Counter& counter, const SendLimit& limit, std::time_t now,
                                  const std::string& what, std::vector<std::string>& problems) {
-    auto times = counter.read(now - limit.seconds);
+    auto times = counter.read(now - limit.seconds, limit.seconds);
     if (times)
         return *times;
     problems.push_back(counter.path() + ": " + what +

@@ -374,13 +374,22 @@ static void a_bad_proxy_never_echoes_its_password(void**) {
         const std::string path = dir.file(kGoodConfig);
         const ConfigLoad loaded =
             load({"conf=" + path, "https_proxy=socks5://svc:S3cretPw@proxy.example.com:1080"});
-        expectRefused(loaded, {"module arguments: https_proxy: "});
+        expectRefused(loaded, {"module arguments: an https_proxy with a password"});
         expect_not_contains(describeAll(loaded), "S3cretPw");
     }
 }
 
+static void a_proxy_without_a_password_may_be_a_module_argument(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    const ConfigLoad loaded = load({"conf=" + path, "https_proxy=http://proxy.example.com:3128"});
+    expectOk(loaded);
+    expect_str(loaded.config.httpsProxy, "http://proxy.example.com:3128");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_proxy_without_a_password_may_be_a_module_argument),
         cmocka_unit_test(an_api_key_file_argument_replaces_the_files_key),
         cmocka_unit_test(a_good_file_loads),
         cmocka_unit_test(mode_0644_is_refused_naming_the_mode),

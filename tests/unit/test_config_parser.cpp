@@ -837,8 +837,22 @@ static void a_bad_url_in_a_list_is_named_without_control_characters(void**) {
     expect_not_contains(error, "'https://a.example.com'");
 }
 
+static void a_proxy_needs_its_port(void**) {
+    expect_starts_with(setOne("https_proxy", "http://proxy.example.com"), "https_proxy: ");
+    expect_starts_with(setOne("https_proxy", "http://[2001:db8::1]"), "https_proxy: ");
+    assert_true(setOne("https_proxy", "http://[2001:db8::1]:3128").empty());
+}
+
+static void an_api_url_with_user_information_is_never_quoted(void**) {
+    const std::string error = setOne("api_url", "https://user:S3cret@verify.example.com");
+    expect_starts_with(error, "api_url: a URL ");
+    expect_not_contains(error, "S3cret");
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_proxy_needs_its_port),
+        cmocka_unit_test(an_api_url_with_user_information_is_never_quoted),
         cmocka_unit_test(check_complete_refuses_ca_file_and_ca_path_together),
         cmocka_unit_test(api_url_checks_the_port),
         cmocka_unit_test(api_url_refuses_a_comma_separated_pair),

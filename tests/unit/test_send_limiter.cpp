@@ -653,8 +653,20 @@ static void concurrent_sends_from_one_source_are_counted_exactly(void**) {
     assert_int_equal(timesIn(state.sourceFile(kSource)).size(), 7);
 }
 
+static void a_time_ahead_of_the_clock_leaves_the_window_like_any_other(void**) {
+    State state;
+    FileSendLimiter limiter = state.limiter({1, 2});
+    expectAllowed(limiter.take("alice", kSource));
+    // A send far in the future, as a counter written before the clock stepped back.
+    writeFile(state.userFile("alice"), counterText({99999999999}));
+    expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
+    sleep(3);
+    expectAllowed(limiter.take("alice", kSource));
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_time_ahead_of_the_clock_leaves_the_window_like_any_other),
         cmocka_unit_test(sends_are_allowed_up_to_the_user_limit),
         cmocka_unit_test(a_second_limiter_reads_the_same_counters),
         cmocka_unit_test(the_source_limit_counts_across_users),
