@@ -46,8 +46,16 @@ bool appendHeader(HeaderList& list, const char* header) {
 struct Exchange {
     SecretString body;  // a validate answer is tied to a code: treat it as a secret too
     bool tooLarge = false;
+    bool requestStarted = false;  // a connection was ready and the request was about to go out
     std::optional<long> retryAfter;
 };
+
+// Called once a connection (new or reused) is ready, TLS included, just before the request is
+// sent on it: until then nothing can have reached the service.
+int onRequestStart(void* user, char* /*ip*/, char* /*localIp*/, int /*port*/, int /*localPort*/) {
+    static_cast<Exchange*>(user)->requestStarted = true;
+    return CURL_PREREQFUNC_OK;
+}
 
 size_t onBody(char* data, size_t size, size_t count, void* user) {
     auto* exchange = static_cast<Exchange*>(user);
@@ -166,6 +174,8 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange));
     set(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, onHeader));
     set(curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange));
+    set(curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, onRequestStart));
+    set(curl_easy_setopt(h, CURLOPT_PREREQDATA, &exchange));
     set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText));
     // Trust: ca_file (a bundle), or a hashed directory, where OpenSSL reads only the CAs a
     // chain needs instead of parsing a whole bundle at every login (the larger part of a login's
@@ -223,16 +233,12 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         return result;
     }
     if (code != CURLE_OK) {
-        // Whether the request can have reached the service: not if no connection was made, or
-        // a new connection never finished its TLS handshake. Only then may another URL be
-        // tried without risking a second send.
-        long newConnections = 0;
-        curl_off_t tlsDone = 0;
-        curl_easy_getinfo(handle.get(), CURLINFO_NUM_CONNECTS, &newConnections);
-        curl_easy_getinfo(handle.get(), CURLINFO_APPCONNECT_TIME_T, &tlsDone);
-        nothingSent = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-                      code == CURLE_COULDNT_RESOLVE_PROXY ||
-                      (code == CURLE_OPERATION_TIMEDOUT && newConnections > 0 && tlsDone == 0);
+        // Whether the request can have reached the service: not if no connection (new or
+        // reused) got as far as sending it: refused, not resolved, a connect or TLS handshake
+        // that timed out. Only then may another URL be tried without risking a second send.
+        // (curl's timing and connection counters cannot tell a connect that timed out from a
+        // reused connection whose answer timed out: both show no new connection and no times.)
+        nothingSent = !exchange.requestStarted;
         result.status = classifyTransportError(code);
         result.detail = std::string(curl_easy_strerror(code));
         if (errorText[0] != '\0')
