@@ -72,6 +72,7 @@ LogLevel levelFor(Outcome outcome) {
         case Outcome::Unreachable:
         case Outcome::UnreachableFailOpen:
         case Outcome::CertificateInvalid:
+        case Outcome::TlsFailed:
         case Outcome::RateLimited:
         case Outcome::BadResponse:
         case Outcome::InvalidPhone:
@@ -233,6 +234,8 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
     request.whatsappTemplate = config_.whatsappTemplate;
     const CallResult sent = client_.initiate(request);
     logger_.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " + sent.detail);
+    if (sent.status != CallStatus::Ok && !sent.requestSent)
+        limiter_.refund(login.user, login.rhost.empty() ? "local" : login.rhost);
     if (again && sent.status == CallStatus::ResendTooSoon)
         return wasted("Wait a little before asking for a new code.");
     if (sent.status != CallStatus::Ok || !sent.session)
@@ -392,6 +395,8 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
             return Outcome::Unreachable;
         case CallStatus::CertificateInvalid:
             return Outcome::CertificateInvalid;
+        case CallStatus::TlsFailed:
+            return Outcome::TlsFailed;
         case CallStatus::RateLimited:
             conversation_.error("Too many verification requests; try again later.");
             return Outcome::RateLimited;

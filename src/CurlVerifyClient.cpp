@@ -96,8 +96,9 @@ CallStatus classifyTransportError(CURLcode code) {
         case CURLE_SSL_CERTPROBLEM:
             return CallStatus::CertificateInvalid;
         case CURLE_SSL_CONNECT_ERROR:
-            // Also what a server speaking only old TLS versions gets: fail closed, never "down".
-            return CallStatus::CertificateInvalid;
+            // A handshake that failed (a server offering only old TLS versions, say): an attack
+            // looks the same, so it fails closed and is never taken for "down".
+            return CallStatus::TlsFailed;
         case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_URL_MALFORMAT:
             return CallStatus::RequestRejected;
@@ -112,8 +113,10 @@ long millisecondsUntil(Clock::time_point deadline) {
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
 }
 
-bool isGatewayError(long httpStatus) {
-    return httpStatus == 502 || httpStatus == 503 || httpStatus == 504;
+// 500 is "internal error: retry within the budget" in the API's own table; 502-504 come from a
+// gateway that did not hand the request on.
+bool isRetriedServerError(long httpStatus) {
+    return httpStatus == 500 || httpStatus == 502 || httpStatus == 503 || httpStatus == 504;
 }
 
 void pause(std::chrono::milliseconds length) {
@@ -239,6 +242,7 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         // (curl's timing and connection counters cannot tell a connect that timed out from a
         // reused connection whose answer timed out: both show no new connection and no times.)
         nothingSent = !exchange.requestStarted;
+        result.requestSent = exchange.requestStarted;
         result.status = classifyTransportError(code);
         result.detail = std::string(curl_easy_strerror(code));
         if (errorText[0] != '\0')
@@ -278,23 +282,24 @@ CallResult CurlVerifyClient::Impl::callOnce(const std::string& path, const Secre
 
 CallResult CurlVerifyClient::Impl::call(const std::string& path, const SecretString* query,
                                         const std::string* postBody) {
-    constexpr int kMaxRateLimitedRetries = 2;
-    constexpr auto kMaxRetryAfter = std::chrono::seconds(5);
-    constexpr auto kGatewayPause = std::chrono::milliseconds(500);
+    // A 429 is waited out as long as the login's budget allows (each wait capped, so that one
+    // Retry-After cannot eat the budget in one go); a server error gets one more try.
+    constexpr int kMaxRateLimitedRetries = 10;
+    constexpr long kMaxRetryAfterSeconds = 5;
+    constexpr auto kServerErrorPause = std::chrono::milliseconds(500);
     int rateLimitedRetries = 0;
-    bool gatewayRetried = false;
+    bool serverErrorRetried = false;
     for (;;) {
         CallResult result = callOnce(path, query, postBody);
         std::chrono::milliseconds wait{0};
         if (result.status == CallStatus::RateLimited &&
             rateLimitedRetries < kMaxRateLimitedRetries) {
-            const long asked = std::clamp(result.retryAfterSeconds.value_or(1L), 1L, 5L);
-            wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(asked), kMaxRetryAfter);
+            wait = std::chrono::seconds(
+                std::clamp(result.retryAfterSeconds.value_or(1L), 1L, kMaxRetryAfterSeconds));
             ++rateLimitedRetries;
-        } else if (isGatewayError(result.httpStatus) && !gatewayRetried) {
-            // A gateway answering 502-504 did not hand the request on: once more is safe.
-            wait = kGatewayPause;
-            gatewayRetried = true;
+        } else if (isRetriedServerError(result.httpStatus) && !serverErrorRetried) {
+            wait = kServerErrorPause;
+            serverErrorRetried = true;
         } else {
             return result;
         }

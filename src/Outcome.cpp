@@ -16,7 +16,7 @@ struct OutcomeRow {
 
 // design.md's return-code table. PAM_IGNORE (never PAM_SUCCESS) for "no second factor applies",
 // so that a `sufficient` line cannot be satisfied by an absent factor.
-constexpr std::array<OutcomeRow, 22> kOutcomes{{
+constexpr std::array<OutcomeRow, 23> kOutcomes{{
     {Outcome::Verified, PAM_SUCCESS, "verified"},
     {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes"},
     {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed"},
@@ -32,6 +32,7 @@ constexpr std::array<OutcomeRow, 22> kOutcomes{{
     {Outcome::LoginTimeout, PAM_AUTH_ERR, "login_timeout"},
     {Outcome::SendLimitReached, PAM_AUTH_ERR, "send_limit"},
     {Outcome::CertificateInvalid, PAM_AUTHINFO_UNAVAIL, "certificate_invalid"},
+    {Outcome::TlsFailed, PAM_AUTHINFO_UNAVAIL, "tls_failed"},
     {Outcome::RateLimited, PAM_AUTHINFO_UNAVAIL, "rate_limited"},
     {Outcome::ResendTooSoon, PAM_AUTH_ERR, "resend_too_soon"},
     {Outcome::InvalidPhone, PAM_AUTH_ERR, "invalid_phone"},

@@ -170,4 +170,22 @@ LimitDecision FileSendLimiter::take(const std::string& user, const std::string& 
     return decision;
 }
 
+void FileSendLimiter::refund(const std::string& user, const std::string& source) {
+    const std::string dir = stateDir_ + "/limits";
+    const std::time_t now = time(nullptr);
+    const std::pair<std::string, SendLimit> counters[] = {
+        {dir + "/user-" + stateFileName(user), user_},
+        {dir + "/source-" + stateFileName(source), source_}};
+    for (const auto& [path, limit] : counters) {
+        Counter counter(path, owner_);
+        if (!counter.problem().empty())
+            continue;
+        auto times = counter.read(now - limit.seconds, limit.seconds);
+        if (!times || times->empty())
+            continue;  // damaged or empty: nothing that could be given back
+        times->erase(std::max_element(times->begin(), times->end()));
+        counter.write(*times);
+    }
+}
+
 }  // namespace verif8

@@ -11,6 +11,8 @@ std::string_view callStatusName(CallStatus status) {
             return "unreachable";
         case CallStatus::CertificateInvalid:
             return "certificate_invalid";
+        case CallStatus::TlsFailed:
+            return "tls_failed";
         case CallStatus::RateLimited:
             return "rate_limited";
         case CallStatus::CredentialsRejected:

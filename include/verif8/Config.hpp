@@ -32,7 +32,7 @@ struct Config {
     std::string subaccountId;
     Region region = Region::Asia;
     std::vector<std::string> apiUrls;  // override region; tried in order; no trailing slash
-    std::string caFile;  // a PEM bundle, read whole at each login
+    std::string caFile;                // a PEM bundle, read whole at each login
     std::string caPath;  // a hashed directory (c_rehash), looked up lazily: one file per CA used
     std::string httpsProxy;  // empty: no proxy, whatever the environment says
     long connectTimeout = 5;

@@ -12,8 +12,8 @@ namespace verif8 {
 // Keeps one curl handle so that initiate and validate can share a connection. HTTPS only,
 // certificates always verified, no redirects, no proxy from the environment (https_proxy only),
 // bounded in time and in response size. The base URLs are tried in order while nothing has been
-// sent; a 429 is retried after its Retry-After and a gateway error (502-504) once, each only
-// when the wait fits the deadline.
+// sent; a 429 is retried after its Retry-After while the budget allows, and a server error
+// (500, 502-504) once, each only when the wait fits the deadline.
 class CurlVerifyClient : public VerifyClient {
 public:
     explicit CurlVerifyClient(const Config& config);

@@ -20,6 +20,7 @@ enum class Outcome {
     LoginTimeout,
     SendLimitReached,
     CertificateInvalid,
+    TlsFailed,
     RateLimited,
     ResendTooSoon,
     InvalidPhone,

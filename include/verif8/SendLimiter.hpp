@@ -24,6 +24,9 @@ public:
     virtual ~SendLimiter() = default;
     // Counts one send for `user` from `source` if both limits allow it.
     virtual LimitDecision take(const std::string& user, const std::string& source) = 0;
+    // Gives back the last send taken, for a request that never went out (no connection, say):
+    // an outage must not use up the users' allowance.
+    virtual void refund(const std::string& user, const std::string& source) = 0;
 };
 
 // Counters in STATE_DIR/limits, one file per user and per source, each a list of send times
@@ -35,6 +38,7 @@ public:
         : stateDir_(std::move(stateDir)), user_(user), source_(source), owner_(owner) {}
 
     LimitDecision take(const std::string& user, const std::string& source) override;
+    void refund(const std::string& user, const std::string& source) override;
 
 private:
     std::string stateDir_;

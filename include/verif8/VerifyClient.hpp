@@ -32,6 +32,7 @@ enum class CallStatus {
     Ok,                   // 200 with a well-formed session
     Unreachable,          // no connection, no answer in time, or HTTP 5xx
     CertificateInvalid,   // TLS peer verification failed
+    TlsFailed,            // the TLS handshake failed (old protocol versions only, say)
     RateLimited,          // HTTP 429
     CredentialsRejected,  // 401/1200, or 400/1001 (sub-account not the key's)
     RequestRejected,      // other 4xx about the request: our configuration is wrong
@@ -56,6 +57,8 @@ struct CallResult {
     std::optional<Session> session;
     std::optional<ApiError> error;
     std::optional<long> retryAfterSeconds;
+    // Whether the request went out at all: when not, nothing can have been sent to the phone.
+    bool requestSent = true;
     std::string detail;  // safe to log: never holds a code, key or URL with a code
 };
 

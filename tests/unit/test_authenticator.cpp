@@ -182,6 +182,11 @@ public:
             --allowed;
         return decision;
     }
+    std::vector<std::pair<std::string, std::string>> refunded;
+    void refund(const std::string& user, const std::string& source) override {
+        refunded.emplace_back(user, source);
+        ++allowed;
+    }
 };
 
 class RecordingLogger : public Logger {
@@ -1973,8 +1978,28 @@ static void refused_resends_before_the_limiter_take_nothing(void**) {
     }
 }
 
+static void a_send_that_never_went_out_is_given_back(void**) {
+    Harness h;
+    CallResult refused = failure(CallStatus::Unreachable, 0, "connection refused");
+    refused.requestSent = false;
+    h.client.initiateResults.push_back(refused);
+    expectOutcome(h.run(), Outcome::Unreachable);
+    assert_int_equal(h.limiter.refunded.size(), 1);
+    expect_str(h.limiter.refunded[0].first, "alice");
+    expect_str(h.limiter.refunded[0].second, "203.0.113.9");
+}
+
+static void a_send_that_went_out_is_kept_even_when_it_failed(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(failure(CallStatus::Unreachable, 500, "HTTP 500"));
+    expectOutcome(h.run(), Outcome::Unreachable);
+    assert_int_equal(h.limiter.refunded.size(), 0);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_send_that_never_went_out_is_given_back),
+        cmocka_unit_test(a_send_that_went_out_is_kept_even_when_it_failed),
         cmocka_unit_test(channel_words_are_matched_in_any_case),
         cmocka_unit_test(an_ok_result_without_a_session_is_a_bad_response),
         cmocka_unit_test(the_right_code_first_time_is_verified),

@@ -664,8 +664,30 @@ static void a_time_ahead_of_the_clock_leaves_the_window_like_any_other(void**) {
     expectAllowed(limiter.take("alice", kSource));
 }
 
+static void a_refund_gives_back_the_last_send_of_both_counters(void**) {
+    State state;
+    FileSendLimiter limiter = state.limiter({1, 900}, {1, 900});
+    expectAllowed(limiter.take("alice", kSource));
+    expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
+    limiter.refund("alice", kSource);
+    assert_int_equal(timesIn(state.userFile("alice")).size(), 0);
+    assert_int_equal(timesIn(state.sourceFile(kSource)).size(), 0);
+    expectAllowed(limiter.take("alice", kSource));
+}
+
+static void a_refund_of_nothing_changes_nothing(void**) {
+    State state;
+    FileSendLimiter limiter = state.limiter({2, 900});
+    limiter.refund("alice", kSource);
+    expectAllowed(limiter.take("alice", kSource));
+    expectAllowed(limiter.take("alice", kSource));
+    expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_refund_gives_back_the_last_send_of_both_counters),
+        cmocka_unit_test(a_refund_of_nothing_changes_nothing),
         cmocka_unit_test(a_time_ahead_of_the_clock_leaves_the_window_like_any_other),
         cmocka_unit_test(sends_are_allowed_up_to_the_user_limit),
         cmocka_unit_test(a_second_limiter_reads_the_same_counters),
