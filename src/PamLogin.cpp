@@ -76,7 +76,8 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
             logger.log(LogLevel::Error, "config: " + problem.describe());
         logger.log(LogLevel::Error, logField("outcome", outcomeName(Outcome::ConfigError)) + " " +
                                         logField("user", login.user) + " " +
-                                        logField("service", login.service) +
+                                        logField("rhost", login.rhost.empty() ? "-" : login.rhost) +
+                                        " " + logField("service", login.service) +
                                         " reason=\"configuration refused; nothing sent\"");
         return pamCodeFor(Outcome::ConfigError);
     }
