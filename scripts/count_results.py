@@ -3,7 +3,9 @@
 Python tests print TAP), one for any other test. Prints the suite's closing line,
 "N passed, N failed" (", N skipped" when any), and exits 1 if anything failed or nothing ran.
 
-usage: count_results.py TESTLOG.json... [--extra NAME=ok|failed ...]"""
+usage: count_results.py TESTLOG.json... [--extra NAME=ok|failed ...] [--tap FILE ...]
+  --tap FILE  the TAP output of a runner started outside Meson (tests/packages); a file without
+              its plan line ("1..N") counts one failure more, as a runner that died part-way"""
 
 import json
 import sys
@@ -29,10 +31,13 @@ def main(argv):
     passed = failed = skipped = 0
     extras = []
     logs = []
+    taps = []
     args = iter(argv)
     for arg in args:
         if arg == "--extra":
             extras.append(next(args))
+        elif arg == "--tap":
+            taps.append(next(args))
         else:
             logs.append(arg)
     for path in logs:
@@ -57,6 +62,20 @@ def main(argv):
                 else:
                     failed += 1
                     print(f"{entry['name']}: {result}")
+    for path in taps:
+        try:
+            with open(path) as handle:
+                text = handle.read()
+        except OSError as error:
+            text = ""
+            print(f"{path}: {error.strerror}")
+        tap_passed, tap_failed, tap_skipped = count_tap(text)
+        passed += tap_passed
+        failed += tap_failed
+        skipped += tap_skipped
+        if not any(line.strip().startswith("1..") for line in text.splitlines()):
+            failed += 1
+            print(f"{path}: no TAP plan line: the runner did not finish")
     for extra in extras:
         name, _, outcome = extra.partition("=")
         if outcome == "ok":

@@ -1,0 +1,671 @@
+#!/usr/bin/python3
+"""The packages: what the .deb and the .rpm that scripts/package built contain (paths, modes,
+conffiles, the pam-auth-update profile, maintainer scripts, lintian), and the .deb installed,
+used and purged in a throw-away Debian 12 root made with debootstrap. Prints TAP.
+
+usage: run_package_tests.py [--packages DIR] [--work DIR]
+  --packages  where scripts/package left the artifacts (default: build/packages)
+  --work      where the Debian root and its cache go (default: build/package-tests)
+
+The install test needs root and the Debian mirror of the machine's apt sources (read when it runs,
+never written down here); without either it reports SKIP with the reason. The bootstrapped root is
+cached as a tarball keyed by date, so later runs the same day skip debootstrap. Nothing here
+touches the machine's own /etc: everything happens under the work directory, and /proc and /dev
+are mounted into the root only for the duration of each command, then unmounted."""
+
+import argparse
+import contextlib
+import datetime
+import glob
+import functools
+import io
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tarfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "harness"))
+
+import tap  # noqa: E402
+import verif8_harness as harness  # noqa: E402
+from pty_session import PtySession  # noqa: E402
+
+SUITE = "bookworm"  # the Debian release the install test bootstraps: Debian 12
+CONF = "/etc/security/pam_verif8.conf"
+USERS = "/etc/security/pam_verif8.users"
+PROFILE = "/usr/share/pam-configs/verif8"
+STATE_DIR = "/var/lib/pam_verif8"
+PASSWORD = "correct horse"
+PACKAGES = None
+WORK = None
+
+
+def log(text):
+    tap.diagnostic(text)
+
+
+def run(command, **kwargs):
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    return subprocess.run(command, **kwargs)
+
+
+def source_man_pages():
+    return sorted(p.name for p in (ROOT / "man").glob("*.[1-8]"))
+
+
+def parse_profile(text):
+    """A pam-auth-update profile: `Field: value` lines, indented lines continue the field."""
+    fields = {}
+    name = None
+    for line in text.splitlines():
+        if line[:1] in (" ", "\t") and name:
+            fields[name].append(line.strip())
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            fields[name] = [value.strip()] if value.strip() else []
+    return {key: "\n".join(" ".join(part.split()) for part in value) for key, value in
+            fields.items()}
+
+
+def host_pam_module_dir():
+    """Where the machine's libpam-modules keeps pam_unix.so (dpkg -L): the package's target."""
+    listing = run(["dpkg", "-L", "libpam-modules"], check=True).stdout.split()
+    return next(os.path.dirname(p) for p in listing if p.endswith("/pam_unix.so"))
+
+
+def unix_profile_priority():
+    path = Path("/usr/share/pam-configs/unix")
+    if path.exists():
+        return int(parse_profile(path.read_text())["Priority"])
+    return 256  # libpam-runtime's pam_unix profile
+
+
+def find_one(pattern, what):
+    found = [p for p in sorted(glob.glob(str(PACKAGES / pattern))) if "dbgsym" not in p
+             and "debuginfo" not in p]
+    if len(found) != 1:
+        raise AssertionError(f"expected one {what} ({pattern}) in {PACKAGES}, found {found}: "
+                             "run scripts/package first")
+    return Path(found[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The .deb as built
+
+
+class DebPackage(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.deb = None
+        cls.members = {}
+        try:
+            cls.deb = find_one("libpam-verif8_*.deb", ".deb")
+        except AssertionError as error:
+            cls.missing = str(error)
+            return
+        data = run(["dpkg-deb", "--fsys-tarfile", str(cls.deb)], text=False, check=True).stdout
+        cls.tar = tarfile.open(fileobj=io.BytesIO(data))
+        cls.members = {m.name.lstrip(".").rstrip("/") or "/": m for m in cls.tar.getmembers()}
+
+    def setUp(self):
+        if self.deb is None:
+            self.fail(self.missing)
+
+    def member(self, path):
+        self.assertIn(path, self.members, f"{path} is not in {self.deb.name}")
+        return self.members[path]
+
+    def content(self, path):
+        return self.tar.extractfile(self.member(path)).read().decode()
+
+    def control(self, name):
+        return run(["dpkg-deb", "-I", str(self.deb), name], check=True).stdout
+
+    def test_module_goes_beside_pam_unix(self):
+        directory = host_pam_module_dir()
+        module = self.member(f"{directory}/pam_verif8.so")
+        self.assertTrue(module.isfile())
+        self.assertEqual(stat.S_IMODE(module.mode), 0o644)
+        self.assertEqual((module.uname, module.gname), ("root", "root"))
+
+    def test_verif8ctl_is_in_usr_sbin(self):
+        tool = self.member("/usr/sbin/verif8ctl")
+        self.assertEqual(stat.S_IMODE(tool.mode), 0o755)
+        self.assertEqual((tool.uname, tool.gname), ("root", "root"))
+
+    def test_config_is_the_only_conffile_and_root_only(self):
+        self.assertEqual(self.control("conffiles").split(), [CONF])
+        conf = self.member(CONF)
+        self.assertEqual(stat.S_IMODE(conf.mode), 0o600)
+        self.assertEqual((conf.uname, conf.gname), ("root", "root"))
+        # The commented example: every key commented out, so installing sets nothing.
+        settings = [line for line in self.content(CONF).splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")]
+        self.assertEqual(settings, [])
+        self.assertIn("#api_key =", self.content(CONF))
+
+    def test_users_file_is_an_example_only(self):
+        self.assertNotIn(USERS, self.members)
+        self.member("/usr/share/doc/libpam-verif8/examples/pam_verif8.users")
+        self.member("/usr/share/doc/libpam-verif8/examples/pam.d/sshd-password-and-code")
+        self.member("/usr/share/doc/libpam-verif8/examples/sshd_config.d/key-and-code.conf")
+
+    def test_profile_is_off_by_default_and_runs_after_the_password(self):
+        profile = parse_profile(self.content(PROFILE))
+        self.assertTrue(profile.get("Name"))
+        self.assertEqual(profile.get("Default"), "no")
+        self.assertLess(int(profile["Priority"]), unix_profile_priority())
+        self.assertEqual(profile.get("Auth-Type"), "Additional")
+        self.assertEqual(profile.get("Auth"), "required pam_verif8.so")
+        self.assertEqual(set(profile) - {"Name", "Default", "Priority", "Auth-Type", "Auth"},
+                         set())
+
+    def test_maintainer_scripts_call_pam_auth_update(self):
+        self.assertRegex(self.control("postinst"), r"\n\s*pam-auth-update --package\n")
+        self.assertRegex(self.control("prerm"),
+                         r'if \[ "\$1" = remove \]; then\n\s*pam-auth-update --package '
+                         r'--remove verif8\n')
+        self.assertIn(f"rm -rf {STATE_DIR}", self.control("postrm"))
+
+    def test_depends(self):
+        depends = run(["dpkg-deb", "-f", str(self.deb), "Depends"], check=True).stdout
+        names = {d.strip().split()[0] for d in depends.split(",")}
+        self.assertTrue({"libpam-runtime", "libpam0g", "libcurl4", "libc6"} <= names, names)
+
+    def test_man_pages(self):
+        pages = source_man_pages()
+        if not pages:
+            self.skipTest("man/ has no pages yet")
+        for page in pages:
+            self.member(f"/usr/share/man/man{page.rsplit('.', 1)[1]}/{page}.gz")
+
+    def test_lintian_reports_no_error_and_no_warning(self):
+        result = run(["lintian", "--display-info", "--fail-on", "error,warning", str(self.deb)])
+        tags = [line for line in result.stdout.splitlines() if line[:2] in ("E:", "W:")]
+        self.assertEqual((result.returncode, tags), (0, []), result.stdout + result.stderr)
+        for line in result.stdout.splitlines():
+            log(f"lintian: {line}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The .rpm as built
+
+
+class RpmPackage(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rpm = None
+        try:
+            cls.rpm = find_one("pam_verif8-*.rpm", ".rpm")
+        except AssertionError as error:
+            cls.missing = str(error)
+            return
+        cls.libdir = run(["rpm", "--eval", "%{_libdir}"], check=True).stdout.strip()
+        listing = run(["rpm", "-qlvp", str(cls.rpm)], check=True).stdout
+        cls.files = {}
+        for line in listing.splitlines():
+            fields = line.split()
+            path = line.split(" -> ")[0].split()[-1]
+            cls.files[path] = (fields[0], fields[2], fields[3])
+
+    def setUp(self):
+        if self.rpm is None:
+            self.fail(self.missing)
+
+    def query(self, *args):
+        return run(["rpm", "-qp", *args, str(self.rpm)], check=True).stdout
+
+    def test_config_is_noreplace_and_root_only(self):
+        self.assertEqual(self.query("--configfiles").split(), [CONF])
+        self.assertEqual(self.files[CONF], ("-rw-------", "root", "root"))
+        flags = dict(line.split("\t") for line in self.query(
+            "--qf", "[%{FILENAMES}\t%{FILEFLAGS:fflags}\n]").splitlines())
+        self.assertIn("c", flags[CONF])
+        self.assertIn("n", flags[CONF])
+
+    def test_module_is_in_libdir_security(self):
+        self.assertEqual(self.files[f"{self.libdir}/security/pam_verif8.so"][1:],
+                         ("root", "root"))
+
+    def test_verif8ctl_is_in_sbindir(self):
+        self.assertEqual(self.files["/usr/sbin/verif8ctl"], ("-rwxr-xr-x", "root", "root"))
+
+    def test_no_users_file_is_installed(self):
+        self.assertNotIn(USERS, self.files)
+        self.assertTrue(any(p.endswith("/pam_verif8.users") and "/doc/" in p for p in self.files))
+
+    def test_requires_pam(self):
+        self.assertIn("pam", self.query("--requires").split())
+
+    def test_man_pages(self):
+        pages = source_man_pages()
+        if not pages:
+            self.skipTest("man/ has no pages yet")
+        for page in pages:
+            section = page.rsplit(".", 1)[1]
+            self.assertTrue(any(p.startswith(f"/usr/share/man/man{section}/{page}")
+                                for p in self.files), page)
+
+
+# ---------------------------------------------------------------------------------------------
+# The .deb installed in a Debian 12 root
+
+
+def apt_sources():
+    """(types, uri, suites, components) of every entry of the machine's apt sources."""
+    entries = []
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        for stanza in re.split(r"\n\s*\n", Path(path).read_text()):
+            fields = {}
+            name = None
+            for line in stanza.splitlines():
+                if line.startswith("#"):
+                    continue
+                if line[:1] in (" ", "\t") and name:
+                    fields[name] += " " + line.strip()
+                elif ":" in line:
+                    name, _, value = line.partition(":")
+                    name = name.strip().lower()
+                    fields[name] = value.strip()
+            if fields.get("enabled", "yes").lower() == "no":
+                continue
+            for uri in fields.get("uris", "").split():
+                entries.append((fields.get("types", "").split(), uri,
+                                fields.get("suites", "").split(),
+                                fields.get("components", "").split()))
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+        if not os.path.exists(path):
+            continue
+        for line in Path(path).read_text().splitlines():
+            line = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+            if len(line) >= 3:
+                entries.append(([line[0]], line[1], [line[2]], line[3:]))
+    return entries
+
+
+def debian_mirror():
+    """The machine's Debian mirror for SUITE, from its apt sources; None if it has none."""
+    for types, uri, suites, components in apt_sources():
+        if "deb" in types and SUITE in suites and "main" in components and \
+                uri.startswith(("http://", "https://")):
+            return uri.rstrip("/")
+    return None
+
+
+def mounts_under(path):
+    """Mount points at or below `path`, deepest first."""
+    path = os.path.realpath(path)
+    found = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point == path or point.startswith(path + "/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
+def unmount_all(path):
+    for point in mounts_under(path):
+        if run(["umount", point]).returncode != 0:
+            run(["umount", "-l", point])
+
+
+def remove_root(path):
+    """rm -rf for a Debian root, refusing while anything is mounted inside (a bind-mounted /dev
+    would take the machine's device nodes with it)."""
+    if not os.path.lexists(path):
+        return
+    unmount_all(path)
+    left = mounts_under(path)
+    if left:
+        raise RuntimeError(f"still mounted, not removing {path}: {left}")
+    shutil.rmtree(path)
+
+
+class DebianRoot:
+    """A Debian root under the work directory; commands run in it through chroot, with /proc
+    and /dev mounted only while they run."""
+
+    ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
+           "DEBIAN_FRONTEND": "noninteractive", "TERM": "dumb"}
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __truediv__(self, inside):
+        return self.path / inside.lstrip("/")
+
+    def writable(self, inside):
+        """The host path of a file to write in the root: never through a symlink, which the
+        root's own tools could point at the machine's files."""
+        path = self / inside
+        parent = os.path.realpath(path.parent)
+        if not (parent + "/").startswith(os.path.realpath(self.path) + "/"):
+            raise RuntimeError(f"{inside} leads out of the root ({parent})")
+        if path.is_symlink():
+            path.unlink()
+        return path
+
+    @contextlib.contextmanager
+    def mounted(self):
+        mounted = []
+        try:
+            for source, target, args in (("proc", "proc", ["-t", "proc"]),
+                                         ("/dev", "dev", ["--bind"])):
+                if (self.path / target).is_symlink():
+                    raise RuntimeError(f"/{target} in the root is a symlink: not mounting on it")
+                run(["mount", *args, source, str(self.path / target)], check=True)
+                mounted.append(self.path / target)
+            yield
+        finally:
+            for target in reversed(mounted):
+                if run(["umount", str(target)]).returncode != 0:
+                    run(["umount", "-l", str(target)])
+
+    def run(self, *command, check=True, input=None, timeout=600):
+        with self.mounted():
+            result = run(["chroot", str(self.path), *command], env=self.ENV, input=input,
+                         timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} in the root exited {result.returncode}:\n"
+                                 f"{result.stdout}{result.stderr}")
+        return result
+
+    def read(self, inside):
+        return (self / inside).read_text()
+
+
+def bootstrapped_tarball(cache, mirror):
+    """A minbase bookworm root with pamtester and fresh apt lists, as a tarball cached by date."""
+    cache.mkdir(parents=True, exist_ok=True)
+    tarball = cache / f"{SUITE}-minbase-{datetime.date.today():%Y%m%d}.tar"
+    if tarball.exists():
+        log(f"debootstrap: cached {tarball.name}")
+        return tarball
+    building = cache / "bootstrap"
+    remove_root(building)
+    started = time.monotonic()
+    try:
+        result = run(["debootstrap", "--variant=minbase", "--include=pamtester", SUITE,
+                      str(building), mirror], timeout=1800)
+        if result.returncode != 0:
+            raise AssertionError(f"debootstrap failed ({result.returncode}):\n"
+                                 f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        root = DebianRoot(building)
+        root.run("apt-get", "update", "-qq")
+        root.run("apt-get", "clean")
+        log(f"debootstrap + apt-get update: {time.monotonic() - started:.0f} s from {mirror}")
+        partial = tarball.with_suffix(".part")
+        run(["tar", "-C", str(building), "-cf", str(partial), "."], check=True)
+        partial.rename(tarball)
+    finally:
+        remove_root(building)
+    for old in cache.glob(f"{SUITE}-minbase-*.tar"):
+        if old != tarball:
+            old.unlink()
+    return tarball
+
+
+def install_test_skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (debootstrap, chroot, mount)"
+    for tool in ("debootstrap", "chroot", "mount"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed"
+    mirror = debian_mirror()
+    if not mirror:
+        return f"the machine's apt sources name no Debian mirror for {SUITE}"
+    try:
+        with urllib.request.urlopen(f"{mirror}/dists/{SUITE}/InRelease", timeout=20):
+            pass
+    except OSError as error:
+        return f"the Debian mirror of the apt sources cannot be reached: {error}"
+    return None
+
+
+FAILED_STEPS = set()
+
+
+def step(number, *needs):
+    """An install-test step: fails at once, without running, when a step it needs failed."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self):
+            missing = sorted(FAILED_STEPS & set(needs))
+            if missing:
+                self.fail(f"not run: step {', '.join(missing)} failed")
+            try:
+                method(self)
+            except unittest.SkipTest:
+                raise
+            except BaseException:
+                FAILED_STEPS.add(number)
+                raise
+        return wrapper
+    return decorate
+
+
+class InstalledDeb(unittest.TestCase):
+    """One Debian root for the whole class; the tests run in the order of their numbers, each
+    step after the ones it needs."""
+
+    skip_reason = None
+    root = None
+    sandbox = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.skip_reason = install_test_skip_reason()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.sandbox:
+            cls.sandbox.stop()
+        if cls.root:
+            remove_root(cls.root.path)
+
+    def setUp(self):
+        if self.skip_reason:
+            self.skipTest(self.skip_reason)
+
+    def common_auth(self):
+        return self.root.read("/etc/pam.d/common-auth")
+
+    @step("01")
+    def test_01_apt_installs_the_deb(self):
+        cls = type(self)
+        deb = find_one("libpam-verif8_*.deb", ".deb")
+        mirror = debian_mirror()
+        tarball = bootstrapped_tarball(WORK / "cache", mirror)
+        path = WORK / "root"
+        remove_root(path)
+        path.mkdir(parents=True)
+        started = time.monotonic()
+        cls.root = DebianRoot(path)
+        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
+        # The root's own files: name resolution for its apt, and no service may start in it.
+        shutil.copyfile("/etc/resolv.conf", self.root.writable("/etc/resolv.conf"))
+        policy = self.root.writable("/usr/sbin/policy-rc.d")
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        shutil.copyfile(deb, self.root.writable(f"/tmp/{deb.name}"))
+        log(f"root unpacked in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        result = self.root.run("apt-get", "install", "-y", "--no-install-recommends",
+                               f"/tmp/{deb.name}", check=False)
+        if result.returncode != 0:
+            # Lists from the cache may be stale for a mirror that moved on: refresh, then retry.
+            self.root.run("apt-get", "update", "-qq")
+            self.root.run("apt-get", "install", "-y", "--no-install-recommends",
+                          f"/tmp/{deb.name}")
+        log(f"apt-get install: {time.monotonic() - started:.1f} s")
+        status = self.root.run("dpkg-query", "-W", "-f", "${Status} ${Version}",
+                               "libpam-verif8").stdout
+        self.assertEqual(status, "install ok installed 0.1.0-1")
+
+    @step("02", "01")
+    def test_02_files_and_modes(self):
+        module_dir = next(os.path.dirname(p) for p in self.root.run(
+            "dpkg", "-L", "libpam-modules").stdout.split() if p.endswith("/pam_unix.so"))
+        self.assertTrue((self.root / f"{module_dir}/pam_verif8.so").is_file())
+        tool = os.stat(self.root / "/usr/sbin/verif8ctl")
+        self.assertEqual(stat.S_IMODE(tool.st_mode), 0o755)
+        conf = os.lstat(self.root / CONF)
+        self.assertTrue(stat.S_ISREG(conf.st_mode))
+        self.assertEqual((stat.S_IMODE(conf.st_mode), conf.st_uid, conf.st_gid), (0o600, 0, 0))
+        conffiles = self.root.run("dpkg-query", "-W", "-f", "${Conffiles}",
+                                  "libpam-verif8").stdout.split()
+        self.assertEqual(conffiles[:1], [CONF])
+        self.assertFalse((self.root / USERS).exists(), "installing must not create the users file")
+        self.assertEqual(parse_profile(self.root.read(PROFILE))["Default"], "no")
+
+    @step("03", "01")
+    def test_03_installing_turns_nothing_on(self):
+        self.assertNotIn("pam_verif8", self.common_auth())
+        # verif8 is known to pam-auth-update, and off.
+        self.assertIn("verif8", self.root.read("/var/lib/pam/seen"))
+
+    @step("04", "01")
+    def test_04_pam_auth_update_enables_it_after_the_password(self):
+        self.root.run("pam-auth-update", "--enable", "verif8")
+        # "auth CONTROL MODULE [ARGS]", CONTROL possibly "[success=1 default=ignore]".
+        lines = [re.match(r"auth\s+(\[[^]]*\]|\S+)\s+(\S+)", line)
+                 for line in self.common_auth().splitlines()]
+        stack = [(match[1], match[2]) for match in lines if match]
+        modules = [module for _, module in stack]
+        self.assertIn(("required", "pam_verif8.so"), stack, self.common_auth())
+        # After the password, and after the requisite pam_deny.so that ends a failed one.
+        self.assertLess(modules.index("pam_unix.so"), modules.index("pam_verif8.so"))
+        self.assertLess(modules.index("pam_deny.so"), modules.index("pam_verif8.so"))
+        self.assertEqual(stack[modules.index("pam_deny.so")][0], "requisite")
+
+    @step("05", "01")
+    def test_05_verif8ctl_accepts_a_config_for_the_sandbox(self):
+        cls = type(self)
+        cls.sandbox = harness.Sandbox(WORK / "sandbox", stdout=open(WORK / "sandbox.out", "w"))
+        (WORK / "sandbox").mkdir(exist_ok=True)
+        cls.sandbox.start()
+        (self.root / "/root/verif8-test").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.sandbox.ca_file, self.root.writable("/root/verif8-test/ca.pem"))
+        harness.write_secure(self.root.writable(CONF), harness.config_text(
+            self.sandbox, USERS, state_dir=STATE_DIR, ca_file="/root/verif8-test/ca.pem"))
+        harness.write_secure(self.root.writable(USERS), "alice +6591234567 sms\n", mode=0o644)
+        self.root.run("useradd", "--create-home", "alice")
+        self.root.run("chpasswd", input=f"alice:{PASSWORD}\n")
+        # A service of the root's own that is just Debian's common stacks, as login would use.
+        self.root.writable("/etc/pam.d/verif8-test").write_text(
+            "@include common-auth\n@include common-account\n")
+        result = self.root.run("verif8ctl", "check-config", check=False)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def pamtester(self):
+        return PtySession(["chroot", str(self.root.path), "pamtester", "-v", "verif8-test",
+                           "alice", "authenticate"], env=DebianRoot.ENV)
+
+    def login(self, code=None, password=PASSWORD, wrong_codes=0):
+        self.sandbox.control("reset")
+        sent_before = len(self.sandbox.deliveries())
+        with self.root.mounted():
+            session = self.pamtester()
+            try:
+                session.expect("Password: ")
+                session.type(password)
+                for _ in range(wrong_codes):
+                    session.expect("Verification code: ")
+                    last = self.sandbox.deliveries()[-1]["code"]
+                    session.type("0" * len(last) if last != "0" * len(last) else "1" * len(last))
+                if code:
+                    prompt = session.expect("Verification code: ")
+                    self.assertIn("Code sent by SMS to", prompt)
+                    session.type(self.sandbox.deliveries()[-1]["code"])
+                status = session.finish(timeout=60)
+            finally:
+                session.close()
+        return status, session.text(), self.sandbox.deliveries()[sent_before:]
+
+    @step("06", "01", "04", "05")
+    def test_06_the_right_code_logs_in(self):
+        status, text, sent = self.login(code=True)
+        self.assertEqual(status, 0, text)
+        self.assertIn("successfully authenticated", text)
+        self.assertEqual(len(sent), 1)
+        self.assertEqual((sent[0]["destination"], sent[0]["channel"]), ("+6591234567", "sms"))
+
+    @step("07", "01", "04", "05")
+    def test_07_wrong_codes_fail(self):
+        status, text, _ = self.login(wrong_codes=3)
+        self.assertNotEqual(status, 0, text)
+        self.assertNotIn("successfully authenticated", text)
+        self.assertIn("Wrong code", text)
+
+    @step("08", "01", "04", "05")
+    def test_08_a_wrong_password_sends_no_code(self):
+        status, text, sent = self.login(password="wrong password")
+        self.assertNotEqual(status, 0, text)
+        self.assertNotIn("Verification code", text)
+        self.assertEqual(sent, [])
+
+    @step("09", "01")
+    def test_09_purge_leaves_only_what_the_admin_wrote(self):
+        # The logins made state_dir; should they have failed, make it as the module would.
+        (self.root / STATE_DIR).mkdir(mode=0o700, exist_ok=True)
+        self.root.run("apt-get", "purge", "-y", "libpam-verif8")
+        status = self.root.run("dpkg-query", "-W", "-f", "${Status}", "libpam-verif8",
+                               check=False).stdout
+        self.assertIn(status, ("", "unknown ok not-installed"))
+        for gone in (CONF, PROFILE, STATE_DIR, "/usr/sbin/verif8ctl",
+                     "/usr/share/doc/libpam-verif8"):
+            self.assertFalse(os.path.lexists(self.root / gone), f"{gone} is left after purge")
+        self.assertEqual(list((self.root / "/usr/lib").glob("*/security/pam_verif8.so")), [])
+        self.assertNotIn("pam_verif8", self.common_auth())
+        self.assertNotIn("verif8", self.root.read("/var/lib/pam/seen").split())
+        # The users file is the administrator's, not the package's: policy keeps it.
+        self.assertTrue((self.root / USERS).exists())
+
+
+def main():
+    global PACKAGES, WORK
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--packages", default=str(ROOT / "build" / "packages"))
+    parser.add_argument("--work", default=str(ROOT / "build" / "package-tests"))
+    args = parser.parse_args()
+    PACKAGES = Path(args.packages).resolve()
+    WORK = Path(args.work).resolve()
+    WORK.mkdir(parents=True, exist_ok=True)
+
+    # A kill (meson's timeout, Ctrl-C) still goes through the finally blocks that unmount.
+    def interrupted(number, _frame):
+        raise KeyboardInterrupt(f"signal {number}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        return 0 if tap.run([DebPackage, RpmPackage, InstalledDeb]) else 1
+    finally:
+        if InstalledDeb.sandbox:
+            InstalledDeb.sandbox.stop()
+        unmount_all(WORK)
+        if (WORK / "root").exists():
+            # A command the signal cut short may still be finishing in the root: try twice;
+            # whatever is left goes at the start of the next run.
+            for attempt in (1, 2):
+                try:
+                    remove_root(WORK / "root")
+                    break
+                except OSError as error:
+                    log(f"removing {WORK / 'root'}: {error}")
+                    time.sleep(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
