@@ -27,17 +27,16 @@ import verif8_harness as harness  # noqa: E402
 PAM_AUTHINFO_UNAVAIL = 9
 
 
+BENCH_RUN = None  # set in main: the small launcher that measures each process
+
+
 def run_measured(command, env):
     """Runs one process to its end: (exit status, cpu ms, wall ms, peak RSS KiB, stdout)."""
-    start = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
-    output = process.stdout.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    wall = (time.monotonic() - start) * 1000
-    cpu = (usage.ru_utime + usage.ru_stime) * 1000
-    return process.returncode, cpu, wall, usage.ru_maxrss, output
+    result = subprocess.run([BENCH_RUN] + command, env=env, capture_output=True, text=True)
+    report = result.stderr.strip().splitlines()[-1]
+    fields = dict(item.split("=", 1) for item in report.split()[1:])
+    return (int(fields["status"]), float(fields["cpu_ms"]), float(fields["wall_ms"]),
+            int(fields["maxrss_kb"]), result.stdout)
 
 
 def percentile(values, fraction):
@@ -100,6 +99,8 @@ def main():
     bench_login = str(build / "bench" / "bench_login")
     bench_floor = str(build / "bench" / "bench_floor")
     bench_load = str(build / "bench" / "bench_load")
+    global BENCH_RUN
+    BENCH_RUN = str(build / "bench" / "bench_run")
 
     work = harness.temp_dir("verif8-bench-")
     # u000-u003 for the series, the load test's own users, and two for the outage figures.

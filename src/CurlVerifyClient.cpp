@@ -1,7 +1,7 @@
 // CurlVerifyClient: HTTPS calls to the Verify API; the only code that includes curl.
 #include "verif8/CurlVerifyClient.hpp"
 
-#include <curl/curl.h>
+#include "CurlLibrary.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -21,7 +21,7 @@ namespace {
 const std::string kDefaultCaPath = VERIF8_DEFAULT_CA_PATH;
 
 struct CurlDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+    void operator()(CURL* handle) const { curlApi().easyCleanup(handle); }
 };
 
 // Header lists hold the bearer token: wipe every entry before curl frees the list.
@@ -29,13 +29,13 @@ struct HeaderListDeleter {
     void operator()(curl_slist* list) const {
         for (curl_slist* item = list; item != nullptr; item = item->next)
             wipeMemory(item->data, strlen(item->data));
-        curl_slist_free_all(list);
+        curlApi().slistFreeAll(list);
     }
 };
 using HeaderList = std::unique_ptr<curl_slist, HeaderListDeleter>;
 
 bool appendHeader(HeaderList& list, const char* header) {
-    curl_slist* grown = curl_slist_append(list.get(), header);
+    curl_slist* grown = curlApi().slistAppend(list.get(), header);
     if (grown == nullptr)
         return false;
     list.release();
@@ -149,54 +149,54 @@ struct CurlVerifyClient::Impl {
 bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::string* postBody,
                                        curl_slist* headers, Exchange& exchange) {
     CURL* h = handle.get();
-    curl_easy_reset(h);
+    curlApi().easyReset(h);
     errorText[0] = '\0';
     bool ok = true;
     auto set = [&ok](CURLcode code) { ok = ok && code == CURLE_OK; };
-    set(curl_easy_setopt(h, CURLOPT_URL, url.c_str()));
-    set(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https"));
-    set(curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L));
-    set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
-    set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
-    set(curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
+    set(curlApi().easySetopt(h, CURLOPT_URL, url.c_str()));
+    set(curlApi().easySetopt(h, CURLOPT_PROTOCOLS_STR, "https"));
+    set(curlApi().easySetopt(h, CURLOPT_FOLLOWLOCATION, 0L));
+    set(curlApi().easySetopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
+    set(curlApi().easySetopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
+    set(curlApi().easySetopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
     // An empty proxy disables the environment's http(s)_proxy and ALL_PROXY: a proxy set for an
     // unrelated program must not see the API key.
     // https_proxy from the config is the only proxy; NO_PROXY from the environment neither.
-    set(curl_easy_setopt(h, CURLOPT_PROXY, config.httpsProxy.c_str()));
-    set(curl_easy_setopt(h, CURLOPT_NOPROXY, ""));
-    set(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L));
+    set(curlApi().easySetopt(h, CURLOPT_PROXY, config.httpsProxy.c_str()));
+    set(curlApi().easySetopt(h, CURLOPT_NOPROXY, ""));
+    set(curlApi().easySetopt(h, CURLOPT_NOSIGNAL, 1L));
     // The login's budget bounds every request; curl takes 0 as "no limit", so never pass 0.
     const long left = std::max(1L, millisecondsUntil(deadline));
-    set(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                         std::min(config.connectTimeout * 1000, left)));
-    set(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, std::min(config.requestTimeout * 1000, left)));
-    set(curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
-    set(curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_verif8/" VERIF8_VERSION));
-    set(curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers));
-    set(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, onBody));
-    set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange));
-    set(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, onHeader));
-    set(curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange));
-    set(curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, onRequestStart));
-    set(curl_easy_setopt(h, CURLOPT_PREREQDATA, &exchange));
-    set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText));
+    set(curlApi().easySetopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                             std::min(config.connectTimeout * 1000, left)));
+    set(curlApi().easySetopt(h, CURLOPT_TIMEOUT_MS, std::min(config.requestTimeout * 1000, left)));
+    set(curlApi().easySetopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
+    set(curlApi().easySetopt(h, CURLOPT_USERAGENT, "pam_verif8/" VERIF8_VERSION));
+    set(curlApi().easySetopt(h, CURLOPT_HTTPHEADER, headers));
+    set(curlApi().easySetopt(h, CURLOPT_WRITEFUNCTION, onBody));
+    set(curlApi().easySetopt(h, CURLOPT_WRITEDATA, &exchange));
+    set(curlApi().easySetopt(h, CURLOPT_HEADERFUNCTION, onHeader));
+    set(curlApi().easySetopt(h, CURLOPT_HEADERDATA, &exchange));
+    set(curlApi().easySetopt(h, CURLOPT_PREREQFUNCTION, onRequestStart));
+    set(curlApi().easySetopt(h, CURLOPT_PREREQDATA, &exchange));
+    set(curlApi().easySetopt(h, CURLOPT_ERRORBUFFER, errorText));
     // Trust: ca_file (a bundle), or a hashed directory, where OpenSSL reads only the CAs a
     // chain needs instead of parsing a whole bundle at every login (the larger part of a login's
     // CPU). Without either, the directory chosen at build time, else libcurl's own default.
     const std::string& caPath = config.caPath.empty() ? kDefaultCaPath : config.caPath;
     if (!config.caFile.empty()) {
-        set(curl_easy_setopt(h, CURLOPT_CAINFO, config.caFile.c_str()));
-        set(curl_easy_setopt(h, CURLOPT_CAPATH, nullptr));
+        set(curlApi().easySetopt(h, CURLOPT_CAINFO, config.caFile.c_str()));
+        set(curlApi().easySetopt(h, CURLOPT_CAPATH, nullptr));
     } else if (!caPath.empty()) {
-        set(curl_easy_setopt(h, CURLOPT_CAINFO, nullptr));
-        set(curl_easy_setopt(h, CURLOPT_CAPATH, caPath.c_str()));
+        set(curlApi().easySetopt(h, CURLOPT_CAINFO, nullptr));
+        set(curlApi().easySetopt(h, CURLOPT_CAPATH, caPath.c_str()));
     }
     if (postBody != nullptr) {
-        set(curl_easy_setopt(h, CURLOPT_POST, 1L));
-        set(curl_easy_setopt(h, CURLOPT_POSTFIELDS, postBody->c_str()));
-        set(curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(postBody->size())));
+        set(curlApi().easySetopt(h, CURLOPT_POST, 1L));
+        set(curlApi().easySetopt(h, CURLOPT_POSTFIELDS, postBody->c_str()));
+        set(curlApi().easySetopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(postBody->size())));
     } else {
-        set(curl_easy_setopt(h, CURLOPT_HTTPGET, 1L));
+        set(curlApi().easySetopt(h, CURLOPT_HTTPGET, 1L));
     }
     return ok;
 }
@@ -205,9 +205,16 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
                                            bool& nothingSent) {
     CallResult result;
     nothingSent = false;
-    // Created on the first call, so that logins that send nothing never set curl up.
+    // Loaded and created on the first call, so that logins that send nothing never load
+    // libcurl or set it up.
+    std::string loadError;
+    if (CurlLibrary::load(loadError) == nullptr) {
+        result.status = CallStatus::InternalError;
+        result.detail = loadError;
+        return result;
+    }
     if (!handle)
-        handle.reset(curl_easy_init());
+        handle.reset(curlApi().easyInit());
     if (!handle) {
         result.status = CallStatus::InternalError;
         result.detail = "curl_easy_init failed";
@@ -227,9 +234,9 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         result.detail = "could not set up the HTTPS request";
         return result;
     }
-    const CURLcode code = curl_easy_perform(handle.get());
+    const CURLcode code = curlApi().easyPerform(handle.get());
     // The request is done: nothing below may leave the key or code reachable through curl.
-    curl_easy_setopt(handle.get(), CURLOPT_HTTPHEADER, nullptr);
+    curlApi().easySetopt(handle.get(), CURLOPT_HTTPHEADER, nullptr);
     if (exchange.tooLarge) {
         result.status = CallStatus::BadResponse;
         result.detail = "response larger than " + std::to_string(kMaxResponseSize) + " bytes";
@@ -244,13 +251,13 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         nothingSent = !exchange.requestStarted;
         result.requestSent = exchange.requestStarted;
         result.status = classifyTransportError(code);
-        result.detail = std::string(curl_easy_strerror(code));
+        result.detail = std::string(curlApi().easyStrerror(code));
         if (errorText[0] != '\0')
             result.detail += ": " + sanitizeForMessage(errorText);
         return result;
     }
     long httpStatus = 0;
-    curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &httpStatus);
+    curlApi().easyGetinfo(handle.get(), CURLINFO_RESPONSE_CODE, &httpStatus);
     return verify_api::interpretResponse(httpStatus, exchange.body.view(), exchange.retryAfter);
 }
 

@@ -1,0 +1,58 @@
+// CurlLibrary: dlopen of libcurl.so.4 and its entry points, once per process.
+#include "CurlLibrary.hpp"
+
+#include <dlfcn.h>
+
+#include <mutex>
+
+namespace verif8 {
+
+namespace {
+CurlLibrary library{};
+std::string loadError;
+std::once_flag loaded;
+
+template <typename Function>
+bool bind(void* handle, const char* name, Function& target) {
+    target = reinterpret_cast<Function>(dlsym(handle, name));
+    if (target == nullptr)
+        loadError = std::string("libcurl.so.4 has no ") + name;
+    return target != nullptr;
+}
+
+void open() {
+    // RTLD_NODELETE: OpenSSL registers exit handlers; its code must outlive any dlclose.
+    void* handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (handle == nullptr) {
+        const char* why = dlerror();
+        loadError = std::string("cannot load libcurl.so.4: ") + (why != nullptr ? why : "?");
+        return;
+    }
+    const bool complete = bind(handle, "curl_easy_init", library.easyInit) &&
+                          bind(handle, "curl_easy_cleanup", library.easyCleanup) &&
+                          bind(handle, "curl_easy_reset", library.easyReset) &&
+                          bind(handle, "curl_easy_setopt", library.easySetopt) &&
+                          bind(handle, "curl_easy_perform", library.easyPerform) &&
+                          bind(handle, "curl_easy_getinfo", library.easyGetinfo) &&
+                          bind(handle, "curl_easy_strerror", library.easyStrerror) &&
+                          bind(handle, "curl_slist_append", library.slistAppend) &&
+                          bind(handle, "curl_slist_free_all", library.slistFreeAll);
+    if (!complete)
+        library = CurlLibrary{};
+}
+}  // namespace
+
+const CurlLibrary* CurlLibrary::load(std::string& error) {
+    std::call_once(loaded, open);
+    if (library.easyInit == nullptr) {
+        error = loadError;
+        return nullptr;
+    }
+    return &library;
+}
+
+const CurlLibrary& curlApi() {
+    return library;
+}
+
+}  // namespace verif8
