@@ -49,6 +49,9 @@ VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamteste
 # What only the test suite needs.
 VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server openssh-client
                       python3-paramiko util-linux groff-base)
+# The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm-14's
+# symbolizer for readable sanitizer reports.
+VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-14-dev llvm-14)
 # What scripts/package and tests/packages need: the Debian and RPM builds, lintian, and
 # debootstrap for the install test in a throw-away Debian root.
 VERIF8_PACKAGING_PACKAGES=(debhelper dpkg-dev lintian rpm debootstrap libcmocka-dev

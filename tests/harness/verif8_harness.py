@@ -210,7 +210,11 @@ class PamWorld:
     def env(self, base=None, services=None):
         """services: another directory of service files (one PAM stack per sshd, say)."""
         env = dict(os.environ if base is None else base)
-        preload = [lib for lib in PAM_WRAPPER_LIBS]
+        # VERIF8_PRELOAD_FIRST (scripts/test's sanitized stage): libraries to load before the
+        # wrappers. ASan's runtime must come first in a process not built with it (pamtester,
+        # libpam dlopen'ing an ASan-built module).
+        preload = [lib for lib in env.get("VERIF8_PRELOAD_FIRST", "").split(":") if lib]
+        preload += [lib for lib in PAM_WRAPPER_LIBS]
         if env.get("LD_PRELOAD"):
             preload.append(env["LD_PRELOAD"])
         env.update({

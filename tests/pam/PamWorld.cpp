@@ -151,10 +151,19 @@ int authenticate(const std::string& service, const std::string& user, Script& sc
 void sandboxControl(const std::string& action) {
     const std::string url = env("VERIF8_SANDBOX_URL") + "/_sandbox/" + action;
     const std::string ca = env("VERIF8_SANDBOX_CA");
+    // curl only talks to the sandbox: no LD_PRELOAD for it. A preloaded libasan (scripts/test's
+    // sanitized stage) deadlocks curl: p11-kit calls newlocale() before ASan is initialised.
+    std::vector<char*> curlEnv;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0)
+            curlEnv.push_back(*entry);
+    }
+    curlEnv.push_back(nullptr);
     const pid_t child = fork();
     if (child == 0) {
-        execl("/usr/bin/curl", "curl", "-sS", "-o", "/dev/null", "--fail", "--noproxy", "*",
-              "--cacert", ca.c_str(), "-X", "POST", url.c_str(), static_cast<char*>(nullptr));
+        execle("/usr/bin/curl", "curl", "-sS", "-o", "/dev/null", "--fail", "--noproxy", "*",
+               "--cacert", ca.c_str(), "-X", "POST", url.c_str(), static_cast<char*>(nullptr),
+               curlEnv.data());
         _exit(127);
     }
     int status = 0;
