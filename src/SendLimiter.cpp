@@ -77,7 +77,7 @@ public:
             return std::nullopt;
         bool valid = true;
         forEachLine(std::string_view(content).substr(kHeader.size()), [&](std::string_view line) {
-            const auto value = parseTime(line);
+            const auto value = parseUnixTime(line);
             if (!value)
                 valid = false;
             else if (*value >= since)
@@ -99,18 +99,6 @@ public:
     }
 
 private:
-    static std::optional<std::time_t> parseTime(std::string_view text) {
-        if (text.empty() || text.size() > 12)
-            return std::nullopt;
-        std::time_t value = 0;
-        for (char c : text) {
-            if (!isAsciiDigit(c))
-                return std::nullopt;
-            value = value * 10 + (c - '0');
-        }
-        return value;
-    }
-
     std::string path_;
     int fd_ = -1;
     std::string problem_;

@@ -25,18 +25,6 @@ constexpr const char* kClaims = "/claims";
 // Codes live at most 7200 s (code_validity); a file older than that is of no use to anyone.
 constexpr std::time_t kMaxAge = 7200 + 60;
 
-std::optional<std::time_t> parseTime(std::string_view text) {
-    if (text.empty() || text.size() > 12)
-        return std::nullopt;
-    std::time_t value = 0;
-    for (char c : text) {
-        if (!isAsciiDigit(c))
-            return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    return value;
-}
-
 // What the file records of its key: the key holds newlines, so its hash and length stand for it,
 // and a file left under a colliding name by another key is not taken for this one.
 std::string keyStamp(const std::string& key) {
@@ -135,7 +123,7 @@ std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
             complete = complete && sends.has_value();
             session.sends = static_cast<int>(sends.value_or(0));
         } else if (name == "last_send" || name == "expires") {
-            const auto time = parseTime(value);
+            const auto time = parseUnixTime(value);
             complete = complete && time.has_value();
             (name == "last_send" ? session.lastSend : session.expiresAt) = time.value_or(0);
         }

@@ -47,6 +47,18 @@ std::optional<long> parseNumber(std::string_view text) {
     return value;
 }
 
+std::optional<std::time_t> parseUnixTime(std::string_view text) {
+    if (text.empty() || text.size() > 12)
+        return std::nullopt;
+    std::time_t value = 0;
+    for (char c : text) {
+        if (!isAsciiDigit(c))
+            return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit) {
     while (!text.empty()) {
         const std::size_t end = text.find('\n');

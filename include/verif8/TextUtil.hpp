@@ -1,6 +1,7 @@
 // TextUtil: small text helpers shared by the parsers.
 #pragma once
 
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +16,8 @@ bool hasControl(std::string_view text);
 bool hasControlOrSpace(std::string_view text);
 // A non-negative decimal number without sign or spaces, at most 9 digits.
 std::optional<long> parseNumber(std::string_view text);
+// A Unix time as the state files write it: 1 to 12 decimal digits.
+std::optional<std::time_t> parseUnixTime(std::string_view text);
 // Calls `visit` with each line, without its "\n" or "\r\n" ending.
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit);
 // Decodes the UTF-8 sequence at text[pos] into `cp`; returns its length, or 0 when the bytes there
