@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE.parent / "harness"))
 sys.path.insert(0, str(HERE))
 
 import openapi_check  # noqa: E402
+import secret_scan  # noqa: E402
 import verif8_harness as harness  # noqa: E402
 
 OPENAPI = harness.ROOT.parent / "shared" / "8x8-verification-api.openapi.json"
@@ -53,6 +54,7 @@ def main():
                 result = subprocess.run([binary], env=env, stdout=subprocess.PIPE, stderr=log,
                                         text=True, timeout=600)
             requests = sandbox.requests()
+            outbox, api_key, requests_log = sandbox.outbox, sandbox.api_key, sandbox.requests_log
         ok = result.returncode == 0
         lines = [line for line in result.stdout.splitlines() if not line.startswith("1..")]
         planned = sum(1 for line in lines if line.startswith(("ok ", "not ok ")))
@@ -68,6 +70,18 @@ def main():
             print(f"not ok {number} - every_initiate_body_fits_the_published_api")
             for problem in problems or ["no initiate request was recorded"]:
                 print(f"# {problem}")
+        # And one over every log of the run: no delivered code and not the API key, anywhere.
+        leaks = secret_scan.scan_run(outbox, api_key, {str(log_path): log_path.read_text()},
+                                     work / "sandbox.out", requests_log,
+                                     extra_secrets=["not-the-key"])
+        number += 1
+        if leaks:
+            ok = False
+            print(f"not ok {number} - no_code_or_key_in_any_log")
+            for leak in leaks:
+                print(f"# {leak}")
+        else:
+            print(f"ok {number} - no_code_or_key_in_any_log")
         print(f"1..{number}")
         if result.returncode != 0:
             print(f"# test_pam_login exited {result.returncode}; pam_syslog output follows")
