@@ -1,7 +1,9 @@
 // bench_login: one login through libpam, as a small PAM application started per login (as sshd
 // forks per connection). Answers the code prompt with the code the sandbox delivered to PHONE
 // and prints how long pam_authenticate took to reach the prompt.
-//   usage: bench_login SERVICE USER PHONE OUTBOX
+//   usage: bench_login SERVICE USER PHONE OUTBOX [CONFDIR]
+// With CONFDIR the service file is read from there (pam_start_confdir), so that real libpam runs
+// without pam_wrapper and the figures hold no test harness.
 #include <security/pam_appl.h>
 #include <unistd.h>
 
@@ -64,8 +66,8 @@ int conversation(int count, const pam_message** messages, pam_response** replies
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s SERVICE USER PHONE OUTBOX\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s SERVICE USER PHONE OUTBOX [CONFDIR]\n", argv[0]);
         return 2;
     }
     State state;
@@ -77,7 +79,9 @@ int main(int argc, char** argv) {
     }
     pam_conv conv{conversation, &state};
     pam_handle_t* pamh = nullptr;
-    if (pam_start(argv[1], argv[2], &conv, &pamh) != PAM_SUCCESS)
+    const int started = argc == 6 ? pam_start_confdir(argv[1], argv[2], &conv, argv[5], &pamh)
+                                  : pam_start(argv[1], argv[2], &conv, &pamh);
+    if (started != PAM_SUCCESS)
         return 3;
     state.authenticateStart = Clock::now();
     const int rc = pam_authenticate(pamh, 0);

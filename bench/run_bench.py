@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """The cost of a login with pam_verif8, against the floor of two bare libcurl requests.
 
-Every login runs in a process of its own (bench_login, a small PAM application, under
-pam_wrapper and nss_wrapper), as under sshd; the floor (bench_floor) makes the same two HTTPS
-requests with bare libcurl and the same TLS settings, one process per login. CPU is the
+Every login runs in a process of its own (bench_login, a small PAM application), as under sshd;
+the measured series run real libpam with the service file from a temp dir (pam_start_confdir)
+for the machine's root user, with no test wrapper in the process. The floor (bench_floor) makes
+the same two HTTPS requests with bare libcurl and the same TLS settings, one process per login.
+The load test needs many users, so it runs under nss_wrapper and pam_wrapper. CPU is the
 process's user+sys time from wait4(2); peak RSS is its ru_maxrss. verif8-sandbox answers on
 127.0.0.1; its own CPU is not counted. Prints figures only: there is no pass or fail.
 
@@ -106,9 +108,16 @@ def main():
     # u000-u003 for the series, the load test's own users, and two for the outage figures.
     count = max(args.load_logins, 4) + 2
     users = {f"u{i:03d}": (3000 + i, f"u{i:03d} +6590{i:06d} sms") for i in range(count)}
+    # The measured series log in as the machine's root (it exists without nss_wrapper); the
+    # users file gives root a number of its own. Nothing of the machine is changed.
+    root_phone = "+6599999999"
     down_user, failover_user = f"u{count - 2:03d}", f"u{count - 1:03d}"
     try:
         world = harness.PamWorld(work / "world", users=users)
+        with open(world.users_file, "a") as users_file:
+            users_file.write(f"root {root_phone} sms\n")
+        confdir = work / "pam.d"
+        confdir.mkdir()
         with harness.Sandbox(work / "sandbox", extra_args=["--quiet", "--tls-faults"],
                              stdout=open(work / "sandbox.out", "w")) as sandbox:
             certs, bundle, ca_count = system_store_copy(work / "store", sandbox.ca_file)
@@ -121,6 +130,7 @@ def main():
                 config = harness.write_secure(work / f"{name}.conf", harness.config_text(
                     sandbox, world.users_file, **settings))
                 world.service(name, module, f"conf={config}")
+                (confdir / name).write_text(f"auth required {module} conf={config}\n")
 
             service("system", ca_file=None, ca_path=certs)
             service("bundle", ca_file=bundle)
@@ -129,12 +139,18 @@ def main():
             service("failover", api_url=f"{sandbox.info['blackhole']} {sandbox.url}",
                     connect_timeout="2")
             (world.services / "noop").write_text(f"auth required {permit}\n")
+            (confdir / "noop").write_text(f"auth required {permit}\n")
             env = world.env()
             env["PAM_WRAPPER_DEBUGLEVEL"] = "0"
 
             def login(name, user):
                 return run_measured([bench_login, name, user, users[user][1].split()[1],
                                      sandbox.outbox], env)
+
+            def root_login(name):
+                # Real libpam and the real NSS, no wrapper: what sshd's child would run.
+                return run_measured([bench_login, name, "root", root_phone, sandbox.outbox,
+                                     str(confdir)], os.environ)
 
             def floor(user, store_flag, store):
                 return run_measured([bench_floor, sandbox.url, sandbox.subaccount, sandbox.api_key,
@@ -147,19 +163,20 @@ def main():
                 ("module-onefile", "module, ca_file with one CA"),
                 ("floor-onefile", "floor, one CA file"),
                 ("module-bundle", "module, whole bundle (ca_file)"),
-                ("pam-noop", "PAM app + wrappers, pam_permit"),
+                ("pam-noop", "PAM app alone, pam_permit"),
             ]}
             prompts = []
             for _ in range(args.logins):  # interleaved, so that drift hits every series alike
-                status, cpu, wall, rss, out = login("system", "u000")
+                status, cpu, wall, rss, out = root_login("system")
                 series["module-system"].add(status, cpu, wall, rss)
                 prompts.append(float(out.split("prompt_ms=")[1]))
                 series["floor-system"].add(*floor("u001", "--ca-path", certs)[:4])
-                series["module-onefile"].add(*login("onefile", "u002")[:4])
+                series["module-onefile"].add(*root_login("onefile")[:4])
                 series["floor-onefile"].add(*floor("u003", "--ca-file", sandbox.ca_file)[:4])
-                series["module-bundle"].add(*login("bundle", "u000")[:4])
-                series["pam-noop"].add(*run_measured([bench_login, "noop", "u000", "+0",
-                                                      sandbox.outbox], env)[:4])
+                series["module-bundle"].add(*root_login("bundle")[:4])
+                series["pam-noop"].add(*run_measured([bench_login, "noop", "root", "+0",
+                                                      sandbox.outbox, str(confdir)],
+                                                     os.environ)[:4])
 
             loads = {}
             for name, target in [("nothing", None), ("libc.so.6", "libc.so.6"),
@@ -192,7 +209,7 @@ def main():
     print(ratio_line("ratio module/floor, one CA file", series["module-onefile"],
                      series["floor-onefile"]))
     # The module only ever runs inside a PAM application; what it adds is the login minus that
-    # application (here with the test wrappers) doing nothing.
+    # application doing nothing.
     noop = series["pam-noop"].median(series["pam-noop"].cpu)
     for name, floor_name, title in [("module-system", "floor-system", "system store"),
                                     ("module-onefile", "floor-onefile", "one CA file")]:
