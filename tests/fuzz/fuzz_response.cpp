@@ -9,21 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "verif8/TextUtil.hpp"
 #include "verif8/VerifyApi.hpp"
 
 namespace {
 void check(bool condition) {
     if (!condition)
         std::abort();
-}
-
-bool hasControl(std::string_view text) {
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f)
-            return true;
-    }
-    return false;
 }
 
 // Up to 9 decimal digits from the front of `text`; nullopt if there are none.
@@ -39,7 +31,7 @@ std::optional<long> number(std::string_view& text) {
 }
 
 void checkSession(const verif8::Session& session) {
-    check(!session.id.empty() && session.id.size() <= 128 && !hasControl(session.id));
+    check(!session.id.empty() && session.id.size() <= 128 && !verif8::hasControl(session.id));
     check(session.attempt >= 0);
 }
 }  // namespace
@@ -66,12 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (result.session)
         checkSession(*result.session);
     if (result.error)
-        check(!hasControl(result.error->message) && !hasControl(result.error->errorId));
+        check(!verif8::hasControl(result.error->message) &&
+              !verif8::hasControl(result.error->errorId));
 
     if (const auto session = verif8::verify_api::parseSession(body))
         checkSession(*session);
     if (const auto error = verif8::verify_api::parseError(body))
-        check(!hasControl(error->message) && !hasControl(error->errorId));
+        check(!verif8::hasControl(error->message) && !verif8::hasControl(error->errorId));
     (void)verif8::verify_api::parseTimestamp(body);
     (void)verif8::verify_api::parseTimestamp(input);
     return 0;

@@ -623,6 +623,7 @@ static void each_initiate_failure_has_its_outcome(void**) {
     const std::vector<std::pair<CallStatus, Outcome>> cases{
         {CallStatus::Unreachable, Outcome::Unreachable},
         {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::TlsFailed, Outcome::TlsFailed},
         {CallStatus::RateLimited, Outcome::RateLimited},
         {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
         {CallStatus::RequestRejected, Outcome::ConfigError},
@@ -648,6 +649,7 @@ static void each_validate_failure_has_its_outcome(void**) {
     const std::vector<std::pair<CallStatus, Outcome>> cases{
         {CallStatus::Unreachable, Outcome::Unreachable},
         {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::TlsFailed, Outcome::TlsFailed},
         {CallStatus::RateLimited, Outcome::RateLimited},
         {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
         {CallStatus::RequestRejected, Outcome::ConfigError},
@@ -1643,6 +1645,7 @@ static void fail_mode_closed_keeps_unreachable_closed(void**) {
 static void fail_mode_open_relaxes_no_other_initiate_failure(void**) {
     const std::vector<std::pair<CallStatus, Outcome>> cases{
         {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::TlsFailed, Outcome::TlsFailed},
         {CallStatus::RateLimited, Outcome::RateLimited},
         {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
         {CallStatus::RequestRejected, Outcome::ConfigError},
@@ -1670,6 +1673,7 @@ static void fail_mode_open_relaxes_no_other_initiate_failure(void**) {
 static void fail_mode_open_relaxes_no_other_validate_failure(void**) {
     const std::vector<std::pair<CallStatus, Outcome>> cases{
         {CallStatus::CertificateInvalid, Outcome::CertificateInvalid},
+        {CallStatus::TlsFailed, Outcome::TlsFailed},
         {CallStatus::RateLimited, Outcome::RateLimited},
         {CallStatus::CredentialsRejected, Outcome::CredentialsRejected},
         {CallStatus::RequestRejected, Outcome::ConfigError},
