@@ -222,9 +222,11 @@ def main():
     print(f"time to the prompt (pam_authenticate to the code prompt): "
           f"{statistics.median(prompts):.2f} / {percentile(prompts, .95):.2f} ms")
     walls = [wall for _, _, wall, _, _ in results]
+    failures = sorted({(status, out.strip()) for status, _, _, _, out in results if status != 0})
     print(f"under load: {args.load_logins} logins, {args.workers} workers: {load_ok} verified, "
           f"{args.load_logins - load_ok} failed, {args.load_logins / load_wall:.1f} logins/s, "
-          f"wall p95 {percentile(walls, .95):.0f} ms")
+          f"wall p95 {percentile(walls, .95):.0f} ms"
+          + (f"; failures: {failures}" if failures else ""))
     print(f"API down (black hole, connect_timeout 2 s): decided in {down_wall / 1000:.2f} s "
           f"({'PAM_AUTHINFO_UNAVAIL' if down_status == 1 else 'exit ' + str(down_status)})")
     print(f"two URLs (black hole, then the sandbox): "

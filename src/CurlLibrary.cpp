@@ -22,7 +22,10 @@ bool bind(void* handle, const char* name, Function& target) {
 
 void open() {
     // RTLD_NODELETE: OpenSSL registers exit handlers; its code must outlive any dlclose.
-    void* handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    // RTLD_LAZY: binding all of libcurl's and OpenSSL's symbols up front costs more CPU than a
+    // login uses of them, and is more than a program linked with libcurl pays (the floor in
+    // BENCHMARKS.md). Our own entry points are still checked here, with dlsym.
+    void* handle = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
     if (handle == nullptr) {
         const char* why = dlerror();
         loadError = std::string("cannot load libcurl.so.4: ") + (why != nullptr ? why : "?");
