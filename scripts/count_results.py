@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Counts test results from Meson's testlog.json files: every case of a TAP test (CMocka and our
-Python tests print TAP), one for any other test. Prints the suite's closing line,
-"N passed, N failed" (", N skipped" when any), and exits 1 if anything failed or nothing ran.
+Python tests print TAP), one for any other test. Prints every failed case with the diagnostic
+lines under it (CI keeps only the end of a long log, so they go right above the total), then
+the suite's closing line, "N passed, N failed" (", N skipped" when any), and exits 1 if
+anything failed or nothing ran.
 
 usage: count_results.py TESTLOG.json... [--extra NAME=ok|failed ...] [--tap FILE ...]
   --tap FILE  the TAP output of a runner started outside Meson (tests/packages); a file without
@@ -9,6 +11,24 @@ usage: count_results.py TESTLOG.json... [--extra NAME=ok|failed ...] [--tap FILE
 
 import json
 import sys
+
+
+MAX_DIAGNOSTIC_LINES = 30
+
+
+def failed_cases(name, stdout):
+    """The "not ok" lines of a TAP stream, each with the "#" lines that follow it."""
+    out = []
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if not line.strip().startswith("not ok") or "# TODO" in line:
+            continue
+        out.append(f"{name}: {line.strip()}")
+        for following in lines[index + 1:index + 1 + MAX_DIAGNOSTIC_LINES]:
+            if not following.strip().startswith("#"):
+                break
+            out.append(f"    {following.rstrip()}")
+    return out
 
 
 def count_tap(stdout):
@@ -48,6 +68,8 @@ def main(argv):
                 stdout = entry.get("stdout") or ""
                 tap_passed, tap_failed, tap_skipped = count_tap(stdout)
                 if tap_passed + tap_failed + tap_skipped > 0:
+                    for text in failed_cases(entry["name"], stdout):
+                        print(text)
                     passed += tap_passed
                     failed += tap_failed
                     skipped += tap_skipped
@@ -70,6 +92,8 @@ def main(argv):
             text = ""
             print(f"{path}: {error.strerror}")
         tap_passed, tap_failed, tap_skipped = count_tap(text)
+        for line in failed_cases(path, text):
+            print(line)
         passed += tap_passed
         failed += tap_failed
         skipped += tap_skipped
