@@ -9,6 +9,25 @@
 #include "../unit/cmocka.hpp"
 
 static std::string modulePath;
+static bool runtimeLinkedIn = false;
+
+static std::set<std::string> neededLibraries() {
+    const std::string command = "readelf -d '" + modulePath + "'";
+    FILE* pipe = popen(command.c_str(), "r");
+    assert_non_null(pipe);
+    std::set<std::string> needed;
+    char line[512];
+    while (fgets(line, sizeof line, pipe) != nullptr) {
+        const std::string text = line;
+        const auto open = text.find("(NEEDED)");
+        const auto start = text.find('[');
+        const auto end = text.find(']');
+        if (open != std::string::npos && start != std::string::npos && end > start)
+            needed.insert(text.substr(start + 1, end - start - 1));
+    }
+    assert_int_equal(pclose(pipe), 0);
+    return needed;
+}
 
 static void module_loads_with_every_symbol_resolved(void**) {
     void* module = dlopen(modulePath.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -42,15 +61,36 @@ static void only_pam_entry_points_are_exported(void**) {
     }
 }
 
+// sshd is a C program: with the runtime linked in (meson option static_libstdcxx), loading the
+// module must not bring libstdc++ or libgcc_s into it. The module always needs libpam and libc,
+// and never libcurl (opened at the first request).
+static void needed_libraries(void**) {
+    const auto needed = neededLibraries();
+    assert_true(needed.count("libpam.so.0") == 1);
+    assert_true(needed.count("libc.so.6") == 1);
+    assert_true(needed.count("libcurl.so.4") == 0);
+    if (runtimeLinkedIn) {
+        for (const auto& name : needed) {
+            if (name.find("libstdc++") != std::string::npos ||
+                name.find("libgcc_s") != std::string::npos)
+                fail_msg("the module needs %s", name.c_str());
+        }
+    } else {
+        assert_true(needed.count("libstdc++.so.6") == 1);
+    }
+}
+
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s MODULE.so\n", argv[0]);
+    if (argc != 3 || (std::string(argv[2]) != "static" && std::string(argv[2]) != "shared")) {
+        fprintf(stderr, "usage: %s MODULE.so static|shared\n", argv[0]);
         return 2;
     }
     modulePath = argv[1];
+    runtimeLinkedIn = std::string(argv[2]) == "static";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(module_loads_with_every_symbol_resolved),
         cmocka_unit_test(only_pam_entry_points_are_exported),
+        cmocka_unit_test(needed_libraries),
     };
     return cmocka_run_group_tests_name("exports", tests, nullptr, nullptr);
 }
