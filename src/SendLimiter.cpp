@@ -94,8 +94,14 @@ public:
         std::string content(kHeader);
         for (std::time_t time : times)
             content += std::to_string(time) + "\n";
-        return ftruncate(fd_, 0) == 0 && pwrite(fd_, content.data(), content.size(), 0) ==
-                                             static_cast<ssize_t>(content.size());
+        // Over the old content, then cut to length: emptying a file first makes ext4 write it
+        // back at close (its guard for files replaced by truncation), a disk write per login.
+        // A crash between the two leaves the old tail after the new lines: older times that
+        // count as extra sends, or a damaged counter that counts as full until it heals; never
+        // fewer sends than were made.
+        return pwrite(fd_, content.data(), content.size(), 0) ==
+                   static_cast<ssize_t>(content.size()) &&
+               ftruncate(fd_, static_cast<off_t>(content.size())) == 0;
     }
 
 private:
