@@ -179,9 +179,13 @@ def main():
                                                      os.environ)[:4])
 
             loads = {}
+            # libpam is what every PAM host has loaded already, libstdc++ what a module linked
+            # with the shared C++ runtime would add to a C host such as sshd.
             for name, target in [("nothing", None), ("libc.so.6", "libc.so.6"),
+                                 ("libpam.so.0", "libpam.so.0"),
+                                 ("libstdc++.so.6", "libstdc++.so.6"),
                                  ("libcurl.so.4", "libcurl.so.4"), ("pam_verif8.so", str(module))]:
-                cpus = [run_measured([bench_load] + ([target] if target else []), env)[1]
+                cpus = [run_measured([bench_load] + ([target] if target else []), os.environ)[1]
                         for _ in range(args.logins)]
                 loads[name] = statistics.median(cpus)
 
