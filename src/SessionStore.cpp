@@ -1,34 +1,274 @@
-// SessionStore: pending sessions in small root-only files, written atomically.
+// SessionStore: pending sessions and their claims in one root-only file, locked for each change
+// and rewritten in place.
+//
+// One long-lived file, not a file per login: creating and deleting files at every login costs
+// far more than the login's other work on some filesystems (ext4 without a journal searches past
+// every recently freed inode for each new one, about a millisecond a login at a few logins a
+// second), and one file rewritten in place costs a few microseconds anywhere.
 #include "verif8/SessionStore.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <vector>
 
-#include "verif8/SecureFile.hpp"
 #include "verif8/StateDir.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
 
 namespace {
-constexpr const char* kSubdir = "/sessions";
-constexpr const char* kClaims = "/claims";
-// Codes live at most 7200 s (code_validity); a file older than that is of no use to anyone.
+constexpr const char* kFileName = "/pending";
+constexpr std::string_view kHeader = "verif8-pending 1\n";
+constexpr std::string_view kEnd = "end ";
+constexpr std::size_t kMaxFile = 1024 * 1024;
+// Codes live at most 7200 s (code_validity); an entry older than that is of no use to anyone.
 constexpr std::time_t kMaxAge = 7200 + 60;
 
-// What the file records of its key: the key holds newlines, so its hash and length stand for it,
-// and a file left under a colliding name by another key is not taken for this one.
+// What an entry records of its key: the key holds newlines, so its hash and length stand for it,
+// and an entry left by another key with the same hash is not taken for this one.
 std::string keyStamp(const std::string& key) {
     return stateFileName(key) + ":" + std::to_string(key.size());
+}
+
+// Session ids come from the API; one that could break a line or a field is not kept.
+bool storable(const std::string& text) {
+    if (text.empty() || text.size() > 256)
+        return false;
+    for (unsigned char c : text) {
+        if (c <= ' ' || c >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+struct SessionEntry {
+    std::string keyStamp;
+    PendingSession session;
+    std::time_t written = 0;
+};
+
+struct ClaimEntry {
+    std::string sessionStamp;  // the hash of the session id
+    std::string keyStamp;
+    std::time_t since = 0;
+};
+
+struct Table {
+    std::vector<SessionEntry> sessions;
+    std::vector<ClaimEntry> claims;
+};
+
+std::vector<std::string_view> fieldsOf(std::string_view line) {
+    std::vector<std::string_view> fields;
+    while (!line.empty()) {
+        const std::size_t space = line.find(' ');
+        fields.push_back(line.substr(0, space));
+        if (space == std::string_view::npos)
+            break;
+        line.remove_prefix(space + 1);
+    }
+    return fields;
+}
+
+std::optional<SessionEntry> parseSession(const std::vector<std::string_view>& f) {
+    if (f.size() != 9)
+        return std::nullopt;
+    SessionEntry entry;
+    entry.keyStamp = std::string(f[1]);
+    entry.session.sessionId = std::string(f[2]);
+    entry.session.phone = std::string(f[3]);
+    const auto channel = parseChannel(f[4]);
+    const auto sends = parseNumber(f[5]);
+    const auto lastSend = parseUnixTime(f[6]);
+    const auto expires = parseUnixTime(f[7]);
+    const auto written = parseUnixTime(f[8]);
+    if (!channel || !sends || !lastSend || !expires || !written ||
+        !storable(entry.session.sessionId) || !storable(entry.session.phone))
+        return std::nullopt;
+    entry.session.channel = *channel;
+    entry.session.sends = static_cast<int>(*sends);
+    entry.session.lastSend = *lastSend;
+    entry.session.expiresAt = *expires;
+    entry.written = *written;
+    return entry;
+}
+
+std::optional<ClaimEntry> parseClaim(const std::vector<std::string_view>& f) {
+    if (f.size() != 4)
+        return std::nullopt;
+    const auto since = parseUnixTime(f[3]);
+    if (!since)
+        return std::nullopt;
+    return ClaimEntry{std::string(f[1]), std::string(f[2]), *since};
+}
+
+// The table the file holds; nullopt when it is not one this code wrote whole (a write cut
+// short by a crash, or anything else). Every line is checked: a damaged file yields nothing.
+std::optional<Table> parse(std::string_view text) {
+    if (text.empty())
+        return Table{};
+    if (text.substr(0, kHeader.size()) != kHeader)
+        return std::nullopt;
+    const std::size_t endAt = text.rfind(std::string("\n") + std::string(kEnd));
+    if (endAt == std::string_view::npos)
+        return std::nullopt;
+    const std::string_view body = text.substr(0, endAt + 1);
+    std::string_view tail = text.substr(endAt + 1 + kEnd.size());
+    const std::size_t newline = tail.find('\n');
+    if (newline == std::string_view::npos ||
+        tail.substr(0, newline) != stateFileName(std::string(body)))
+        return std::nullopt;
+    // After the end line only the padding of a shorter rewrite may follow (see write()).
+    if (tail.substr(newline + 1).find_first_not_of('\n') != std::string_view::npos)
+        return std::nullopt;
+    Table table;
+    bool valid = true;
+    forEachLine(body.substr(kHeader.size()), [&](std::string_view line) {
+        const auto fields = fieldsOf(line);
+        if (!fields.empty() && fields[0] == "session") {
+            if (auto entry = parseSession(fields))
+                table.sessions.push_back(std::move(*entry));
+            else
+                valid = false;
+        } else if (!fields.empty() && fields[0] == "claim") {
+            if (auto entry = parseClaim(fields))
+                table.claims.push_back(std::move(*entry));
+            else
+                valid = false;
+        } else {
+            valid = false;
+        }
+    });
+    if (!valid)
+        return std::nullopt;
+    return table;
+}
+
+std::string render(const Table& table) {
+    std::string body(kHeader);
+    for (const SessionEntry& e : table.sessions) {
+        body += "session " + e.keyStamp + " " + e.session.sessionId + " " + e.session.phone + " " +
+                std::string(channelName(e.session.channel)) + " " +
+                std::to_string(e.session.sends) + " " + std::to_string(e.session.lastSend) + " " +
+                std::to_string(e.session.expiresAt) + " " + std::to_string(e.written) + "\n";
+    }
+    for (const ClaimEntry& c : table.claims)
+        body += "claim " + c.sessionStamp + " " + c.keyStamp + " " + std::to_string(c.since) + "\n";
+    return body + std::string(kEnd) + stateFileName(body) + "\n";
+}
+
+// Whether an entry written at `when` is past any use: older than any code, or from a clock that
+// has since been stepped back by more than that.
+bool stale(std::time_t when, std::time_t now) {
+    return now - when > kMaxAge || when - now > kMaxAge;
+}
+
+// The file, opened without following links, checked, and locked for the life of the object.
+class LockedFile {
+public:
+    LockedFile(const std::string& path, uid_t owner, bool exclusive) : path_(path) {
+        fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+        if (fd_ < 0) {
+            problem_ = path + ": " + strerror(errno);
+            return;
+        }
+        struct stat info {};
+        if (fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
+            (info.st_mode & 077) != 0) {
+            problem_ = path + ": not a private regular file of uid " + std::to_string(owner);
+            return;
+        }
+        while (flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+            if (errno != EINTR) {
+                problem_ = path + ": cannot lock: " + strerror(errno);
+                return;
+            }
+        }
+    }
+    ~LockedFile() {
+        if (fd_ >= 0)
+            close(fd_);  // also releases the lock
+    }
+    LockedFile(const LockedFile&) = delete;
+    LockedFile& operator=(const LockedFile&) = delete;
+
+    bool ok() const { return problem_.empty(); }
+    const std::string& problem() const { return problem_; }
+
+    // The table in the file: empty for a new file, nullopt (and a problem) for a damaged one.
+    std::optional<Table> read() {
+        std::string content;
+        char buffer[8192];
+        for (off_t at = 0;;) {
+            const ssize_t got = pread(fd_, buffer, sizeof buffer, at);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0) {
+                problem_ = path_ + ": cannot read: " + strerror(errno);
+                return std::nullopt;
+            }
+            if (got == 0)
+                break;
+            content.append(buffer, static_cast<std::size_t>(got));
+            at += got;
+            if (content.size() > kMaxFile)
+                break;
+        }
+        size_ = content.size();
+        auto table = content.size() > kMaxFile ? std::nullopt : parse(content);
+        if (!table)
+            problem_ = path_ + ": damaged";
+        return table;
+    }
+
+    // Over the old content, padded with empty lines to at least its length, then cut to length:
+    // a process killed between the two leaves a whole table and some padding, never old lines
+    // after new ones. Emptying the file first instead would make ext4 write it back at close.
+    bool write(const Table& table) {
+        const std::string content = render(table);
+        std::string padded = content;
+        if (padded.size() < size_)
+            padded.append(size_ - padded.size(), '\n');
+        const bool written =
+            pwrite(fd_, padded.data(), padded.size(), 0) == static_cast<ssize_t>(padded.size()) &&
+            ftruncate(fd_, static_cast<off_t>(content.size())) == 0;
+        if (!written)
+            problem_ = path_ + ": cannot write: " + strerror(errno);
+        else
+            size_ = content.size();
+        return written;
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    std::size_t size_ = 0;
+    std::string problem_;
+};
+
+// Reads the table for a change. A damaged file is started afresh: it holds nothing a live login
+// needs, as only a crash can tear it (writes are whole otherwise, under the lock), and a crash
+// ends every login that was under way.
+Table tableForChange(LockedFile& file, std::time_t now) {
+    Table table = file.read().value_or(Table{});
+    auto& sessions = table.sessions;
+    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                  [&](const SessionEntry& e) { return stale(e.written, now); }),
+                   sessions.end());
+    auto& claims = table.claims;
+    claims.erase(std::remove_if(claims.begin(), claims.end(),
+                                [&](const ClaimEntry& c) { return stale(c.since, now); }),
+                 claims.end());
+    return table;
 }
 
 long processStartTime(pid_t pid) {
@@ -69,181 +309,109 @@ std::string loginKey(const std::string& user, const std::string& service,
            std::to_string(started);
 }
 
-bool FileSessionStore::prepareDirectory() {
-    problem_.clear();
-    for (const std::string& dir : {stateDir_, stateDir_ + kSubdir, stateDir_ + kClaims}) {
-        problem_ = preparePrivateDirectory(dir, owner_);
-        if (!problem_.empty())
-            return false;
-    }
-    return true;
+std::string FileSessionStore::path() const {
+    return stateDir_ + kFileName;
 }
 
-std::string FileSessionStore::pathFor(const std::string& key) const {
-    return stateDir_ + kSubdir + "/" + stateFileName(key);
+bool FileSessionStore::prepareDirectory() {
+    problem_ = preparePrivateDirectory(stateDir_, owner_);
+    return problem_.empty();
+}
+
+bool FileSessionStore::usable() {
+    if (!prepareDirectory())
+        return false;
+    LockedFile file(path(), owner_, false);
+    problem_ = file.problem();
+    return file.ok();
 }
 
 std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return std::nullopt;
-    SecureFileRules rules;
-    rules.owner = owner_;
-    rules.maxSize = 4096;
-    const SecureFileResult file = readSecureFile(pathFor(key), rules);
-    if (!file.ok)
-        return std::nullopt;  // usually: no pending session for this login
-    PendingSession session;
-    std::string storedKey;
-    bool complete = true;
-    // save() writes every field: a file without one of them is not one it wrote.
-    static constexpr std::string_view kFields[] = {"key",   "session",   "phone",  "channel",
-                                                   "sends", "last_send", "expires"};
-    unsigned seen = 0;
-    forEachLine(file.text.view(), [&](std::string_view line) {
-        const std::size_t equals = line.find('=');
-        const std::string_view name = line.substr(0, equals);
-        const std::string_view value =
-            equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1);
-        for (std::size_t field = 0; field < std::size(kFields); ++field) {
-            if (name == kFields[field])
-                seen |= 1u << field;
-        }
-        if (name == "key")
-            storedKey = std::string(value);
-        else if (name == "session")
-            session.sessionId = std::string(value);
-        else if (name == "phone")
-            session.phone = std::string(value);
-        else if (name == "channel") {
-            const auto channel = parseChannel(value);
-            complete = complete && channel.has_value();
-            session.channel = channel.value_or(Channel::Sms);
-        } else if (name == "sends") {
-            const auto sends = parseNumber(value);
-            complete = complete && sends.has_value();
-            session.sends = static_cast<int>(sends.value_or(0));
-        } else if (name == "last_send" || name == "expires") {
-            const auto time = parseUnixTime(value);
-            complete = complete && time.has_value();
-            (name == "last_send" ? session.lastSend : session.expiresAt) = time.value_or(0);
-        }
-    });
-    if (!complete || seen != (1u << std::size(kFields)) - 1 || storedKey != keyStamp(key) ||
-        session.sessionId.empty() || session.phone.empty())
+    LockedFile file(path(), owner_, false);
+    const auto table = file.ok() ? file.read() : std::nullopt;
+    if (!table)
         return std::nullopt;
-    return session;
+    const std::string stamp = keyStamp(key);
+    for (const SessionEntry& entry : table->sessions) {
+        if (entry.keyStamp == stamp && !stale(entry.written, time(nullptr)))
+            return entry.session;
+    }
+    return std::nullopt;
 }
 
 void FileSessionStore::save(const std::string& key, const PendingSession& session) {
     if (key.empty() || !prepareDirectory())
         return;
-    removeStale();
-    const std::string path = pathFor(key);
-    const std::string temp = path + ".tmp" + std::to_string(getpid());
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    int fd = open(temp.c_str(), flags, 0600);
-    if (fd < 0 && errno == EEXIST) {
-        // Left by a process that died mid-save and had our pid: nobody else writes this name.
-        unlink(temp.c_str());
-        fd = open(temp.c_str(), flags, 0600);
-    }
-    if (fd < 0) {
-        problem_ = temp + ": cannot create: " + strerror(errno);
+    if (!storable(session.sessionId) || !storable(session.phone)) {
+        problem_ = "a session id or number with spaces or control characters is not kept";
         return;
     }
-    const std::string content = "key=" + keyStamp(key) + "\nsession=" + session.sessionId +
-                                "\nphone=" + session.phone +
-                                "\nchannel=" + std::string(channelName(session.channel)) +
-                                "\nsends=" + std::to_string(session.sends) +
-                                "\nlast_send=" + std::to_string(session.lastSend) +
-                                "\nexpires=" + std::to_string(session.expiresAt) + "\n";
-    const bool written =
-        write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-    close(fd);
-    if (!written || rename(temp.c_str(), path.c_str()) != 0) {
-        problem_ = path + ": cannot write: " + strerror(errno);
-        unlink(temp.c_str());
-    }
+    LockedFile file(path(), owner_, true);
+    if (!file.ok())
+        return;
+    const std::time_t now = time(nullptr);
+    Table table = tableForChange(file, now);
+    const std::string stamp = keyStamp(key);
+    auto& sessions = table.sessions;
+    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                  [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
+                   sessions.end());
+    sessions.push_back(SessionEntry{stamp, session, now});
+    file.write(table);
+    problem_ = file.problem();
 }
 
 void FileSessionStore::forget(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    unlink(pathFor(key).c_str());
-}
-
-bool FileSessionStore::usable() {
-    return prepareDirectory();
-}
-
-std::string FileSessionStore::claimPathFor(const std::string& sessionId) const {
-    return stateDir_ + kClaims + "/" + stateFileName(sessionId);
+    LockedFile file(path(), owner_, true);
+    if (!file.ok())
+        return;
+    Table table = tableForChange(file, time(nullptr));
+    const std::string stamp = keyStamp(key);
+    auto& sessions = table.sessions;
+    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                  [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
+                   sessions.end());
+    file.write(table);
 }
 
 bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return false;
-    const std::string path = claimPathFor(sessionId);
-    const std::string stamp = keyStamp(key) + "\n";
-    for (int round = 0; round < 2; ++round) {
-        const int fd =
-            open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            const bool written =
-                write(fd, stamp.data(), stamp.size()) == static_cast<ssize_t>(stamp.size());
-            close(fd);
-            if (!written)
-                unlink(path.c_str());  // a half-written claim would bind this login out too
-            return written;
-        }
-        if (errno != EEXIST)
-            break;
-        SecureFileRules rules;
-        rules.owner = owner_;
-        rules.maxSize = 256;
-        const SecureFileResult held = readSecureFile(path, rules);
-        if (held.ok && held.text.view() == stamp)
-            return true;  // ours, from an earlier round of this login
-        struct stat info {};
-        // A claim outlives no code: once older than the longest validity, it binds nobody.
-        if (lstat(path.c_str(), &info) != 0 || time(nullptr) - info.st_mtime <= kMaxAge)
-            return false;
-        unlink(path.c_str());
+    LockedFile file(path(), owner_, true);
+    if (!file.ok())
+        return false;
+    const std::time_t now = time(nullptr);
+    Table table = tableForChange(file, now);
+    const std::string session = stateFileName(sessionId);
+    const std::string stamp = keyStamp(key);
+    for (const ClaimEntry& held : table.claims) {
+        if (held.sessionStamp == session)
+            return held.keyStamp == stamp;  // ours from an earlier round, or another login's
     }
-    return false;
+    table.claims.push_back(ClaimEntry{session, stamp, now});
+    return file.write(table);
 }
 
 void FileSessionStore::release(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    const std::string path = claimPathFor(sessionId);
-    SecureFileRules rules;
-    rules.owner = owner_;
-    rules.maxSize = 256;
-    const SecureFileResult held = readSecureFile(path, rules);
-    if (held.ok && held.text.view() == keyStamp(key) + "\n")
-        unlink(path.c_str());
-}
-
-void FileSessionStore::removeStale() {
-    for (const char* subdir : {kSubdir, kClaims})
-        removeStaleIn(stateDir_ + subdir);
-}
-
-void FileSessionStore::removeStaleIn(const std::string& dir) {
-    DIR* handle = opendir(dir.c_str());
-    if (handle == nullptr)
+    LockedFile file(path(), owner_, true);
+    if (!file.ok())
         return;
-    const std::time_t now = time(nullptr);
-    while (const dirent* entry = readdir(handle)) {
-        if (entry->d_name[0] == '.')
-            continue;
-        struct stat info {};
-        if (fstatat(dirfd(handle), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(info.st_mode) && now - info.st_mtime > kMaxAge)
-            unlinkat(dirfd(handle), entry->d_name, 0);
-    }
-    closedir(handle);
+    Table table = tableForChange(file, time(nullptr));
+    const std::string session = stateFileName(sessionId);
+    const std::string stamp = keyStamp(key);
+    auto& claims = table.claims;
+    claims.erase(std::remove_if(claims.begin(), claims.end(),
+                                [&](const ClaimEntry& c) {
+                                    return c.sessionStamp == session && c.keyStamp == stamp;
+                                }),
+                 claims.end());
+    file.write(table);
 }
 
 }  // namespace verif8

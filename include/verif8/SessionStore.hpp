@@ -43,9 +43,11 @@ public:
     virtual std::string problem() const = 0;
 };
 
-// Files under STATE_DIR/sessions, one per login key (named by its hash), and STATE_DIR/claims, one
-// per session, all root-only. An unusable directory is the caller's to refuse (usable()); an
-// unreadable session file is forgotten, which costs one more send, never a second factor.
+// One file, STATE_DIR/pending (root-only, 0600), holding every pending session (by login key)
+// and every claim (by session), locked for each read or change and rewritten in place; entries
+// older than the longest code are dropped at each change. An unusable directory or file is the
+// caller's to refuse (usable()); a damaged file is read as empty, which costs a login one more
+// send, never a second factor.
 class FileSessionStore : public SessionStore {
 public:
     explicit FileSessionStore(std::string stateDir, uid_t owner = 0)
@@ -57,16 +59,14 @@ public:
     bool claim(const std::string& sessionId, const std::string& key) override;
     void release(const std::string& sessionId, const std::string& key) override;
 
-    // The state directory is created if missing, then checked.
+    // The state directory is created if missing, then it and the file are checked.
     bool usable() override;
     std::string problem() const override { return problem_; }
 
+    std::string path() const;
+
 private:
     bool prepareDirectory();
-    std::string pathFor(const std::string& key) const;
-    std::string claimPathFor(const std::string& sessionId) const;
-    void removeStale();
-    void removeStaleIn(const std::string& dir);
 
     std::string stateDir_;
     uid_t owner_;
