@@ -1,10 +1,15 @@
-// SessionStore: pending sessions and their claims in one root-only file, locked for each change
-// and rewritten in place.
+// SessionStore: pending sessions and their claims in two root-only files, written in turn.
 //
-// One long-lived file, not a file per login: creating and deleting files at every login costs
-// far more than the login's other work on some filesystems (ext4 without a journal searches past
+// Long-lived files, not a file per login: creating and deleting files at every login costs far
+// more than the login's other work on some filesystems (ext4 without a journal searches past
 // every recently freed inode for each new one, about a millisecond a login at a few logins a
-// second), and one file rewritten in place costs a few microseconds anywhere.
+// second), and a file rewritten in place costs a few microseconds anywhere.
+//
+// Two copies, not one: a write can be cut short (a full disk, a process killed mid-write, a
+// crash), and a table half written must never pass for one with fewer claims in it, or a second
+// login could take a session another still waits on. Each change goes to the copy that does not
+// hold the newest whole table, with a generation number and a checksum; a reader takes the
+// newest copy that is whole. A cut write leaves the table as it was before that change.
 #include "verif8/SessionStore.hpp"
 
 #include <fcntl.h>
@@ -26,10 +31,9 @@
 namespace verif8 {
 
 namespace {
-constexpr const char* kFileName = "/pending";
-constexpr std::string_view kHeader = "verif8-pending 1\n";
+constexpr const char* kSlotNames[2] = {"/pending.a", "/pending.b"};
+constexpr std::string_view kMagic = "verif8-pending 1 ";
 constexpr std::string_view kEnd = "end ";
-constexpr std::size_t kMaxFile = 1024 * 1024;
 // Codes live at most 7200 s (code_validity); an entry older than that is of no use to anyone.
 constexpr std::time_t kMaxAge = 7200 + 60;
 
@@ -111,37 +115,45 @@ std::optional<ClaimEntry> parseClaim(const std::vector<std::string_view>& f) {
     return ClaimEntry{std::string(f[1]), std::string(f[2]), *since};
 }
 
-// The table the file holds; nullopt when it is not one this code wrote whole (a write cut
-// short by a crash, or anything else). Every line is checked: a damaged file yields nothing.
-std::optional<Table> parse(std::string_view text) {
+struct Parsed {
+    Table table;
+    unsigned long long generation = 0;
+};
+
+// The table a copy holds; nullopt when it is not one this code wrote whole. Every line is
+// checked: a damaged copy yields nothing.
+std::optional<Parsed> parse(std::string_view text) {
+    Parsed parsed;
     if (text.empty())
-        return Table{};
-    if (text.substr(0, kHeader.size()) != kHeader)
-        return std::nullopt;
+        return parsed;  // never written: the empty table of generation 0
     const std::size_t endAt = text.rfind(std::string("\n") + std::string(kEnd));
-    if (endAt == std::string_view::npos)
+    if (endAt == std::string_view::npos || text.substr(0, kMagic.size()) != kMagic)
         return std::nullopt;
     const std::string_view body = text.substr(0, endAt + 1);
-    std::string_view tail = text.substr(endAt + 1 + kEnd.size());
+    const std::string_view tail = text.substr(endAt + 1 + kEnd.size());
     const std::size_t newline = tail.find('\n');
     if (newline == std::string_view::npos ||
         tail.substr(0, newline) != stateFileName(std::string(body)))
         return std::nullopt;
-    // After the end line only the padding of a shorter rewrite may follow (see write()).
+    // After the end line only the padding of a shorter rewrite may follow (see Copies::write).
     if (tail.substr(newline + 1).find_first_not_of('\n') != std::string_view::npos)
         return std::nullopt;
-    Table table;
+    const std::size_t headerEnd = body.find('\n');
+    const auto generation = parseNumber(body.substr(kMagic.size(), headerEnd - kMagic.size()));
+    if (!generation)
+        return std::nullopt;
+    parsed.generation = *generation;
     bool valid = true;
-    forEachLine(body.substr(kHeader.size()), [&](std::string_view line) {
+    forEachLine(body.substr(headerEnd + 1), [&](std::string_view line) {
         const auto fields = fieldsOf(line);
         if (!fields.empty() && fields[0] == "session") {
             if (auto entry = parseSession(fields))
-                table.sessions.push_back(std::move(*entry));
+                parsed.table.sessions.push_back(std::move(*entry));
             else
                 valid = false;
         } else if (!fields.empty() && fields[0] == "claim") {
             if (auto entry = parseClaim(fields))
-                table.claims.push_back(std::move(*entry));
+                parsed.table.claims.push_back(std::move(*entry));
             else
                 valid = false;
         } else {
@@ -150,11 +162,11 @@ std::optional<Table> parse(std::string_view text) {
     });
     if (!valid)
         return std::nullopt;
-    return table;
+    return parsed;
 }
 
-std::string render(const Table& table) {
-    std::string body(kHeader);
+std::string render(const Table& table, unsigned long long generation) {
+    std::string body = std::string(kMagic) + std::to_string(generation) + "\n";
     for (const SessionEntry& e : table.sessions) {
         body += "session " + e.keyStamp + " " + e.session.sessionId + " " + e.session.phone + " " +
                 std::string(channelName(e.session.channel)) + " " +
@@ -172,94 +184,7 @@ bool stale(std::time_t when, std::time_t now) {
     return now - when > kMaxAge || when - now > kMaxAge;
 }
 
-// The file, opened without following links, checked, and locked for the life of the object.
-class LockedFile {
-public:
-    LockedFile(const std::string& path, uid_t owner, bool exclusive) : path_(path) {
-        fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-        if (fd_ < 0) {
-            problem_ = path + ": " + strerror(errno);
-            return;
-        }
-        struct stat info {};
-        if (fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
-            (info.st_mode & 077) != 0) {
-            problem_ = path + ": not a private regular file of uid " + std::to_string(owner);
-            return;
-        }
-        while (flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-            if (errno != EINTR) {
-                problem_ = path + ": cannot lock: " + strerror(errno);
-                return;
-            }
-        }
-    }
-    ~LockedFile() {
-        if (fd_ >= 0)
-            close(fd_);  // also releases the lock
-    }
-    LockedFile(const LockedFile&) = delete;
-    LockedFile& operator=(const LockedFile&) = delete;
-
-    bool ok() const { return problem_.empty(); }
-    const std::string& problem() const { return problem_; }
-
-    // The table in the file: empty for a new file, nullopt (and a problem) for a damaged one.
-    std::optional<Table> read() {
-        std::string content;
-        char buffer[8192];
-        for (off_t at = 0;;) {
-            const ssize_t got = pread(fd_, buffer, sizeof buffer, at);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got < 0) {
-                problem_ = path_ + ": cannot read: " + strerror(errno);
-                return std::nullopt;
-            }
-            if (got == 0)
-                break;
-            content.append(buffer, static_cast<std::size_t>(got));
-            at += got;
-            if (content.size() > kMaxFile)
-                break;
-        }
-        size_ = content.size();
-        auto table = content.size() > kMaxFile ? std::nullopt : parse(content);
-        if (!table)
-            problem_ = path_ + ": damaged";
-        return table;
-    }
-
-    // Over the old content, padded with empty lines to at least its length, then cut to length:
-    // a process killed between the two leaves a whole table and some padding, never old lines
-    // after new ones. Emptying the file first instead would make ext4 write it back at close.
-    bool write(const Table& table) {
-        const std::string content = render(table);
-        std::string padded = content;
-        if (padded.size() < size_)
-            padded.append(size_ - padded.size(), '\n');
-        const bool written =
-            pwrite(fd_, padded.data(), padded.size(), 0) == static_cast<ssize_t>(padded.size()) &&
-            ftruncate(fd_, static_cast<off_t>(content.size())) == 0;
-        if (!written)
-            problem_ = path_ + ": cannot write: " + strerror(errno);
-        else
-            size_ = content.size();
-        return written;
-    }
-
-private:
-    std::string path_;
-    int fd_ = -1;
-    std::size_t size_ = 0;
-    std::string problem_;
-};
-
-// Reads the table for a change. A damaged file is started afresh: it holds nothing a live login
-// needs, as only a crash can tear it (writes are whole otherwise, under the lock), and a crash
-// ends every login that was under way.
-Table tableForChange(LockedFile& file, std::time_t now) {
-    Table table = file.read().value_or(Table{});
+void dropStale(Table& table, std::time_t now) {
     auto& sessions = table.sessions;
     sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                   [&](const SessionEntry& e) { return stale(e.written, now); }),
@@ -268,8 +193,159 @@ Table tableForChange(LockedFile& file, std::time_t now) {
     claims.erase(std::remove_if(claims.begin(), claims.end(),
                                 [&](const ClaimEntry& c) { return stale(c.since, now); }),
                  claims.end());
-    return table;
 }
+
+// Both copies, opened without following links and checked, the first one locked (shared to
+// read, exclusive to change) for the life of the object.
+class Copies {
+public:
+    Copies(const std::string& dir, uid_t owner, std::size_t maxBytes, bool exclusive)
+        : maxBytes_(maxBytes) {
+        for (int i = 0; i < 2; ++i) {
+            Slot& slot = slots_[i];
+            slot.path = dir + kSlotNames[i];
+            slot.fd = open(slot.path.c_str(),
+                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+            if (slot.fd < 0) {
+                problem_ = slot.path + ": " + strerror(errno);
+                return;
+            }
+            struct stat info {};
+            if (fstat(slot.fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
+                (info.st_mode & 077) != 0) {
+                problem_ =
+                    slot.path + ": not a private regular file of uid " + std::to_string(owner);
+                return;
+            }
+        }
+        while (flock(slots_[0].fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+            if (errno != EINTR) {
+                problem_ = slots_[0].path + ": cannot lock: " + strerror(errno);
+                return;
+            }
+        }
+        for (Slot& slot : slots_)
+            readSlot(slot);
+    }
+    ~Copies() {
+        for (Slot& slot : slots_) {
+            if (slot.fd >= 0)
+                close(slot.fd);  // the first also releases the lock
+        }
+    }
+    Copies(const Copies&) = delete;
+    Copies& operator=(const Copies&) = delete;
+
+    bool ok() const { return problem_.empty(); }
+    const std::string& problem() const { return problem_; }
+
+    // The newest whole table; nullopt (with a problem) when neither copy holds one. Copies that
+    // both stopped being written to before the oldest entry could matter are started afresh.
+    std::optional<Table> current(std::time_t now) {
+        if (!ok())
+            return std::nullopt;
+        newest_ = -1;
+        for (int i = 0; i < 2; ++i) {
+            const Slot& slot = slots_[i];
+            if (slot.parsed &&
+                (newest_ < 0 || slot.parsed->generation > slots_[newest_].parsed->generation))
+                newest_ = i;
+        }
+        if (newest_ >= 0) {
+            Table table = slots_[newest_].parsed->table;
+            dropStale(table, now);
+            return table;
+        }
+        if (stale(slots_[0].mtime, now) && stale(slots_[1].mtime, now)) {
+            newest_ = 1;  // so that the fresh table goes to the first copy
+            return Table{};
+        }
+        problem_ = slots_[0].path + " and " + slots_[1].path +
+                   ": both damaged (writes cut short); they are started afresh 2 hours after "
+                   "the last write, or when removed";
+        return std::nullopt;
+    }
+
+    // Writes `table` as the next generation into the copy that does not hold the newest one
+    // (current() must have found it). The other copy keeps the table as it was.
+    bool write(const Table& table) {
+        if (!ok() || newest_ < 0)
+            return false;
+        const Slot& newest = slots_[newest_];
+        Slot& target = slots_[1 - newest_];
+        const unsigned long long generation = newest.parsed ? newest.parsed->generation + 1 : 1;
+        const std::string content = render(table, generation);
+        if (content.size() > maxBytes_) {
+            problem_ = target.path + ": the table would grow past " + std::to_string(maxBytes_) +
+                       " bytes; not written";
+            return false;
+        }
+        // Padded with empty lines to at least the old length before the cut to length, so
+        // that a process killed in between leaves a whole table and some padding, not old lines
+        // after new ones. Emptying the file first instead would make ext4 write it back at close.
+        std::string padded = content;
+        if (padded.size() < target.size)
+            padded.append(target.size - padded.size(), '\n');
+        for (std::size_t done = 0; done < padded.size();) {
+            const ssize_t wrote = pwrite(target.fd, padded.data() + done, padded.size() - done,
+                                         static_cast<off_t>(done));
+            if (wrote < 0 && errno == EINTR)
+                continue;
+            if (wrote <= 0) {
+                problem_ = target.path + ": cannot write: " +
+                           (wrote < 0 ? std::string(strerror(errno)) : "no space written");
+                return false;
+            }
+            done += static_cast<std::size_t>(wrote);
+        }
+        if (ftruncate(target.fd, static_cast<off_t>(content.size())) != 0) {
+            problem_ = target.path + ": cannot cut to length: " + strerror(errno);
+            return false;
+        }
+        return true;
+    }
+
+private:
+    struct Slot {
+        std::string path;
+        int fd = -1;
+        std::size_t size = 0;
+        std::time_t mtime = 0;
+        std::optional<Parsed> parsed;
+    };
+
+    void readSlot(Slot& slot) {
+        struct stat info {};
+        if (fstat(slot.fd, &info) != 0)
+            return;
+        slot.size = static_cast<std::size_t>(info.st_size);
+        slot.mtime = info.st_mtime;
+        if (slot.size > maxBytes_ + 4096)  // no table this code writes is that long
+            return;
+        std::string content;
+        char buffer[8192];
+        for (off_t at = 0;;) {
+            const ssize_t got = pread(slot.fd, buffer, sizeof buffer, at);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                return;
+            if (got == 0)
+                break;
+            content.append(buffer, static_cast<std::size_t>(got));
+            at += got;
+            if (content.size() > maxBytes_ + 4096)
+                return;
+        }
+        slot.size = std::max(slot.size, content.size());
+        slot.parsed = parse(content);
+    }
+
+    std::size_t maxBytes_;
+    Slot slots_[2];
+    int newest_ = -1;
+    std::string problem_;
+};
 
 long processStartTime(pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -309,10 +385,6 @@ std::string loginKey(const std::string& user, const std::string& service,
            std::to_string(started);
 }
 
-std::string FileSessionStore::path() const {
-    return stateDir_ + kFileName;
-}
-
 bool FileSessionStore::prepareDirectory() {
     problem_ = preparePrivateDirectory(stateDir_, owner_);
     return problem_.empty();
@@ -321,21 +393,22 @@ bool FileSessionStore::prepareDirectory() {
 bool FileSessionStore::usable() {
     if (!prepareDirectory())
         return false;
-    LockedFile file(path(), owner_, false);
-    problem_ = file.problem();
-    return file.ok();
+    Copies copies(stateDir_, owner_, maxBytes_, false);
+    const bool whole = copies.current(time(nullptr)).has_value();
+    problem_ = copies.problem();
+    return whole;
 }
 
 std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return std::nullopt;
-    LockedFile file(path(), owner_, false);
-    const auto table = file.ok() ? file.read() : std::nullopt;
+    Copies copies(stateDir_, owner_, maxBytes_, false);
+    const auto table = copies.current(time(nullptr));
     if (!table)
         return std::nullopt;
     const std::string stamp = keyStamp(key);
     for (const SessionEntry& entry : table->sessions) {
-        if (entry.keyStamp == stamp && !stale(entry.written, time(nullptr)))
+        if (entry.keyStamp == stamp)
             return entry.session;
     }
     return std::nullopt;
@@ -348,70 +421,87 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
         problem_ = "a session id or number with spaces or control characters is not kept";
         return;
     }
-    LockedFile file(path(), owner_, true);
-    if (!file.ok())
-        return;
+    Copies copies(stateDir_, owner_, maxBytes_, true);
     const std::time_t now = time(nullptr);
-    Table table = tableForChange(file, now);
+    auto table = copies.current(now);
+    if (!table) {
+        problem_ = copies.problem();
+        return;
+    }
     const std::string stamp = keyStamp(key);
-    auto& sessions = table.sessions;
+    auto& sessions = table->sessions;
     sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                   [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
                    sessions.end());
     sessions.push_back(SessionEntry{stamp, session, now});
-    file.write(table);
-    problem_ = file.problem();
+    // A claim lasts as long as the code it guards: a resend renews both.
+    const std::string sessionStamp = stateFileName(session.sessionId);
+    for (ClaimEntry& claim : table->claims) {
+        if (claim.sessionStamp == sessionStamp && claim.keyStamp == stamp)
+            claim.since = now;
+    }
+    copies.write(*table);
+    problem_ = copies.problem();
 }
 
 void FileSessionStore::forget(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    LockedFile file(path(), owner_, true);
-    if (!file.ok())
+    Copies copies(stateDir_, owner_, maxBytes_, true);
+    auto table = copies.current(time(nullptr));
+    if (!table)
         return;
-    Table table = tableForChange(file, time(nullptr));
     const std::string stamp = keyStamp(key);
-    auto& sessions = table.sessions;
+    auto& sessions = table->sessions;
     sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                   [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
                    sessions.end());
-    file.write(table);
+    copies.write(*table);
 }
 
 bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return false;
-    LockedFile file(path(), owner_, true);
-    if (!file.ok())
-        return false;
+    Copies copies(stateDir_, owner_, maxBytes_, true);
     const std::time_t now = time(nullptr);
-    Table table = tableForChange(file, now);
+    auto table = copies.current(now);
+    if (!table) {
+        problem_ = copies.problem();
+        return false;
+    }
     const std::string session = stateFileName(sessionId);
     const std::string stamp = keyStamp(key);
-    for (const ClaimEntry& held : table.claims) {
-        if (held.sessionStamp == session)
-            return held.keyStamp == stamp;  // ours from an earlier round, or another login's
+    for (ClaimEntry& held : table->claims) {
+        if (held.sessionStamp != session)
+            continue;
+        if (held.keyStamp != stamp)
+            return false;  // another login's
+        held.since = now;  // ours, from an earlier round: renewed
+        copies.write(*table);
+        return true;
     }
-    table.claims.push_back(ClaimEntry{session, stamp, now});
-    return file.write(table);
+    table->claims.push_back(ClaimEntry{session, stamp, now});
+    const bool written = copies.write(*table);
+    problem_ = copies.problem();
+    return written;
 }
 
 void FileSessionStore::release(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    LockedFile file(path(), owner_, true);
-    if (!file.ok())
+    Copies copies(stateDir_, owner_, maxBytes_, true);
+    auto table = copies.current(time(nullptr));
+    if (!table)
         return;
-    Table table = tableForChange(file, time(nullptr));
     const std::string session = stateFileName(sessionId);
     const std::string stamp = keyStamp(key);
-    auto& claims = table.claims;
+    auto& claims = table->claims;
     claims.erase(std::remove_if(claims.begin(), claims.end(),
                                 [&](const ClaimEntry& c) {
                                     return c.sessionStamp == session && c.keyStamp == stamp;
                                 }),
                  claims.end());
-    file.write(table);
+    copies.write(*table);
 }
 
 }  // namespace verif8

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -43,15 +44,18 @@ public:
     virtual std::string problem() const = 0;
 };
 
-// One file, STATE_DIR/pending (root-only, 0600), holding every pending session (by login key)
-// and every claim (by session), locked for each read or change and rewritten in place; entries
-// older than the longest code are dropped at each change. An unusable directory or file is the
-// caller's to refuse (usable()); a damaged file is read as empty, which costs a login one more
-// send, never a second factor.
+// Two files, STATE_DIR/pending.a and pending.b (root-only, 0600), each able to hold the whole
+// table of pending sessions (by login key) and claims (by session); a change is written to the
+// copy that does not hold the newest table, so that a write cut short loses only that change.
+// Entries older than the longest code are dropped at each change. An unusable directory, file or
+// table (both copies damaged) is the caller's to refuse (usable()); nothing is claimed then.
 class FileSessionStore : public SessionStore {
 public:
-    explicit FileSessionStore(std::string stateDir, uid_t owner = 0)
-        : stateDir_(std::move(stateDir)), owner_(owner) {}
+    static constexpr std::size_t kDefaultMaxBytes = 1024 * 1024;  // some 5000 waiting logins
+
+    explicit FileSessionStore(std::string stateDir, uid_t owner = 0,
+                              std::size_t maxBytes = kDefaultMaxBytes)
+        : stateDir_(std::move(stateDir)), owner_(owner), maxBytes_(maxBytes) {}
 
     std::optional<PendingSession> load(const std::string& key) override;
     void save(const std::string& key, const PendingSession& session) override;
@@ -59,17 +63,16 @@ public:
     bool claim(const std::string& sessionId, const std::string& key) override;
     void release(const std::string& sessionId, const std::string& key) override;
 
-    // The state directory is created if missing, then it and the file are checked.
+    // The state directory is created if missing, then it and both files are checked.
     bool usable() override;
     std::string problem() const override { return problem_; }
-
-    std::string path() const;
 
 private:
     bool prepareDirectory();
 
     std::string stateDir_;
     uid_t owner_;
+    std::size_t maxBytes_;
     std::string problem_;
 };
 

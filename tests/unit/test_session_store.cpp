@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -41,7 +44,8 @@ struct State {
     test::TempDir dir;
     std::string path = dir.path() + "/state";
     ~State() { removeTree(path); }
-    std::string file() const { return path + "/pending"; }
+    std::string copyA() const { return path + "/pending.a"; }
+    std::string copyB() const { return path + "/pending.b"; }
 };
 
 PendingSession sample() {
@@ -110,9 +114,33 @@ std::string signed_(const std::string& body) {
     return body + "end " + stateFileName(body) + "\n";
 }
 
-// Changes the file's body and signs it again, as the store would have written it.
+// Changes a copy's body and signs it again, as the store would have written it.
 void edit(const std::string& path, const std::function<std::string(std::string)>& change) {
     overwrite(path, signed_(change(bodyOf(readFile(path)))));
+}
+
+unsigned long long generationOf(const std::string& text) {
+    const std::string magic = "verif8-pending 1 ";
+    if (text.rfind(magic, 0) != 0)
+        return 0;
+    return std::stoull(text.substr(magic.size(), text.find('\n') - magic.size()));
+}
+
+// The copy the store wrote last (both must be whole).
+std::string newest(const State& state) {
+    return generationOf(readFile(state.copyA())) > generationOf(readFile(state.copyB()))
+               ? state.copyA()
+               : state.copyB();
+}
+
+std::string older(const State& state) {
+    return newest(state) == state.copyA() ? state.copyB() : state.copyA();
+}
+
+void age(const std::string& path, std::time_t seconds) {
+    const std::time_t then = time(nullptr) - seconds;
+    const struct timespec times[2] = {{then, 0}, {then, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
 }
 
 std::size_t linesStartingWith(const std::string& text, const std::string& prefix) {
@@ -190,25 +218,42 @@ static void a_later_save_replaces_the_earlier(void**) {
     next.sends = 3;
     store.save(kKeyA, next);
     expectSame(store.load(kKeyA), next);
-    assert_int_equal(linesStartingWith(readFile(state.file()), "session "), 1);
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "session "), 1);
 }
 
-static void the_store_is_one_private_file(void**) {
+static void changes_go_to_the_two_copies_in_turn(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    store.save(kKeyA, sample());
+    const std::string first = newest(state);
+    assert_int_equal(generationOf(readFile(first)), 1);
+    assert_true(store.claim(kHexId, kKeyA));
+    assert_true(newest(state) != first);
+    assert_int_equal(generationOf(readFile(newest(state))), 2);
+    // The older copy still holds the table before the claim.
+    assert_int_equal(linesStartingWith(readFile(first), "claim "), 0);
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "claim "), 1);
+}
+
+static void the_store_is_two_private_files(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
     store.save(kKeyA, sample());
     assert_true(store.claim(kHexId, kKeyA));
     store.save(kKeyB, sample());
-    const auto files = filesIn(state.path);
-    assert_int_equal(files.size(), 1);
-    expect_str(files[0], "pending");
-    expect_str(store.path(), state.file());
-    assert_int_equal(modeOf(state.file()), 0600);
-    // The key holds the user and host; the file names neither.
-    const std::string text = readFile(state.file());
-    expect_not_contains(text, "alice");
-    expect_not_contains(text, "203.0.113.9");
-    expect_starts_with(text, "verif8-pending 1\n");
+    auto files = filesIn(state.path);
+    std::sort(files.begin(), files.end());
+    assert_int_equal(files.size(), 2);
+    expect_str(files[0], "pending.a");
+    expect_str(files[1], "pending.b");
+    for (const std::string& copy : {state.copyA(), state.copyB()}) {
+        assert_int_equal(modeOf(copy), 0600);
+        // The key holds the user and host; the copies name neither.
+        const std::string text = readFile(copy);
+        expect_not_contains(text, "alice");
+        expect_not_contains(text, "203.0.113.9");
+        expect_starts_with(text, "verif8-pending 1 ");
+    }
 }
 
 static void an_unknown_key_loads_nothing(void**) {
@@ -225,7 +270,7 @@ static void an_empty_key_keeps_nothing(void**) {
     FileSessionStore store(state.path, geteuid());
     store.save("", sample());
     assert_false(store.load("").has_value());
-    assert_int_equal(linesStartingWith(readFile(state.file()), "session "), 0);
+    assert_int_equal(readFile(state.copyA()).size() + readFile(state.copyB()).size(), 0);
     assert_false(store.claim(kHexId, ""));
 }
 
@@ -239,7 +284,7 @@ static void a_session_id_that_would_break_the_file_is_not_kept(void**) {
         store.save(kKeyA, session);
         expect_contains(store.problem(), "not kept");
         assert_false(store.load(kKeyA).has_value());
-        store.save(kKeyB, sample());  // the file is still whole
+        store.save(kKeyB, sample());  // the table is still whole
         expectSame(store.load(kKeyB), sample());
     }
 }
@@ -250,7 +295,7 @@ static void forget_removes_the_session(void**) {
     store.save(kKeyA, sample());
     store.forget(kKeyA);
     assert_false(store.load(kKeyA).has_value());
-    assert_int_equal(linesStartingWith(readFile(state.file()), "session "), 0);
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "session "), 0);
     store.forget(kKeyA);  // forgetting twice is harmless
     store.forget(kKeyB);
 }
@@ -274,10 +319,11 @@ static void two_keys_are_independent(void**) {
 }
 
 // Fields of a "session" line: 1 key stamp, 2 id, 3 number, 4 channel, 5 sends, 6 last send,
-// 7 expiry, 8 when written.
-static void a_session_line_with_a_bad_field_loads_nothing(void**) {
+// 7 expiry, 8 when written. After one save the other copy holds the empty table: a copy the
+// store does not take as whole leaves that.
+static void a_session_line_with_a_bad_field_is_not_read(void**) {
     const std::vector<std::pair<std::size_t, std::string>> edits{
-        {1, "0000000000000000:1"},  // another key's stamp
+        {1, "0000000000000000:1"},  // another key's stamp (whole, but not ours)
         {4, "pigeon"},
         {5, "two"},
         {5, "-2"},
@@ -286,26 +332,28 @@ static void a_session_line_with_a_bad_field_loads_nothing(void**) {
         {7, "99999999999999"},
         {8, "yesterday"},
     };
-    for (const auto& [index, to] : edits) {
+    for (const auto& item : edits) {
+        const std::size_t index = item.first;
+        const std::string to = item.second;
         State state;
         FileSessionStore store(state.path, geteuid());
         store.save(kKeyA, sample());
-        edit(state.file(),
+        edit(newest(state),
              [&](std::string body) { return replaceField(body, "session", index, to); });
         if (store.load(kKeyA)) {
             print_error("loaded with field %zu = '%s':\n%s", index, to.c_str(),
-                        readFile(state.file()).c_str());
+                        readFile(newest(state)).c_str());
             fail();
         }
     }
 }
 
-static void a_line_with_a_missing_or_extra_field_loads_nothing(void**) {
+static void a_line_with_a_missing_or_extra_field_is_not_read(void**) {
     for (const std::string& suffix : {std::string(" 7"), std::string()}) {
         State state;
         FileSessionStore store(state.path, geteuid());
         store.save(kKeyA, sample());
-        edit(state.file(), [&](std::string body) {
+        edit(newest(state), [&](std::string body) {
             const std::size_t line = body.find("session ");
             const std::size_t end = body.find('\n', line);
             if (suffix.empty())
@@ -318,7 +366,7 @@ static void a_line_with_a_missing_or_extra_field_loads_nothing(void**) {
     }
 }
 
-static void a_file_that_is_not_whole_loads_nothing(void**) {
+static void a_copy_that_is_not_whole_is_not_read(void**) {
     const std::vector<std::function<std::string(const std::string&)>> spoil{
         [](const std::string&) { return std::string("garbage\n"); },
         [](const std::string&) { return std::string("\x01\x02\x03", 3); },
@@ -337,119 +385,158 @@ static void a_file_that_is_not_whole_loads_nothing(void**) {
         [](const std::string& text) { return text + "session x\n"; },
         [](const std::string& text) { return signed_(bodyOf(text) + "claim x\n"); },
         [](const std::string& text) { return signed_(bodyOf(text) + "unknown line\n"); },
-        [](const std::string& text) { return "verif8-pending 2" + text.substr(16); },
+        [](const std::string& text) {
+            return signed_("verif8-pending 2 1" + bodyOf(text).substr(18));
+        },
+        [](const std::string& text) {
+            return signed_("verif8-pending 1 x" + bodyOf(text).substr(18));
+        },
     };
     for (std::size_t i = 0; i < spoil.size(); ++i) {
         State state;
         FileSessionStore store(state.path, geteuid());
         store.save(kKeyA, sample());
-        overwrite(state.file(), spoil[i](readFile(state.file())));
+        overwrite(newest(state), spoil[i](readFile(newest(state))));
         if (store.load(kKeyA)) {
-            print_error("spoiled file %zu loaded:\n%s", i, readFile(state.file()).c_str());
+            print_error("spoiled copy %zu read:\n%s", i, readFile(state.copyB()).c_str());
             fail();
         }
     }
 }
 
-static void a_write_cut_before_its_truncation_still_loads(void**) {
-    // write() pads a shorter table with empty lines to the old length before cutting the file:
-    // killed in between, the file is the new table and some padding.
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    overwrite(state.file(), readFile(state.file()) + std::string(300, '\n'));
-    expectSame(store.load(kKeyA), sample());
-    // And the next change cuts the padding off.
-    store.save(kKeyB, sample());
-    assert_int_equal(readFile(state.file()).back(), '\n');
-    assert_true(readFile(state.file()).find("\n\n") == std::string::npos);
-}
-
-static void a_damaged_file_is_started_afresh(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_true(store.claim(kHexId, kKeyA));
-    overwrite(state.file(), "verif8-pending 1\ntorn");
-    assert_true(store.usable());  // a torn file is no reason to refuse logins
-    assert_false(store.load(kKeyA).has_value());
-    store.save(kKeyB, sample());
-    expectSame(store.load(kKeyB), sample());
-    assert_false(store.load(kKeyA).has_value());
-    assert_true(store.claim(kHexId, kKeyB));  // the claim went with the damage
-}
-
-static void a_file_readable_by_others_is_unusable(void**) {
-    for (mode_t mode : {0644, 0640, 0604, 0660, 0606}) {
+static void a_write_cut_short_leaves_the_table_as_it_was(void**) {
+    // The next change goes to the older copy; cut short, it leaves that copy torn.
+    for (const auto& cut : std::vector<std::function<std::string(const std::string&)>>{
+             [](const std::string& text) { return text.substr(0, text.size() / 2); },
+             [](const std::string& text) { return text + "session torn"; },
+             [](const std::string&) { return std::string(); }}) {
         State state;
         FileSessionStore store(state.path, geteuid());
         store.save(kKeyA, sample());
         assert_true(store.claim(kHexId, kKeyA));
-        assert_int_equal(chmod(state.file().c_str(), mode), 0);
-        assert_false(store.usable());
-        expect_contains(store.problem(), state.file());
-        expect_contains(store.problem(), "not a private regular file");
-        assert_false(store.load(kKeyA).has_value());
-        // Not trusted as A's any more, and not free for B either.
-        assert_false(store.claim(kHexId, kKeyA));
+        overwrite(older(state), cut(readFile(older(state))));
+        assert_true(store.usable());
+        expectSame(store.load(kKeyA), sample());
+        assert_false(store.claim(kHexId, kKeyB));  // still A's
+        assert_true(store.claim(kHexId, kKeyA));
+        // The next change overwrites the torn copy.
+        store.save(kKeyB, sample());
+        expectSame(store.load(kKeyA), sample());
+        expectSame(store.load(kKeyB), sample());
         assert_false(store.claim(kHexId, kKeyB));
     }
 }
 
-static void a_file_owned_by_another_uid_is_unusable(void**) {
-    if (geteuid() != 0)
-        skip();  // only root can give a file away
+static void a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
     store.save(kKeyA, sample());
-    assert_int_equal(chown(state.file().c_str(), 4242, static_cast<gid_t>(-1)), 0);
-    assert_false(store.usable());
-    assert_false(store.load(kKeyA).has_value());
+    assert_true(store.claim(kHexId, kKeyA));
+    const std::string target = older(state);  // where the next change goes
+    const std::string before = readFile(target);
+    const pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        // Files may not grow past 150 bytes here: the next table is longer, so its write fails
+        // part-way, as on a full disk.
+        signal(SIGXFSZ, SIG_IGN);
+        const struct rlimit limit = {150, 150};
+        setrlimit(RLIMIT_FSIZE, &limit);
+        FileSessionStore writer(state.path, geteuid());
+        writer.save(kKeyB, sample());
+        const bool reported = writer.problem().find("cannot write") != std::string::npos;
+        _exit(reported ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);  // the failed write was reported
+    assert_true(readFile(target) != before);   // torn
+    expectSame(store.load(kKeyA), sample());
+    assert_false(store.load(kKeyB).has_value());
     assert_false(store.claim(kHexId, kKeyB));
 }
 
-static void a_symlinked_file_is_unusable_and_its_target_untouched(void**) {
+static void a_write_cut_before_its_truncation_still_loads(void**) {
+    // A shorter table is padded with empty lines to the old length before the file is cut:
+    // killed in between, the copy is the new table and some padding.
     State state;
     FileSessionStore store(state.path, geteuid());
     store.save(kKeyA, sample());
-    const std::string elsewhere = state.dir.path() + "/planted";
-    assert_int_equal(rename(state.file().c_str(), elsewhere.c_str()), 0);
-    assert_int_equal(symlink(elsewhere.c_str(), state.file().c_str()), 0);
-    const std::string before = readFile(elsewhere);
+    overwrite(newest(state), readFile(newest(state)) + std::string(300, '\n'));
+    expectSame(store.load(kKeyA), sample());
+    for (int i = 0; i < 3; ++i)
+        store.save(kKeyB, sample());  // both copies rewritten: the padding is gone
+    for (const std::string& copy : {state.copyA(), state.copyB()})
+        assert_true(readFile(copy).find("\n\n") == std::string::npos);
+}
+
+static void both_copies_damaged_refuse_everything_until_they_are_old(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    store.save(kKeyA, sample());
+    assert_true(store.claim(kHexId, kKeyA));
+    overwrite(state.copyA(), "verif8-pending 1 7\ntorn");
+    overwrite(state.copyB(), "torn too");
     assert_false(store.usable());
+    expect_contains(store.problem(), "both damaged");
+    expect_contains(store.problem(), state.copyA());
     assert_false(store.load(kKeyA).has_value());
+    assert_false(store.claim(kHexId, kKeyB));
+    assert_false(store.claim(kOtherId, kKeyB));
     store.save(kKeyB, sample());
-    store.forget(kKeyA);
-    assert_false(store.claim(kHexId, kKeyB));
-    expect_str(readFile(elsewhere), before);
-}
-
-static void a_directory_in_place_of_the_file_is_unusable(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_true(store.usable());
-    assert_int_equal(unlink(state.file().c_str()), 0);
-    assert_int_equal(mkdir(state.file().c_str(), 0700), 0);
+    assert_false(store.load(kKeyB).has_value());
+    expect_str(readFile(state.copyB()), "torn too");  // nothing written over them
+    // One copy last written longer ago than any code lives is not enough...
+    age(state.copyA(), 3 * 3600);
     assert_false(store.usable());
-    assert_false(store.claim(kHexId, kKeyA));
-    rmdir(state.file().c_str());
+    // ...both are: whatever they held binds nobody any more.
+    age(state.copyB(), 3 * 3600);
+    assert_true(store.usable());
+    assert_true(store.claim(kHexId, kKeyB));
+    assert_true(store.usable());
 }
 
-static void stale_entries_are_dropped_at_each_change(void**) {
+static void a_table_past_its_size_limit_is_not_written(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid(), 700);
+    const auto id = [](int n) { return kHexId + std::to_string(n); };
+    int kept = 0;
+    std::string problem;
+    for (; kept < 40; ++kept) {
+        if (!store.claim(id(kept), kKeyA))
+            break;
+    }
+    problem = store.problem();
+    assert_true(kept >= 3 && kept < 40);
+    expect_contains(problem, "would grow past 700 bytes");
+    // What was kept stays, and nothing more is added while the table is full.
+    for (int i = 0; i < kept; ++i)
+        assert_false(store.claim(id(i), kKeyB));
+    assert_false(store.claim(id(kept), kKeyB));
+    store.save(kKeyB, sample());
+    assert_false(store.load(kKeyB).has_value());
+    for (const std::string& copy : {state.copyA(), state.copyB()})
+        assert_true(readFile(copy).size() <= 700);
+    // Room made by a login that ends lets the next in.
+    store.release(id(0), kKeyA);
+    assert_true(store.claim(id(kept), kKeyB));
+}
+
+static void stale_entries_are_dropped(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
     store.save(kKeyA, sample());
     assert_true(store.claim(kHexId, kKeyA));
     const std::string old = std::to_string(time(nullptr) - 3 * 3600);
-    edit(state.file(), [&](std::string body) {
+    edit(newest(state), [&](std::string body) {
         return replaceField(replaceField(body, "session", 8, old), "claim", 3, old);
     });
     assert_false(store.load(kKeyA).has_value());  // too old to resume
-    store.save(kKeyB, sample());
-    const std::string text = readFile(state.file());
-    assert_int_equal(linesStartingWith(text, "session "), 1);
-    assert_int_equal(linesStartingWith(text, "claim "), 0);
-    expectSame(store.load(kKeyB), sample());
+    assert_true(store.claim(kHexId, kKeyB));      // too old to bind anyone
+    const std::string text = readFile(newest(state));
+    assert_int_equal(linesStartingWith(text, "session "), 0);
+    assert_int_equal(linesStartingWith(text, "claim "), 1);
 }
 
 static void entries_from_a_clock_far_ahead_are_dropped_too(void**) {
@@ -457,11 +544,11 @@ static void entries_from_a_clock_far_ahead_are_dropped_too(void**) {
     FileSessionStore store(state.path, geteuid());
     assert_true(store.claim(kHexId, kKeyA));
     const std::string ahead = std::to_string(time(nullptr) + 3 * 3600);
-    edit(state.file(), [&](std::string body) { return replaceField(body, "claim", 3, ahead); });
+    edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, ahead); });
     assert_true(store.claim(kHexId, kKeyB));
 }
 
-// Logins run in processes of their own: every change holds the file's lock.
+// Logins run in processes of their own: every change holds the first copy's lock.
 static void concurrent_claims_of_one_session_have_one_winner(void**) {
     for (int round = 0; round < 5; ++round) {
         State state;
@@ -486,7 +573,7 @@ static void concurrent_claims_of_one_session_have_one_winner(void**) {
             winners += WEXITSTATUS(status) == 0 ? 1 : 0;
         }
         assert_int_equal(winners, 1);
-        assert_int_equal(linesStartingWith(readFile(state.file()), "claim "), 1);
+        assert_int_equal(linesStartingWith(readFile(newest(state)), "claim "), 1);
     }
 }
 
@@ -517,6 +604,66 @@ static void concurrent_saves_all_stay(void**) {
     }
 }
 
+static void a_copy_readable_by_others_makes_the_store_unusable(void**) {
+    for (const bool first : {true, false}) {
+        for (mode_t mode : {0644, 0640, 0604, 0660, 0606}) {
+            State state;
+            FileSessionStore store(state.path, geteuid());
+            store.save(kKeyA, sample());
+            assert_true(store.claim(kHexId, kKeyA));
+            const std::string copy = first ? state.copyA() : state.copyB();
+            assert_int_equal(chmod(copy.c_str(), mode), 0);
+            assert_false(store.usable());
+            expect_contains(store.problem(), copy);
+            expect_contains(store.problem(), "not a private regular file");
+            assert_false(store.load(kKeyA).has_value());
+            // Not trusted as A's any more, and not free for B either.
+            assert_false(store.claim(kHexId, kKeyA));
+            assert_false(store.claim(kHexId, kKeyB));
+        }
+    }
+}
+
+static void a_copy_owned_by_another_uid_makes_the_store_unusable(void**) {
+    if (geteuid() != 0)
+        skip();  // only root can give a file away
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    store.save(kKeyA, sample());
+    assert_int_equal(chown(state.copyB().c_str(), 4242, static_cast<gid_t>(-1)), 0);
+    assert_false(store.usable());
+    assert_false(store.load(kKeyA).has_value());
+    assert_false(store.claim(kHexId, kKeyB));
+}
+
+static void a_symlinked_copy_is_unusable_and_its_target_untouched(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    store.save(kKeyA, sample());
+    const std::string elsewhere = state.dir.path() + "/planted";
+    const std::string copy = newest(state);
+    assert_int_equal(rename(copy.c_str(), elsewhere.c_str()), 0);
+    assert_int_equal(symlink(elsewhere.c_str(), copy.c_str()), 0);
+    const std::string before = readFile(elsewhere);
+    assert_false(store.usable());
+    assert_false(store.load(kKeyA).has_value());
+    store.save(kKeyB, sample());
+    store.forget(kKeyA);
+    assert_false(store.claim(kHexId, kKeyB));
+    expect_str(readFile(elsewhere), before);
+}
+
+static void a_directory_in_place_of_a_copy_is_unusable(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    assert_true(store.usable());
+    assert_int_equal(unlink(state.copyB().c_str()), 0);
+    assert_int_equal(mkdir(state.copyB().c_str(), 0700), 0);
+    assert_false(store.usable());
+    assert_false(store.claim(kHexId, kKeyA));
+    rmdir(state.copyB().c_str());
+}
+
 // ---- the state directory
 
 static void a_missing_state_dir_is_created_private(void**) {
@@ -532,7 +679,8 @@ static void a_missing_state_dir_is_created_private(void**) {
     assert_true(S_ISDIR(info.st_mode));
     assert_int_equal(info.st_mode & 07777, 0700);
     assert_int_equal(info.st_uid, geteuid());
-    assert_int_equal(modeOf(state.file()), 0600);
+    assert_int_equal(modeOf(state.copyA()), 0600);
+    assert_int_equal(modeOf(state.copyB()), 0600);
 }
 
 static void save_creates_the_state_dir_too(void**) {
@@ -640,13 +788,38 @@ static void a_claim_older_than_any_code_binds_nobody(void**) {
     assert_true(store.claim(kHexId, kKeyA));
     const auto since = [&](std::time_t age) {
         const std::string when = std::to_string(time(nullptr) - age);
-        edit(state.file(), [&](std::string body) { return replaceField(body, "claim", 3, when); });
+        edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, when); });
     };
     since(7200);  // as old as the longest code: still held
     assert_false(store.claim(kHexId, kKeyB));
     since(3 * 3600);
     assert_true(store.claim(kHexId, kKeyB));
     assert_false(store.claim(kHexId, kKeyA));
+}
+
+static void a_claim_is_renewed_while_its_login_goes_on(void**) {
+    // A later round of the same login, or a resend on the same session, renews the claim: the
+    // code it guards may live code_validity from the last send, not from the first.
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    PendingSession session = sample();
+    for (const bool bySave : {false, true}) {
+        assert_true(store.claim(kHexId, kKeyA));
+        const std::string old = std::to_string(time(nullptr) - 7000);
+        edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, old); });
+        const std::time_t before = time(nullptr);
+        if (bySave)
+            store.save(kKeyA, session);
+        else
+            assert_true(store.claim(kHexId, kKeyA));
+        std::istringstream lines(readFile(newest(state)));
+        std::string line;
+        while (std::getline(lines, line) && line.rfind("claim ", 0) != 0) {
+        }
+        assert_true(std::stoll(line.substr(line.rfind(' ') + 1)) >= before);
+        assert_false(store.claim(kHexId, kKeyB));
+        store.release(kHexId, kKeyA);
+    }
 }
 
 // ---- loginKey
@@ -715,25 +888,29 @@ int main() {
         cmocka_unit_test(a_saved_session_loads_with_every_field),
         cmocka_unit_test(every_channel_and_large_times_round_trip),
         cmocka_unit_test(a_later_save_replaces_the_earlier),
-        cmocka_unit_test(the_store_is_one_private_file),
+        cmocka_unit_test(changes_go_to_the_two_copies_in_turn),
+        cmocka_unit_test(the_store_is_two_private_files),
         cmocka_unit_test(an_unknown_key_loads_nothing),
         cmocka_unit_test(an_empty_key_keeps_nothing),
         cmocka_unit_test(a_session_id_that_would_break_the_file_is_not_kept),
         cmocka_unit_test(forget_removes_the_session),
         cmocka_unit_test(two_keys_are_independent),
-        cmocka_unit_test(a_session_line_with_a_bad_field_loads_nothing),
-        cmocka_unit_test(a_line_with_a_missing_or_extra_field_loads_nothing),
-        cmocka_unit_test(a_file_that_is_not_whole_loads_nothing),
+        cmocka_unit_test(a_session_line_with_a_bad_field_is_not_read),
+        cmocka_unit_test(a_line_with_a_missing_or_extra_field_is_not_read),
+        cmocka_unit_test(a_copy_that_is_not_whole_is_not_read),
+        cmocka_unit_test(a_write_cut_short_leaves_the_table_as_it_was),
+        cmocka_unit_test(a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was),
         cmocka_unit_test(a_write_cut_before_its_truncation_still_loads),
-        cmocka_unit_test(a_damaged_file_is_started_afresh),
-        cmocka_unit_test(a_file_readable_by_others_is_unusable),
-        cmocka_unit_test(a_file_owned_by_another_uid_is_unusable),
-        cmocka_unit_test(a_symlinked_file_is_unusable_and_its_target_untouched),
-        cmocka_unit_test(a_directory_in_place_of_the_file_is_unusable),
-        cmocka_unit_test(stale_entries_are_dropped_at_each_change),
+        cmocka_unit_test(both_copies_damaged_refuse_everything_until_they_are_old),
+        cmocka_unit_test(a_table_past_its_size_limit_is_not_written),
+        cmocka_unit_test(stale_entries_are_dropped),
         cmocka_unit_test(entries_from_a_clock_far_ahead_are_dropped_too),
         cmocka_unit_test(concurrent_claims_of_one_session_have_one_winner),
         cmocka_unit_test(concurrent_saves_all_stay),
+        cmocka_unit_test(a_copy_readable_by_others_makes_the_store_unusable),
+        cmocka_unit_test(a_copy_owned_by_another_uid_makes_the_store_unusable),
+        cmocka_unit_test(a_symlinked_copy_is_unusable_and_its_target_untouched),
+        cmocka_unit_test(a_directory_in_place_of_a_copy_is_unusable),
         cmocka_unit_test(a_missing_state_dir_is_created_private),
         cmocka_unit_test(save_creates_the_state_dir_too),
         cmocka_unit_test(a_state_dir_that_cannot_be_created_is_unusable),
@@ -745,6 +922,7 @@ int main() {
         cmocka_unit_test(claims_on_different_sessions_are_independent),
         cmocka_unit_test(a_claim_survives_the_store_object),
         cmocka_unit_test(a_claim_older_than_any_code_binds_nobody),
+        cmocka_unit_test(a_claim_is_renewed_while_its_login_goes_on),
         cmocka_unit_test(the_login_key_names_user_service_host_and_process),
         cmocka_unit_test(forked_rounds_share_the_key_of_their_parent),
         cmocka_unit_test(the_login_key_changes_with_each_part),
