@@ -79,6 +79,7 @@ const std::vector<std::pair<std::string, std::string>> kServices{
     {"proxyenv", ""},
     {"capath", ""},
     {"defaultstore", ""},
+    {"damaged", ""},
 };
 
 void writeServices() {
@@ -389,6 +390,28 @@ static void untrusted_certificate_is_refused(void** state) {
     assertContains(logSince(marks(state)->log), "outcome=certificate_invalid");
 }
 
+static void a_damaged_session_table_fails_closed(void** state) {
+    // Both copies of the table of waiting sessions torn: nobody can tell which sessions other
+    // logins hold, so no code is sent until they are removed (or are two hours old).
+    serviceWithConfig("damaged");
+    const std::string dir = env("VERIF8_TEST_DIR") + "/state-damaged";
+    mkdir(dir.c_str(), 0700);
+    for (const char* copy : {"/pending.a", "/pending.b"}) {
+        FILE* file = fopen((dir + copy).c_str(), "w");
+        assert_non_null(file);
+        fputs("verif8-pending 1 3\ntorn", file);
+        fclose(file);
+        chmod((dir + copy).c_str(), 0600);
+    }
+    Script script;
+    assert_int_equal(authenticate("damaged", "alice", script), PAM_SERVICE_ERR);
+    assert_int_equal(script.prompts.size(), 0);
+    assertNothingSent(state);
+    const std::string log = logSince(marks(state)->log);
+    assertContains(log, "both damaged");
+    assertContains(log, "outcome=config_error");
+}
+
 int main(int, char** argv) {
     if (getenv("VERIF8_SERVICES_WRITTEN") == nullptr) {
         writeServices();
@@ -427,6 +450,8 @@ int main(int, char** argv) {
         cmocka_unit_test_setup_teardown(proxy_variables_in_the_environment_are_ignored,
                                         resetSandbox, dropMarks),
         cmocka_unit_test_setup_teardown(untrusted_certificate_is_refused, resetSandbox, dropMarks),
+        cmocka_unit_test_setup_teardown(a_damaged_session_table_fails_closed, resetSandbox,
+                                        dropMarks),
         cmocka_unit_test_setup_teardown(a_hashed_ca_directory_is_trusted, resetSandbox, dropMarks),
         cmocka_unit_test_setup_teardown(the_default_store_does_not_trust_the_sandbox, resetSandbox,
                                         dropMarks),
