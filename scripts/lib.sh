@@ -48,7 +48,7 @@ VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamteste
                      binutils)
 # What only the test suite needs.
 VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server openssh-client
-                      python3-paramiko util-linux groff-base)
+                      python3-paramiko util-linux groff-base man-db mandoc)
 # The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm-14's
 # symbolizer for readable sanitizer reports.
 VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-14-dev llvm-14)
