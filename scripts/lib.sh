@@ -52,7 +52,8 @@ VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server open
 # The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm-14's
 # symbolizer for readable sanitizer reports.
 VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-14-dev llvm-14)
-# What scripts/package and tests/packages need: the Debian and RPM builds, lintian, and
-# debootstrap for the install test in a throw-away Debian root.
-VERIF8_PACKAGING_PACKAGES=(debhelper dpkg-dev lintian rpm debootstrap libcmocka-dev
-                           libpamtest0-dev python3)
+# What scripts/package and tests/packages need: the Debian and RPM builds (dpkg-buildpackage
+# insists on build-essential, which minimal images lack), lintian, and debootstrap for the install
+# test in a throw-away Debian root.
+VERIF8_PACKAGING_PACKAGES=(build-essential debhelper dpkg-dev lintian rpm debootstrap
+                           libcmocka-dev libpamtest0-dev python3)
