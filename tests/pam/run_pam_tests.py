@@ -60,16 +60,22 @@ def main():
         planned = sum(1 for line in lines if line.startswith(("ok ", "not ok ")))
         print("\n".join(lines))
 
-        # One more test over everything the module sent in the whole run.
-        checked, problems = openapi_check.check_requests(requests, OPENAPI)
+        # One more test over everything the module sent in the whole run, against the published
+        # OpenAPI file beside the repository (../shared, as verify-api.md says); a checkout
+        # without it skips this test, and says so.
         number = planned + 1
-        if checked > 0 and not problems:
-            print(f"ok {number} - every_initiate_body_fits_the_published_api ({checked} bodies)")
+        name = "every_initiate_body_fits_the_published_api"
+        if not OPENAPI.is_file():
+            print(f"ok {number} - {name} # SKIP {OPENAPI} is not beside the repository")
         else:
-            ok = False
-            print(f"not ok {number} - every_initiate_body_fits_the_published_api")
-            for problem in problems or ["no initiate request was recorded"]:
-                print(f"# {problem}")
+            checked, problems = openapi_check.check_requests(requests, OPENAPI)
+            if checked > 0 and not problems:
+                print(f"ok {number} - {name} ({checked} bodies)")
+            else:
+                ok = False
+                print(f"not ok {number} - {name}")
+                for problem in problems or ["no initiate request was recorded"]:
+                    print(f"# {problem}")
         # And one over every log of the run: no delivered code and not the API key, anywhere.
         leaks = secret_scan.scan_run(outbox, api_key, {str(log_path): log_path.read_text()},
                                      work / "sandbox.out", requests_log,
