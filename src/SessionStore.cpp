@@ -184,15 +184,14 @@ bool stale(std::time_t when, std::time_t now) {
     return now - when > kMaxAge || when - now > kMaxAge;
 }
 
+template <typename Entry, typename Match>
+void eraseIf(std::vector<Entry>& entries, Match matches) {
+    entries.erase(std::remove_if(entries.begin(), entries.end(), matches), entries.end());
+}
+
 void dropStale(Table& table, std::time_t now) {
-    auto& sessions = table.sessions;
-    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
-                                  [&](const SessionEntry& e) { return stale(e.written, now); }),
-                   sessions.end());
-    auto& claims = table.claims;
-    claims.erase(std::remove_if(claims.begin(), claims.end(),
-                                [&](const ClaimEntry& c) { return stale(c.since, now); }),
-                 claims.end());
+    eraseIf(table.sessions, [&](const SessionEntry& e) { return stale(e.written, now); });
+    eraseIf(table.claims, [&](const ClaimEntry& c) { return stale(c.since, now); });
 }
 
 // Both copies, opened without following links and checked, the first one locked (shared to
@@ -429,11 +428,8 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
         return;
     }
     const std::string stamp = keyStamp(key);
-    auto& sessions = table->sessions;
-    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
-                                  [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
-                   sessions.end());
-    sessions.push_back(SessionEntry{stamp, session, now});
+    eraseIf(table->sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
+    table->sessions.push_back(SessionEntry{stamp, session, now});
     // A claim lasts as long as the code it guards: a resend renews both.
     const std::string sessionStamp = stateFileName(session.sessionId);
     for (ClaimEntry& claim : table->claims) {
@@ -452,10 +448,7 @@ void FileSessionStore::forget(const std::string& key) {
     if (!table)
         return;
     const std::string stamp = keyStamp(key);
-    auto& sessions = table->sessions;
-    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
-                                  [&](const SessionEntry& e) { return e.keyStamp == stamp; }),
-                   sessions.end());
+    eraseIf(table->sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
     copies.write(*table);
 }
 
@@ -495,12 +488,8 @@ void FileSessionStore::release(const std::string& sessionId, const std::string& 
         return;
     const std::string session = stateFileName(sessionId);
     const std::string stamp = keyStamp(key);
-    auto& claims = table->claims;
-    claims.erase(std::remove_if(claims.begin(), claims.end(),
-                                [&](const ClaimEntry& c) {
-                                    return c.sessionStamp == session && c.keyStamp == stamp;
-                                }),
-                 claims.end());
+    eraseIf(table->claims,
+            [&](const ClaimEntry& c) { return c.sessionStamp == session && c.keyStamp == stamp; });
     copies.write(*table);
 }
 
