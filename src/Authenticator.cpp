@@ -249,6 +249,14 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
         if (attempt.claimed)
             sessions_.release(attempt.pending.sessionId, login.key);
         attempt.claimed = sessions_.claim(session.id, login.key);
+        if (!attempt.claimed && !sessions_.problem().empty()) {
+            // The claim could not be recorded (a full disk, say): without it, nothing stops
+            // another login from using this session, so this one does not either.
+            attempt.pending.sessionId.clear();
+            logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+            attempt.reason = "state_dir: the session could not be claimed";
+            return ended(Outcome::ConfigError);
+        }
         if (!attempt.claimed) {
             attempt.pending.sessionId.clear();  // not ours: never validate against it
             attempt.reason = "another login is waiting on a code sent to this phone";

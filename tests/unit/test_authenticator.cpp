@@ -133,6 +133,7 @@ public:
     std::map<std::string, PendingSession> pending;
     std::map<std::string, std::string> claims;  // session id -> key
     bool broken = false;
+    std::string claimProblem;  // when set, claims cannot be recorded (a full disk, say)
     int saves = 0;
 
     std::optional<PendingSession> load(const std::string& key) override {
@@ -147,6 +148,8 @@ public:
     }
     void forget(const std::string& key) override { pending.erase(key); }
     bool claim(const std::string& sessionId, const std::string& key) override {
+        if (!claimProblem.empty())
+            return false;
         const auto held = claims.find(sessionId);
         if (held != claims.end() && held->second != key)
             return false;
@@ -159,7 +162,9 @@ public:
             claims.erase(held);
     }
     bool usable() override { return !broken; }
-    std::string problem() const override { return broken ? "/state: not a directory" : ""; }
+    std::string problem() const override {
+        return broken ? "/state: not a directory" : claimProblem;
+    }
 };
 
 // Sends allowed until `allowed` runs out; records who asked.
@@ -1331,6 +1336,20 @@ static void a_resend_onto_a_session_another_login_holds_ends_the_login(void**) {
     expect_str(h.store.claims.at(kOtherId), "bob\nsshd\n198.51.100.7\n999:5");
 }
 
+static void a_claim_that_cannot_be_recorded_ends_the_login(void**) {
+    Harness h;
+    h.store.claimProblem = "/state/pending.b: cannot write: No space left on device";
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::ConfigError);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_int_equal(h.client.validatedCodes.size(), 0);  // no code is checked against it
+    assert_int_equal(h.conversation.prompts.size(), 0);
+    assert_int_equal(h.store.pending.count(h.login.key), 0);
+    expect_contains(h.logger.all(), "state_dir: /state/pending.b: cannot write: No space left");
+    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir: the session could not be claimed\"");
+}
+
 static void an_unusable_state_dir_is_a_config_error(void**) {
     Harness h;
     h.store.broken = true;
@@ -2072,6 +2091,7 @@ int main() {
         cmocka_unit_test(a_session_another_login_holds_is_never_used),
         cmocka_unit_test(a_pending_session_another_login_holds_is_not_resumed),
         cmocka_unit_test(a_resend_onto_a_session_another_login_holds_ends_the_login),
+        cmocka_unit_test(a_claim_that_cannot_be_recorded_ends_the_login),
         cmocka_unit_test(an_unusable_state_dir_is_a_config_error),
         cmocka_unit_test(each_exemption_sends_nothing),
         cmocka_unit_test(an_exemption_holds_even_with_a_broken_state_dir),
