@@ -14,6 +14,7 @@ import sys
 
 
 MAX_DIAGNOSTIC_LINES = 30
+MAX_LINE = 300  # an assertion may quote a whole log in one line
 
 
 def failed_cases(name, stdout):
@@ -27,7 +28,8 @@ def failed_cases(name, stdout):
         for following in lines[index + 1:index + 1 + MAX_DIAGNOSTIC_LINES]:
             if not following.strip().startswith("#"):
                 break
-            out.append(f"    {following.rstrip()}")
+            text = following.rstrip()
+            out.append(f"    {text[:MAX_LINE]}" + (" [...]" if len(text) > MAX_LINE else ""))
     return out
 
 

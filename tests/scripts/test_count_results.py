@@ -58,6 +58,15 @@ class CountResults(unittest.TestCase):
         self.assertEqual(len(lines), 1 + 30 + 1)
         self.assertEqual(lines[-2], "    # line 29")
 
+    def test_a_long_diagnostic_line_is_cut(self):
+        stdout = "1..1\nnot ok 1 - quoted\n# AssertionError: " + "x" * 5000 + "\n"
+        log = self.write_testlog({"name": "sandbox", "result": "FAIL", "stdout": stdout})
+        status, lines = self.run_script(log)
+        self.assertEqual(status, 1)
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(lines[1].endswith(" [...]"), lines[1])
+        self.assertLess(len(lines[1]), 320)
+
     def test_a_runner_that_crashed_after_its_cases_is_a_failure(self):
         log = self.write_testlog({"name": "e2e", "result": "ERROR", "stdout": "ok 1 - a\n"})
         status, lines = self.run_script(log)
