@@ -549,30 +549,36 @@ static void entries_from_a_clock_far_ahead_are_dropped_too(void**) {
 }
 
 // Logins run in processes of their own: every change holds the first copy's lock.
+// Runs `login(i)` in `count` processes at once (as logins are) and returns their exit codes.
+static std::vector<int> inProcesses(int count, const std::function<int(int)>& login) {
+    std::vector<pid_t> children;
+    for (int i = 0; i < count; ++i) {
+        const pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+            _exit(login(i));
+        children.push_back(child);
+    }
+    std::vector<int> codes;
+    for (pid_t child : children) {
+        int status = 0;
+        waitpid(child, &status, 0);
+        assert_true(WIFEXITED(status));
+        codes.push_back(WEXITSTATUS(status));
+    }
+    return codes;
+}
+
 static void concurrent_claims_of_one_session_have_one_winner(void**) {
     for (int round = 0; round < 5; ++round) {
         State state;
         FileSessionStore setup(state.path, geteuid());
         assert_true(setup.usable());
-        constexpr int kLogins = 12;
-        std::vector<pid_t> children;
-        for (int i = 0; i < kLogins; ++i) {
-            const pid_t child = fork();
-            assert_true(child >= 0);
-            if (child == 0) {
-                FileSessionStore store(state.path, geteuid());
-                _exit(store.claim(kHexId, kKeyA + std::to_string(i)) ? 0 : 1);
-            }
-            children.push_back(child);
-        }
-        int winners = 0;
-        for (pid_t child : children) {
-            int status = 0;
-            waitpid(child, &status, 0);
-            assert_true(WIFEXITED(status));
-            winners += WEXITSTATUS(status) == 0 ? 1 : 0;
-        }
-        assert_int_equal(winners, 1);
+        const auto codes = inProcesses(12, [&](int i) {
+            FileSessionStore store(state.path, geteuid());
+            return store.claim(kHexId, kKeyA + std::to_string(i)) ? 0 : 1;
+        });
+        assert_int_equal(std::count(codes.begin(), codes.end(), 0), 1);
         assert_int_equal(linesStartingWith(readFile(newest(state)), "claim "), 1);
     }
 }
@@ -582,21 +588,13 @@ static void concurrent_saves_all_stay(void**) {
     FileSessionStore setup(state.path, geteuid());
     assert_true(setup.usable());
     constexpr int kLogins = 20;
-    std::vector<pid_t> children;
-    for (int i = 0; i < kLogins; ++i) {
-        const pid_t child = fork();
-        assert_true(child >= 0);
-        if (child == 0) {
-            FileSessionStore store(state.path, geteuid());
-            PendingSession session = sample();
-            session.sends = i;
-            store.save(kKeyA + std::to_string(i), session);
-            _exit(0);
-        }
-        children.push_back(child);
-    }
-    for (pid_t child : children)
-        waitpid(child, nullptr, 0);
+    inProcesses(kLogins, [&](int i) {
+        FileSessionStore store(state.path, geteuid());
+        PendingSession session = sample();
+        session.sends = i;
+        store.save(kKeyA + std::to_string(i), session);
+        return 0;
+    });
     for (int i = 0; i < kLogins; ++i) {
         const auto loaded = setup.load(kKeyA + std::to_string(i));
         assert_true(loaded.has_value());
