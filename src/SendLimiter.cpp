@@ -24,7 +24,7 @@ constexpr std::size_t kMaxFile = 64 * 1024;
 // One counter file, opened and locked for the life of the object.
 class Counter {
 public:
-    Counter(const std::string& path, uid_t owner) : path_(path) {
+    Counter(const std::string& path, uid_t owner, int lockWaitMs) : path_(path) {
         fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
         if (fd_ < 0) {
             problem_ = path + ": " + strerror(errno);
@@ -36,12 +36,7 @@ public:
             problem_ = path + ": not a private regular file of uid " + std::to_string(owner);
             return;
         }
-        while (flock(fd_, LOCK_EX) != 0) {
-            if (errno != EINTR) {
-                problem_ = path + ": cannot lock: " + strerror(errno);
-                return;
-            }
-        }
+        problem_ = lockStateFile(fd_, true, path, lockWaitMs);
     }
     ~Counter() {
         if (fd_ >= 0)
@@ -135,8 +130,8 @@ LimitDecision FileSendLimiter::take(const std::string& user, const std::string& 
         }
     }
     // Always user before source, so that two logins never wait on each other's second lock.
-    Counter userCounter(dir + "/user-" + stateFileName(user), owner_);
-    Counter sourceCounter(dir + "/source-" + stateFileName(source), owner_);
+    Counter userCounter(dir + "/user-" + stateFileName(user), owner_, lockWaitMs_);
+    Counter sourceCounter(dir + "/source-" + stateFileName(source), owner_, lockWaitMs_);
     for (const Counter* counter : {&userCounter, &sourceCounter}) {
         if (!counter->problem().empty()) {
             decision.problems.push_back(counter->problem());
@@ -171,7 +166,7 @@ void FileSendLimiter::refund(const std::string& user, const std::string& source)
         {dir + "/user-" + stateFileName(user), user_},
         {dir + "/source-" + stateFileName(source), source_}};
     for (const auto& [path, limit] : counters) {
-        Counter counter(path, owner_);
+        Counter counter(path, owner_, lockWaitMs_);
         if (!counter.problem().empty())
             continue;
         auto times = counter.read(now - limit.seconds, limit.seconds);

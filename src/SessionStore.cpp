@@ -13,7 +13,6 @@
 #include "verif8/SessionStore.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,7 +197,8 @@ void dropStale(Table& table, std::time_t now) {
 // read, exclusive to change) for the life of the object.
 class Copies {
 public:
-    Copies(const std::string& dir, uid_t owner, std::size_t maxBytes, bool exclusive)
+    Copies(const std::string& dir, uid_t owner, std::size_t maxBytes, int lockWaitMs,
+           bool exclusive)
         : maxBytes_(maxBytes) {
         for (int i = 0; i < 2; ++i) {
             Slot& slot = slots_[i];
@@ -217,12 +217,9 @@ public:
                 return;
             }
         }
-        while (flock(slots_[0].fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-            if (errno != EINTR) {
-                problem_ = slots_[0].path + ": cannot lock: " + strerror(errno);
-                return;
-            }
-        }
+        problem_ = lockStateFile(slots_[0].fd, exclusive, slots_[0].path, lockWaitMs);
+        if (!problem_.empty())
+            return;
         for (Slot& slot : slots_)
             readSlot(slot);
     }
@@ -392,7 +389,7 @@ bool FileSessionStore::prepareDirectory() {
 bool FileSessionStore::usable() {
     if (!prepareDirectory())
         return false;
-    Copies copies(stateDir_, owner_, maxBytes_, false);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, false);
     const bool whole = copies.current(time(nullptr)).has_value();
     problem_ = copies.problem();
     return whole;
@@ -401,7 +398,7 @@ bool FileSessionStore::usable() {
 std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return std::nullopt;
-    Copies copies(stateDir_, owner_, maxBytes_, false);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, false);
     const auto table = copies.current(time(nullptr));
     if (!table)
         return std::nullopt;
@@ -420,7 +417,7 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
         problem_ = "a session id or number with spaces or control characters is not kept";
         return;
     }
-    Copies copies(stateDir_, owner_, maxBytes_, true);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
     const std::time_t now = time(nullptr);
     auto table = copies.current(now);
     if (!table) {
@@ -443,7 +440,7 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
 void FileSessionStore::forget(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    Copies copies(stateDir_, owner_, maxBytes_, true);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
     auto table = copies.current(time(nullptr));
     if (!table)
         return;
@@ -455,7 +452,7 @@ void FileSessionStore::forget(const std::string& key) {
 bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return false;
-    Copies copies(stateDir_, owner_, maxBytes_, true);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
     const std::time_t now = time(nullptr);
     auto table = copies.current(now);
     if (!table) {
@@ -482,7 +479,7 @@ bool FileSessionStore::claim(const std::string& sessionId, const std::string& ke
 void FileSessionStore::release(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    Copies copies(stateDir_, owner_, maxBytes_, true);
+    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
     auto table = copies.current(time(nullptr));
     if (!table)
         return;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "verif8/Config.hpp"
+#include "verif8/StateDir.hpp"
 
 namespace verif8 {
 
@@ -34,8 +35,13 @@ public:
 // exactly. A file that cannot be read as counters is logged and taken as full, never as empty.
 class FileSendLimiter : public SendLimiter {
 public:
-    FileSendLimiter(std::string stateDir, SendLimit user, SendLimit source, uid_t owner = 0)
-        : stateDir_(std::move(stateDir)), user_(user), source_(source), owner_(owner) {}
+    FileSendLimiter(std::string stateDir, SendLimit user, SendLimit source, uid_t owner = 0,
+                    int lockWaitMs = kStateLockWaitMs)
+        : stateDir_(std::move(stateDir)),
+          user_(user),
+          source_(source),
+          owner_(owner),
+          lockWaitMs_(lockWaitMs) {}
 
     LimitDecision take(const std::string& user, const std::string& source) override;
     void refund(const std::string& user, const std::string& source) override;
@@ -45,6 +51,7 @@ private:
     SendLimit user_;
     SendLimit source_;
     uid_t owner_;
+    int lockWaitMs_;
 };
 
 }  // namespace verif8

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "verif8/Channel.hpp"
+#include "verif8/StateDir.hpp"
 
 namespace verif8 {
 
@@ -54,8 +55,12 @@ public:
     static constexpr std::size_t kDefaultMaxBytes = 1024 * 1024;  // some 5000 waiting logins
 
     explicit FileSessionStore(std::string stateDir, uid_t owner = 0,
-                              std::size_t maxBytes = kDefaultMaxBytes)
-        : stateDir_(std::move(stateDir)), owner_(owner), maxBytes_(maxBytes) {}
+                              std::size_t maxBytes = kDefaultMaxBytes,
+                              int lockWaitMs = kStateLockWaitMs)
+        : stateDir_(std::move(stateDir)),
+          owner_(owner),
+          maxBytes_(maxBytes),
+          lockWaitMs_(lockWaitMs) {}
 
     std::optional<PendingSession> load(const std::string& key) override;
     void save(const std::string& key, const PendingSession& session) override;
@@ -73,6 +78,7 @@ private:
     std::string stateDir_;
     uid_t owner_;
     std::size_t maxBytes_;
+    int lockWaitMs_;
     std::string problem_;
 };
 

@@ -11,6 +11,15 @@ namespace verif8 {
 // `owner` and not writable by group or others. Returns what is wrong, or "" when it can be used.
 std::string preparePrivateDirectory(const std::string& path, uid_t owner);
 
+// How long a login waits for a lock on a state file. The module's own holders keep one for
+// microseconds (no network I/O under a lock), so one held longer belongs to a process that has
+// stopped (a debugger, SIGSTOP): waiting on it for good would hold every login up.
+constexpr int kStateLockWaitMs = 5000;
+
+// flock(2)s `fd` (shared or exclusive), retrying for up to `waitMs`. Returns what went wrong,
+// naming `path`, or "" once the lock is held.
+std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs);
+
 // A file name for a key of any content (user names, hosts, login keys): 16 hex digits of its
 // FNV-1a hash, so that no key can reach outside the directory.
 std::string stateFileName(const std::string& key);

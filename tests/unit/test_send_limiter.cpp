@@ -1,6 +1,7 @@
 // FileSendLimiter: user_send_limit and source_send_limit in flock'ed counter files under state_dir.
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -475,6 +476,26 @@ static void a_dangling_symlink_is_not_followed_to_create_a_counter(void**) {
     }
 }
 
+// A lock held far longer than any login holds one: a stopped process. The login waits a bounded
+// time, then sends nothing.
+static void a_counter_locked_too_long_is_unavailable(void**) {
+    State state;
+    state.prepare();
+    expectAllowed(state.limiter({5, 900}).take("alice", kSource));
+    const int holder = open(state.userFile("alice").c_str(), O_RDWR);
+    assert_true(holder >= 0);
+    assert_int_equal(flock(holder, LOCK_EX), 0);
+    FileSendLimiter limiter(state.path, {5, 900}, {1000, 900}, geteuid(), 200);
+    const LimitDecision decision = limiter.take("alice", kSource);
+    expectVerdict(decision, LimitVerdict::Unavailable);
+    assert_int_equal(decision.problems.size(), 1);
+    expect_contains(decision.problems[0], state.userFile("alice"));
+    expect_contains(decision.problems[0], "locked by another process");
+    assert_int_equal(timesIn(state.userFile("alice")).size(), 1);  // nothing counted
+    close(holder);  // released: the next login goes on
+    expectAllowed(limiter.take("alice", kSource));
+}
+
 static void a_counter_of_another_owner_is_unavailable(void**) {
     if (geteuid() != 0) {
         skip();
@@ -708,6 +729,7 @@ int main() {
         cmocka_unit_test(a_counter_readable_by_others_is_unavailable),
         cmocka_unit_test(a_symlinked_counter_is_unavailable_and_its_target_untouched),
         cmocka_unit_test(a_dangling_symlink_is_not_followed_to_create_a_counter),
+        cmocka_unit_test(a_counter_locked_too_long_is_unavailable),
         cmocka_unit_test(a_counter_of_another_owner_is_unavailable),
         cmocka_unit_test(a_directory_or_fifo_in_place_of_a_counter_is_unavailable),
         cmocka_unit_test(an_unusable_state_dir_is_unavailable),

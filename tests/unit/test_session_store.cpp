@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -651,6 +652,26 @@ static void a_symlinked_copy_is_unusable_and_its_target_untouched(void**) {
     expect_str(readFile(elsewhere), before);
 }
 
+// A lock held far longer than any login holds one: a stopped process. Logins wait a bounded
+// time, then claim nothing.
+static void a_lock_held_too_long_makes_the_store_unusable(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid(), FileSessionStore::kDefaultMaxBytes, 200);
+    assert_true(store.claim(kHexId, kKeyA));
+    const int holder = open(state.copyA().c_str(), O_RDWR);
+    assert_true(holder >= 0);
+    assert_int_equal(flock(holder, LOCK_EX), 0);
+    assert_false(store.usable());
+    expect_contains(store.problem(), state.copyA());
+    expect_contains(store.problem(), "locked by another process");
+    assert_false(store.claim(kOtherId, kKeyB));
+    assert_false(store.load(kKeyA).has_value());
+    close(holder);  // released: the next login goes on
+    assert_true(store.usable());
+    assert_false(store.claim(kHexId, kKeyB));  // the claim from before holds
+    assert_true(store.claim(kOtherId, kKeyB));
+}
+
 static void a_directory_in_place_of_a_copy_is_unusable(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
@@ -908,6 +929,7 @@ int main() {
         cmocka_unit_test(a_copy_readable_by_others_makes_the_store_unusable),
         cmocka_unit_test(a_copy_owned_by_another_uid_makes_the_store_unusable),
         cmocka_unit_test(a_symlinked_copy_is_unusable_and_its_target_untouched),
+        cmocka_unit_test(a_lock_held_too_long_makes_the_store_unusable),
         cmocka_unit_test(a_directory_in_place_of_a_copy_is_unusable),
         cmocka_unit_test(a_missing_state_dir_is_created_private),
         cmocka_unit_test(save_creates_the_state_dir_too),
