@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <vector>
@@ -410,6 +411,21 @@ std::optional<PendingSession> FileSessionStore::load(const std::string& key) {
     return std::nullopt;
 }
 
+namespace {
+// One change to the table: read under the exclusive lock, edited by `edit` (which returns false
+// to leave it as it is), written to the other copy. Returns whether a change was written;
+// `problem` says why not, when something went wrong.
+bool changeTable(const std::string& dir, uid_t owner, std::size_t maxBytes, int lockWaitMs,
+                 std::string& problem, const std::function<bool(Table&, std::time_t)>& edit) {
+    Copies copies(dir, owner, maxBytes, lockWaitMs, true);
+    const std::time_t now = time(nullptr);
+    auto table = copies.current(now);
+    const bool written = table && edit(*table, now) && copies.write(*table);
+    problem = copies.problem();
+    return written;
+}
+}  // namespace
+
 void FileSessionStore::save(const std::string& key, const PendingSession& session) {
     if (key.empty() || !prepareDirectory())
         return;
@@ -417,77 +433,62 @@ void FileSessionStore::save(const std::string& key, const PendingSession& sessio
         problem_ = "a session id or number with spaces or control characters is not kept";
         return;
     }
-    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
-    const std::time_t now = time(nullptr);
-    auto table = copies.current(now);
-    if (!table) {
-        problem_ = copies.problem();
-        return;
-    }
     const std::string stamp = keyStamp(key);
-    eraseIf(table->sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
-    table->sessions.push_back(SessionEntry{stamp, session, now});
-    // A claim lasts as long as the code it guards: a resend renews both.
     const std::string sessionStamp = stateFileName(session.sessionId);
-    for (ClaimEntry& claim : table->claims) {
-        if (claim.sessionStamp == sessionStamp && claim.keyStamp == stamp)
-            claim.since = now;
-    }
-    copies.write(*table);
-    problem_ = copies.problem();
+    changeTable(
+        stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, [&](Table& table, std::time_t now) {
+            eraseIf(table.sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
+            table.sessions.push_back(SessionEntry{stamp, session, now});
+            // A claim lasts as long as the code it guards: a resend renews both.
+            for (ClaimEntry& claim : table.claims) {
+                if (claim.sessionStamp == sessionStamp && claim.keyStamp == stamp)
+                    claim.since = now;
+            }
+            return true;
+        });
 }
 
 void FileSessionStore::forget(const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
-    auto table = copies.current(time(nullptr));
-    if (!table)
-        return;
     const std::string stamp = keyStamp(key);
-    eraseIf(table->sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
-    copies.write(*table);
+    changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, [&](Table& table, auto) {
+        eraseIf(table.sessions, [&](const SessionEntry& e) { return e.keyStamp == stamp; });
+        return true;
+    });
 }
 
 bool FileSessionStore::claim(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return false;
-    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
-    const std::time_t now = time(nullptr);
-    auto table = copies.current(now);
-    if (!table) {
-        problem_ = copies.problem();
-        return false;
-    }
     const std::string session = stateFileName(sessionId);
     const std::string stamp = keyStamp(key);
-    for (ClaimEntry& held : table->claims) {
-        if (held.sessionStamp != session)
-            continue;
-        if (held.keyStamp != stamp)
-            return false;  // another login's
-        held.since = now;  // ours, from an earlier round: renewed
-        copies.write(*table);
-        return true;
-    }
-    table->claims.push_back(ClaimEntry{session, stamp, now});
-    const bool written = copies.write(*table);
-    problem_ = copies.problem();
-    return written;
+    return changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_,
+                       [&](Table& table, std::time_t now) {
+                           for (ClaimEntry& held : table.claims) {
+                               if (held.sessionStamp != session)
+                                   continue;
+                               if (held.keyStamp != stamp)
+                                   return false;  // another login's
+                               held.since = now;  // ours, from an earlier round: renewed
+                               return true;
+                           }
+                           table.claims.push_back(ClaimEntry{session, stamp, now});
+                           return true;
+                       });
 }
 
 void FileSessionStore::release(const std::string& sessionId, const std::string& key) {
     if (key.empty() || !prepareDirectory())
         return;
-    Copies copies(stateDir_, owner_, maxBytes_, lockWaitMs_, true);
-    auto table = copies.current(time(nullptr));
-    if (!table)
-        return;
     const std::string session = stateFileName(sessionId);
     const std::string stamp = keyStamp(key);
-    eraseIf(table->claims,
-            [&](const ClaimEntry& c) { return c.sessionStamp == session && c.keyStamp == stamp; });
-    copies.write(*table);
+    changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, [&](Table& table, auto) {
+        eraseIf(table.claims, [&](const ClaimEntry& c) {
+            return c.sessionStamp == session && c.keyStamp == stamp;
+        });
+        return true;
+    });
 }
 
 }  // namespace verif8
