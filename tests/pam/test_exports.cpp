@@ -4,8 +4,10 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "../unit/cmocka.hpp"
 
@@ -81,6 +83,16 @@ static void needed_libraries(void**) {
     }
 }
 
+// Whether mallinfo2 sees this process's heap: sanitizer builds replace malloc, and it then
+// counts nothing, so the leak check below cannot be made there.
+static bool heapIsCounted() {
+    const std::size_t empty = mallinfo2().uordblks;
+    void* volatile probe = malloc(64 << 10);  // below the mmap threshold: from the heap
+    const bool counted = mallinfo2().uordblks >= empty + (64 << 10);
+    free(probe);
+    return counted;
+}
+
 // libpam loads the module at pam_start and unloads it at pam_end; a host that logs many users
 // in from one process (a display manager, an application server) does that again and again.
 // Whatever the module allocates when loaded, the C++ runtime's exception pool included, must go
@@ -123,12 +135,16 @@ int main(int argc, char** argv) {
     }
     modulePath = argv[1];
     runtimeLinkedIn = std::string(argv[2]) == "static";
-    const struct CMUnitTest tests[] = {
+    std::vector<CMUnitTest> tests = {
         cmocka_unit_test(module_loads_with_every_symbol_resolved),
         cmocka_unit_test(only_pam_entry_points_are_exported),
         cmocka_unit_test(needed_libraries),
-        cmocka_unit_test(loading_and_unloading_leaks_nothing),
         cmocka_unit_test(no_static_tls),
     };
-    return cmocka_run_group_tests_name("exports", tests, nullptr, nullptr);
+    // Left out, not skipped (CMocka's skip reads as a failure to Meson), where it cannot run.
+    if (heapIsCounted())
+        tests.push_back(cmocka_unit_test(loading_and_unloading_leaks_nothing));
+    else
+        fprintf(stderr, "exports: no leak check: mallinfo2 does not see the heap here\n");
+    return _cmocka_run_group_tests("exports", tests.data(), tests.size(), nullptr, nullptr);
 }

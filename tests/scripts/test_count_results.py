@@ -75,10 +75,11 @@ class CountResults(unittest.TestCase):
 
     def test_skips_and_todo(self):
         log = self.write_testlog({"name": "t", "result": "OK",
-                            "stdout": "1..3\nok 1 - a\nok 2 - b # SKIP no sshd\n"
-                                      "not ok 3 - c # TODO later\n"})
+                            "stdout": "1..4\nok 1 - a\nok 2 - b # SKIP no sshd\n"
+                                      "not ok 3 - c # TODO later\n"
+                                      "not ok 4 # SKIP d\n"})
         status, lines = self.run_script(log)
-        self.assertEqual(lines, ["1 passed, 0 failed, 1 skipped"])
+        self.assertEqual(lines, ["1 passed, 0 failed, 2 skipped"])
         self.assertEqual(status, 0)
 
     def test_outside_tap_without_a_plan_and_extras(self):
