@@ -10,6 +10,7 @@
 #include <ctime>
 #include <vector>
 
+#include "verif8/CallerEnvironment.hpp"
 #include "verif8/TextUtil.hpp"
 #include "verif8/VerifyApi.hpp"
 
@@ -46,6 +47,7 @@ bool appendHeader(HeaderList& list, const char* header) {
 struct Exchange {
     SecretString body;  // a validate answer is tied to a code: treat it as a secret too
     bool tooLarge = false;
+    bool callbackFailed = false;  // a callback could not keep what it was given (no memory)
     bool requestStarted = false;  // a connection was ready and the request was about to go out
     std::optional<long> retryAfter;
 };
@@ -57,24 +59,37 @@ int onRequestStart(void* user, char* /*ip*/, char* /*localIp*/, int /*port*/, in
     return CURL_PREREQFUNC_OK;
 }
 
-size_t onBody(char* data, size_t size, size_t count, void* user) {
+// libcurl calls these from C frames: an exception (bad_alloc) must never unwind through them.
+// Returning less than was given makes curl stop the transfer with CURLE_WRITE_ERROR.
+size_t onBody(char* data, size_t size, size_t count, void* user) noexcept {
     auto* exchange = static_cast<Exchange*>(user);
     const size_t length = size * count;
     if (exchange->body.size() + length > CurlVerifyClient::kMaxResponseSize) {
         exchange->tooLarge = true;
-        return 0;  // makes curl stop with CURLE_WRITE_ERROR
+        return 0;
     }
-    exchange->body.append(std::string_view(data, length));
+    try {
+        exchange->body.append(std::string_view(data, length));
+    } catch (...) {
+        exchange->callbackFailed = true;
+        return 0;
+    }
     return length;
 }
 
-size_t onHeader(char* data, size_t size, size_t count, void* user) {
+size_t onHeader(char* data, size_t size, size_t count, void* user) noexcept {
     auto* exchange = static_cast<Exchange*>(user);
     const std::string_view line(data, size * count);
     constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
-        // Only the delta-seconds form; an HTTP date is rare here and the back-off is capped.
-        exchange->retryAfter = parseNumber(trim(line.substr(kName.size())));
+    try {
+        if (line.size() > kName.size() &&
+            strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
+            // Only the delta-seconds form; an HTTP date is rare here and the back-off is capped.
+            exchange->retryAfter = parseNumber(trim(line.substr(kName.size())));
+        }
+    } catch (...) {
+        exchange->callbackFailed = true;
+        return 0;
     }
     return size * count;
 }
@@ -205,6 +220,10 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
                                            bool& nothingSent) {
     CallResult result;
     nothingSent = false;
+    // The caller's environment (su's caller chose it) never reaches libcurl or OpenSSL: not at
+    // load (OpenSSL's constructors), not at libcurl's global init (SSLKEYLOGFILE), not while a
+    // request is made (proxies, SSL_CERT_FILE, OPENSSL_CONF).
+    const IsolatedEnvironment isolated;
     // Loaded and created on the first call, so that logins that send nothing never load
     // libcurl or set it up.
     std::string loadError;
@@ -237,6 +256,11 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
     const CURLcode code = curlApi().easyPerform(handle.get());
     // The request is done: nothing below may leave the key or code reachable through curl.
     curlApi().easySetopt(handle.get(), CURLOPT_HTTPHEADER, nullptr);
+    if (exchange.callbackFailed) {
+        result.status = CallStatus::InternalError;
+        result.detail = "out of memory while reading the response";
+        return result;
+    }
     if (exchange.tooLarge) {
         result.status = CallStatus::BadResponse;
         result.detail = "response larger than " + std::to_string(kMaxResponseSize) + " bytes";
