@@ -17,21 +17,42 @@ std::size_t suggestedSize(int name) {
     return suggested > 0 ? static_cast<std::size_t>(suggested) : 16384;
 }
 
-// getpwnam_r, so that a module in a threaded host does not share getpwnam's static buffer.
-std::optional<gid_t> primaryGroup(const std::string& user) {
+// getpwnam_r and getpwuid_r, so that a module in a threaded host does not share getpwnam's
+// static buffer. `lookup` is one of them, bound to its key.
+template <typename Lookup>
+std::optional<Account> passwdEntry(Lookup lookup) {
     std::vector<char> buffer(suggestedSize(_SC_GETPW_R_SIZE_MAX));
     for (;;) {
         passwd entry{};
         passwd* found = nullptr;
-        const int error = getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
+        const int error = lookup(&entry, buffer.data(), buffer.size(), &found);
         if (error == ERANGE && buffer.size() < kMaxBuffer) {
             buffer.resize(buffer.size() * 2);
             continue;
         }
-        if (error != 0 || found == nullptr)
+        if (error != 0 || found == nullptr || found->pw_name == nullptr)
             return std::nullopt;
-        return found->pw_gid;
+        return Account{found->pw_name, found->pw_uid, found->pw_gid};
     }
+}
+
+std::optional<Account> byName(const std::string& user) {
+    return passwdEntry([&user](passwd* entry, char* buffer, size_t size, passwd** found) {
+        return getpwnam_r(user.c_str(), entry, buffer, size, found);
+    });
+}
+
+std::optional<Account> byUid(uid_t uid) {
+    return passwdEntry([uid](passwd* entry, char* buffer, size_t size, passwd** found) {
+        return getpwuid_r(uid, entry, buffer, size, found);
+    });
+}
+
+std::optional<gid_t> primaryGroup(const std::string& user) {
+    const auto account = byName(user);
+    if (!account)
+        return std::nullopt;
+    return account->gid;
 }
 
 std::optional<std::string> groupName(gid_t gid) {
@@ -52,7 +73,17 @@ std::optional<std::string> groupName(gid_t gid) {
 }  // namespace
 
 bool userExists(const std::string& user) {
-    return primaryGroup(user).has_value();
+    return byName(user).has_value();
+}
+
+std::optional<Account> resolveAccount(const std::string& user) {
+    const auto named = byName(user);
+    if (!named)
+        return std::nullopt;
+    auto canonical = byUid(named->uid);
+    if (!canonical || canonical->name.empty())
+        return std::nullopt;
+    return canonical;
 }
 
 std::optional<std::vector<std::string>> groupsOf(const std::string& user) {

@@ -18,7 +18,8 @@ struct Authenticator::Attempt {
     int tries = 0;           // answers the user gave, good or bad
     int wasted = 0;          // answers that count against max_attempts
     bool claimed = false;
-    std::string reason;  // why it ended, when that is not obvious from the outcome
+    bool passwordAnswered = false;  // the host answered a code prompt with the password
+    std::string reason;             // why it ended, when that is not obvious from the outcome
 };
 
 // What one answer at the prompt led to: the end of the login, or the next notice, which counts
@@ -332,6 +333,19 @@ Step Authenticator::answer(const LoginContext& login, Attempt& attempt, std::str
     return validate(attempt, typed);
 }
 
+// The host answered the code prompt with the login's password (sshd's "password" method does,
+// for every prompt): it is never sent anywhere, and it costs an attempt like any wrong answer,
+// so that such a host ends the login after max_attempts rounds.
+Step Authenticator::passwordAnswer(Attempt& attempt) {
+    if (!attempt.passwordAnswered)
+        logger_.log(LogLevel::Warning,
+                    "the answer to the code prompt was the login password: the host answers "
+                    "prompts with the password (sshd with keyboard-interactive off?); not sent");
+    attempt.passwordAnswered = true;
+    attempt.reason = "answered with the password: the host answers prompts with the password";
+    return wasted("That was a password, not the code.");
+}
+
 Step Authenticator::validate(Attempt& attempt, std::string_view code) {
     const CallResult checked = client_.validate(attempt.pending.sessionId, SecretString(code));
     logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
@@ -372,7 +386,9 @@ Outcome Authenticator::promptAndValidate(const LoginContext& login, Attempt& att
             conversation_.error("The time for the code has run out.");
             return Outcome::LoginTimeout;
         }
-        Step step = answer(login, attempt, trim(reply->view()));
+        Step step = conversation_.isLoginPassword(reply->view())
+                        ? passwordAnswer(attempt)
+                        : answer(login, attempt, trim(reply->view()));
         if (step.end)
             return *step.end;
         notice = std::move(step.notice);
@@ -452,6 +468,8 @@ void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt
         std::chrono::duration_cast<std::chrono::milliseconds>(steadyClock_() - attempt.start);
     std::string line = logField("outcome", outcomeName(outcome));
     line += " " + logField("user", login.user);
+    if (!login.typedUser.empty())
+        line += " " + logField("as", login.typedUser);
     line += " " + logField("rhost", login.rhost.empty() ? "-" : login.rhost);
     line += " " + logField("service", login.service.empty() ? "-" : login.service);
     if (attempt.enrolment) {

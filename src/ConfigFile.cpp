@@ -26,17 +26,58 @@ void readApiKeyFile(ConfigLoad& load, uid_t owner) {
     }
     load.config.apiKey.assign(key);
 }
+
+// OpenSSL reads these as root at every login: whoever can write them chooses whom the module
+// trusts with the API key and the codes. Readable by all is fine; writable by others is not.
+void checkTrustStore(ConfigLoad& load, uid_t owner) {
+    SecureFileRules rules;
+    rules.owner = owner;
+    rules.privateToOwner = false;
+    rules.maxSize = 16 * 1024 * 1024;
+    if (!load.config.caFile.empty()) {
+        std::string problem = checkTrustedPath(load.config.caFile, rules, TrustedPathKind::File);
+        if (!problem.empty())
+            load.problems.push_back({"ca_file", 0, std::move(problem)});
+    }
+    if (!load.config.caPath.empty()) {
+        std::string problem =
+            checkTrustedPath(load.config.caPath, rules, TrustedPathKind::Directory);
+        if (!problem.empty())
+            load.problems.push_back({"ca_path", 0, std::move(problem)});
+    }
+}
+
+bool isEarlyArgument(const std::string& arg) {
+    return arg.rfind("conf=", 0) == 0 || arg == "debug" || arg.rfind("nonroot=", 0) == 0;
+}
 }  // namespace
+
+void readEarlyArguments(const std::vector<std::string>& args, ConfigLoad& load) {
+    load.path = kDefaultConfigPath;
+    for (const auto& arg : args) {
+        if (arg.rfind("conf=", 0) == 0) {
+            load.path = arg.substr(5);
+        } else if (arg == "debug") {
+            load.config.debug = true;
+        } else if (arg.rfind("nonroot=", 0) == 0) {
+            const std::string value = arg.substr(8);
+            if (value == "deny")
+                load.config.nonRoot = NonRootMode::Deny;
+            else if (value == "ignore")
+                load.config.nonRoot = NonRootMode::Ignore;
+            else
+                load.problems.push_back(
+                    {kArgumentsSource, 0,
+                     "nonroot must be deny or ignore, not '" + sanitizeForMessage(value) + "'"});
+        }
+    }
+}
 
 ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
     ConfigLoad load;
-    load.path = kDefaultConfigPath;
-    for (const auto& arg : args) {
-        if (arg.rfind("conf=", 0) == 0)
-            load.path = arg.substr(5);
-        else if (arg == "debug")
-            load.config.debug = true;
-    }
+    readEarlyArguments(args, load);
+    if (!load.problems.empty())
+        return load;
     if (load.path.empty() || load.path.front() != '/') {
         load.problems.push_back({kArgumentsSource, 0, "conf= must name an absolute path"});
         return load;
@@ -54,7 +95,7 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
     parser.parseText(file.text.view(), load.path, load.problems);
 
     for (const auto& arg : args) {
-        if (arg.rfind("conf=", 0) == 0 || arg == "debug")
+        if (isEarlyArgument(arg))
             continue;
         const std::size_t equals = arg.find('=');
         if (equals == std::string::npos) {
@@ -83,6 +124,8 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
             load.problems.push_back({kArgumentsSource, 0, std::move(error)});
     }
     parser.checkComplete(load.path, load.problems);
+    if (load.problems.empty())
+        checkTrustStore(load, owner);
     if (load.problems.empty() && !load.config.apiKeyFile.empty())
         readApiKeyFile(load, owner);
     if (!load.problems.empty())

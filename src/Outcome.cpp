@@ -16,7 +16,7 @@ struct OutcomeRow {
 
 // design.md's return-code table. PAM_IGNORE (never PAM_SUCCESS) for "no second factor applies",
 // so that a `sufficient` line cannot be satisfied by an absent factor.
-constexpr std::array<OutcomeRow, 23> kOutcomes{{
+constexpr std::array<OutcomeRow, 25> kOutcomes{{
     {Outcome::Verified, PAM_SUCCESS, "verified"},
     {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes"},
     {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed"},
@@ -40,6 +40,10 @@ constexpr std::array<OutcomeRow, 23> kOutcomes{{
     {Outcome::CredentialsRejected, PAM_SERVICE_ERR, "credentials_rejected"},
     {Outcome::BadResponse, PAM_AUTHINFO_UNAVAIL, "bad_response"},
     {Outcome::ConversationFailed, PAM_CONV_ERR, "conversation_failed"},
+    // Without root the module can read neither its config nor its state: it cannot decide, and
+    // that is not the admin's config error (threat-model rule 10).
+    {Outcome::NotRoot, PAM_AUTHINFO_UNAVAIL, "not_root"},
+    {Outcome::NotRootIgnored, PAM_IGNORE, "not_root_ignored"},
     {Outcome::InternalError, PAM_SERVICE_ERR, "internal_error"},
 }};
 

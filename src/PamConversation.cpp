@@ -21,6 +21,15 @@ void freeReplies(pam_response* replies, int count) {
     }
     free(replies);
 }
+// Compares in time that depends on the lengths only, not on where the texts first differ.
+bool sameText(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return difference == 0;
+}
 }  // namespace
 
 int PamConversation::converse(int style, const std::string& text, SecretString* reply) {
@@ -56,6 +65,23 @@ void PamConversation::error(const std::string& text) {
     if ((flags_ & PAM_SILENT) != 0)
         return;
     converse(PAM_ERROR_MSG, text, nullptr);
+}
+
+}  // namespace verif8
+
+namespace verif8 {
+
+bool PamConversation::isLoginPassword(std::string_view answer) const {
+    for (const int item : {PAM_AUTHTOK, PAM_OLDAUTHTOK}) {
+        const void* value = nullptr;
+        if (pam_get_item(pamh_, item, &value) != PAM_SUCCESS || value == nullptr)
+            continue;
+        const std::string_view password(static_cast<const char*>(value));
+        // An empty password is no secret, and an empty answer asks for the code again.
+        if (!password.empty() && sameText(answer, password))
+            return true;
+    }
+    return false;
 }
 
 }  // namespace verif8

@@ -2,6 +2,7 @@
 #include "PamLogin.hpp"
 
 #include <security/pam_ext.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,12 +17,16 @@
 #include "PamLogger.hpp"
 #include "verif8/Account.hpp"
 #include "verif8/Authenticator.hpp"
+#include "verif8/CallerEnvironment.hpp"
 #include "verif8/ConfigFile.hpp"
 #include "verif8/CurlVerifyClient.hpp"
+#include "verif8/LoginUser.hpp"
 #include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
 #include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
+
+extern char** environ;
 
 namespace verif8 {
 
@@ -49,10 +54,92 @@ bool hasPlaceholderPassword(pam_handle_t* pamh) {
     const auto* password = static_cast<const char*>(item);
     return strncmp(password, kSshdPlaceholderPrefix.data(), kSshdPlaceholderPrefix.size()) == 0;
 }
+
+// The caller of su or sudo chose the umask: files the module creates get their mode from it
+// no matter what (StateDir sets it explicitly too). Restored when the module returns.
+class PrivateUmask {
+public:
+    PrivateUmask() : saved_(umask(077)) {}
+    ~PrivateUmask() { umask(saved_); }
+    PrivateUmask(const PrivateUmask&) = delete;
+    PrivateUmask& operator=(const PrivateUmask&) = delete;
+
+private:
+    mode_t saved_;
+};
+
+std::string fieldsOf(const LoginContext& login) {
+    std::string fields = logField("user", login.user);
+    if (!login.typedUser.empty())
+        fields += " " + logField("as", login.typedUser);
+    fields += " " + logField("rhost", login.rhost.empty() ? "-" : login.rhost);
+    fields += " " + logField("service", login.service.empty() ? "-" : login.service);
+    return fields;
+}
+
+// Variables a caller sets to make libcurl or OpenSSL write a file, load code or change whom they
+// trust never reach them (CurlVerifyClient runs them in an empty environment); the log says
+// someone tried. From a setuid program (real and effective uid differ) it is a warning.
+void reportCallerEnvironment(Logger& logger) {
+    const std::vector<std::string> names = riskyVariables(environ);
+    if (names.empty())
+        return;
+    std::string list;
+    for (const auto& name : names)
+        list += (list.empty() ? "" : ",") + name;
+    const std::string line = "caller's environment sets " + sanitize(list) +
+                             "; libcurl and OpenSSL run without the caller's environment";
+    if (getuid() != geteuid())
+        logger.log(LogLevel::Warning, line);
+    else
+        logger.debug(line);
+}
+
+// Without root the module can read neither its config nor its state (both root-only): a screen
+// locker running common-auth as the desktop user, say. Nothing can be decided, so it says why
+// instead of reporting a config error; with nonroot=ignore it steps aside, but only for the
+// caller's own account, so no unprivileged program can use it to skip another user's code.
+int refuseNonRoot(pam_handle_t* pamh, const std::vector<std::string>& args, const char* user) {
+    ConfigLoad early;
+    readEarlyArguments(args, early);
+    PamLogger logger(pamh, early.config.debug);
+    LoginContext login;
+    login.service = stringItem(pamh, PAM_SERVICE);
+    login.rhost = stringItem(pamh, PAM_RHOST);
+    login.user = user != nullptr ? user : "";
+    const auto account = resolveAccount(login.user);
+    if (account && account->name != login.user) {
+        login.typedUser = login.user;
+        login.user = account->name;
+    }
+    for (const auto& problem : early.problems)
+        logger.log(LogLevel::Error, "config: " + problem.describe());
+    const bool ownAccount = account && account->uid == getuid() && getuid() == geteuid();
+    const uid_t uid = geteuid();
+    if (early.ok() && early.config.nonRoot == NonRootMode::Ignore && ownAccount) {
+        logger.log(LogLevel::Info, logField("outcome", outcomeName(Outcome::NotRootIgnored)) + " " +
+                                       fieldsOf(login) + " reason=\"caller is not root (uid " +
+                                       std::to_string(uid) +
+                                       "), own account, nonroot=ignore; nothing sent\"");
+        return pamCodeFor(Outcome::NotRootIgnored);
+    }
+    logger.log(LogLevel::Error,
+               logField("outcome", outcomeName(Outcome::NotRoot)) + " " + fieldsOf(login) +
+                   " reason=\"caller is not root (uid " + std::to_string(uid) +
+                   "): the module needs root to read its configuration; nothing sent\"");
+    return pamCodeFor(Outcome::NotRoot);
+}
 }  // namespace
 
 int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     const std::vector<std::string> args(argv, argv + (argc > 0 ? argc : 0));
+    const char* user = nullptr;
+    const bool haveUser =
+        pam_get_user(pamh, &user, nullptr) == PAM_SUCCESS && user != nullptr && *user != '\0';
+    if (geteuid() != 0)
+        return refuseNonRoot(pamh, args, haveUser ? user : nullptr);
+
+    const PrivateUmask privateUmask;
     const ConfigLoad load = loadConfig(args);
     PamLogger logger(pamh, load.config.debug);
     // libpam waits this long before reporting a failure of the stack (it takes the longest any
@@ -60,38 +147,33 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     // default delay.
     if (load.config.failDelayMs > 0)
         pam_fail_delay(pamh, static_cast<unsigned>(load.config.failDelayMs) * 1000U);
+    reportCallerEnvironment(logger);
 
-    const char* user = nullptr;
-    if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || user == nullptr || *user == '\0') {
+    if (!haveUser) {
         logger.log(LogLevel::Error, "outcome=user_unknown reason=\"no user name\"");
         return PAM_USER_UNKNOWN;
     }
     LoginContext login;
-    login.user = user;
     login.rhost = stringItem(pamh, PAM_RHOST);
     login.service = stringItem(pamh, PAM_SERVICE);
+    resolveLoginUser(load.config, user, login);
 
     if (!load.ok()) {
         for (const auto& problem : load.problems)
             logger.log(LogLevel::Error, "config: " + problem.describe());
         logger.log(LogLevel::Error, logField("outcome", outcomeName(Outcome::ConfigError)) + " " +
-                                        logField("user", login.user) + " " +
-                                        logField("rhost", login.rhost.empty() ? "-" : login.rhost) +
-                                        " " + logField("service", login.service) +
+                                        fieldsOf(login) +
                                         " reason=\"configuration refused; nothing sent\"");
         return pamCodeFor(Outcome::ConfigError);
     }
-    login.userExists = userExists(login.user);
     login.placeholderPassword = hasPlaceholderPassword(pamh);
-    if (login.userExists && policyNeedsGroups(load.config)) {
-        auto groups = groupsOf(login.user);
-        login.groupsKnown = groups.has_value();
-        if (groups)
-            login.groups = std::move(*groups);
-        else
-            logger.log(LogLevel::Warning, "cannot list the groups of " + sanitize(login.user) +
-                                              "; group exemptions do not apply to this login");
-    }
+    if (!login.typedUser.empty())
+        logger.log(LogLevel::Notice, "user name " + logField("as", login.typedUser) +
+                                         " is the account " + logField("user", login.user) +
+                                         "; treated as " + sanitize(login.user));
+    if (login.userExists && !login.groupsKnown)
+        logger.log(LogLevel::Warning, "cannot list the groups of " + sanitize(login.user) +
+                                          "; group exemptions do not apply to this login");
     login.key = keyFor(login);
 
     CurlVerifyClient client(load.config);

@@ -37,6 +37,33 @@ std::string modeText(mode_t mode) {
     snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
     return text;
 }
+
+// What is wrong with the open file `fd` against `rules` ("" when nothing).
+std::string checkOpened(int fd, const std::string& path, const SecureFileRules& rules,
+                        bool directory) {
+    struct stat info {};
+    if (fstat(fd, &info) != 0)
+        return path + ": cannot stat: " + strerror(errno);
+    if (directory ? !S_ISDIR(info.st_mode) : !S_ISREG(info.st_mode))
+        return path + (directory ? ": is not a directory" : ": is not a regular file");
+    if (info.st_uid != rules.owner)
+        return path + ": must be owned by uid " + std::to_string(rules.owner) +
+               " (is owned by uid " + std::to_string(info.st_uid) + ")";
+    const mode_t forbidden = rules.privateToOwner ? (S_IRWXG | S_IRWXO) : (S_IWGRP | S_IWOTH);
+    if ((info.st_mode & forbidden) != 0)
+        return path + ": has mode " + modeText(info.st_mode) + "; it must be " +
+               (rules.privateToOwner ? "0600 (no access for group or others)"
+                                     : "not writable by group or others");
+    if (!directory && static_cast<unsigned long long>(info.st_size) > rules.maxSize)
+        return path + ": is larger than " + std::to_string(rules.maxSize) + " bytes";
+    return "";
+}
+
+std::string openProblem(const std::string& path) {
+    if (errno == ELOOP)
+        return path + ": is a symbolic link; refusing it";
+    return path + ": cannot open: " + strerror(errno);
+}
 }  // namespace
 
 SecureFileResult readSecureFile(const std::string& path, const SecureFileRules& rules) {
@@ -44,25 +71,15 @@ SecureFileResult readSecureFile(const std::string& path, const SecureFileRules& 
     FileDescriptor fd(
         open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
-        if (errno == ELOOP)
-            return failure(path, "is a symbolic link; refusing it");
-        return failure(path, std::string("cannot open: ") + strerror(errno));
+        SecureFileResult result;
+        result.error = openProblem(path);
+        return result;
     }
-    struct stat info {};
-    if (fstat(fd.get(), &info) != 0)
-        return failure(path, std::string("cannot stat: ") + strerror(errno));
-    if (!S_ISREG(info.st_mode))
-        return failure(path, "is not a regular file");
-    if (info.st_uid != rules.owner)
-        return failure(path, "must be owned by uid " + std::to_string(rules.owner) +
-                                 " (is owned by uid " + std::to_string(info.st_uid) + ")");
-    const mode_t forbidden = rules.privateToOwner ? (S_IRWXG | S_IRWXO) : (S_IWGRP | S_IWOTH);
-    if ((info.st_mode & forbidden) != 0)
-        return failure(path, "has mode " + modeText(info.st_mode) + "; it must be " +
-                                 (rules.privateToOwner ? "0600 (no access for group or others)"
-                                                       : "not writable by group or others"));
-    if (static_cast<unsigned long long>(info.st_size) > rules.maxSize)
-        return failure(path, "is larger than " + std::to_string(rules.maxSize) + " bytes");
+    if (std::string problem = checkOpened(fd.get(), path, rules, false); !problem.empty()) {
+        SecureFileResult result;
+        result.error = std::move(problem);
+        return result;
+    }
 
     SecureFileResult result;
     char buffer[4096];
@@ -86,6 +103,16 @@ SecureFileResult readSecureFile(const std::string& path, const SecureFileRules& 
     wipeMemory(buffer, sizeof buffer);
     result.ok = true;
     return result;
+}
+
+std::string checkTrustedPath(const std::string& path, const SecureFileRules& rules,
+                             TrustedPathKind kind) {
+    const bool directory = kind == TrustedPathKind::Directory;
+    FileDescriptor fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                                             (directory ? O_DIRECTORY : 0)));
+    if (fd.get() < 0)
+        return errno == ENOTDIR ? path + ": is not a directory" : openProblem(path);
+    return checkOpened(fd.get(), path, rules, directory);
 }
 
 }  // namespace verif8

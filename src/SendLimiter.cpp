@@ -25,17 +25,9 @@ constexpr std::size_t kMaxFile = 64 * 1024;
 class Counter {
 public:
     Counter(const std::string& path, uid_t owner, int lockWaitMs) : path_(path) {
-        fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-        if (fd_ < 0) {
-            problem_ = path + ": " + strerror(errno);
+        fd_ = openPrivateFile(path, owner, problem_);
+        if (fd_ < 0)
             return;
-        }
-        struct stat info {};
-        if (fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
-            (info.st_mode & 077) != 0) {
-            problem_ = path + ": not a private regular file of uid " + std::to_string(owner);
-            return;
-        }
         problem_ = lockStateFile(fd_, true, path, lockWaitMs);
     }
     ~Counter() {

@@ -204,19 +204,9 @@ public:
         for (int i = 0; i < 2; ++i) {
             Slot& slot = slots_[i];
             slot.path = dir + kSlotNames[i];
-            slot.fd = open(slot.path.c_str(),
-                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-            if (slot.fd < 0) {
-                problem_ = slot.path + ": " + strerror(errno);
+            slot.fd = openPrivateFile(slot.path, owner, problem_);
+            if (slot.fd < 0)
                 return;
-            }
-            struct stat info {};
-            if (fstat(slot.fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
-                (info.st_mode & 077) != 0) {
-                problem_ =
-                    slot.path + ": not a private regular file of uid " + std::to_string(owner);
-                return;
-            }
         }
         problem_ = lockStateFile(slots_[0].fd, exclusive, slots_[0].path, lockWaitMs);
         if (!problem_.empty())

@@ -1,8 +1,10 @@
 // StateDir: checks of the state directory and file names inside it.
 #include "verif8/StateDir.hpp"
 
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -12,9 +14,28 @@
 
 namespace verif8 {
 
+namespace {
+// Under su the effective gid is the caller's (su is setuid, not setgid) and the umask is the
+// caller's: what the module creates (as root: its owner is root already) is given root's group
+// and mode `mode` explicitly, so that neither decides who may read it.
+bool makeOwn(int fd, mode_t mode) {
+    const gid_t group = geteuid() == 0 ? 0 : static_cast<gid_t>(-1);
+    return fchown(fd, static_cast<uid_t>(-1), group) == 0 && fchmod(fd, mode) == 0;
+}
+}  // namespace
+
 std::string preparePrivateDirectory(const std::string& path, uid_t owner) {
-    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    if (mkdir(path.c_str(), 0700) == 0) {
+        const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const bool owned = fd >= 0 && makeOwn(fd, 0700);
+        const int error = errno;
+        if (fd >= 0)
+            close(fd);
+        if (!owned)
+            return path + ": cannot set owner and mode: " + strerror(error);
+    } else if (errno != EEXIST) {
         return path + ": cannot create: " + strerror(errno);
+    }
     struct stat info {};
     if (lstat(path.c_str(), &info) != 0)
         return path + ": " + strerror(errno);
@@ -25,6 +46,33 @@ std::string preparePrivateDirectory(const std::string& path, uid_t owner) {
     if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         return path + ": must not be writable by group or others";
     return "";
+}
+
+int openPrivateFile(const std::string& path, uid_t owner, std::string& problem) {
+    constexpr int kFlags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    int fd = open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+        if (!makeOwn(fd, 0600)) {
+            problem = path + ": cannot set owner and mode: " + strerror(errno);
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    if (errno == EEXIST)
+        fd = open(path.c_str(), kFlags);
+    if (fd < 0) {
+        problem = path + ": " + (errno == ELOOP ? "is a symbolic link" : strerror(errno));
+        return -1;
+    }
+    struct stat info {};
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != owner ||
+        (info.st_mode & 077) != 0) {
+        problem = path + ": not a private regular file of uid " + std::to_string(owner);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs) {

@@ -22,7 +22,8 @@ namespace verif8 {
 
 // What the PAM side knows about the login before the code step.
 struct LoginContext {
-    std::string user;
+    std::string user;       // the account's canonical name (LoginUser.hpp)
+    std::string typedUser;  // the name as PAM_USER gave it, when that was another spelling
     std::string rhost;
     std::string service;
     bool userExists = false;
@@ -75,6 +76,7 @@ private:
     Step sendAgain(const LoginContext& login, Attempt& attempt, Channel channel);
     Step answer(const LoginContext& login, Attempt& attempt, std::string_view typed);
     Step validate(Attempt& attempt, std::string_view code);
+    Step passwordAnswer(Attempt& attempt);
     Outcome promptAndValidate(const LoginContext& login, Attempt& attempt, std::string notice);
     Outcome failedCall(const CallResult& result, Attempt& attempt);
     void finish(const LoginContext& login, const Attempt& attempt, Outcome outcome);

@@ -15,6 +15,9 @@ enum class Region { Asia, Us, Europe, Indonesia };
 enum class UnenrolledPolicy { Deny, Ignore };
 // What "the service is unreachable" leads to: closed fails the login, open steps aside.
 enum class FailMode { Closed, Open };
+// What a caller without root's rights (a screen locker) gets: a refusal, or, for the caller's
+// own account only, PAM_IGNORE. A module argument only: such a caller cannot read the file.
+enum class NonRootMode { Deny, Ignore };
 
 // At most `count` sends in any `seconds`-long window.
 struct SendLimit {
@@ -63,6 +66,7 @@ struct Config {
     SendLimit userSendLimit{5, 900};
     SendLimit sourceSendLimit{20, 900};
     bool debug = false;
+    NonRootMode nonRoot = NonRootMode::Deny;
 
     // The base URLs requests go to, in order: api_url when set, else the region's host.
     std::vector<std::string> baseUrls() const;

@@ -25,4 +25,8 @@ struct ConfigLoad {
 // module).
 ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner = 0);
 
+// The module arguments read before the file, and without it when the caller is not root:
+// `conf=`, `debug` and `nonroot=deny|ignore`. Problems go to `problems`.
+void readEarlyArguments(const std::vector<std::string>& args, ConfigLoad& load);
+
 }  // namespace verif8

@@ -28,6 +28,8 @@ enum class Outcome {
     CredentialsRejected,
     BadResponse,
     ConversationFailed,
+    NotRoot,         // the module runs without root's rights (a screen locker, say)
+    NotRootIgnored,  // the same, for the caller's own account, with nonroot=ignore
     InternalError,
 };
 

@@ -28,4 +28,11 @@ struct SecureFileResult {
 // larger than rules.maxSize.
 SecureFileResult readSecureFile(const std::string& path, const SecureFileRules& rules);
 
+enum class TrustedPathKind { File, Directory };
+
+// The same checks for a file or directory the module hands to a library by path instead of
+// reading it (ca_file, ca_path: OpenSSL reads them as root). What is wrong, or "".
+std::string checkTrustedPath(const std::string& path, const SecureFileRules& rules,
+                             TrustedPathKind kind);
+
 }  // namespace verif8

@@ -7,9 +7,15 @@
 
 namespace verif8 {
 
-// Creates `path` (mode 0700) if missing, then checks it is a real directory (not a link) owned by
-// `owner` and not writable by group or others. Returns what is wrong, or "" when it can be used.
+// Creates `path` (mode 0700, root's group, whatever the umask) if missing, then checks it is a real
+// directory (not a link) owned by `owner` and not writable by group or others. Returns what is
+// wrong, or "" when it can be used.
 std::string preparePrivateDirectory(const std::string& path, uid_t owner);
+
+// Opens a state file for reading and writing, creating it root-owned (group 0) with mode 0600
+// whatever the caller's umask and group; an existing one must be a regular file (not a link) of
+// `owner` with no access for group or others. The descriptor, or -1 with `problem` set.
+int openPrivateFile(const std::string& path, uid_t owner, std::string& problem);
 
 // How long a login waits for a lock on a state file. The module's own holders keep one for
 // microseconds (no network I/O under a lock), so one held longer belongs to a process that has

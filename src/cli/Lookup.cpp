@@ -3,7 +3,7 @@
 
 #include "Commands.hpp"
 #include "Setup.hpp"
-#include "verif8/Account.hpp"
+#include "verif8/LoginUser.hpp"
 #include "verif8/Masking.hpp"
 #include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
@@ -24,22 +24,23 @@ int lookup(const Options& options) {
     if (!loadForCommand(options, load))
         return kExitFailed;
     const Config& config = load.config;
-    const std::string user = sanitize(options.user);
-    if (!userExists(options.user)) {
-        printf("%s: no such user: the module sends nothing (PAM_USER_UNKNOWN)\n", user.c_str());
+    LoginContext login;
+    resolveLoginUser(config, options.user, login);
+    const std::string user = sanitize(login.user);
+    if (!login.userExists) {
+        printf("%s: no such user: the module sends nothing (PAM_USER_UNKNOWN)\n",
+               sanitize(options.user).c_str());
         return kExitFailed;
     }
-    std::vector<std::string> groups;
-    bool groupsKnown = true;
-    if (policyNeedsGroups(config)) {
-        auto found = groupsOf(options.user);
-        groupsKnown = found.has_value();
-        groups = found.value_or(std::vector<std::string>{});
-        if (!groupsKnown)
-            printf("%s: groups cannot be listed; group rules do not apply\n", user.c_str());
-    }
+    if (!login.typedUser.empty())
+        printf("%s: is the account %s; the module treats it as %s\n",
+               sanitize(login.typedUser).c_str(), user.c_str(), user.c_str());
+    const std::vector<std::string>& groups = login.groups;
+    const bool groupsKnown = login.groupsKnown;
+    if (!groupsKnown)
+        printf("%s: groups cannot be listed; group rules do not apply\n", user.c_str());
     const PolicyDecision decision =
-        decidePolicy(config, options.user, groups, groupsKnown, options.rhost);
+        decidePolicy(config, login.user, groups, groupsKnown, options.rhost);
     if (decision != PolicyDecision::AskForCode)
         printf("%s: exempt (%s%s): the module steps aside (PAM_IGNORE)\n", user.c_str(),
                std::string(policyReason(decision)).c_str(),
@@ -48,7 +49,7 @@ int lookup(const Options& options) {
         printf("%s: asked for a code%s\n", user.c_str(),
                options.rhost.empty() ? "" : (" from " + sanitize(options.rhost)).c_str());
 
-    const EnrolmentLookup found = enrolmentSourceFor(config)->find(options.user);
+    const EnrolmentLookup found = enrolmentSourceFor(config)->find(login.user);
     for (const auto& problem : found.problems)
         fprintf(stderr, "%s\n", sanitize(problem).c_str());
     switch (found.kind) {
@@ -69,8 +70,8 @@ int lookup(const Options& options) {
            config.unenrolled == UnenrolledPolicy::Ignore ? "is left to the rest of the stack"
                                                          : "fails (PAM_AUTH_ERR)");
     // 0 when the login would not fail here: exempt, or left to the rest of the stack.
-    const bool stepsAside = decision != PolicyDecision::AskForCode ||
-                            config.unenrolled == UnenrolledPolicy::Ignore;
+    const bool stepsAside =
+        decision != PolicyDecision::AskForCode || config.unenrolled == UnenrolledPolicy::Ignore;
     return stepsAside ? kExitOk : kExitFailed;
 }
 

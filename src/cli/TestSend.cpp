@@ -8,9 +8,9 @@
 #include "Commands.hpp"
 #include "Console.hpp"
 #include "Setup.hpp"
-#include "verif8/Account.hpp"
 #include "verif8/Authenticator.hpp"
 #include "verif8/CurlVerifyClient.hpp"
+#include "verif8/LoginUser.hpp"
 #include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
 
@@ -61,14 +61,8 @@ int testSend(const Options& options) {
         return kExitFailed;
     const Config& config = load.config;
     LoginContext login;
-    login.user = options.user;
     login.service = "verif8ctl";
-    login.userExists = userExists(options.user);
-    if (login.userExists && policyNeedsGroups(config)) {
-        auto groups = groupsOf(options.user);
-        login.groupsKnown = groups.has_value();
-        login.groups = groups.value_or(std::vector<std::string>{});
-    }
+    resolveLoginUser(config, options.user, login);
     // A login of its own: never resumes a session a real login is waiting on.
     login.key = "verif8ctl:" + std::to_string(getpid()) + ":" + std::to_string(time(nullptr));
 

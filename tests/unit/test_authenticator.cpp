@@ -114,6 +114,15 @@ public:
         return SecretString(*reply);
     }
     void error(const std::string& text) override { errors.push_back(text); }
+    // What PAM_AUTHTOK / PAM_OLDAUTHTOK hold in this login (empty: none).
+    std::vector<std::string> passwords;
+    bool isLoginPassword(std::string_view answer) const override {
+        for (const auto& password : passwords) {
+            if (answer == password)
+                return true;
+        }
+        return false;
+    }
 };
 
 class FakeEnrolments : public EnrolmentSource {
@@ -378,6 +387,58 @@ static void a_wrong_code_then_the_right_one_is_verified(void**) {
     expect_str(h.client.validatedCodes[1], kCode);
     expect_str(h.client.validatedSessions[1], kHexId);
     assert_int_equal(h.client.initiates.size(), 1);  // one login, one session
+}
+
+// sshd's "password" method answers every prompt with the password: it must never go to the API.
+static void the_password_as_an_answer_is_never_sent_and_costs_an_attempt(void**) {
+    Harness h;
+    h.conversation.passwords = {"hunter2-0042"};
+    h.script({sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.reply({"hunter2-0042", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    // The prompt was reached and answered with the password, and only the code went out.
+    assert_int_equal(h.conversation.prompts.size(), 2);
+    expect_contains(h.conversation.prompts[1], "That was a password, not the code.");
+    expect_contains(h.conversation.prompts[1], "2 attempts left.");
+    assert_int_equal(h.client.validatedCodes.size(), 1);
+    expect_str(h.client.validatedCodes[0], kCode);
+    expect_contains(h.logger.all(), "the host answers prompts with the password");
+    expect_not_contains(h.logger.all(), "hunter2-0042");
+}
+
+static void a_host_that_always_answers_with_the_password_ends_after_max_attempts(void**) {
+    for (const std::string password : {"hunter2-0042", "123456", "old-pass"}) {
+        Harness h;
+        h.conversation.passwords = {"current-pass", "old-pass", "123456", "hunter2-0042"};
+        h.script({});
+        h.reply({password, password, password, password});
+        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
+        assert_int_equal(h.conversation.prompts.size(), 3);
+        assert_int_equal(h.client.validatedCodes.size(), 0);
+        assert_int_equal(h.client.initiates.size(), 1);
+        // Said once in the log, and the outcome line names the cause.
+        std::size_t said = 0;
+        for (const auto& line : h.logger.lines)
+            said +=
+                line.second.rfind("the answer to the code prompt was the login password", 0) == 0
+                    ? 1
+                    : 0;
+        assert_int_equal(said, 1);
+        const auto outcomes = h.logger.outcomeLines();
+        assert_int_equal(outcomes.size(), 1);
+        expect_contains(outcomes[0], "answered with the password");
+        expect_not_contains(h.logger.all(), password);
+    }
+}
+
+// The password check looks at what was typed, before trimming: a code is still a code.
+static void a_code_that_is_not_the_password_is_validated(void**) {
+    Harness h;
+    h.conversation.passwords = {"secret"};
+    h.script({sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.reply({" " + kCode + " "});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.client.validatedCodes.size(), 1);
 }
 
 static void the_last_attempt_is_announced_in_the_singular(void**) {
@@ -2031,6 +2092,9 @@ int main() {
         cmocka_unit_test(a_whatsapp_user_with_a_template_is_sent_by_whatsapp),
         cmocka_unit_test(a_wrong_code_then_the_right_one_is_verified),
         cmocka_unit_test(the_last_attempt_is_announced_in_the_singular),
+        cmocka_unit_test(the_password_as_an_answer_is_never_sent_and_costs_an_attempt),
+        cmocka_unit_test(a_host_that_always_answers_with_the_password_ends_after_max_attempts),
+        cmocka_unit_test(a_code_that_is_not_the_password_is_validated),
         cmocka_unit_test(max_attempts_wrong_codes_end_the_login),
         cmocka_unit_test(implausible_codes_count_as_attempts_and_are_not_sent),
         cmocka_unit_test(only_implausible_codes_end_the_login_without_a_validate),

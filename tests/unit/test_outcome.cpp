@@ -88,9 +88,10 @@ static void a_send_limit_is_an_auth_error(void**) {
 }
 
 static void only_the_documented_outcomes_are_ignore(void**) {
-    // design.md: exempt, unenrolled with unenrolled = ignore, unreachable with fail_mode = open.
+    // design.md: exempt, unenrolled with unenrolled = ignore, unreachable with fail_mode = open;
+    // and a caller without root, for its own account, with the module argument nonroot=ignore.
     const std::set<Outcome> ignored{Outcome::Exempt, Outcome::UnenrolledIgnored,
-                                    Outcome::UnreachableFailOpen};
+                                    Outcome::UnreachableFailOpen, Outcome::NotRootIgnored};
     for (int i = 0; i <= static_cast<int>(Outcome::InternalError); ++i) {
         const auto outcome = static_cast<Outcome>(i);
         if (ignored.count(outcome) != 0)
@@ -98,6 +99,15 @@ static void only_the_documented_outcomes_are_ignore(void**) {
         else
             assert_int_not_equal(pamCodeFor(outcome), PAM_IGNORE);
     }
+}
+
+static void a_caller_without_root_is_not_a_config_error(void**) {
+    // threat-model rule 10: the refusal names its real cause, and it is not PAM_SERVICE_ERR.
+    assert_int_equal(pamCodeFor(Outcome::NotRoot), PAM_AUTHINFO_UNAVAIL);
+    assert_string_equal(std::string(outcomeName(Outcome::NotRoot)).c_str(), "not_root");
+    assert_int_equal(pamCodeFor(Outcome::NotRootIgnored), PAM_IGNORE);
+    assert_string_equal(std::string(outcomeName(Outcome::NotRootIgnored)).c_str(),
+                        "not_root_ignored");
 }
 
 static void every_outcome_has_a_row_of_its_own(void**) {
@@ -124,6 +134,7 @@ int main() {
         cmocka_unit_test(a_login_timeout_is_an_auth_error),
         cmocka_unit_test(a_send_limit_is_an_auth_error),
         cmocka_unit_test(only_the_documented_outcomes_are_ignore),
+        cmocka_unit_test(a_caller_without_root_is_not_a_config_error),
         cmocka_unit_test(every_outcome_has_a_row_of_its_own),
     };
     return cmocka_run_group_tests_name("outcome", tests, nullptr, nullptr);
