@@ -28,6 +28,18 @@ constexpr std::array<std::string_view, 48> kLanguages{
     "ms-MY", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sk-SK", "sl-SI",
     "sv-SE", "ta-IN", "th-TH", "tr-TR", "vi-VN", "zh-CN", "zh-HK", "zh-TW"};
 
+// A word from the file is quoted in an error only when it has the shape of a key: `verif8ctl
+// --conf` may be pointed at a file that is no config at all (a private key, a shadow file), and
+// its refusal must not print that file's content.
+std::string describeKey(std::string_view key) {
+    const bool keyLike =
+        !key.empty() && key.size() <= 32 && std::all_of(key.begin(), key.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        });
+    return keyLike ? "'" + std::string(key) + "'"
+                   : "(not shown: keys are lowercase letters, digits and _)";
+}
+
 std::string setRange(int& field, std::string_view value, long min, long max) {
     const auto number = parseNumber(value);
     if (!number)
@@ -409,7 +421,7 @@ std::string ConfigProblem::describe() const {
 std::string ConfigParser::set(std::string_view key, std::string_view value) {
     const KeyRule* rule = findRule(key);
     if (rule == nullptr)
-        return "unknown key '" + sanitizeForMessage(key) + "'";
+        return "unknown key " + describeKey(key);
     std::string error = rule->set(config_, value);
     if (!error.empty())
         return std::string(key) + ": " + error;
@@ -447,7 +459,7 @@ void ConfigParser::parseText(std::string_view text, const std::string& source,
         const auto previous = seen.find(key);
         if (previous != seen.end()) {
             problems.push_back({source, number,
-                                "duplicate key '" + sanitizeForMessage(key) + "' (first on line " +
+                                "duplicate key " + describeKey(key) + " (first on line " +
                                     std::to_string(previous->second) + ")"});
             return;
         }
