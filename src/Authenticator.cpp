@@ -83,14 +83,19 @@ LogLevel levelFor(Outcome outcome) {
     }
 }
 
-// Channel words are matched in any case ("Voice"); codes the module asks for are digits.
-std::string lowercase(std::string_view text) {
-    std::string lower(text);
-    for (char& c : lower) {
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
+// Channel words are matched in any case ("Voice"). What was typed may be a code: it is lowered
+// in a small buffer that is wiped, never copied into a string that would outlive the login.
+std::optional<Channel> channelWord(std::string_view typed) {
+    char lower[16];
+    if (typed.size() > sizeof lower)
+        return std::nullopt;
+    for (std::size_t i = 0; i < typed.size(); ++i) {
+        const char c = typed[i];
+        lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-    return lower;
+    const std::optional<Channel> channel = parseChannel(std::string_view(lower, typed.size()));
+    wipeMemory(lower, sizeof lower);
+    return channel;
 }
 
 bool offers(const Enrolment& enrolment, Channel channel) {
@@ -322,10 +327,11 @@ Step Authenticator::answer(const LoginContext& login, Attempt& attempt, std::str
     // are reserved, so a code never has to be told apart from them.
     if (typed.empty())
         return sendAgain(login, attempt, attempt.pending.channel);
-    if (const auto channel = parseChannel(lowercase(typed))) {
+    if (const auto channel = channelWord(typed)) {
         if (!offers(*attempt.enrolment, *channel))
-            return wasted("Channel " + lowercase(typed) + " is not available for you (yours: " +
-                          channelList(*attempt.enrolment) + ").");
+            return wasted("Channel " + std::string(channelName(*channel)) +
+                          " is not available for you (yours: " + channelList(*attempt.enrolment) +
+                          ").");
         return sendAgain(login, attempt, *channel);
     }
     if (!isPlausibleCode(typed))
