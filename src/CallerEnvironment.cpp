@@ -16,8 +16,9 @@ namespace {
 // resolver, after a timeout) may still read it after the scope has ended.
 char* emptyEnvironment[] = {nullptr};
 
-constexpr std::array<std::string_view, 2> kRiskyNames = {"SSLKEYLOGFILE", "NO_PROXY"};
-constexpr std::array<std::string_view, 3> kRiskyPrefixes = {"CURL_", "OPENSSL_", "SSL_CERT_"};
+constexpr std::array<std::string_view, 3> kRiskyNames = {"SSLKEYLOGFILE", "NO_PROXY", "no_proxy"};
+constexpr std::array<std::string_view, 4> kRiskyPrefixes = {"CURL_", "OPENSSL_", "SSL_CERT_",
+                                                            "KRB5"};
 
 bool isRisky(std::string_view name) {
     for (std::string_view exact : kRiskyNames) {

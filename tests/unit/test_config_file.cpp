@@ -387,6 +387,78 @@ static void a_proxy_without_a_password_may_be_a_module_argument(void**) {
     expect_str(loaded.config.httpsProxy, "http://proxy.example.com:3128");
 }
 
+// ---- ca_file and ca_path: OpenSSL reads them as root, so they follow the same rules
+
+static void a_ca_file_of_ours_readable_by_all_is_accepted(void**) {
+    test::TempDir dir;
+    const std::string ca = dir.file("-----BEGIN CERTIFICATE-----\n", 0644);
+    const std::string path = dir.file(std::string(kGoodConfig) + "ca_file = " + ca + "\n");
+    expectOk(load({"conf=" + path}));
+}
+
+static void a_ca_file_writable_by_others_is_refused(void**) {
+    for (const mode_t mode : {0664, 0646, 0666}) {
+        test::TempDir dir;
+        const std::string ca = dir.file("-----BEGIN CERTIFICATE-----\n", mode);
+        const std::string path = dir.file(std::string(kGoodConfig) + "ca_file = " + ca + "\n");
+        expectRefused(load({"conf=" + path}), {"ca_file: ", ca, "not writable by group or others"});
+    }
+}
+
+static void a_ca_file_of_another_owner_or_a_symlink_is_refused(void**) {
+    test::TempDir dir;
+    const std::string ca = dir.file("-----BEGIN CERTIFICATE-----\n", 0644);
+    const std::string path = dir.file(std::string(kGoodConfig) + "ca_file = " + ca + "\n");
+    const uid_t other = geteuid() + 1;
+    // The config file is checked first: give it the other owner too.
+    assert_int_equal(chown(path.c_str(), other, static_cast<gid_t>(-1)), 0);
+    expectRefused(load({"conf=" + path}, other), {"ca_file: ", "owned by uid"});
+    const std::string link = dir.path() + "/ca-link.pem";
+    assert_int_equal(symlink(ca.c_str(), link.c_str()), 0);
+    const std::string linked = dir.file(std::string(kGoodConfig) + "ca_file = " + link + "\n");
+    expectRefused(load({"conf=" + linked}), {"ca_file: ", "symbolic link"});
+}
+
+static void a_ca_path_writable_by_others_or_not_a_directory_is_refused(void**) {
+    test::TempDir dir;
+    const std::string certs = dir.path() + "/certs";
+    assert_int_equal(mkdir(certs.c_str(), 0755), 0);
+    const std::string good = dir.file(std::string(kGoodConfig) + "ca_path = " + certs + "\n");
+    expectOk(load({"conf=" + good}));
+    assert_int_equal(chmod(certs.c_str(), 0777), 0);
+    expectRefused(load({"conf=" + good}), {"ca_path: ", certs, "not writable by group or others"});
+    const std::string file = dir.file("x", 0644);
+    const std::string notDir = dir.file(std::string(kGoodConfig) + "ca_path = " + file + "\n");
+    expectRefused(load({"conf=" + notDir}), {"ca_path: ", "not a directory"});
+}
+
+// ---- nonroot=: read before the file, so that a caller who cannot read it still gets it
+
+static void nonroot_is_read_from_the_arguments_even_without_the_file(void**) {
+    ConfigLoad early;
+    readEarlyArguments({"conf=/nonexistent/pam_verif8.conf", "nonroot=ignore", "debug"}, early);
+    assert_true(early.ok());
+    assert_true(early.config.nonRoot == NonRootMode::Ignore);
+    assert_true(early.config.debug);
+    ConfigLoad none;
+    readEarlyArguments({}, none);
+    assert_true(none.config.nonRoot == NonRootMode::Deny);
+}
+
+static void a_bad_nonroot_value_is_refused(void**) {
+    test::TempDir dir;
+    const std::string path = dir.file(kGoodConfig);
+    expectRefused(load({"conf=" + path, "nonroot=allow"}), {"nonroot must be deny or ignore"});
+    expectOk(load({"conf=" + path, "nonroot=deny"}));
+}
+
+static void nonroot_is_not_a_key_of_the_file(void**) {
+    // Only a module argument: a caller without root cannot read the file anyway.
+    test::TempDir dir;
+    const std::string path = dir.file(std::string(kGoodConfig) + "nonroot = ignore\n");
+    expectRefused(load({"conf=" + path}), {"unknown key 'nonroot'"});
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_proxy_without_a_password_may_be_a_module_argument),
@@ -425,6 +497,13 @@ int main() {
         cmocka_unit_test(a_symlinked_api_key_file_is_refused),
         cmocka_unit_test(the_new_keys_work_as_module_arguments),
         cmocka_unit_test(a_bad_proxy_never_echoes_its_password),
+        cmocka_unit_test(a_ca_file_of_ours_readable_by_all_is_accepted),
+        cmocka_unit_test(a_ca_file_writable_by_others_is_refused),
+        cmocka_unit_test(a_ca_file_of_another_owner_or_a_symlink_is_refused),
+        cmocka_unit_test(a_ca_path_writable_by_others_or_not_a_directory_is_refused),
+        cmocka_unit_test(nonroot_is_read_from_the_arguments_even_without_the_file),
+        cmocka_unit_test(a_bad_nonroot_value_is_refused),
+        cmocka_unit_test(nonroot_is_not_a_key_of_the_file),
     };
     return cmocka_run_group_tests_name("config_file", tests, nullptr, nullptr);
 }
