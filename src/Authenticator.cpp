@@ -176,7 +176,8 @@ std::optional<Outcome> Authenticator::resolveEnrolment(const LoginContext& login
             attempt.enrolment = std::move(lookup.entry);
             return std::nullopt;
         case EnrolmentLookup::Kind::Unavailable:
-            attempt.reason = "users file unusable";
+            attempt.reason =
+                config_.phoneCommand.empty() ? "users file unusable" : "phone_command failed";
             return Outcome::ConfigError;
         case EnrolmentLookup::Kind::NotEnrolled:
             break;

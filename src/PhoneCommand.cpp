@@ -2,12 +2,15 @@
 #include "verif8/PhoneCommand.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -79,13 +82,15 @@ private:
 };
 
 // Everything the child needs is built before fork: a multi-threaded host may hold the
-// allocator's lock at that moment, and the child must not allocate.
+// allocator's lock at that moment, and the child must not allocate. The environment is fixed:
+// HOME=/ so that no library reads the caller's ~/.ldaprc (ldapsearch would).
 struct ChildPlan {
     std::vector<std::string> argv;
     std::vector<char*> args;
     char path[40] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
     char locale[10] = "LC_ALL=C";
-    char* env[3] = {path, locale, nullptr};
+    char home[7] = "HOME=/";
+    char* env[4] = {path, locale, home, nullptr};
 
     explicit ChildPlan(std::vector<std::string> words) : argv(std::move(words)) {
         for (auto& arg : argv)
@@ -93,6 +98,89 @@ struct ChildPlan {
         args.push_back(nullptr);
     }
 };
+
+// The limits the program runs with, whatever the caller of su set (RLIMIT_FSIZE 0 or NOFILE 3
+// to make a lookup fail in a chosen way, CORE unlimited to dump what the program held). Core
+// dumps stay off; the time limit below bounds the CPU a program can take.
+struct ChildLimit {
+    int resource;
+    rlim_t soft;
+    rlim_t hard;
+};
+constexpr rlim_t kNoLimit = RLIM_INFINITY;
+constexpr ChildLimit kChildLimits[] = {
+    {RLIMIT_CPU, kNoLimit, kNoLimit},
+    {RLIMIT_FSIZE, kNoLimit, kNoLimit},
+    {RLIMIT_DATA, kNoLimit, kNoLimit},
+    {RLIMIT_STACK, 8 << 20, kNoLimit},
+    {RLIMIT_CORE, 0, 0},
+    {RLIMIT_RSS, kNoLimit, kNoLimit},
+    {RLIMIT_NOFILE, 1024, 4096},
+    {RLIMIT_AS, kNoLimit, kNoLimit},
+    {RLIMIT_NPROC, kNoLimit, kNoLimit},
+    {RLIMIT_MEMLOCK, 8 << 20, 8 << 20},
+    {RLIMIT_LOCKS, kNoLimit, kNoLimit},
+    {RLIMIT_MSGQUEUE, 819200, 819200},
+    {RLIMIT_NICE, 0, 0},
+    {RLIMIT_RTPRIO, 0, 0},
+    {RLIMIT_RTTIME, kNoLimit, kNoLimit},
+};
+
+bool applyLimit(const ChildLimit& limit) {
+    rlimit value{limit.soft, limit.hard};
+    if (setrlimit(limit.resource, &value) == 0)
+        return true;
+    // Root without CAP_SYS_RESOURCE (many containers) cannot raise a hard limit the caller
+    // lowered: the soft limit then comes as near ours as that hard limit allows. A lookup that
+    // fails under it fails closed (the lookup is unavailable, not "no phone").
+    rlimit current{};
+    if (getrlimit(limit.resource, &current) != 0)
+        return false;
+    value.rlim_max = std::min(limit.hard, current.rlim_max);
+    value.rlim_cur = std::min(limit.soft, value.rlim_max);
+    return setrlimit(limit.resource, &value) == 0;
+}
+
+// Under su the real uid is the caller's, and /bin/sh (and other programs) drop to it when real
+// and effective ids differ; the supplementary groups are the caller's too. The program runs as
+// root, all of it, or not at all.
+bool becomeRoot() {
+    if (setgroups(0, nullptr) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+        return false;
+    uid_t ruid = 1, euid = 1, suid = 1;
+    gid_t rgid = 1, egid = 1, sgid = 1;
+    gid_t extra[1];
+    return getresuid(&ruid, &euid, &suid) == 0 && getresgid(&rgid, &egid, &sgid) == 0 &&
+           ruid == 0 && euid == 0 && suid == 0 && rgid == 0 && egid == 0 && sgid == 0 &&
+           getgroups(1, extra) == 0;
+}
+
+// Everything of the caller's process that exec would hand on: directory, umask, limits, nice
+// value, ignored signals, blocked signals, controlling terminal.
+bool leaveCallersState() {
+    if (chdir("/") != 0)
+        return false;
+    umask(077);
+    for (const ChildLimit& limit : kChildLimits) {
+        if (!applyLimit(limit))
+            return false;
+    }
+    if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+        return false;
+    // A signal the caller ignores stays ignored across exec; handlers are reset by exec anyway.
+    for (int number = 1; number < NSIG; ++number) {
+        if (number == SIGKILL || number == SIGSTOP)
+            continue;
+        signal(number, SIG_DFL);  // fails harmlessly for numbers that are not signals
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
+        return false;
+    // A session of its own: no controlling terminal (the caller's), and a process group the
+    // time limit can end as a whole.
+    return setsid() >= 0;
+}
 
 [[noreturn]] void runChild(int outputFd, int programFd, ChildPlan& plan) {
     const int null = open("/dev/null", O_RDWR);
@@ -108,12 +196,28 @@ struct ChildPlan {
         for (int fd = 4; fd < 65536; ++fd)
             close(fd);
     }
-    setpgid(0, 0);  // its own group, so that a timeout can stop whatever it started
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, nullptr);
+    if (!becomeRoot() || !leaveCallersState())
+        _exit(126);
     fexecve(3, plan.args.data(), plan.env);
     _exit(127);
+}
+
+// Waits until the child has ended or `deadline` has passed. On return the child is a zombie
+// (not yet reaped, so its process group id cannot be reused) or still running.
+bool waitForExit(pid_t child, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        siginfo_t info{};
+        const int ready =
+            waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (ready == 0 && info.si_pid == child)
+            return true;
+        if (ready != 0 && errno != EINTR)
+            return true;  // nothing to wait for: waitpid below says what happened
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        const timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, nullptr);
+    }
 }
 
 RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs) {
@@ -166,29 +270,37 @@ RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs
         result.output.append(buffer, static_cast<std::size_t>(got));
     }
     close(pipeFds[0]);
+    // The limit covers the program's whole life, not only its output: one that closes its
+    // output and goes on running holds the login no longer than one that prints nothing.
+    if (!result.timedOut && !result.tooLong && !waitForExit(child, deadline))
+        result.timedOut = true;
+    // Whatever it left running in its session (a background job) ends with it.
+    kill(-child, SIGKILL);
     if (result.timedOut || result.tooLong)
-        kill(-child, SIGKILL), kill(child, SIGKILL);
+        kill(child, SIGKILL);
     while (waitpid(child, &result.status, 0) < 0 && errno == EINTR) {
     }
     return result;
 }
 
-EnrolmentLookup notEnrolled(std::string problem) {
+// A lookup that failed says nothing about the user: with unenrolled = ignore, taking it for
+// "no phone" would let a directory outage, or a caller who makes the program fail (limits it
+// cannot shed, say), skip the code. Only a clean exit with no output means "no phone".
+EnrolmentLookup unavailable(std::string problem) {
     EnrolmentLookup lookup;
-    lookup.kind = EnrolmentLookup::Kind::NotEnrolled;
-    if (!problem.empty())
-        lookup.problems.push_back("phone_command: " + std::move(problem));
+    lookup.kind = EnrolmentLookup::Kind::Unavailable;
+    lookup.problems.push_back("phone_command: " + std::move(problem));
     return lookup;
 }
 }  // namespace
 
 EnrolmentLookup PhoneCommand::find(const std::string& user) {
     if (command_.empty())
-        return notEnrolled("no program configured");
+        return unavailable("no program configured");
     std::string problem;
     const int programFd = openProgram(command_.front(), owner_, problem);
     if (programFd < 0)
-        return notEnrolled(problem);
+        return unavailable(problem);
     std::vector<std::string> argv = command_;
     // Only in the arguments: the program run must be the program checked above.
     for (auto arg = argv.begin() + 1; arg != argv.end(); ++arg) {
@@ -199,28 +311,31 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
     const RunResult result = run(programFd, argv, timeoutMs_);
     close(programFd);
     if (!result.started)
-        return notEnrolled(result.error);
+        return unavailable(result.error);
     if (result.timedOut) {
         const std::string limit = timeoutMs_ % 1000 == 0 ? std::to_string(timeoutMs_ / 1000) + " s"
                                                          : std::to_string(timeoutMs_) + " ms";
-        return notEnrolled("no answer within " + limit + "; stopped");
+        return unavailable("no answer within " + limit + "; stopped");
     }
     if (result.tooLong)
-        return notEnrolled("more than " + std::to_string(kMaxOutput) + " bytes of output");
+        return unavailable("more than " + std::to_string(kMaxOutput) + " bytes of output");
     if (!WIFEXITED(result.status))
-        return notEnrolled("ended by signal " + std::to_string(WTERMSIG(result.status)));
+        return unavailable("ended by signal " + std::to_string(WTERMSIG(result.status)));
     if (WEXITSTATUS(result.status) != 0)
-        return notEnrolled("exited with status " + std::to_string(WEXITSTATUS(result.status)));
+        return unavailable("exited with status " + std::to_string(WEXITSTATUS(result.status)));
     std::string_view output = trim(result.output);
-    if (output.empty())
-        return notEnrolled("");  // a clean "no phone for this user"
+    if (output.empty()) {
+        EnrolmentLookup none;  // a clean "no phone for this user"
+        none.kind = EnrolmentLookup::Kind::NotEnrolled;
+        return none;
+    }
     if (output.find('\n') != std::string_view::npos)
-        return notEnrolled("printed more than one line");
+        return unavailable("printed more than one line");
     std::string error;
     // The user is not part of the output; a stand-in keeps the users-file line format.
     auto entry = parseEnrolmentLine("user " + std::string(output), defaultChannel_, error);
     if (!entry)
-        return notEnrolled("its output is not 'PHONE [CHANNEL,...]': " + error);
+        return unavailable("its output is not 'PHONE [CHANNEL,...]': " + error);
     entry->user = user;
     EnrolmentLookup lookup;
     lookup.kind = EnrolmentLookup::Kind::Found;

@@ -13,10 +13,13 @@
 namespace verif8 {
 
 // Runs `command` (program, then arguments in which "%u" stands for the user) without a shell,
-// with an empty environment but PATH, stdin and stderr on /dev/null, and a time limit. Its output
-// is one enrolment line without the user: "PHONE [CHANNEL,...]". The program must be a regular
-// file owned by `owner`, not writable by group or others. Any failure is logged and leaves the
-// user not enrolled; a clean exit with no output means "no phone for this user".
+// as root with nothing of the calling process's (su's caller chose its real uid, groups,
+// directory, umask, limits, ignored signals and terminal): all ids 0, no supplementary groups,
+// in /, umask 077, PATH, LC_ALL=C and HOME=/ only, fixed limits, default signals, a session of
+// its own, stdin and stderr on /dev/null. The time limit covers its whole life. Its output is
+// one enrolment line without the user: "PHONE [CHANNEL,...]". The program must be a regular file
+// owned by `owner`, not writable by group or others. A clean exit with no output means "no phone
+// for this user"; any failure is Unavailable (the login fails closed, whatever unenrolled says).
 class PhoneCommand : public EnrolmentSource {
 public:
     PhoneCommand(std::vector<std::string> command, Channel defaultChannel, uid_t owner = 0,

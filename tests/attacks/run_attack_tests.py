@@ -410,14 +410,18 @@ fi
 
 
 class PhoneCommandCaller(AttackCase):
-    def test_the_phone_program_runs_as_root_in_slash_with_nothing_of_the_callers(self):
+    def phone_program(self, **config):
         scripts = WORK / "scripts"
         scripts.mkdir(exist_ok=True, mode=0o755)
         report_path = scripts / f"report-{secrets.token_hex(4)}"
-        program = scripts / "phone-lookup"
+        program = scripts / f"phone-lookup-{secrets.token_hex(4)}"
         program.write_text(PHONE_SCRIPT.format(report=report_path))
         os.chmod(program, 0o755)
-        self.configure(phone_command=f"{program} %u")
+        self.configure(phone_command=f"{program} %u", **config)
+        return report_path
+
+    def test_the_phone_program_runs_as_root_in_slash_with_nothing_of_the_callers(self):
+        report_path = self.phone_program()
         # The attacker's directory and variables point the lookup at the attacker's phone.
         attacker_dir = Path(tempfile.mkdtemp(prefix="mallory-", dir=WORK))
         (attacker_dir / "ldaprc").write_text(f"{ATTACKER_PHONE} sms\n")
@@ -425,9 +429,15 @@ class PhoneCommandCaller(AttackCase):
         os.chmod(attacker_dir / "ldaprc", 0o644)
         env = {"LDAPRC": str(attacker_dir / "ldaprc"), "HOME": str(attacker_dir),
                "PATH": f"{attacker_dir}:/usr/bin:/bin", "SSLKEYLOGFILE": "/tmp/x"}
-        limits = {resource.RLIMIT_CORE: (resource.RLIM_INFINITY, resource.RLIM_INFINITY),
-                  resource.RLIMIT_FSIZE: (1 << 20, 1 << 20),
-                  resource.RLIMIT_NOFILE: (200, 200)}
+        # Soft limits, which the caller may set anywhere under the hard ones (core dumps on,
+        # files and descriptors short).
+        hard_core = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        hard_fsize = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        hard_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        self.assertNotEqual(hard_core, 0)  # core dumps can be turned on (RLIM_INFINITY is -1)
+        limits = {resource.RLIMIT_CORE: (hard_core, hard_core),
+                  resource.RLIMIT_FSIZE: (1 << 20, hard_fsize),
+                  resource.RLIMIT_NOFILE: (200, hard_nofile)}
         report = self.attack(pam_login("attack", "dave", answer_code(phone_of("dave"))),
                              umask=0o000, cwd=str(attacker_dir), env=env, rlimits=limits,
                              ignore_signals=(signal.SIGTERM, signal.SIGPIPE, signal.SIGHUP))
@@ -460,8 +470,29 @@ class PhoneCommandCaller(AttackCase):
         self.assertNotIn(str(attacker_dir), seen.split("limits:\n")[0].split("cwd=")[1])
         limits_text = seen.split("limits:\n")[1]
         self.assertRegex(limits_text, r"Max core file size\s+0\s+0")
-        self.assertRegex(limits_text, r"Max file size\s+unlimited\s+unlimited")
-        self.assertNotRegex(limits_text, r"Max open files\s+200\s")
+        self.assertRegex(limits_text, r"Max file size\s+unlimited\s")
+        self.assertRegex(limits_text, r"Max open files\s+1024\s")
+
+    def test_a_hard_limit_the_module_cannot_lift_fails_closed(self):
+        """The caller may also lower a hard limit, which root without CAP_SYS_RESOURCE (in many
+        containers) cannot raise again: no processes for the caller's uid, so the program's own
+        commands cannot start. Then the lookup fails, and a failed lookup is no "no phone":
+        with unenrolled = ignore the login must not step aside."""
+        report_path = self.phone_program(unenrolled="ignore")
+        report = self.attack(pam_login("attack", "dave", answer_code(phone_of("dave"))),
+                             rlimits={resource.RLIMIT_NPROC: (0, 0)})
+        self.assertSuCredentials(report)
+        # It got there: the program started (its shell opened the report file).
+        self.assertTrue(report_path.exists(), "the phone program did not run")
+        self.assertNotEqual(report["module_code"], pc.PAM_IGNORE, self.outcome(report))
+        if report["module_code"] == pc.PAM_SUCCESS:
+            # With CAP_SYS_RESOURCE the module lifted the limit and the lookup worked.
+            self.assertEqual([d["destination"] for d in self.new_deliveries()],
+                             [phone_of("dave")])
+        else:
+            self.assertEqual(report["module_code"], pc.PAM_SERVICE_ERR, report["name"])
+            self.assertIn('reason="phone_command failed"', self.outcome(report))
+            self.assertEqual(self.new_requests(), [])
 
 
 # --------------------------------------------------------------------------------------------

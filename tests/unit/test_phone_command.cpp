@@ -1,8 +1,11 @@
 // PhoneCommand: an administrator's program prints a user's phone; everything else about it is
 // distrusted (ownership, mode, links, output, time, environment, inherited descriptors).
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -63,9 +66,10 @@ void expectFound(const EnrolmentLookup& lookup) {
     }
 }
 
-// Not enrolled, with exactly one problem that names the reason.
+// Unavailable (the login fails closed, whatever unenrolled says), with exactly one problem that
+// names the reason.
 void expectRefused(const EnrolmentLookup& lookup, const std::string& reason) {
-    assert_true(lookup.kind == Kind::NotEnrolled);
+    assert_true(lookup.kind == Kind::Unavailable);
     assert_false(lookup.entry.has_value());
     if (lookup.problems.size() != 1) {
         print_error("expected one problem, got:\n%s", joined(lookup.problems).c_str());
@@ -296,7 +300,7 @@ static void a_background_child_holding_the_output_is_stopped(void**) {
     const auto start = std::chrono::steady_clock::now();
     const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 300);
     assert_true(secondsSince(start) < 3.0);
-    assert_true(lookup.kind == Kind::NotEnrolled);
+    assert_true(lookup.kind == Kind::Unavailable);
     const pid_t child = pidFrom(s.at("pid"));
     if (!stopsWithin(child, std::chrono::milliseconds(2000))) {
         kill(child, SIGKILL);
@@ -367,7 +371,7 @@ static void no_program_at_all_is_refused(void**) {
 
 // ---- what the program is given
 
-static void the_environment_holds_only_path_and_lc_all(void**) {
+static void the_environment_holds_only_path_lc_all_and_home(void**) {
     Scripts s;
     setenv("VERIF8_TEST_SECRET", "leaked", 1);
     setenv("https_proxy", "http://proxy.invalid:3128", 1);
@@ -382,11 +386,12 @@ static void the_environment_holds_only_path_and_lc_all(void**) {
     std::istringstream lines(env);
     for (std::string line; std::getline(lines, line);)
         names.insert(line.substr(0, line.find('=')));
-    if (names != std::set<std::string>{"PATH", "LC_ALL"}) {
+    if (names != std::set<std::string>{"PATH", "LC_ALL", "HOME"}) {
         print_error("environment:\n%s", env.c_str());
         fail();
     }
     expect_contains(env, "LC_ALL=C\n");
+    expect_contains(env, "HOME=/\n");
     expect_contains(env, "PATH=/");
     expect_not_contains(env, "leaked");
 }
@@ -453,6 +458,95 @@ static void an_ignored_sigchld_does_not_hide_the_exit_status(void**) {
     expectRefused(bad, "exited with status 4");
 }
 
+// The limit covers the program's whole life: closing its output does not end its hold on the
+// login.
+static void a_program_that_closes_its_output_and_lingers_is_stopped(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("echo +6591234567\nexec >&-\necho $$ > " + s.at("pid") + "\nexec sleep 30");
+    const auto start = std::chrono::steady_clock::now();
+    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 400);
+    const double took = secondsSince(start);
+    if (took < 0.3 || took > 3.0) {
+        print_error("took %.2f s with a 400 ms limit\n", took);
+        fail();
+    }
+    expectRefused(lookup, "no answer within 400 ms; stopped");
+    const pid_t program_pid = pidFrom(s.at("pid"));
+    assert_true(stopsWithin(program_pid, std::chrono::milliseconds(2000)));
+}
+
+// What the program leaves running in its session, even with its output closed, ends with it.
+static void a_background_job_is_ended_when_the_program_exits(void**) {
+    Scripts s;
+    const std::string program =
+        s.script("sleep 30 >/dev/null 2>&1 &\necho $! > " + s.at("pid") + "\necho +6591234567");
+    const auto lookup = run({program});
+    expectFound(lookup);
+    const pid_t job = pidFrom(s.at("pid"));
+    if (!stopsWithin(job, std::chrono::milliseconds(2000))) {
+        kill(job, SIGKILL);
+        print_error("the background job %d still runs\n", static_cast<int>(job));
+        fail();
+    }
+}
+
+// su's credentials (real uid the caller's, effective uid 0, the caller's groups), umask,
+// directory, ignored signals and soft limits: the program has none of them.
+static void the_program_runs_as_root_in_slash_whatever_the_caller_is(void**) {
+    Scripts s;
+    assert_int_equal(chmod(s.dir.path().c_str(), 0755), 0);
+    const std::string program = s.script(
+        "{ cat /proc/$$/status; echo cwd=$(pwd); echo umask=$(umask); cat /proc/$$/limits;"
+        "  echo sid=$(cut -d' ' -f6 /proc/$$/stat) pid=$$; } > " +
+        s.at("seen") + "\necho +6591234567");
+    const pid_t tester = fork();
+    assert_true(tester >= 0);
+    if (tester == 0) {
+        const gid_t groups[] = {4321};
+        const rlimit core{RLIM_INFINITY, RLIM_INFINITY};
+        const rlimit files{64, 4096};
+        const bool asSu = setgroups(1, groups) == 0 && setresgid(4321, 4321, 4321) == 0 &&
+                          setresuid(4321, 0, 0) == 0 && chdir("/tmp") == 0 &&
+                          setrlimit(RLIMIT_CORE, &core) == 0 &&
+                          setrlimit(RLIMIT_NOFILE, &files) == 0;
+        umask(0);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        // The attack is in place: real uid unprivileged, effective uid 0.
+        if (!asSu || getuid() != 4321 || geteuid() != 0)
+            _exit(2);
+        PhoneCommand phones({program}, Channel::Sms, geteuid(), 5000);
+        _exit(phones.find("alice").kind == Kind::Found ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(tester, &status, 0), tester);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    const std::string seen = readFile(s.at("seen"));
+    for (const char* line : {"Uid:\t0\t0\t0\t0\n", "Gid:\t0\t0\t0\t0\n",
+                             "SigIgn:\t0000000000000000\n", "cwd=/\n", "umask=0077\n"})
+        expect_contains(seen, line);
+    // No supplementary groups: nothing but blanks after "Groups:".
+    const std::size_t groupsAt = seen.find("Groups:");
+    assert_true(groupsAt != std::string::npos);
+    const std::string groupsLine =
+        seen.substr(groupsAt + 7, seen.find('\n', groupsAt) - groupsAt - 7);
+    assert_true(groupsLine.find_first_not_of(" \t") == std::string::npos);
+    const std::size_t core = seen.find("Max core file size");
+    assert_true(core != std::string::npos);
+    expect_starts_with(seen.substr(core), "Max core file size        0 ");
+    const std::size_t files = seen.find("Max open files");
+    assert_true(files != std::string::npos);
+    expect_starts_with(seen.substr(files), "Max open files            1024 ");
+    const std::size_t sid = seen.find("sid=");
+    assert_true(sid != std::string::npos);
+    const std::string ids = seen.substr(sid);
+    const std::string sidValue = ids.substr(4, ids.find(' ') - 4);
+    const std::string pidValue = ids.substr(ids.find("pid=") + 4);
+    expect_str(sidValue + "\n", pidValue);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_phone_and_channels_are_found),
@@ -472,6 +566,9 @@ int main() {
         cmocka_unit_test(endless_output_is_cut_short),
         cmocka_unit_test(a_slow_program_is_stopped_with_its_children),
         cmocka_unit_test(a_background_child_holding_the_output_is_stopped),
+        cmocka_unit_test(a_program_that_closes_its_output_and_lingers_is_stopped),
+        cmocka_unit_test(a_background_job_is_ended_when_the_program_exits),
+        cmocka_unit_test(the_program_runs_as_root_in_slash_whatever_the_caller_is),
         cmocka_unit_test(whole_second_limits_are_told_in_seconds),
         cmocka_unit_test(a_group_or_world_writable_program_is_refused),
         cmocka_unit_test(a_program_owned_by_another_uid_is_refused),
@@ -480,7 +577,7 @@ int main() {
         cmocka_unit_test(a_directory_is_refused),
         cmocka_unit_test(a_non_executable_file_is_refused),
         cmocka_unit_test(no_program_at_all_is_refused),
-        cmocka_unit_test(the_environment_holds_only_path_and_lc_all),
+        cmocka_unit_test(the_environment_holds_only_path_lc_all_and_home),
         cmocka_unit_test(stdin_is_dev_null),
         cmocka_unit_test(stderr_is_not_the_output),
         cmocka_unit_test(no_other_descriptor_is_inherited),
