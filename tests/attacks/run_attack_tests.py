@@ -611,7 +611,35 @@ class NonRootCaller(AttackCase):
         self.assertIn("outcome=verified", self.outcome(report))
 
 
-CASES = [CallerEnvironment, CreatedFiles, PhoneCommandCaller, OtherSpellings, PasswordAnswers,
+# --------------------------------------------------------------------------------------------
+# Rule 2: the trust store is a file the module trusts like its config
+
+class TrustStore(AttackCase):
+    def ca_copy(self, mode):
+        path = self.state_dir.parent / f"ca-{secrets.token_hex(4)}.pem"
+        path.write_bytes(Path(SANDBOX.ca_file).read_bytes())
+        os.chmod(path, mode)
+        return path
+
+    def test_a_ca_file_others_can_write_is_refused(self):
+        # The control: the same CAs, root's and readable by all, are used and the login works.
+        self.configure(ca_file=str(self.ca_copy(0o644)))
+        good = self.attack(pam_login("attack", "mallory", answer_code(ATTACKER_PHONE)))
+        self.assertEqual(good["module_code"], pc.PAM_SUCCESS, good["name"])
+        before = len(SANDBOX.requests())
+        for mode in (0o664, 0o666):
+            with self.subTest(mode=oct(mode)):
+                ca = self.ca_copy(mode)
+                self.configure(ca_file=str(ca))
+                report = self.attack(pam_login("attack", "mallory", always("000000")))
+                self.assertEqual(report["module_code"], pc.PAM_SERVICE_ERR, report["name"])
+                text = "\n".join(report["syslog"])
+                self.assertIn(f"ca_file: {ca}: has mode", text)
+                self.assertIn("outcome=config_error", self.outcome(report))
+        self.assertEqual(SANDBOX.requests()[before:], [], "something was sent")
+
+
+CASES = [CallerEnvironment, CreatedFiles, TrustStore, PhoneCommandCaller, OtherSpellings, PasswordAnswers,
          NonRootCaller]
 
 

@@ -121,6 +121,26 @@ class Verif8ctl(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("must not be writable by group or others", result.stderr)
 
+    def test_check_config_never_prints_a_file_it_refuses(self):
+        """verif8ctl --conf pointed at a root-only file that is no config (a private key, a
+        shadow file): refused, and not a word of it printed."""
+        secret_lines = ["-----BEGIN OPENSSH PRIVATE KEY-----",
+                        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+                        "QyNTUxOQAAACBvZmZzZXQ=", "Tail0Token==", "root:$6$sAlT$hAsH=:19000:0:99999:7:::",
+                        "-----END OPENSSH PRIVATE KEY-----"]
+        path = harness.write_secure(self.dir / "id_ed25519", "\n".join(secret_lines) + "\n")
+        result = self.run_tool("--conf", str(path), "check-config")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"{path}:", result.stderr)  # it was read and refused line by line
+        for fragment in ("BEGIN", "b3Blbn", "QyNTUx", "Tail0Token", "$6$", "sAlT", "hAsH"):
+            self.assertNotIn(fragment, result.stdout + result.stderr)
+
+    def test_lookup_of_another_spelling_names_the_account(self):
+        result = self.run_tool("--conf", str(self.config()), "lookup", "ALICE")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("ALICE: is the account alice; the module treats it as alice", result.stdout)
+        self.assertIn("alice: phone +65******67", result.stdout)
+
     # --- lookup
 
     def test_lookup_shows_the_masked_phone_and_channels_and_sends_nothing(self):
@@ -194,6 +214,8 @@ def main():
     work = harness.temp_dir("verif8-cli-")
     try:
         WORLD = harness.PamWorld(work / "world")
+        # Another spelling of alice's account, as a directory that ignores case would answer.
+        WORLD.add_account("ALICE", 2001, 2001, str(work / "world" / "home" / "alice"), "/bin/sh")
         with harness.Sandbox(work / "sandbox", stdout=open(work / "sandbox.out", "w")) as sandbox:
             SANDBOX = sandbox
             ok = tap.run([Verif8ctl])
