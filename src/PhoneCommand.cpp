@@ -168,6 +168,8 @@ bool leaveCallersState() {
     if (setpriority(PRIO_PROCESS, 0, 0) != 0)
         return false;
     // A signal the caller ignores stays ignored across exec; handlers are reset by exec anyway.
+    // glibc keeps the two signals below SIGRTMIN for itself and refuses to change them here;
+    // the program's own C library sets them up when it starts.
     for (int number = 1; number < NSIG; ++number) {
         if (number == SIGKILL || number == SIGSTOP)
             continue;
