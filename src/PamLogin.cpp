@@ -106,14 +106,10 @@ int refuseNonRoot(pam_handle_t* pamh, const std::vector<std::string>& args, cons
     LoginContext login;
     login.service = stringItem(pamh, PAM_SERVICE);
     login.rhost = stringItem(pamh, PAM_RHOST);
-    login.user = user != nullptr ? user : "";
-    const auto account = resolveAccount(login.user);
-    if (account && account->name != login.user) {
-        login.typedUser = login.user;
-        login.user = account->name;
-    }
+    resolveLoginUser(early.config, user != nullptr ? user : "", login);
     for (const auto& problem : early.problems)
         logger.log(LogLevel::Error, "config: " + problem.describe());
+    const auto account = login.userExists ? resolveAccount(login.user) : std::nullopt;
     const bool ownAccount = account && account->uid == getuid() && getuid() == geteuid();
     const uid_t uid = geteuid();
     if (early.ok() && early.config.nonRoot == NonRootMode::Ignore && ownAccount) {

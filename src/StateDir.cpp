@@ -51,15 +51,12 @@ std::string preparePrivateDirectory(const std::string& path, uid_t owner) {
 int openPrivateFile(const std::string& path, uid_t owner, std::string& problem) {
     constexpr int kFlags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     int fd = open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
-    if (fd >= 0) {
-        if (!makeOwn(fd, 0600)) {
-            problem = path + ": cannot set owner and mode: " + strerror(errno);
-            close(fd);
-            return -1;
-        }
-        return fd;
+    if (fd >= 0 && !makeOwn(fd, 0600)) {
+        problem = path + ": cannot set owner and mode: " + strerror(errno);
+        close(fd);
+        return -1;
     }
-    if (errno == EEXIST)
+    if (fd < 0 && errno == EEXIST)
         fd = open(path.c_str(), kFlags);
     if (fd < 0) {
         problem = path + ": " + (errno == ELOOP ? "is a symbolic link" : strerror(errno));
