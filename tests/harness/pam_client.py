@@ -12,7 +12,6 @@ With PAM_WRAPPER_DEBUGLEVEL=3, pam_wrapper prints each pam_syslog line on stderr
 what was written, so each login's log lines come back with its result."""
 
 import ctypes
-import ctypes.util
 import os
 import sys
 import tempfile
@@ -101,7 +100,10 @@ def _load():
                                "the interpreter started)")
         ctypes.CDLL("libpam.so.0", mode=ctypes.RTLD_GLOBAL)
         scope = ctypes.CDLL(None)
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        # malloc and free as the process resolves them, so that a reply allocated here is freed
+        # by the same allocator libpam and the module use: in a sanitized run that is ASan's,
+        # not libc's (a handle on libc itself would bypass ASan's interposition).
+        libc = ctypes.CDLL(None)
         libc.malloc.restype = ctypes.c_void_p
         libc.malloc.argtypes = [ctypes.c_size_t]
         libc.calloc.restype = ctypes.c_void_p
