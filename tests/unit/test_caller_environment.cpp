@@ -61,7 +61,9 @@ static void the_risky_names_are_found(void**) {
     const auto names =
         risky({"SSLKEYLOGFILE=/etc/ld.so.preload", "OPENSSL_CONF=/x", "OPENSSL_MODULES=/x",
                "SSL_CERT_FILE=/x", "SSL_CERT_DIR=/x", "CURL_CA_BUNDLE=/x", "http_proxy=h",
-               "HTTPS_PROXY=h", "ALL_PROXY=h", "no_proxy=*", "NO_PROXY=*", "KRB5_TRACE=/x"});
+               "HTTPS_PROXY=h", "ALL_PROXY=h", "no_proxy=*", "NO_PROXY=*", "KRB5_TRACE=/x",
+               "OPENSSL_ia32cap=~0", "CTLOG_FILE=/x", "QLOGDIR=/x", "OSSL_QFILTER=*", "LDAPRC=/x",
+               "CURL_SSL_BACKEND=x"});
     for (const char* name : {"SSLKEYLOGFILE", "OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE",
                              "SSL_CERT_DIR", "CURL_CA_BUNDLE", "http_proxy", "HTTPS_PROXY",
                              "ALL_PROXY", "no_proxy", "NO_PROXY", "KRB5_TRACE"}) {
