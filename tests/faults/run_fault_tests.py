@@ -676,9 +676,17 @@ class SendLimits(FaultCase):
                        "sh", sys.executable, str(Path(__file__).resolve()), str(MODULE),
                        "--one-login", "faults", "herb", RHOST, str(log)]
             stderr = open(LOG_DIR / f"concurrent-{number:02d}.stderr.log", "w")
-            processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr,
-                                              text=True, env=env))
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=stderr, text=True, env=env)
             stderr.close()
+            # Started one after the other: pam_wrapper sets up its /tmp/pam.X directory as a
+            # process starts and takes one still being set up by another for stale, so 20 at
+            # once would break each other's. Each waits, ready, before pam_authenticate.
+            self.assertEqual(process.stdout.readline().strip(), "ready", f"login {number}")
+            processes.append(process)
+        for process in processes:  # all 20 go at once
+            process.stdin.write("go\n")
+            process.stdin.flush()
         results = []
         for process in processes:
             out, _ = process.communicate(timeout=120)
@@ -840,8 +848,12 @@ CASES = [Unreachable, ApiErrors, ResendRefused, BadAnswers, Transport, Proxies, 
 
 def one_login(service, user, rhost, log_path):
     """--one-login: one login that aborts at the prompt; prints its result as JSON."""
+    def barrier():
+        print("ready", flush=True)
+        sys.stdin.readline()
+
     result = pc.authenticate(service, user, lambda prompt: pc.ABORT, rhost=rhost,
-                             log_path=log_path)
+                             log_path=log_path, before=barrier)
     lines = [line for line in result.syslog() if "outcome=" in line]
     match = re.search(r"outcome=(\S+)", lines[0]) if lines else None
     print(json.dumps({"code": result.module_code, "outcome": match.group(1) if match else None,

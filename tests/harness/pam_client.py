@@ -175,13 +175,16 @@ class PamResult:
 def authenticate(service: str, user: str, answer: Callable[[str], object],
                  rhost: Optional[str] = None, flags: int = 0,
                  items: Tuple[Tuple[int, str], ...] = (), capture_stderr: bool = True,
-                 log_path: Optional[str] = None) -> PamResult:
+                 log_path: Optional[str] = None,
+                 before: Optional[Callable[[], None]] = None) -> PamResult:
     """One login: pam_start(service, user), PAM_RHOST and other items, pam_authenticate(flags),
     pam_end. `answer(prompt)` gives the reply to each prompt: a str, ABORT or NULL_REPLY. An
     exception raised by `answer` fails the conversation and is raised again after pam_end.
 
     capture_stderr: fd 2 goes to a temp file (or log_path) during the login; its text is
-    returned in result.log."""
+    returned in result.log.
+
+    before: called once the handle is set up, right before pam_authenticate (a barrier, say)."""
     scope, libc = _load()
     result = PamResult(code=PAM_SYSTEM_ERR)
     problems = []
@@ -248,6 +251,8 @@ def authenticate(service: str, user: str, answer: Callable[[str], object],
             data = ctypes.c_char_p(value.encode())
             keep.append(data)
             scope.pam_set_item(handle, item, ctypes.cast(data, ctypes.c_void_p))
+        if before is not None:
+            before()
         start = time.monotonic()
         result.code = scope.pam_authenticate(handle, flags)
         result.elapsed = time.monotonic() - start
