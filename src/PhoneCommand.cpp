@@ -165,8 +165,9 @@ bool leaveCallersState() {
         if (!applyLimit(limit))
             return false;
     }
-    if (setpriority(PRIO_PROCESS, 0, 0) != 0)
-        return false;
+    // Best effort: a caller's nice value only slows the program down, and raising the priority
+    // back needs CAP_SYS_NICE, which some containers withhold from root.
+    setpriority(PRIO_PROCESS, 0, 0);
     // A signal the caller ignores stays ignored across exec; handlers are reset by exec anyway.
     // glibc keeps the two signals below SIGRTMIN for itself and refuses to change them here;
     // the program's own C library sets them up when it starts.
