@@ -67,10 +67,6 @@ void PamConversation::error(const std::string& text) {
     converse(PAM_ERROR_MSG, text, nullptr);
 }
 
-}  // namespace verif8
-
-namespace verif8 {
-
 bool PamConversation::isLoginPassword(std::string_view answer) const {
     for (const int item : {PAM_AUTHTOK, PAM_OLDAUTHTOK}) {
         const void* value = nullptr;
