@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <thread>
 
 #include "verif8/Masking.hpp"
 #include "verif8/Policy.hpp"
@@ -14,10 +16,14 @@ struct Authenticator::Attempt {
     std::chrono::steady_clock::time_point start;
     std::chrono::steady_clock::time_point deadline;
     std::optional<Enrolment> enrolment;
+    std::int64_t deadlineMs = 0;  // the deadline on the boot clock, for the claim
+    Holder holder;                // this login's process, as its claim names it
+    bool claimed = false;         // this login holds the phone number (SessionStore)
+    // The number's session that a login now ended left on this host, if its code still lives.
+    std::optional<PendingSession> previous;
     PendingSession pending;  // the session this login waits on; sessionId empty before a send
     int tries = 0;           // answers the user gave, good or bad
     int wasted = 0;          // answers that count against max_attempts
-    bool claimed = false;
     bool passwordAnswered = false;  // the host answered a code prompt with the password
     std::string reason;             // why it ended, when that is not obvious from the outcome
 };
@@ -72,6 +78,8 @@ LogLevel levelFor(Outcome outcome) {
             return LogLevel::Error;
         case Outcome::Unreachable:
         case Outcome::UnreachableFailOpen:
+        case Outcome::SessionTaken:
+        case Outcome::StateBusy:
         case Outcome::CertificateInvalid:
         case Outcome::TlsFailed:
         case Outcome::RateLimited:
@@ -125,6 +133,7 @@ Outcome Authenticator::authenticate(const LoginContext& login) {
     Attempt attempt;
     attempt.start = steadyClock_();
     attempt.deadline = attempt.start + std::chrono::seconds(config_.loginTimeout);
+    attempt.deadlineMs = bootClock_() + static_cast<std::int64_t>(config_.loginTimeout) * 1000;
     client_.setDeadline(attempt.deadline);
     const Outcome outcome = run(login, attempt);
     finish(login, attempt, outcome);
@@ -151,15 +160,14 @@ Outcome Authenticator::run(const LoginContext& login, Attempt& attempt) {
     }
     if (const auto stop = resolveEnrolment(login, attempt))
         return *stop;
-    if (!sessions_.usable()) {
-        logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
-        attempt.reason = "state_dir unusable";
-        return Outcome::ConfigError;
-    }
-
-    if (resume(login, attempt)) {
+    // Everything that can refuse the login is asked before anything is sent (rule 4): the claim
+    // on the number here, the send limits in send().
+    if (const auto stop = claimPhone(attempt))
+        return *stop;
+    if (resume(login, attempt))
         return promptAndValidate(login, attempt, sentNotice(attempt, "Code already sent by "));
-    }
+    if (const auto stop = waitForResend(attempt))
+        return *stop;
     Step first = send(login, attempt, attempt.enrolment->channels.front(), false);
     if (first.end)
         return *first.end;
@@ -188,27 +196,91 @@ std::optional<Outcome> Authenticator::resolveEnrolment(const LoginContext& login
     return Outcome::UnenrolledDenied;
 }
 
-// Picks up the session an earlier run of the stack for this same login left waiting, so that a
-// retry on the same connection sends nothing new while that code is still good.
-bool Authenticator::resume(const LoginContext& login, Attempt& attempt) {
-    const auto pending = sessions_.load(login.key);
-    if (!pending)
-        return false;
-    // A code that would expire while the user types it is not worth resuming.
-    constexpr std::time_t kMargin = 15;
-    const bool usable = pending->phone == attempt.enrolment->phone &&
-                        offers(*attempt.enrolment, pending->channel) &&
-                        clock_() + kMargin < pending->expiresAt &&
-                        pending->sends <= kMaxSendsPerLogin;
-    if (!usable || !sessions_.claim(pending->sessionId, login.key)) {
-        sessions_.forget(login.key);
-        sessions_.release(pending->sessionId, login.key);
-        return false;
+// The API keeps one pending session per number and gives it to whoever asks for that number
+// next: only the login holding the number's claim may send to it or check a code against it.
+// A claim whose login has ended (any way, a kill included) or run out of time binds nobody.
+std::optional<Outcome> Authenticator::claimPhone(Attempt& attempt) {
+    attempt.holder = holder_ ? *holder_ : currentHolder();
+    const Claim claim =
+        sessions_.claim(attempt.enrolment->phone, attempt.holder, attempt.deadlineMs);
+    switch (claim.verdict) {
+        case ClaimVerdict::Claimed:
+            attempt.claimed = true;
+            attempt.previous = claim.pending;
+            return std::nullopt;
+        case ClaimVerdict::HeldByOther:
+            attempt.reason = "another login (pid " + std::to_string(claim.holderPid) +
+                             ") is waiting for a code sent to this phone; nothing sent";
+            conversation_.error(
+                "Another login is waiting for a code sent to this phone; finish it, or try "
+                "again when it has ended.");
+            return Outcome::PhoneBusy;
+        case ClaimVerdict::Busy:
+            logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+            attempt.reason = "the session table stayed locked (a stopped process?); nothing sent";
+            return Outcome::StateBusy;
+        case ClaimVerdict::Unavailable:
+            break;
     }
-    attempt.pending = *pending;
-    attempt.claimed = true;
-    logger_.debug("resuming session " + pending->sessionId.substr(0, 8) + " of this login");
+    logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+    attempt.reason = "state_dir unusable; nothing sent";
+    return Outcome::ConfigError;
+}
+
+// Picks up the session an earlier run of the stack for this same login left waiting (sshd runs
+// each keyboard-interactive round in a process of its own), so that a retry on the same
+// connection sends nothing new while that code is still good.
+bool Authenticator::resume(const LoginContext& login, Attempt& attempt) {
+    if (!attempt.previous || login.key.empty())
+        return false;
+    const PendingSession& previous = *attempt.previous;
+    // A code that would expire while the user types it is not worth resuming.
+    constexpr std::int64_t kMarginMs = 15000;
+    const bool usable = previous.loginStamp == loginStamp(login.key) &&
+                        offers(*attempt.enrolment, previous.channel) &&
+                        bootClock_() + kMarginMs < previous.expiresMs &&
+                        previous.sends <= kMaxSendsPerLogin;
+    if (!usable)
+        return false;
+    attempt.pending = previous;
+    logger_.debug("resuming session " + previous.sessionId.substr(0, 8) + " of this login");
     return true;
+}
+
+// A login that ended (wrong codes, a closed connection, a kill) left a session on this number:
+// the API refuses a new send until resend_interval has passed since that login's last send, so
+// this login waits that long (the user sees the prompt a little later) instead of failing.
+std::optional<Outcome> Authenticator::waitForResend(Attempt& attempt) {
+    if (!attempt.previous)
+        return std::nullopt;
+    // The API counts from when it took the last send, which was before this host noted it.
+    constexpr std::int64_t kSlackMs = 250;
+    const std::int64_t wait = attempt.previous->lastSendMs +
+                              static_cast<std::int64_t>(config_.resendInterval) * 1000 + kSlackMs -
+                              bootClock_();
+    if (wait <= 0)
+        return std::nullopt;
+    // Time to type the code must be left after the wait.
+    constexpr std::int64_t kTypingMs = 15000;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(attempt.deadline - steadyClock_())
+            .count();
+    if (wait + kTypingMs > left) {
+        const std::int64_t seconds = (wait + 999) / 1000;
+        attempt.reason =
+            "a login that ended sent a code to this phone less than resend_interval "
+            "ago, and login_timeout leaves no time to wait; nothing sent";
+        conversation_.error("A code was sent to this phone moments ago; try again in " +
+                            std::to_string(seconds) + (seconds == 1 ? " second." : " seconds."));
+        return Outcome::ResendTooSoon;
+    }
+    logger_.debug("waiting " + std::to_string(wait) +
+                  " ms: resend_interval since the last send to this phone");
+    if (sleep_)
+        sleep_(wait);
+    else
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+    return std::nullopt;
 }
 
 std::string Authenticator::sentNotice(const Attempt& attempt, std::string_view how) const {
@@ -232,6 +304,9 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
     request.codeLength = config_.codeLength;
     request.codeValidity = config_.codeValidity;
     request.resendingInterval = config_.resendInterval;
+    // A login that ended left a session on this number: a new code, so that nothing sent for
+    // that login can pass this one.
+    request.resetSession = !again && attempt.previous.has_value();
     request.brand = config_.brand;
     request.messageTemplate = config_.messageTemplate;
     request.templateKey = config_.templateKey;
@@ -246,43 +321,94 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
     if (again && sent.status == CallStatus::ResendTooSoon)
         return wasted("Wait a little before asking for a new code.");
     if (sent.status != CallStatus::Ok || !sent.session)
-        return ended(failedCall(sent, attempt));
+        return ended(failedCall(sent, attempt, !again));
     const Session& session = *sent.session;
     if (session.status != SessionStatus::Waiting) {
         attempt.reason = "a new send came back " + std::string(sessionStatusName(session.status));
         return ended(outcomeOfFinalStatus(session.status).value_or(Outcome::BadResponse));
     }
-    if (!attempt.claimed || !sameSessionId(session.id, attempt.pending.sessionId)) {
-        if (attempt.claimed)
-            sessions_.release(attempt.pending.sessionId, login.key);
-        attempt.claimed = sessions_.claim(session.id, login.key);
-        if (!attempt.claimed && !sessions_.problem().empty()) {
-            // The claim could not be recorded (a full disk, say): without it, nothing stops
-            // another login from using this session, so this one does not either.
-            attempt.pending.sessionId.clear();
-            logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
-            attempt.reason = "state_dir: the session could not be claimed";
-            return ended(Outcome::ConfigError);
-        }
-        if (!attempt.claimed) {
-            attempt.pending.sessionId.clear();  // not ours: never validate against it
-            attempt.reason = "another login is waiting on a code sent to this phone";
-            conversation_.error(
-                "Another login is waiting for a code sent to this phone; finish it or try "
-                "again when its code has expired.");
-            return ended(Outcome::ResendTooSoon);
-        }
-    }
+    if (const auto taken = checkInitiated(attempt, session))
+        return ended(*taken);
     const Channel previous = attempt.pending.channel;
     attempt.pending.sessionId = session.id;
-    attempt.pending.phone = attempt.enrolment->phone;
     attempt.pending.channel = channel;
     attempt.pending.sends += 1;
-    attempt.pending.lastSend = clock_();
-    attempt.pending.expiresAt = attempt.pending.lastSend + config_.codeValidity;
-    sessions_.save(login.key, attempt.pending);
+    attempt.pending.lastSendMs = bootClock_();
+    attempt.pending.expiresMs =
+        attempt.pending.lastSendMs + static_cast<std::int64_t>(config_.codeValidity) * 1000;
+    attempt.pending.apiAttempt = session.attempt;
+    attempt.pending.apiExpiresAt = session.expiresAt.value_or(0);
+    attempt.pending.loginStamp = login.key.empty() ? std::string() : loginStamp(login.key);
+    if (!sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending)) {
+        // Without the record another login could take this number's session unseen.
+        attempt.pending.sessionId.clear();
+        if (sessions_.problem().empty()) {
+            attempt.reason = "this login's claim on the phone ran out (login_timeout)";
+            return ended(Outcome::LoginTimeout);
+        }
+        logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+        attempt.reason = "state_dir: the session could not be recorded";
+        return ended(Outcome::ConfigError);
+    }
     return carryOn(sentNotice(
         attempt, again && previous == channel ? "Code sent again by " : "Code sent by "));
+}
+
+Outcome Authenticator::sessionTaken(Attempt& attempt, std::string why) {
+    attempt.reason = std::move(why);
+    conversation_.error(
+        "The code for this phone was also asked for somewhere else; try again in a minute.");
+    return Outcome::SessionTaken;
+}
+
+// The API hands a number's pending session to any initiator, on any host of the account: the
+// session a send answers with must be this login's own (a resend), the one a login that ended
+// here left (taken over, with a new code), or a new one. A new one has no wrong codes yet, and
+// its expiry and resend times are both counted from its creation with this login's settings.
+std::optional<Outcome> Authenticator::checkInitiated(Attempt& attempt, const Session& session) {
+    const PendingSession* known = !attempt.pending.sessionId.empty() ? &attempt.pending
+                                  : attempt.previous                 ? &*attempt.previous
+                                                                     : nullptr;
+    if (known != nullptr && sameSessionId(session.id, known->sessionId)) {
+        if (session.attempt == known->apiAttempt)
+            return std::nullopt;
+        return sessionTaken(attempt, "the session's wrong-code count moved from " +
+                                         std::to_string(known->apiAttempt) + " to " +
+                                         std::to_string(session.attempt) +
+                                         ": another login or host checks codes on it");
+    }
+    if (session.attempt != 0)
+        return sessionTaken(attempt, "the API answered with a session that already had " +
+                                         std::to_string(session.attempt) +
+                                         " wrong codes: another login or host started it");
+    if (session.expiresAt && session.retryAfter) {
+        const long gap = static_cast<long>(*session.expiresAt - *session.retryAfter);
+        const long expected = config_.codeValidity - config_.resendInterval;
+        constexpr long kToleranceSeconds = 2;  // the API's fractions of a second, rounded
+        if (std::labs(gap - expected) > kToleranceSeconds)
+            return sessionTaken(
+                attempt,
+                "the API answered with a session whose expiry and resend times were "
+                "not set by this login's request: another login or host started or "
+                "resent it");
+    }
+    return std::nullopt;
+}
+
+// Before a code is checked, and in the answer to the check: the session must be as this login
+// last left it. A wrong-code count or an expiry that moved means another login or host checked
+// a code or sent again, and a VERIFIED might then be the other login's code (rule 1).
+std::optional<Outcome> Authenticator::checkUntouched(Attempt& attempt, const Session& session) {
+    const PendingSession& mine = attempt.pending;
+    if (session.attempt != mine.apiAttempt)
+        return sessionTaken(attempt, "the session's wrong-code count is " +
+                                         std::to_string(session.attempt) + ", this login made it " +
+                                         std::to_string(mine.apiAttempt) +
+                                         ": another login or host checks codes on it");
+    if (session.expiresAt && mine.apiExpiresAt != 0 && *session.expiresAt != mine.apiExpiresAt)
+        return sessionTaken(
+            attempt, "the session's expiry moved: another login or host sent its code again");
+    return std::nullopt;
 }
 
 // Counts the send against user_send_limit and source_send_limit, or says why it may not happen.
@@ -314,7 +440,10 @@ std::optional<Step> Authenticator::takeSend(const LoginContext& login, Attempt& 
 Step Authenticator::sendAgain(const LoginContext& login, Attempt& attempt, Channel channel) {
     if (attempt.pending.sends >= kMaxSendsPerLogin)
         return wasted("No more codes can be sent for this login.");
-    const std::time_t wait = attempt.pending.lastSend + config_.resendInterval - clock_();
+    const std::int64_t waitMs = attempt.pending.lastSendMs +
+                                static_cast<std::int64_t>(config_.resendInterval) * 1000 -
+                                bootClock_();
+    const std::int64_t wait = (waitMs + 999) / 1000;
     if (wait > 0) {
         return wasted("Wait " + std::to_string(wait) +
                       (wait == 1 ? " more second" : " more seconds") +
@@ -354,24 +483,61 @@ Step Authenticator::passwordAnswer(Attempt& attempt) {
 }
 
 Step Authenticator::validate(Attempt& attempt, std::string_view code) {
-    const CallResult checked = client_.validate(attempt.pending.sessionId, SecretString(code));
-    logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
-                  checked.detail);
-    if (checked.status != CallStatus::Ok || !checked.session)
-        return ended(failedCall(checked, attempt));
-    // One login is one session: a VERIFIED for any other session proves nothing.
-    if (!sameSessionId(checked.session->id, attempt.pending.sessionId)) {
+    // The status first: a session another login has verified, or is using, is refused before
+    // this login's code could be taken for the one that verified it. (Between this read and the
+    // check below, another host's login can still verify it: one round trip; see the man page.)
+    const CallResult read = client_.status(attempt.pending.sessionId);
+    logger_.debug("status: " + std::string(callStatusName(read.status)) + ", " + read.detail);
+    if (read.status != CallStatus::Ok || !read.session)
+        return ended(failedCall(read, attempt, false));
+    if (!sameSessionId(read.session->id, attempt.pending.sessionId)) {
         attempt.reason = "the answer was for another session";
         return ended(Outcome::BadResponse);
     }
-    if (checked.session->status == SessionStatus::Verified)
-        return ended(Outcome::Verified);
-    if (const auto final = outcomeOfFinalStatus(checked.session->status)) {
+    if (read.session->status == SessionStatus::Verified)
+        return ended(
+            sessionTaken(attempt,
+                         "the session was VERIFIED before this login checked a code: another "
+                         "login or host used it"));
+    if (const auto final = outcomeOfFinalStatus(read.session->status)) {
         conversation_.error(*final == Outcome::SessionExpired
                                 ? "The code has expired."
                                 : "Too many wrong codes for this session.");
         return ended(*final);
     }
+    if (const auto stop = checkUntouched(attempt, *read.session))
+        return ended(*stop);
+
+    const CallResult checked = client_.validate(attempt.pending.sessionId, SecretString(code));
+    logger_.debug("validate: " + std::string(callStatusName(checked.status)) + ", " +
+                  checked.detail);
+    // A code check never fails open: the code was typed, and only its check can pass the login.
+    if (checked.status != CallStatus::Ok || !checked.session)
+        return ended(failedCall(checked, attempt, false));
+    // One login is one session: a VERIFIED for any other session proves nothing.
+    if (!sameSessionId(checked.session->id, attempt.pending.sessionId)) {
+        attempt.reason = "the answer was for another session";
+        return ended(Outcome::BadResponse);
+    }
+    const Session& after = *checked.session;
+    if (after.status == SessionStatus::Verified) {
+        if (const auto stop = checkUntouched(attempt, after))
+            return ended(*stop);
+        return ended(Outcome::Verified);
+    }
+    if (const auto final = outcomeOfFinalStatus(after.status)) {
+        conversation_.error(*final == Outcome::SessionExpired
+                                ? "The code has expired."
+                                : "Too many wrong codes for this session.");
+        return ended(*final);
+    }
+    // A wrong code adds exactly one to the count; anything else was another login's doing.
+    attempt.pending.apiAttempt += 1;
+    if (const auto stop = checkUntouched(attempt, after))
+        return ended(*stop);
+    if (!sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending))
+        logger_.debug("the wrong-code count could not be recorded: " +
+                      sanitize(sessions_.problem()));
     return wasted("Wrong code.");
 }
 
@@ -411,11 +577,20 @@ Outcome Authenticator::promptAndValidate(const LoginContext& login, Attempt& att
     }
 }
 
-Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
+// `mayFailOpen`: only for this login's first send (threat-model rule 7): once a code was sent
+// or is being checked, an outage never lets the login through.
+Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt, bool mayFailOpen) {
     attempt.reason = std::string(callStatusName(result.status)) + ": " + result.detail;
     switch (result.status) {
+        case CallStatus::DeadlinePassed:
+            conversation_.error("The time for the code has run out.");
+            return Outcome::LoginTimeout;
         case CallStatus::Unreachable:
-            if (config_.failMode == FailMode::Open) {
+            if (config_.failMode == FailMode::Open && !mayFailOpen)
+                logger_.log(LogLevel::Notice,
+                            "fail_mode=open applies only to a login's first send; this login "
+                            "already has a code");
+            if (config_.failMode == FailMode::Open && mayFailOpen) {
                 // The administrator chose availability over the second factor for outages.
                 logger_.log(LogLevel::Warning,
                             "fail_mode=open: letting the rest of the stack "
@@ -454,20 +629,19 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt) {
     return Outcome::InternalError;
 }
 
-// Keeps the pending session only while a later run of the stack could still use it: the code was
-// sent and no final answer came. Everything else ends it, and its claim.
-void Authenticator::finish(const LoginContext& login, const Attempt& attempt, Outcome outcome) {
-    if (attempt.pending.sessionId.empty())
+// Ends the claim, whatever ended the login. The number's session stays recorded while a later
+// run of the stack could still use it (the code was sent and no final answer came), so that the
+// same login resumes it and another one waits out resend_interval before taking it over.
+void Authenticator::finish(const LoginContext&, const Attempt& attempt, Outcome outcome) {
+    if (!attempt.claimed)
         return;
     const bool stillWaiting =
         outcome == Outcome::TooManyWrongCodes || outcome == Outcome::ConversationFailed ||
         outcome == Outcome::Unreachable || outcome == Outcome::UnreachableFailOpen ||
         outcome == Outcome::LoginTimeout;
-    if (stillWaiting)
-        return;
-    sessions_.forget(login.key);
-    if (attempt.claimed)
-        sessions_.release(attempt.pending.sessionId, login.key);
+    // A login that sent nothing leaves the number's session as it found it.
+    const bool keep = attempt.pending.sessionId.empty() || stillWaiting;
+    sessions_.release(attempt.enrolment->phone, attempt.holder, keep);
 }
 
 void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome) {

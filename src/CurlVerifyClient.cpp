@@ -128,6 +128,10 @@ long millisecondsUntil(Clock::time_point deadline) {
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
 }
 
+// A transport failure this close to the deadline was the deadline's doing (curl ends a request
+// whose limit was cut to the time left within a few milliseconds of it).
+constexpr long kDeadlineSlackMs = 50;
+
 // 500 is "internal error: retry within the budget" in the API's own table; 502-504 come from a
 // gateway that did not hand the request on.
 bool isRetriedServerError(long httpStatus) {
@@ -292,7 +296,8 @@ CallResult CurlVerifyClient::Impl::callOnce(const std::string& path, const Secre
         const std::size_t index = (preferred + tried) % baseUrls.size();
         if (millisecondsUntil(deadline) <= 0) {
             result = CallResult{};
-            result.status = CallStatus::Unreachable;
+            result.status = CallStatus::DeadlinePassed;
+            result.requestSent = false;
             result.detail = "login_timeout reached before the request";
             return result;
         }
@@ -301,6 +306,15 @@ CallResult CurlVerifyClient::Impl::callOnce(const std::string& path, const Secre
             url.append(query->view());
         bool nothingSent = false;
         result = perform(url, postBody, nothingSent);
+        // A request whose time was cut to what was left of the login's budget and ran out
+        // says nothing about the service: the login's own deadline ended it (threat-model
+        // rule 7: never an outage that fail_mode = open would relax).
+        if (result.status == CallStatus::Unreachable && result.httpStatus == 0 &&
+            millisecondsUntil(deadline) <= kDeadlineSlackMs) {
+            result.status = CallStatus::DeadlinePassed;
+            result.detail = "login_timeout reached during the request: " + result.detail;
+            return result;
+        }
         if (!(nothingSent && result.status == CallStatus::Unreachable)) {
             preferred = index;
             return result;
@@ -359,6 +373,10 @@ CallResult CurlVerifyClient::validate(const std::string& sessionId, const Secret
     SecretString query("?code=");
     verify_api::appendPercentEncoded(code.view(), query);
     return impl_->call(verify_api::sessionPath(config().subaccountId, sessionId), &query, nullptr);
+}
+
+CallResult CurlVerifyClient::status(const std::string& sessionId) {
+    return impl_->call(verify_api::sessionPath(config().subaccountId, sessionId), nullptr, nullptr);
 }
 
 const Config& CurlVerifyClient::config() const {

@@ -16,7 +16,7 @@ struct OutcomeRow {
 
 // design.md's return-code table. PAM_IGNORE (never PAM_SUCCESS) for "no second factor applies",
 // so that a `sufficient` line cannot be satisfied by an absent factor.
-constexpr std::array<OutcomeRow, 25> kOutcomes{{
+constexpr std::array<OutcomeRow, 28> kOutcomes{{
     {Outcome::Verified, PAM_SUCCESS, "verified"},
     {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes"},
     {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed"},
@@ -35,6 +35,12 @@ constexpr std::array<OutcomeRow, 25> kOutcomes{{
     {Outcome::TlsFailed, PAM_AUTHINFO_UNAVAIL, "tls_failed"},
     {Outcome::RateLimited, PAM_AUTHINFO_UNAVAIL, "rate_limited"},
     {Outcome::ResendTooSoon, PAM_AUTH_ERR, "resend_too_soon"},
+    {Outcome::PhoneBusy, PAM_AUTH_ERR, "phone_busy"},
+    // Another login, host or application used this login's session: its VERIFIED could be
+    // someone else's code (threat-model rule 1).
+    {Outcome::SessionTaken, PAM_AUTH_ERR, "session_taken"},
+    // Not a config error (rule 10): the state is fine, a process holding its lock is stopped.
+    {Outcome::StateBusy, PAM_AUTHINFO_UNAVAIL, "state_busy"},
     {Outcome::InvalidPhone, PAM_AUTH_ERR, "invalid_phone"},
     {Outcome::ConfigError, PAM_SERVICE_ERR, "config_error"},
     {Outcome::CredentialsRejected, PAM_SERVICE_ERR, "credentials_rejected"},

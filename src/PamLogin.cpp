@@ -40,8 +40,8 @@ std::string stringItem(pam_handle_t* pamh, int type) {
 
 // The key that ties repeated runs of the stack to one login; when the process tree cannot tell
 // (no /proc), each run is a login of its own.
-std::string keyFor(const LoginContext& login) {
-    std::string key = loginKey(login.user, login.service, login.rhost);
+std::string keyFor(const LoginContext& login, const pam_handle_t* pamh) {
+    std::string key = loginKey(login.user, login.service, login.rhost, pamh);
     if (key.empty())
         key = "pid:" + std::to_string(getpid()) + ":" + std::to_string(time(nullptr));
     return key;
@@ -170,7 +170,7 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
     if (login.userExists && !login.groupsKnown)
         logger.log(LogLevel::Warning, "cannot list the groups of " + sanitize(login.user) +
                                           "; group exemptions do not apply to this login");
-    login.key = keyFor(login);
+    login.key = keyFor(login, pamh);
 
     CurlVerifyClient client(load.config);
     PamConversation conversation(pamh, flags);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "verif8/RootChild.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -28,16 +29,6 @@ struct RunResult {
     std::string output;
     std::string error;
 };
-
-// Descriptors the module holds across fork live above the standard three, so that a host that
-// runs with 0, 1 or 2 closed cannot have them overwritten by the child's redirections.
-int moveHigh(int fd) {
-    if (fd < 0)
-        return fd;
-    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    close(fd);
-    return moved;
-}
 
 // Opens the program and checks the open file, so that the file checked is the file run
 // (fexecve): no window in which it could be swapped for another.
@@ -65,22 +56,6 @@ int openProgram(const std::string& path, uid_t owner, std::string& problem) {
     return fd;
 }
 
-// The host may ignore SIGCHLD (then waitpid cannot report the exit status); restore the default
-// for the duration of the call, as pam_unix does for its helper.
-class DefaultSigchld {
-public:
-    DefaultSigchld() {
-        struct sigaction action {};
-        action.sa_handler = SIG_DFL;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGCHLD, &action, &saved_);
-    }
-    ~DefaultSigchld() { sigaction(SIGCHLD, &saved_, nullptr); }
-
-private:
-    struct sigaction saved_ {};
-};
-
 // Everything the child needs is built before fork: a multi-threaded host may hold the
 // allocator's lock at that moment, and the child must not allocate. The environment is fixed:
 // HOME=/ so that no library reads the caller's ~/.ldaprc (ldapsearch would).
@@ -98,92 +73,6 @@ struct ChildPlan {
         args.push_back(nullptr);
     }
 };
-
-// The limits the program runs with, whatever the caller of su set (RLIMIT_FSIZE 0 or NOFILE 3
-// to make a lookup fail in a chosen way, CORE unlimited to dump what the program held). Core
-// dumps stay off; the time limit below bounds the CPU a program can take.
-struct ChildLimit {
-    int resource;
-    rlim_t soft;
-    rlim_t hard;
-};
-constexpr rlim_t kNoLimit = RLIM_INFINITY;
-constexpr ChildLimit kChildLimits[] = {
-    {RLIMIT_CPU, kNoLimit, kNoLimit},
-    {RLIMIT_FSIZE, kNoLimit, kNoLimit},
-    {RLIMIT_DATA, kNoLimit, kNoLimit},
-    {RLIMIT_STACK, 8 << 20, kNoLimit},
-    {RLIMIT_CORE, 0, 0},
-    {RLIMIT_RSS, kNoLimit, kNoLimit},
-    {RLIMIT_NOFILE, 1024, 4096},
-    {RLIMIT_AS, kNoLimit, kNoLimit},
-    {RLIMIT_NPROC, kNoLimit, kNoLimit},
-    {RLIMIT_MEMLOCK, 8 << 20, 8 << 20},
-    {RLIMIT_LOCKS, kNoLimit, kNoLimit},
-    {RLIMIT_MSGQUEUE, 819200, 819200},
-    {RLIMIT_NICE, 0, 0},
-    {RLIMIT_RTPRIO, 0, 0},
-    {RLIMIT_RTTIME, kNoLimit, kNoLimit},
-};
-
-bool applyLimit(const ChildLimit& limit) {
-    rlimit value{limit.soft, limit.hard};
-    if (setrlimit(limit.resource, &value) == 0)
-        return true;
-    // Root without CAP_SYS_RESOURCE (many containers) cannot raise a hard limit the caller
-    // lowered: the soft limit then comes as near ours as that hard limit allows. A lookup that
-    // fails under it fails closed (the lookup is unavailable, not "no phone").
-    rlimit current{};
-    if (getrlimit(limit.resource, &current) != 0)
-        return false;
-    value.rlim_max = std::min(limit.hard, current.rlim_max);
-    value.rlim_cur = std::min(limit.soft, value.rlim_max);
-    return setrlimit(limit.resource, &value) == 0;
-}
-
-// Under su the real uid is the caller's, and /bin/sh (and other programs) drop to it when real
-// and effective ids differ; the supplementary groups are the caller's too. The program runs as
-// root, all of it, or not at all.
-bool becomeRoot() {
-    if (setgroups(0, nullptr) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
-        return false;
-    uid_t ruid = 1, euid = 1, suid = 1;
-    gid_t rgid = 1, egid = 1, sgid = 1;
-    gid_t extra[1];
-    return getresuid(&ruid, &euid, &suid) == 0 && getresgid(&rgid, &egid, &sgid) == 0 &&
-           ruid == 0 && euid == 0 && suid == 0 && rgid == 0 && egid == 0 && sgid == 0 &&
-           getgroups(1, extra) == 0;
-}
-
-// Everything of the caller's process that exec would hand on: directory, umask, limits, nice
-// value, ignored signals, blocked signals, controlling terminal.
-bool leaveCallersState() {
-    if (chdir("/") != 0)
-        return false;
-    umask(077);
-    for (const ChildLimit& limit : kChildLimits) {
-        if (!applyLimit(limit))
-            return false;
-    }
-    // Best effort: a caller's nice value only slows the program down, and raising the priority
-    // back needs CAP_SYS_NICE, which some containers withhold from root.
-    setpriority(PRIO_PROCESS, 0, 0);
-    // A signal the caller ignores stays ignored across exec; handlers are reset by exec anyway.
-    // glibc keeps the two signals below SIGRTMIN for itself and refuses to change them here;
-    // the program's own C library sets them up when it starts.
-    for (int number = 1; number < NSIG; ++number) {
-        if (number == SIGKILL || number == SIGSTOP)
-            continue;
-        signal(number, SIG_DFL);  // fails harmlessly for numbers that are not signals
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
-        return false;
-    // A session of its own: no controlling terminal (the caller's), and a process group the
-    // time limit can end as a whole.
-    return setsid() >= 0;
-}
 
 [[noreturn]] void runChild(int outputFd, int programFd, ChildPlan& plan) {
     const int null = open("/dev/null", O_RDWR);
@@ -203,24 +92,6 @@ bool leaveCallersState() {
         _exit(126);
     fexecve(3, plan.args.data(), plan.env);
     _exit(127);
-}
-
-// Waits until the child has ended or `deadline` has passed. On return the child is a zombie
-// (not yet reaped, so its process group id cannot be reused) or still running.
-bool waitForExit(pid_t child, std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-        siginfo_t info{};
-        const int ready =
-            waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT);
-        if (ready == 0 && info.si_pid == child)
-            return true;
-        if (ready != 0 && errno != EINTR)
-            return true;  // nothing to wait for: waitpid below says what happened
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        const timespec pause = {0, 5 * 1000 * 1000};
-        nanosleep(&pause, nullptr);
-    }
 }
 
 RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs) {

@@ -14,6 +14,7 @@
 
 #include "verif8/StateDir.hpp"
 #include "verif8/TextUtil.hpp"
+#include "verif8/Unstoppable.hpp"
 
 namespace verif8 {
 
@@ -111,7 +112,58 @@ std::vector<std::time_t> sendsIn(Counter& counter, const SendLimit& limit, std::
 }
 }  // namespace
 
+namespace {
+// A decision as the worker (Unstoppable.hpp) hands it back: the verdict, then one problem a line.
+std::string encode(const LimitDecision& decision) {
+    std::string text = std::to_string(static_cast<int>(decision.verdict)) + "\n";
+    for (std::string problem : decision.problems) {
+        std::replace(problem.begin(), problem.end(), '\n', ' ');
+        text += problem + "\n";
+    }
+    return text;
+}
+
+LimitDecision decode(const std::string& text) {
+    LimitDecision decision;
+    bool first = true;
+    forEachLine(text, [&](std::string_view line) {
+        if (first) {
+            const auto verdict = parseNumber(line);
+            decision.verdict = verdict && *verdict <= static_cast<long>(LimitVerdict::Unavailable)
+                                   ? static_cast<LimitVerdict>(*verdict)
+                                   : LimitVerdict::Unavailable;
+            first = false;
+        } else {
+            decision.problems.emplace_back(line);
+        }
+    });
+    return decision;
+}
+}  // namespace
+
 LimitDecision FileSendLimiter::take(const std::string& user, const std::string& source) {
+    // The counters are locked files too: the caller of su must not hold them by stopping it.
+    std::string problem;
+    const auto reply = runUnstoppable([&] { return encode(takeHere(user, source)); },
+                                      lockWaitMs_ * 2 + 2000, problem);
+    if (reply)
+        return decode(*reply);
+    LimitDecision decision;
+    decision.problems.push_back(stateDir_ + "/limits: " + problem);
+    return decision;
+}
+
+void FileSendLimiter::refund(const std::string& user, const std::string& source) {
+    std::string problem;
+    runUnstoppable(
+        [&] {
+            refundHere(user, source);
+            return std::string();
+        },
+        lockWaitMs_ * 2 + 2000, problem);
+}
+
+LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::string& source) {
     LimitDecision decision;
     const std::string dir = stateDir_ + "/limits";
     for (const std::string& path : {stateDir_, dir}) {
@@ -151,7 +203,7 @@ LimitDecision FileSendLimiter::take(const std::string& user, const std::string& 
     return decision;
 }
 
-void FileSendLimiter::refund(const std::string& user, const std::string& source) {
+void FileSendLimiter::refundHere(const std::string& user, const std::string& source) {
     const std::string dir = stateDir_ + "/limits";
     const std::time_t now = time(nullptr);
     const std::pair<std::string, SendLimit> counters[] = {

@@ -72,7 +72,8 @@ int openPrivateFile(const std::string& path, uid_t owner, std::string& problem) 
     return fd;
 }
 
-std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs) {
+std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs,
+                          bool* timedOut) {
     struct timespec start {};
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
@@ -84,8 +85,11 @@ std::string lockStateFile(int fd, bool exclusive, const std::string& path, int w
         clock_gettime(CLOCK_MONOTONIC, &now);
         const long waitedMs =
             (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (waitedMs >= waitMs)
+        if (waitedMs >= waitMs) {
+            if (timedOut != nullptr)
+                *timedOut = true;
             return path + ": locked by another process for " + std::to_string(waitedMs) + " ms";
+        }
         const struct timespec pause = {0, 2 * 1000 * 1000};
         nanosleep(&pause, nullptr);
     }

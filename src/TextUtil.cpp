@@ -59,6 +59,18 @@ std::optional<std::time_t> parseUnixTime(std::string_view text) {
     return value;
 }
 
+std::optional<std::uint64_t> parseCounter(std::string_view text) {
+    if (text.empty() || text.size() > 19)
+        return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (!isAsciiDigit(c))
+            return std::nullopt;
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return value;
+}
+
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit) {
     while (!text.empty()) {
         const std::size_t end = text.find('\n');

@@ -139,6 +139,10 @@ std::string buildInitiateBody(const InitiateRequest& request) {
     writer.Int(request.codeLength);
     writer.Key("codeValidity");
     writer.Int(request.codeValidity);
+    if (request.resetSession) {
+        writer.Key("resetSession");
+        writer.Bool(true);
+    }
     if (request.resendingInterval) {
         writer.Key("resendingInterval");
         writer.Int(*request.resendingInterval);

@@ -29,6 +29,8 @@ std::string_view callStatusName(CallStatus status) {
             return "tls_too_old";
         case CallStatus::BadResponse:
             return "bad_response";
+        case CallStatus::DeadlinePassed:
+            return "deadline_passed";
         case CallStatus::InternalError:
             break;
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -56,12 +57,15 @@ public:
 
     Outcome authenticate(const LoginContext& login);
 
-    // For tests: the wall clock used for resend intervals and code lifetimes.
-    void setClock(std::function<std::time_t()> clock) { clock_ = std::move(clock); }
     // For tests: the monotonic clock that measures login_timeout.
     void setSteadyClock(std::function<std::chrono::steady_clock::time_point()> clock) {
         steadyClock_ = std::move(clock);
     }
+    // For tests: the clock every process of the host shares (claims, code lifetimes), the
+    // identity of this login's process, and how the login waits out a resend interval.
+    void setBootClock(std::function<std::int64_t()> clock) { bootClock_ = std::move(clock); }
+    void setHolder(Holder holder) { holder_ = holder; }
+    void setSleep(std::function<void(std::int64_t ms)> sleep) { sleep_ = std::move(sleep); }
 
     // What one answer at the prompt leads to (defined with the flow, in Authenticator.cpp).
     struct Step;
@@ -70,15 +74,20 @@ private:
     struct Attempt;
     Outcome run(const LoginContext& login, Attempt& attempt);
     std::optional<Outcome> resolveEnrolment(const LoginContext& login, Attempt& attempt);
+    std::optional<Outcome> claimPhone(Attempt& attempt);
     std::optional<Step> takeSend(const LoginContext& login, Attempt& attempt, bool again);
     bool resume(const LoginContext& login, Attempt& attempt);
+    std::optional<Outcome> waitForResend(Attempt& attempt);
     Step send(const LoginContext& login, Attempt& attempt, Channel channel, bool again);
+    std::optional<Outcome> checkInitiated(Attempt& attempt, const Session& session);
+    std::optional<Outcome> checkUntouched(Attempt& attempt, const Session& session);
+    Outcome sessionTaken(Attempt& attempt, std::string why);
     Step sendAgain(const LoginContext& login, Attempt& attempt, Channel channel);
     Step answer(const LoginContext& login, Attempt& attempt, std::string_view typed);
     Step validate(Attempt& attempt, std::string_view code);
     Step passwordAnswer(Attempt& attempt);
     Outcome promptAndValidate(const LoginContext& login, Attempt& attempt, std::string notice);
-    Outcome failedCall(const CallResult& result, Attempt& attempt);
+    Outcome failedCall(const CallResult& result, Attempt& attempt, bool mayFailOpen);
     void finish(const LoginContext& login, const Attempt& attempt, Outcome outcome);
     void logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome);
     std::string sentNotice(const Attempt& attempt, std::string_view how) const;
@@ -90,10 +99,12 @@ private:
     SessionStore& sessions_;
     SendLimiter& limiter_;
     Logger& logger_;
-    std::function<std::time_t()> clock_ = [] { return std::time(nullptr); };
     std::function<std::chrono::steady_clock::time_point()> steadyClock_ = [] {
         return std::chrono::steady_clock::now();
     };
+    std::function<std::int64_t()> bootClock_ = bootClockMs;
+    std::optional<Holder> holder_;
+    std::function<void(std::int64_t)> sleep_;
 };
 
 // Whether what the user typed (trimmed) can be a code at all: 3 to 10 letters, digits or '-'.

@@ -24,6 +24,7 @@ public:
     void setDeadline(std::chrono::steady_clock::time_point deadline) override;
     CallResult initiate(const InitiateRequest& request) override;
     CallResult validate(const std::string& sessionId, const SecretString& code) override;
+    CallResult status(const std::string& sessionId) override;
 
     static constexpr std::size_t kMaxResponseSize = 64 * 1024;
 

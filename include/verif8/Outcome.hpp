@@ -23,6 +23,9 @@ enum class Outcome {
     TlsFailed,
     RateLimited,
     ResendTooSoon,
+    PhoneBusy,     // another live login holds this phone number's session: nothing sent
+    SessionTaken,  // the session was started, resent, checked or verified by another login
+    StateBusy,     // the session table stayed locked past its bound (a stopped root process)
     InvalidPhone,
     ConfigError,
     CredentialsRejected,

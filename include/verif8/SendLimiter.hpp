@@ -32,7 +32,8 @@ public:
 
 // Counters in STATE_DIR/limits, one file per user and per source, each a list of send times
 // kept under flock so that concurrent logins (sshd forks one process per connection) count
-// exactly. A file that cannot be read as counters is logged and taken as full, never as empty.
+// exactly; each change runs where the caller of su cannot stop it (Unstoppable.hpp). A file that
+// cannot be read as counters is logged and taken as full, never as empty.
 class FileSendLimiter : public SendLimiter {
 public:
     FileSendLimiter(std::string stateDir, SendLimit user, SendLimit source, uid_t owner = 0,
@@ -47,6 +48,9 @@ public:
     void refund(const std::string& user, const std::string& source) override;
 
 private:
+    LimitDecision takeHere(const std::string& user, const std::string& source);
+    void refundHere(const std::string& user, const std::string& source);
+
     std::string stateDir_;
     SendLimit user_;
     SendLimit source_;

@@ -18,13 +18,16 @@ std::string preparePrivateDirectory(const std::string& path, uid_t owner);
 int openPrivateFile(const std::string& path, uid_t owner, std::string& problem);
 
 // How long a login waits for a lock on a state file. The module's own holders keep one for
-// microseconds (no network I/O under a lock), so one held longer belongs to a process that has
-// stopped (a debugger, SIGSTOP): waiting on it for good would hold every login up.
-constexpr int kStateLockWaitMs = 5000;
+// microseconds (no network I/O under a lock) and where the caller of su cannot stop them
+// (Unstoppable.hpp), so one held longer belongs to a process root has stopped (a debugger):
+// waiting on it for good would hold every login up. A login that waits this long sends nothing.
+constexpr int kStateLockWaitMs = 2000;
 
 // flock(2)s `fd` (shared or exclusive), retrying for up to `waitMs`. Returns what went wrong,
 // naming `path`, or "" once the lock is held.
-std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs);
+// `timedOut` (when given) tells a lock held by another process past the wait from other errors.
+std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs,
+                          bool* timedOut = nullptr);
 
 // A file name for a key of any content (user names, hosts, login keys): 16 hex digits of its
 // FNV-1a hash, so that no key can reach outside the directory.

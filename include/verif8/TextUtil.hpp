@@ -1,6 +1,7 @@
 // TextUtil: small text helpers shared by the parsers.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -18,6 +19,9 @@ bool hasControlOrSpace(std::string_view text);
 std::optional<long> parseNumber(std::string_view text);
 // A Unix time as the state files write it: 1 to 12 decimal digits.
 std::optional<std::time_t> parseUnixTime(std::string_view text);
+// A counter or clock reading as the state files write it: 1 to 19 decimal digits (any value
+// below 10^19 fits in 64 bits).
+std::optional<std::uint64_t> parseCounter(std::string_view text);
 // Calls `visit` with each line, without its "\n" or "\r\n" ending.
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit);
 // Decodes the UTF-8 sequence at text[pos] into `cp`; returns its length, or 0 when the bytes there

@@ -18,6 +18,7 @@ struct InitiateRequest {
     int codeLength = 6;
     int codeValidity = 300;
     std::optional<int> resendingInterval;
+    bool resetSession = false;  // a new code for a pending session (sent only when true)
     std::optional<std::string> brand;
     std::optional<std::string> messageTemplate;
     std::optional<std::string> templateKey;
@@ -41,6 +42,7 @@ enum class CallStatus {
     SessionNotFound,      // 404
     TlsTooOld,            // 426/1014
     BadResponse,          // malformed, oversized, unexpected status, redirect
+    DeadlinePassed,       // login_timeout ran out before or during the call: not an outage
     InternalError,        // our side could not even make the request
 };
 
@@ -69,6 +71,8 @@ public:
     virtual void setDeadline(std::chrono::steady_clock::time_point deadline) = 0;
     virtual CallResult initiate(const InitiateRequest& request) = 0;
     virtual CallResult validate(const std::string& sessionId, const SecretString& code) = 0;
+    // Reads the session's status without checking a code.
+    virtual CallResult status(const std::string& sessionId) = 0;
 };
 
 std::string_view callStatusName(CallStatus status);

@@ -32,6 +32,9 @@ public:
     CallResult validate(const std::string& sessionId, const SecretString& code) override {
         return report("check", [&] { return inner_.validate(sessionId, code); });
     }
+    CallResult status(const std::string& sessionId) override {
+        return report("status", [&] { return inner_.status(sessionId); });
+    }
 
 private:
     template <typename Call>

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,7 @@ const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
 const std::string kPhone = "+6591234567";
 const std::string kApiKey = "APIKEY-S3CRET-0042";
 const std::string kCode = "739184";
+const std::string kLoginKey = "alice\nsshd\n203.0.113.9\n4242:1:00007f0000001000";
 const auto kSteadyStart = std::chrono::steady_clock::time_point(std::chrono::hours(1000));
 const std::string kSmsPrompt =
     "Code sent by SMS to \u2022\u2022\u2022\u2022\u2022\u2022"
@@ -65,22 +67,56 @@ public:
 
     std::deque<CallResult> initiateResults;
     std::deque<CallResult> validateResults;
+    // Answers to status reads; when none is scripted, the session as the API would show it:
+    // WAITING, with the wrong-code count and expiry of the last answer.
+    std::deque<CallResult> statusResults;
     std::vector<InitiateRequest> initiates;
     std::vector<std::string> validatedSessions;
     std::vector<std::string> validatedCodes;
+    std::vector<std::string> statusReads;
+    // Like the API, a scripted validate answer with no count of its own gets one: WAITING one
+    // more wrong code than before, a final status the same count.
+    bool countAttempts = true;
+    int apiAttempt = 0;
+    std::optional<std::time_t> apiExpiresAt;
 
     CallResult initiate(const InitiateRequest& request) override {
         if (trace)
             trace->push_back("initiate");
         initiates.push_back(request);
-        return next(initiateResults);
+        CallResult result = next(initiateResults);
+        if (result.session) {
+            apiAttempt = result.session->attempt;
+            apiExpiresAt = result.session->expiresAt;
+        }
+        return result;
     }
     CallResult validate(const std::string& sessionId, const SecretString& code) override {
         if (trace)
             trace->push_back("validate");
         validatedSessions.push_back(sessionId);
         validatedCodes.emplace_back(code.view());
-        return next(validateResults);
+        CallResult result = next(validateResults);
+        if (result.session && countAttempts && result.session->attempt == 0) {
+            if (result.session->status == SessionStatus::Waiting)
+                ++apiAttempt;
+            result.session->attempt = apiAttempt;
+            if (!result.session->expiresAt)
+                result.session->expiresAt = apiExpiresAt;
+        }
+        if (result.session)
+            apiAttempt = result.session->attempt;
+        return result;
+    }
+    CallResult status(const std::string& sessionId) override {
+        if (trace)
+            trace->push_back("status");
+        statusReads.push_back(sessionId);
+        if (!statusResults.empty())
+            return next(statusResults);
+        CallResult result = sessionResult(SessionStatus::Waiting, sessionId, apiAttempt);
+        result.session->expiresAt = apiExpiresAt;
+        return result;
     }
 
 private:
@@ -136,43 +172,78 @@ public:
     }
 };
 
-// Pending sessions and claims in memory; `otherClaims` are sessions another login holds.
+// The number's session and claim in memory, by phone, as FileSessionStore keeps them.
+struct MemoryRow {
+    std::optional<PendingSession> session;
+    std::optional<Holder> holder;
+    std::int64_t untilMs = 0;
+};
+
+bool sameHolder(const Holder& a, const Holder& b) {
+    return a.pid == b.pid && a.started == b.started && a.nonce == b.nonce;
+}
+
 class MemoryStore : public SessionStore {
 public:
-    std::map<std::string, PendingSession> pending;
-    std::map<std::string, std::string> claims;  // session id -> key
+    std::map<std::string, MemoryRow> rows;
+    std::set<pid_t> dead;  // holders whose process has ended
+    std::function<std::int64_t()> now = [] { return std::int64_t{0}; };
     bool broken = false;
-    std::string claimProblem;  // when set, claims cannot be recorded (a full disk, say)
-    int saves = 0;
+    bool busy = false;
+    std::string recordProblem;  // when set, sessions cannot be recorded (a full disk, say)
+    int records = 0;
+    std::vector<std::string>* trace = nullptr;
 
-    std::optional<PendingSession> load(const std::string& key) override {
-        const auto found = pending.find(key);
-        if (found == pending.end())
-            return std::nullopt;
-        return found->second;
+    Claim claim(const std::string& phone, const Holder& holder, std::int64_t untilMs) override {
+        if (trace)
+            trace->push_back("claim");
+        Claim result;
+        if (broken || busy) {
+            result.verdict = busy ? ClaimVerdict::Busy : ClaimVerdict::Unavailable;
+            return result;
+        }
+        MemoryRow& row = rows[phone];
+        if (row.holder && !sameHolder(*row.holder, holder) && dead.count(row.holder->pid) == 0 &&
+            now() < row.untilMs) {
+            result.verdict = ClaimVerdict::HeldByOther;
+            result.holderPid = row.holder->pid;
+            return result;
+        }
+        row.holder = holder;
+        row.untilMs = untilMs;
+        result.verdict = ClaimVerdict::Claimed;
+        if (row.session && now() < row.session->expiresMs)
+            result.pending = row.session;
+        return result;
     }
-    void save(const std::string& key, const PendingSession& session) override {
-        ++saves;
-        pending[key] = session;
-    }
-    void forget(const std::string& key) override { pending.erase(key); }
-    bool claim(const std::string& sessionId, const std::string& key) override {
-        if (!claimProblem.empty())
+    bool record(const std::string& phone, const Holder& holder,
+                const PendingSession& session) override {
+        ++records;
+        if (!recordProblem.empty())
             return false;
-        const auto held = claims.find(sessionId);
-        if (held != claims.end() && held->second != key)
+        MemoryRow& row = rows[phone];
+        if (!row.holder || !sameHolder(*row.holder, holder))
             return false;
-        claims[sessionId] = key;
+        row.session = session;
         return true;
     }
-    void release(const std::string& sessionId, const std::string& key) override {
-        const auto held = claims.find(sessionId);
-        if (held != claims.end() && held->second == key)
-            claims.erase(held);
+    void release(const std::string& phone, const Holder& holder, bool keepSession) override {
+        const auto found = rows.find(phone);
+        if (found == rows.end() || !found->second.holder ||
+            !sameHolder(*found->second.holder, holder))
+            return;
+        found->second.holder.reset();
+        if (!keepSession)
+            found->second.session.reset();
+        if (!found->second.session)
+            rows.erase(found);
     }
-    bool usable() override { return !broken; }
     std::string problem() const override {
-        return broken ? "/state: not a directory" : claimProblem;
+        if (broken)
+            return "/state: not a directory";
+        if (busy)
+            return "/state/pending.a: locked by another process for 2000 ms";
+        return recordProblem;
     }
 };
 
@@ -255,19 +326,24 @@ struct Harness {
     std::chrono::steady_clock::time_point steadyNow = kSteadyStart;
     bool realSteadyClock = false;
     std::vector<std::string> trace;  // setDeadline, limiter and API calls, in order
+    Holder holder{4242, 1, 0x5eed};
+    std::vector<std::int64_t> slept;  // waits for a resend interval, in ms
 
     Harness() {
         client.trace = &trace;
         limiter.trace = &trace;
+        store.now = [this] { return bootNow(); };
         config.apiKey.assign(kApiKey);
         config.subaccountId = "demo-account";
         login.user = "alice";
         login.rhost = "203.0.113.9";
         login.service = "sshd";
         login.userExists = true;
-        login.key = "alice\nsshd\n203.0.113.9\n4242:1";
+        login.key = kLoginKey;
         enrol(enrolment());
     }
+    // The boot clock every process shares, in ms; it moves with `now`.
+    std::int64_t bootNow() const { return static_cast<std::int64_t>(now) * 1000; }
 
     void enrol(Enrolment entry) {
         enrolments.result = EnrolmentLookup{};
@@ -287,7 +363,13 @@ struct Harness {
     Outcome run() {
         Authenticator authenticator(config, client, conversation, enrolments, store, limiter,
                                     logger);
-        authenticator.setClock([this] { return now; });
+        authenticator.setBootClock([this] { return bootNow(); });
+        authenticator.setHolder(holder);
+        authenticator.setSleep([this](std::int64_t ms) {
+            slept.push_back(ms);
+            now += static_cast<std::time_t>((ms + 999) / 1000);
+            steadyNow += std::chrono::milliseconds(ms);
+        });
         if (!realSteadyClock)
             authenticator.setSteadyClock([this] { return steadyNow; });
         return authenticator.authenticate(login);
@@ -393,7 +475,7 @@ static void a_wrong_code_then_the_right_one_is_verified(void**) {
 static void the_password_as_an_answer_is_never_sent_and_costs_an_attempt(void**) {
     Harness h;
     h.conversation.passwords = {"hunter2-0042"};
-    h.script({sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.script({sessionResult(SessionStatus::Verified)});
     h.reply({"hunter2-0042", kCode});
     expectOutcome(h.run(), Outcome::Verified);
     // The prompt was reached and answered with the password, and only the code went out.
@@ -435,7 +517,7 @@ static void a_host_that_always_answers_with_the_password_ends_after_max_attempts
 static void a_code_that_is_not_the_password_is_validated(void**) {
     Harness h;
     h.conversation.passwords = {"secret"};
-    h.script({sessionResult(SessionStatus::Verified, kHexId, 1)});
+    h.script({sessionResult(SessionStatus::Verified)});
     h.reply({" " + kCode + " "});
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.client.validatedCodes.size(), 1);
@@ -952,25 +1034,37 @@ void tickEachPrompt(Harness& h, std::time_t seconds) {
     h.conversation.onPrompt = [&h, seconds](std::size_t) { h.now += seconds; };
 }
 
-PendingSession pendingSession(Channel channel = Channel::Sms, std::string phone = kPhone,
-                              std::time_t lastSend = 1800000000 - 10, int sends = 1) {
+// What a login left for kPhone: by default this same login's earlier round, sent 10 s ago.
+PendingSession pendingSession(Channel channel = Channel::Sms,
+                              std::time_t lastSend = 1800000000 - 10, int sends = 1,
+                              const std::string& key = kLoginKey) {
     PendingSession session;
     session.sessionId = kHexId;
-    session.phone = std::move(phone);
     session.channel = channel;
     session.sends = sends;
-    session.lastSend = lastSend;
-    session.expiresAt = lastSend + 300;
+    session.lastSendMs = static_cast<std::int64_t>(lastSend) * 1000;
+    session.expiresMs = (static_cast<std::int64_t>(lastSend) + 300) * 1000;
+    session.loginStamp = loginStamp(key);
     return session;
 }
 
-const PendingSession& storedFor(const Harness& h) {
-    const auto found = h.store.pending.find(h.login.key);
-    if (found == h.store.pending.end()) {
-        print_error("no pending session stored for the login\n");
+const PendingSession& storedFor(const Harness& h, const std::string& phone = kPhone) {
+    const auto found = h.store.rows.find(phone);
+    if (found == h.store.rows.end() || !found->second.session) {
+        print_error("no session recorded for the number\n");
         fail();
     }
-    return found->second;
+    return *found->second.session;
+}
+
+// Nothing of this login is left in the table: no claim, and the session only if kept.
+void expectReleased(const Harness& h) {
+    for (const auto& [phone, row] : h.store.rows) {
+        if (row.holder && sameHolder(*row.holder, h.holder)) {
+            print_error("the claim on %s was not released\n", phone.c_str());
+            fail();
+        }
+    }
 }
 
 }  // namespace
@@ -1039,12 +1133,13 @@ static void a_resend_updates_the_pending_session(void**) {
     h.reply({"", std::nullopt});
     expectOutcome(h.run(), Outcome::ConversationFailed);
     // The clock moved on once more before the last (unanswered) prompt.
-    const std::time_t sentAt = h.now - 40;
+    const std::int64_t sentAt = (h.now - 40) * 1000LL;
     const PendingSession& stored = storedFor(h);
     assert_int_equal(stored.sends, 2);
-    assert_int_equal(stored.lastSend, sentAt);
-    assert_int_equal(stored.expiresAt, sentAt + 300);
+    assert_int_equal(stored.lastSendMs, sentAt);
+    assert_int_equal(stored.expiresMs, sentAt + 300000);
     expect_str(stored.sessionId, kHexId);
+    expect_str(stored.loginStamp, loginStamp(kLoginKey));
 }
 
 static void no_more_than_three_sends_per_login(void**) {
@@ -1136,7 +1231,7 @@ static void resend_too_soon_from_the_api_is_a_wasted_attempt(void**) {
     assert_int_equal(h.conversation.errors.size(), 0);
 }
 
-static void a_resend_that_gets_a_new_session_moves_the_claim(void**) {
+static void a_resend_that_gets_a_new_session_moves_to_it(void**) {
     Harness h;
     h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
     h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
@@ -1145,9 +1240,8 @@ static void a_resend_that_gets_a_new_session_moves_the_claim(void**) {
     h.reply({"", "111111", std::nullopt});
     expectOutcome(h.run(), Outcome::ConversationFailed);
     expect_str(h.client.validatedSessions.at(0), kOtherId);
-    assert_int_equal(h.store.claims.count(kHexId), 0);
-    expect_str(h.store.claims.at(kOtherId), h.login.key);
     expect_str(storedFor(h).sessionId, kOtherId);
+    expectReleased(h);
 }
 
 static void every_initiate_carries_the_resend_interval(void**) {
@@ -1181,11 +1275,11 @@ static void the_resend_interval_is_the_configured_one(void**) {
     expect_contains(h.conversation.prompts.at(1), "Wait 20 more seconds");
 }
 
-// ---- resuming the session an earlier round left waiting
+// ---- resuming the session an earlier round of this login left waiting
 
 static void a_pending_session_is_resumed_without_a_send(void**) {
     Harness h;
-    h.store.pending[h.login.key] = pendingSession();
+    h.store.rows[kPhone].session = pendingSession();
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
@@ -1195,12 +1289,14 @@ static void a_pending_session_is_resumed_without_a_send(void**) {
     assert_int_equal(h.client.validatedSessions.size(), 1);
     expect_str(h.client.validatedSessions[0], kHexId);
     expect_contains(onlyOutcomeLine(h), " session=a44a91be ");
+    expectReleased(h);
+    assert_int_equal(h.store.rows.count(kPhone), 0);  // verified: nothing left to resume
 }
 
 static void a_resumed_session_names_its_own_channel(void**) {
     Harness h;
     h.enrol(enrolment({Channel::Sms, Channel::Voice}));
-    h.store.pending[h.login.key] = pendingSession(Channel::Voice);
+    h.store.rows[kPhone].session = pendingSession(Channel::Voice);
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
@@ -1213,7 +1309,7 @@ static void a_resumed_session_keeps_its_send_count_and_time(void**) {
     {
         // Sent 10 s ago: 20 s more to wait.
         Harness h;
-        h.store.pending[h.login.key] = pendingSession();
+        h.store.rows[kPhone].session = pendingSession();
         h.reply({"", std::nullopt});
         h.run();
         assert_int_equal(h.client.initiates.size(), 0);
@@ -1222,7 +1318,7 @@ static void a_resumed_session_keeps_its_send_count_and_time(void**) {
     {
         // Three sends already: no fourth.
         Harness h;
-        h.store.pending[h.login.key] = pendingSession(Channel::Sms, kPhone, h.now - 60, 3);
+        h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 60, 3);
         h.reply({"", std::nullopt});
         h.run();
         assert_int_equal(h.client.initiates.size(), 0);
@@ -1230,36 +1326,35 @@ static void a_resumed_session_keeps_its_send_count_and_time(void**) {
     }
 }
 
-static void a_resume_needs_the_same_phone(void**) {
+static void a_session_of_another_number_is_not_this_users(void**) {
     Harness h;
-    h.store.pending[h.login.key] = pendingSession(Channel::Sms, "+6598765432");
+    h.store.rows["+6598765432"].session = pendingSession();
     h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.client.initiates.size(), 1);
-    expect_str(h.client.initiates[0].destination, kPhone);
+    assert_false(h.client.initiates[0].resetSession);
     expect_str(h.conversation.prompts.at(0), kSmsPrompt);
     expect_str(h.client.validatedSessions.at(0), kOtherId);
+    expect_str(storedFor(h, "+6598765432").sessionId, kHexId);  // untouched
 }
 
 static void a_resume_needs_time_left_on_the_code(void**) {
-    for (const std::time_t left : {15, 10, 0, -100}) {
+    // The code ends too soon to be typed: a new one is sent (the interval has passed).
+    for (const std::time_t left : {15, 10, 1}) {
         Harness h;
-        PendingSession pending = pendingSession();
-        pending.expiresAt = h.now + left;
-        h.store.pending[h.login.key] = pending;
+        h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 300 + left);
         h.script({sessionResult(SessionStatus::Verified)});
         h.reply({kCode});
         expectOutcome(h.run(), Outcome::Verified);
         assert_int_equal(h.client.initiates.size(), 1);
+        assert_true(h.client.initiates[0].resetSession);
         expect_str(h.conversation.prompts.at(0), kSmsPrompt);
     }
     // 16 s left is enough.
     Harness h;
-    PendingSession pending = pendingSession();
-    pending.expiresAt = h.now + 16;
-    h.store.pending[h.login.key] = pending;
+    h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 300 + 16);
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
@@ -1269,7 +1364,7 @@ static void a_resume_needs_time_left_on_the_code(void**) {
 static void a_resume_needs_a_channel_still_offered(void**) {
     Harness h;
     h.enrol(enrolment({Channel::Sms}));
-    h.store.pending[h.login.key] = pendingSession(Channel::Voice);
+    h.store.rows[kPhone].session = pendingSession(Channel::Voice, h.now - 60);
     h.script({sessionResult(SessionStatus::Verified)});
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
@@ -1278,19 +1373,7 @@ static void a_resume_needs_a_channel_still_offered(void**) {
     expect_str(h.conversation.prompts.at(0), kSmsPrompt);
 }
 
-static void a_refused_resume_is_replaced_by_the_new_send(void**) {
-    Harness h;
-    h.store.pending[h.login.key] = pendingSession(Channel::Sms, "+6598765432");
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
-    h.reply({std::nullopt});
-    expectOutcome(h.run(), Outcome::ConversationFailed);
-    const PendingSession& stored = storedFor(h);
-    expect_str(stored.sessionId, kOtherId);
-    expect_str(stored.phone, kPhone);
-    assert_int_equal(stored.sends, 1);
-}
-
-static void a_final_answer_forgets_the_session_and_its_claim(void**) {
+static void a_final_answer_forgets_the_session(void**) {
     const std::vector<std::pair<SessionStatus, Outcome>> cases{
         {SessionStatus::Verified, Outcome::Verified},
         {SessionStatus::Failed, Outcome::SessionFailed},
@@ -1298,17 +1381,14 @@ static void a_final_answer_forgets_the_session_and_its_claim(void**) {
     for (const auto& [status, outcome] : cases) {
         for (const bool resumed : {false, true}) {
             Harness h;
-            if (resumed) {
-                h.store.pending[h.login.key] = pendingSession();
-                h.store.claims[kHexId] = h.login.key;
-            } else {
+            if (resumed)
+                h.store.rows[kPhone].session = pendingSession();
+            else
                 h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
-            }
             h.client.validateResults.push_back(sessionResult(status));
             h.reply({kCode});
             expectOutcome(h.run(), outcome);
-            assert_int_equal(h.store.pending.size(), 0);
-            assert_int_equal(h.store.claims.size(), 0);
+            assert_int_equal(h.store.rows.size(), 0);
         }
     }
     // So does a 404: the session is gone.
@@ -1316,11 +1396,10 @@ static void a_final_answer_forgets_the_session_and_its_claim(void**) {
     h.script({failure(CallStatus::SessionNotFound, 404)});
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::SessionExpired);
-    assert_int_equal(h.store.pending.size(), 0);
-    assert_int_equal(h.store.claims.size(), 0);
+    assert_int_equal(h.store.rows.size(), 0);
 }
 
-static void an_unfinished_login_keeps_the_session_for_the_next_round(void**) {
+static void an_unfinished_login_keeps_the_session_but_not_the_number(void**) {
     {
         Harness h;
         h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
@@ -1330,96 +1409,263 @@ static void an_unfinished_login_keeps_the_session_for_the_next_round(void**) {
         expectOutcome(h.run(), Outcome::TooManyWrongCodes);
         const PendingSession& stored = storedFor(h);
         expect_str(stored.sessionId, kHexId);
-        expect_str(stored.phone, kPhone);
         assert_int_equal(stored.sends, 1);
-        assert_int_equal(stored.lastSend, h.now);
-        assert_int_equal(stored.expiresAt, h.now + 300);
-        expect_str(h.store.claims.at(kHexId), h.login.key);
+        assert_int_equal(stored.lastSendMs, h.bootNow());
+        assert_int_equal(stored.expiresMs, h.bootNow() + 300000);
+        assert_int_equal(stored.apiAttempt, 3);  // every wrong code recorded
+        expectReleased(h);                       // the number is free for the next login
 
         // The next round of the same login resumes it: nothing new is sent.
         h.now += 20;
-        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 3));
         h.reply({kCode});
         expectOutcome(h.run(), Outcome::Verified);
         assert_int_equal(h.client.initiates.size(), 1);
         expect_str(h.client.validatedSessions.back(), kHexId);
-        assert_int_equal(h.store.pending.size(), 0);
-        assert_int_equal(h.store.claims.size(), 0);
+        assert_int_equal(h.store.rows.size(), 0);
     }
-    {
+    for (const bool timeout : {false, true}) {
+        // A closed conversation, or the time running out: kept, released.
         Harness h;
         h.script({});
-        h.reply({std::nullopt});
-        expectOutcome(h.run(), Outcome::ConversationFailed);
+        if (timeout)
+            h.conversation.onPrompt = [&h](std::size_t) { h.steadyNow += std::chrono::hours(1); };
+        h.reply({timeout ? std::optional<std::string>(kCode) : std::nullopt});
+        expectOutcome(h.run(), timeout ? Outcome::LoginTimeout : Outcome::ConversationFailed);
         assert_int_equal(storedFor(h).sends, 1);
-        assert_int_equal(storedFor(h).lastSend, h.now);
-        expect_str(h.store.claims.at(kHexId), h.login.key);
+        expectReleased(h);
     }
 }
 
-static void a_session_another_login_holds_is_never_used(void**) {
+// ---- the number's claim: one login at a time, and never a dead one
+
+static void a_number_another_live_login_holds_sends_nothing(void**) {
     Harness h;
-    h.store.claims[kHexId] = "bob\nsshd\n198.51.100.7\n999:5";
+    h.store.rows[kPhone].holder = Holder{999, 5, 77};
+    h.store.rows[kPhone].untilMs = h.bootNow() + 60000;
+    h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 10, 1, "bob's login");
     h.script({sessionResult(SessionStatus::Verified)});
     h.reply({kCode});
-    expectOutcome(h.run(), Outcome::ResendTooSoon);
-    assert_int_equal(h.client.initiates.size(), 1);
-    assert_int_equal(h.client.validatedCodes.size(), 0);
-    assert_int_equal(h.conversation.prompts.size(), 0);
+    expectOutcome(h.run(), Outcome::PhoneBusy);
+    assert_int_equal(pamCodeFor(Outcome::PhoneBusy), PAM_AUTH_ERR);
+    expectNothingSent(h);
+    assert_int_equal(h.limiter.asked.size(), 0);  // not even counted against the limits
     expect_contains(h.conversation.errors.at(0), "Another login is waiting");
-    expect_str(h.store.claims.at(kHexId), "bob\nsshd\n198.51.100.7\n999:5");
-    assert_int_equal(h.store.pending.count(h.login.key), 0);
-    expect_not_contains(onlyOutcomeLine(h), "session=");
+    assert_int_equal(h.store.rows[kPhone].holder->pid, 999);  // still theirs
+    const std::string line = onlyOutcomeLine(h);
+    expect_starts_with(line, "outcome=phone_busy ");
+    expect_contains(line, "another login (pid 999) is waiting");
+    expect_contains(line, "nothing sent");
 }
 
-static void a_pending_session_another_login_holds_is_not_resumed(void**) {
+static void the_claim_of_a_dead_or_timed_out_login_is_taken_over(void**) {
+    for (const bool dead : {true, false}) {
+        Harness h;
+        h.store.rows[kPhone].holder = Holder{999, 5, 77};
+        // Dead: its process ended (killed at the prompt). Timed out: stopped past its time.
+        h.store.rows[kPhone].untilMs = dead ? h.bootNow() + 60000 : h.bootNow() - 1;
+        if (dead)
+            h.store.dead.insert(999);
+        h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 100, 1, "other");
+        h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+        assert_int_equal(h.client.initiates.size(), 1);
+        assert_true(h.client.initiates[0].resetSession);  // a new code, not the dead login's
+        assert_int_equal(h.slept.size(), 0);              // its last send was 100 s ago
+    }
+}
+
+static void a_login_that_ended_moments_ago_is_waited_out_then_replaced(void**) {
+    // Three wrong codes, 10 s ago, on another connection: the API refuses a send for 20 s more.
     Harness h;
-    h.store.pending[h.login.key] = pendingSession();
-    h.store.claims[kHexId] = "bob\nsshd\n198.51.100.7\n999:5";
+    PendingSession left = pendingSession(Channel::Sms, h.now - 10, 1, "another connection");
+    left.apiAttempt = 3;
+    h.store.rows[kPhone].session = left;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 3));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 3));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.slept.size(), 1);
+    assert_true(h.slept[0] >= 20000 && h.slept[0] <= 21000);
+    assert_int_equal(h.client.initiates.size(), 1);
+    assert_true(h.client.initiates[0].resetSession);
+    expect_str(h.conversation.prompts.at(0), kSmsPrompt);  // "sent", not "already sent"
+    expect_str(h.client.validatedSessions.at(0), kHexId);
+}
+
+static void no_time_to_wait_out_the_interval_sends_nothing(void**) {
+    Harness h;
+    h.config.loginTimeout = 30;  // 20 s of waiting would leave 10 s to type
+    h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 10, 1, "other");
     h.script({sessionResult(SessionStatus::Verified)});
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::ResendTooSoon);
-    assert_int_equal(h.client.initiates.size(), 1);
-    assert_int_equal(h.client.validatedCodes.size(), 0);
-    assert_int_equal(h.conversation.prompts.size(), 0);
+    expectNothingSent(h);
+    assert_int_equal(h.slept.size(), 0);
+    expect_str(h.conversation.errors.at(0),
+               "A code was sent to this phone moments ago; try again in 21 seconds.");
+    expectReleased(h);
+    expect_str(storedFor(h).sessionId, kHexId);  // left as it was found
 }
 
-static void a_resend_onto_a_session_another_login_holds_ends_the_login(void**) {
+static void a_state_dir_that_cannot_record_the_session_ends_the_login(void**) {
     Harness h;
-    h.store.claims[kOtherId] = "bob\nsshd\n198.51.100.7\n999:5";
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
-    tickEachPrompt(h, 30);
-    h.reply({"", kCode});
-    expectOutcome(h.run(), Outcome::ResendTooSoon);
-    assert_int_equal(h.client.validatedCodes.size(), 0);
-    expect_str(h.store.claims.at(kOtherId), "bob\nsshd\n198.51.100.7\n999:5");
-}
-
-static void a_claim_that_cannot_be_recorded_ends_the_login(void**) {
-    Harness h;
-    h.store.claimProblem = "/state/pending.b: cannot write: No space left on device";
+    h.store.recordProblem = "/state/pending.b: cannot write: No space left on device";
     h.script({sessionResult(SessionStatus::Verified)});
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::ConfigError);
     assert_int_equal(h.client.initiates.size(), 1);
     assert_int_equal(h.client.validatedCodes.size(), 0);  // no code is checked against it
     assert_int_equal(h.conversation.prompts.size(), 0);
-    assert_int_equal(h.store.pending.count(h.login.key), 0);
     expect_contains(h.logger.all(), "state_dir: /state/pending.b: cannot write: No space left");
-    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir: the session could not be claimed\"");
+    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir: the session could not be recorded\"");
 }
 
-static void an_unusable_state_dir_is_a_config_error(void**) {
+static void an_unusable_or_locked_state_dir_sends_nothing(void**) {
+    {
+        Harness h;
+        h.store.broken = true;
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::ConfigError);
+        expectNothingSent(h);
+        expect_contains(h.logger.all(), "state_dir: /state: not a directory");
+        expect_contains(onlyOutcomeLine(h), "reason=\"state_dir unusable; nothing sent\"");
+    }
     Harness h;
-    h.store.broken = true;
+    h.store.busy = true;
     h.script({sessionResult(SessionStatus::Verified)});
     h.reply({kCode});
-    expectOutcome(h.run(), Outcome::ConfigError);
+    expectOutcome(h.run(), Outcome::StateBusy);
+    assert_int_equal(pamCodeFor(Outcome::StateBusy), PAM_AUTHINFO_UNAVAIL);
     expectNothingSent(h);
-    expect_contains(h.logger.all(), "state_dir: /state: not a directory");
-    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir unusable\"");
+    const std::string line = onlyOutcomeLine(h);
+    expect_starts_with(line, "outcome=state_busy ");
+    expect_contains(line, "stayed locked");
+    expect_not_contains(line, "config");
+}
+
+// ---- sessions another login, host or application started, resent or checked
+
+static void a_send_answered_with_someone_elses_session_is_refused(void**) {
+    struct Case {
+        int attempt;
+        std::time_t expiresAt;
+        std::time_t retryAfter;
+        std::string reason;
+    };
+    // This login asks for 300 s of validity and a 30 s interval: a new session's two times are
+    // 270 s apart.
+    const std::vector<Case> cases{
+        {2, 1800000300, 1800000030, "already had 2 wrong codes"},
+        {0, 1800000300, 1799999900, "expiry and resend times were not set by this login"},
+        {0, 1800000900, 1800000030, "expiry and resend times were not set by this login"},
+    };
+    for (const auto& c : cases) {
+        Harness h;
+        CallResult sent = sessionResult(SessionStatus::Waiting, kOtherId, c.attempt);
+        sent.session->expiresAt = c.expiresAt;
+        sent.session->retryAfter = c.retryAfter;
+        h.client.initiateResults.push_back(sent);
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::SessionTaken);
+        assert_int_equal(pamCodeFor(Outcome::SessionTaken), PAM_AUTH_ERR);
+        assert_int_equal(h.conversation.prompts.size(), 0);
+        assert_int_equal(h.client.validatedCodes.size(), 0);
+        expect_contains(onlyOutcomeLine(h), c.reason);
+        expectReleased(h);
+    }
+    // Times a new session of this login's settings has (fractions rounded either way) pass.
+    for (const std::time_t retryAfter : {1800000030, 1800000031, 1800000028}) {
+        Harness h;
+        CallResult sent = sessionResult(SessionStatus::Waiting);
+        sent.session->expiresAt = 1800000300;
+        sent.session->retryAfter = retryAfter;
+        h.client.initiateResults.push_back(sent);
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Verified);
+    }
+}
+
+static void a_resend_answered_with_moved_counts_is_refused(void**) {
+    Harness h;
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 2));
+    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 2));
+    tickEachPrompt(h, 30);
+    h.reply({"", kCode});
+    expectOutcome(h.run(), Outcome::SessionTaken);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
+    expect_contains(onlyOutcomeLine(h), "moved from 0 to 2");
+}
+
+static void the_status_is_read_before_each_code_is_checked(void**) {
+    Harness h;
+    h.script({sessionResult(SessionStatus::Waiting), sessionResult(SessionStatus::Verified)});
+    h.reply({"111111", kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    const std::vector<std::string> calls(h.trace.begin(), h.trace.end());
+    const std::vector<std::string> expected{"deadline", "limit",  "initiate", "status",
+                                            "validate", "status", "validate"};
+    assert_int_equal(calls.size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        expect_str(calls[i], expected[i]);
+}
+
+static void a_session_verified_or_used_elsewhere_is_refused_before_the_check(void**) {
+    struct Case {
+        CallResult status;
+        std::string reason;
+    };
+    CallResult moved = sessionResult(SessionStatus::Waiting);
+    moved.session->expiresAt = 1800000999;
+    const std::vector<Case> cases{
+        {sessionResult(SessionStatus::Verified), "VERIFIED before this login checked a code"},
+        {sessionResult(SessionStatus::Waiting, kHexId, 1), "wrong-code count is 1"},
+        {moved, "expiry moved"},
+    };
+    for (const auto& c : cases) {
+        Harness h;
+        CallResult sent = sessionResult(SessionStatus::Waiting);
+        sent.session->expiresAt = 1800000300;
+        h.client.initiateResults.push_back(sent);
+        h.client.statusResults.push_back(c.status);
+        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
+        h.reply({"000000"});
+        expectOutcome(h.run(), Outcome::SessionTaken);
+        assert_int_equal(h.client.validatedCodes.size(), 0);  // the code never went out
+        expect_contains(onlyOutcomeLine(h), c.reason);
+        expect_contains(h.conversation.errors.at(0), "also asked for somewhere else");
+        assert_int_equal(h.store.rows.size(), 0);
+    }
+}
+
+static void a_check_answered_with_moved_counts_is_refused(void**) {
+    // Between the status read and the check, another login typed codes: VERIFIED with a count
+    // this login did not make, or WAITING two wrong codes on, is not this login's.
+    for (const auto& answer : {sessionResult(SessionStatus::Verified, kHexId, 1),
+                               sessionResult(SessionStatus::Waiting, kHexId, 2)}) {
+        Harness h;
+        h.client.countAttempts = false;
+        h.script({answer});
+        h.reply({kCode, kCode});
+        expectOutcome(h.run(), Outcome::SessionTaken);
+        assert_int_equal(h.client.validatedCodes.size(), 1);
+    }
+}
+
+static void a_failed_status_read_never_fails_open(void**) {
+    Harness h;
+    h.config.failMode = FailMode::Open;
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.client.statusResults.push_back(failure(CallStatus::Unreachable, 503));
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Unreachable);
+    assert_int_equal(h.client.validatedCodes.size(), 0);
 }
 
 // ---- exemptions
@@ -1455,7 +1701,7 @@ static void each_exemption_sends_nothing(void**) {
         expectOutcome(h.run(), Outcome::Exempt);
         assert_int_equal(h.enrolments.asked.size(), 0);
         expectNothingSent(h);
-        assert_int_equal(h.store.pending.size(), 0);
+        assert_int_equal(h.store.rows.size(), 0);
         const std::string line = onlyOutcomeLine(h);
         expect_starts_with(line, "outcome=exempt user=alice rhost=203.0.113.9 service=sshd ");
         expect_contains(line, "reason=\"" + c.reason + "\"");
@@ -1551,7 +1797,7 @@ static void the_deadline_is_set_once_before_any_call(void**) {
     assert_int_equal(h.client.deadlineCalls, 1);
     assert_true(h.client.deadline.has_value());
     assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(120));
-    expect_str(joinedTrace(h), "deadline limit initiate validate");
+    expect_str(joinedTrace(h), "deadline limit initiate status validate");
 }
 
 static void the_deadline_is_set_once_for_a_whole_login_with_resends(void**) {
@@ -1565,7 +1811,8 @@ static void the_deadline_is_set_once_for_a_whole_login_with_resends(void**) {
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.client.deadlineCalls, 1);
     assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(90));
-    expect_str(joinedTrace(h), "deadline limit initiate limit initiate validate validate");
+    expect_str(joinedTrace(h),
+               "deadline limit initiate limit initiate status validate status validate");
 }
 
 static void the_deadline_is_on_the_real_steady_clock_by_default(void**) {
@@ -1774,22 +2021,66 @@ static void fail_mode_open_relaxes_no_other_validate_failure(void**) {
     }
 }
 
-static void fail_mode_open_steps_aside_when_validate_is_unreachable(void**) {
-    Harness h;
-    h.config.failMode = FailMode::Open;
-    h.script({failure(CallStatus::Unreachable, 503, "HTTP 503")});
-    h.reply({kCode});
-    const Outcome outcome = h.run();
-    expectOutcome(outcome, Outcome::UnreachableFailOpen);
-    assert_int_equal(pamCodeFor(outcome), PAM_IGNORE);
-    assert_int_equal(h.client.validatedCodes.size(), 1);
-    assert_int_equal(failOpenWarnings(h), 1);
-    expect_starts_with(onlyOutcomeLine(h), "outcome=unreachable_fail_open ");
-
+// Threat-model rule 7: once this login has a code, an outage never lets it through.
+static void fail_mode_open_never_applies_once_a_code_was_sent(void**) {
+    {
+        // The code check could not reach the service.
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.script({failure(CallStatus::Unreachable, 503, "HTTP 503")});
+        h.reply({kCode});
+        const Outcome outcome = h.run();
+        expectOutcome(outcome, Outcome::Unreachable);
+        assert_int_equal(pamCodeFor(outcome), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(h.client.validatedCodes.size(), 1);
+        assert_int_equal(failOpenWarnings(h), 0);
+        expect_contains(h.logger.all(), "fail_mode=open applies only to a login's first send");
+    }
+    {
+        // A resend could not.
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+        h.client.initiateResults.push_back(failure(CallStatus::Unreachable, 0, "timed out"));
+        tickEachPrompt(h, 30);
+        h.reply({"", kCode});
+        expectOutcome(h.run(), Outcome::Unreachable);
+        assert_int_equal(failOpenWarnings(h), 0);
+    }
+    {
+        // A resumed session has had its first send already.
+        Harness h;
+        h.config.failMode = FailMode::Open;
+        h.store.rows[kPhone].session = pendingSession();
+        h.client.validateResults.push_back(failure(CallStatus::Unreachable, 0, "timed out"));
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::Unreachable);
+    }
     Harness closed;
     closed.script({failure(CallStatus::Unreachable, 503, "HTTP 503")});
     closed.reply({kCode});
     expectOutcome(closed.run(), Outcome::Unreachable);
+}
+
+static void a_call_cut_by_the_login_deadline_is_a_login_timeout(void**) {
+    for (const bool open : {true, false}) {
+        for (const bool atCheck : {true, false}) {
+            Harness h;
+            h.config.failMode = open ? FailMode::Open : FailMode::Closed;
+            const CallResult cut =
+                failure(CallStatus::DeadlinePassed, 0, "login_timeout reached during the request");
+            if (atCheck) {
+                h.script({cut});
+                h.reply({"000000"});
+            } else {
+                h.client.initiateResults.push_back(cut);
+            }
+            const Outcome outcome = h.run();
+            expectOutcome(outcome, Outcome::LoginTimeout);
+            assert_int_equal(pamCodeFor(outcome), PAM_AUTH_ERR);
+            assert_int_equal(failOpenWarnings(h), 0);
+        }
+    }
 }
 
 static void fail_mode_open_relaxes_no_refusal_of_the_login_itself(void**) {
@@ -1840,7 +2131,8 @@ static void the_limiter_is_asked_before_every_send(void**) {
         expect_str(user, "alice");
         expect_str(source, "203.0.113.9");
     }
-    expect_str(joinedTrace(h), "deadline limit initiate limit initiate limit initiate validate");
+    expect_str(joinedTrace(h),
+               "deadline limit initiate limit initiate limit initiate status validate");
 }
 
 static void a_local_login_is_counted_as_local(void**) {
@@ -1871,8 +2163,7 @@ static void a_refused_first_send_is_send_limit_reached(void**) {
         assert_int_equal(h.limiter.asked.size(), 1);
         assert_int_equal(h.conversation.errors.size(), 1);
         expect_str(h.conversation.errors[0], "Too many codes were sent recently; try again later.");
-        assert_int_equal(h.store.pending.size(), 0);
-        assert_int_equal(h.store.claims.size(), 0);
+        assert_int_equal(h.store.rows.size(), 0);
         const std::string line = onlyOutcomeLine(h);
         expect_starts_with(line, "outcome=send_limit user=alice ");
         expect_contains(line, "reason=\"" + reason + "\"");
@@ -1983,25 +2274,25 @@ static void limiter_problems_are_logged_as_errors(void**) {
 static void a_resumed_session_takes_nothing_from_the_limiter(void**) {
     Harness h;
     h.limiter.allowed = 0;  // any send would be refused
-    h.store.pending[h.login.key] = pendingSession();
+    h.store.rows[kPhone].session = pendingSession();
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
     h.reply({kCode});
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.limiter.asked.size(), 0);
     assert_int_equal(h.client.initiates.size(), 0);
-    expect_str(joinedTrace(h), "deadline validate");
+    expect_str(joinedTrace(h), "deadline status validate");
 }
 
 static void a_resend_after_a_resume_is_counted(void**) {
     Harness h;
-    h.store.pending[h.login.key] = pendingSession();
+    h.store.rows[kPhone].session = pendingSession();
     h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
     h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
     tickEachPrompt(h, 30);
     h.reply({"", kCode});
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.limiter.asked.size(), 1);
-    expect_str(joinedTrace(h), "deadline limit initiate validate");
+    expect_str(joinedTrace(h), "deadline limit initiate status validate");
 }
 
 static void nothing_sent_is_nothing_counted(void**) {
@@ -2140,23 +2431,29 @@ int main() {
         cmocka_unit_test(a_channel_the_user_does_not_have_is_refused),
         cmocka_unit_test(whatsapp_without_a_template_is_refused_at_the_prompt),
         cmocka_unit_test(resend_too_soon_from_the_api_is_a_wasted_attempt),
-        cmocka_unit_test(a_resend_that_gets_a_new_session_moves_the_claim),
+        cmocka_unit_test(a_resend_that_gets_a_new_session_moves_to_it),
         cmocka_unit_test(every_initiate_carries_the_resend_interval),
         cmocka_unit_test(the_resend_interval_is_the_configured_one),
         cmocka_unit_test(a_pending_session_is_resumed_without_a_send),
         cmocka_unit_test(a_resumed_session_names_its_own_channel),
         cmocka_unit_test(a_resumed_session_keeps_its_send_count_and_time),
-        cmocka_unit_test(a_resume_needs_the_same_phone),
+        cmocka_unit_test(a_session_of_another_number_is_not_this_users),
         cmocka_unit_test(a_resume_needs_time_left_on_the_code),
         cmocka_unit_test(a_resume_needs_a_channel_still_offered),
-        cmocka_unit_test(a_refused_resume_is_replaced_by_the_new_send),
-        cmocka_unit_test(a_final_answer_forgets_the_session_and_its_claim),
-        cmocka_unit_test(an_unfinished_login_keeps_the_session_for_the_next_round),
-        cmocka_unit_test(a_session_another_login_holds_is_never_used),
-        cmocka_unit_test(a_pending_session_another_login_holds_is_not_resumed),
-        cmocka_unit_test(a_resend_onto_a_session_another_login_holds_ends_the_login),
-        cmocka_unit_test(a_claim_that_cannot_be_recorded_ends_the_login),
-        cmocka_unit_test(an_unusable_state_dir_is_a_config_error),
+        cmocka_unit_test(a_final_answer_forgets_the_session),
+        cmocka_unit_test(an_unfinished_login_keeps_the_session_but_not_the_number),
+        cmocka_unit_test(a_number_another_live_login_holds_sends_nothing),
+        cmocka_unit_test(the_claim_of_a_dead_or_timed_out_login_is_taken_over),
+        cmocka_unit_test(a_login_that_ended_moments_ago_is_waited_out_then_replaced),
+        cmocka_unit_test(no_time_to_wait_out_the_interval_sends_nothing),
+        cmocka_unit_test(a_state_dir_that_cannot_record_the_session_ends_the_login),
+        cmocka_unit_test(an_unusable_or_locked_state_dir_sends_nothing),
+        cmocka_unit_test(a_send_answered_with_someone_elses_session_is_refused),
+        cmocka_unit_test(a_resend_answered_with_moved_counts_is_refused),
+        cmocka_unit_test(the_status_is_read_before_each_code_is_checked),
+        cmocka_unit_test(a_session_verified_or_used_elsewhere_is_refused_before_the_check),
+        cmocka_unit_test(a_check_answered_with_moved_counts_is_refused),
+        cmocka_unit_test(a_failed_status_read_never_fails_open),
         cmocka_unit_test(each_exemption_sends_nothing),
         cmocka_unit_test(an_exemption_holds_even_with_a_broken_state_dir),
         cmocka_unit_test(members_of_only_groups_are_asked),
@@ -2175,7 +2472,8 @@ int main() {
         cmocka_unit_test(fail_mode_closed_keeps_unreachable_closed),
         cmocka_unit_test(fail_mode_open_relaxes_no_other_initiate_failure),
         cmocka_unit_test(fail_mode_open_relaxes_no_other_validate_failure),
-        cmocka_unit_test(fail_mode_open_steps_aside_when_validate_is_unreachable),
+        cmocka_unit_test(fail_mode_open_never_applies_once_a_code_was_sent),
+        cmocka_unit_test(a_call_cut_by_the_login_deadline_is_a_login_timeout),
         cmocka_unit_test(fail_mode_open_relaxes_no_refusal_of_the_login_itself),
         cmocka_unit_test(the_limiter_is_asked_before_every_send),
         cmocka_unit_test(a_local_login_is_counted_as_local),

@@ -1,5 +1,5 @@
-// FileSessionStore: pending sessions and claims in one root-only file in the state directory;
-// loginKey.
+// FileSessionStore: phone numbers' sessions and claims in two root-only copies in the state
+// directory; holders; loginKey.
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -27,8 +28,9 @@ using namespace verif8;
 
 namespace {
 
-const std::string kKeyA = "alice\nsshd\n203.0.113.9\n4242:1000";
-const std::string kKeyB = "alice\nsshd\n203.0.113.9\n4243:1001";
+const std::string kPhone = "+6591234567";
+const std::string kOtherPhone = "+6598765432";
+const std::string kKeyA = "alice\nsshd\n203.0.113.9\n4242:1000:00007f0000001000";
 const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
 const std::string kOtherId = "b55b02cf6fb6fb229270131908e06560";
 
@@ -50,27 +52,79 @@ struct State {
 };
 
 PendingSession sample() {
+    static const std::int64_t sentAt = bootClockMs();
     PendingSession session;
     session.sessionId = kHexId;
-    session.phone = "+6591234567";
     session.channel = Channel::Viber;
     session.sends = 2;
-    session.lastSend = 1800000123;
-    session.expiresAt = 1800000423;
+    session.lastSendMs = sentAt;
+    session.expiresMs = session.lastSendMs + 300000;
+    session.apiAttempt = 1;
+    session.apiExpiresAt = 4102444800;  // 2100-01-01
+    session.loginStamp = loginStamp(kKeyA);
     return session;
 }
 
 void expectSame(const std::optional<PendingSession>& loaded, const PendingSession& saved) {
     if (!loaded) {
-        print_error("nothing loaded\n");
+        print_error("no session offered\n");
         fail();
     }
     expect_str(loaded->sessionId, saved.sessionId);
-    expect_str(loaded->phone, saved.phone);
     assert_true(loaded->channel == saved.channel);
     assert_int_equal(loaded->sends, saved.sends);
-    assert_int_equal(loaded->lastSend, saved.lastSend);
-    assert_int_equal(loaded->expiresAt, saved.expiresAt);
+    assert_int_equal(loaded->lastSendMs, saved.lastSendMs);
+    assert_int_equal(loaded->expiresMs, saved.expiresMs);
+    assert_int_equal(loaded->apiAttempt, saved.apiAttempt);
+    assert_int_equal(loaded->apiExpiresAt, saved.apiExpiresAt);
+    expect_str(loaded->loginStamp, saved.loginStamp);
+}
+
+// This process as two logins (two runs of the module): alive, each with a nonce of its own.
+Holder me() {
+    Holder holder = currentHolder();
+    holder.nonce = 1;
+    return holder;
+}
+Holder otherLogin() {
+    Holder holder = currentHolder();
+    holder.nonce = 2;
+    return holder;
+}
+
+// A login whose process has ended (and been reaped), after running `before` as that login.
+Holder endedLogin(const std::function<void(const Holder&)>& before = nullptr) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        const Holder holder = currentHolder();
+        if (before)
+            before(holder);
+        _exit(write(fds[1], &holder, sizeof holder) == sizeof holder ? 0 : 1);
+    }
+    close(fds[1]);
+    Holder holder;
+    assert_int_equal(read(fds[0], &holder, sizeof holder), sizeof holder);
+    close(fds[0]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return holder;
+}
+
+std::int64_t inSeconds(int seconds) {
+    return bootClockMs() + seconds * 1000LL;
+}
+
+// `holder` claims kPhone, records `session` and lets go of the number, keeping the session: a
+// login that ended at its prompt.
+void leaveSession(FileSessionStore& store, const Holder& holder,
+                  const PendingSession& session = sample()) {
+    assert_true(store.claim(kPhone, holder, inSeconds(90)).verdict == ClaimVerdict::Claimed);
+    assert_true(store.record(kPhone, holder, session));
+    store.release(kPhone, holder, true);
 }
 
 std::vector<std::string> filesIn(const std::string& dir) {
@@ -121,10 +175,18 @@ void edit(const std::string& path, const std::function<std::string(std::string)>
 }
 
 unsigned long long generationOf(const std::string& text) {
-    const std::string magic = "verif8-pending 1 ";
+    const std::string magic = "verif8-pending 2 ";
     if (text.rfind(magic, 0) != 0)
         return 0;
-    return std::stoull(text.substr(magic.size(), text.find('\n') - magic.size()));
+    return std::stoull(text.substr(magic.size(), text.find(' ', magic.size()) - magic.size()));
+}
+
+// The copy's header with another generation, signed again.
+void setGeneration(const std::string& path, const std::string& generation) {
+    edit(path, [&](std::string body) {
+        const std::size_t start = std::string("verif8-pending 2 ").size();
+        return body.replace(start, body.find(' ', start) - start, generation);
+    });
 }
 
 // The copy the store wrote last (both must be whole).
@@ -180,68 +242,131 @@ mode_t modeOf(const std::string& path) {
     return info.st_mode & 07777;
 }
 
-}  // namespace
-
-// ---- pending sessions
-
-static void a_saved_session_loads_with_every_field(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    const PendingSession saved = sample();
-    store.save(kKeyA, saved);
-    expectSame(store.load(kKeyA), saved);
-    // A second store over the same directory (the next run of the stack) reads the same.
-    FileSessionStore again(state.path, geteuid());
-    expectSame(again.load(kKeyA), saved);
+void expectVerdict(const Claim& claim, ClaimVerdict expected) {
+    if (claim.verdict != expected) {
+        print_error("claim verdict %d, expected %d\n", static_cast<int>(claim.verdict),
+                    static_cast<int>(expected));
+        fail();
+    }
 }
 
-static void every_channel_and_large_times_round_trip(void**) {
+}  // namespace
+
+// ---- claims and sessions
+
+static void a_left_session_is_offered_to_the_next_claim_with_every_field(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    const Claim first = store.claim(kPhone, me(), inSeconds(90));
+    expectVerdict(first, ClaimVerdict::Claimed);
+    assert_false(first.pending.has_value());
+    store.release(kPhone, me(), true);
+    leaveSession(store, otherLogin());
+    expectSame(store.claim(kPhone, me(), inSeconds(90)).pending, sample());
+    store.release(kPhone, me(), true);
+    // A second store over the same directory (the next login) reads the same.
+    FileSessionStore again(state.path, geteuid());
+    expectSame(again.claim(kPhone, otherLogin(), inSeconds(90)).pending, sample());
+}
+
+static void every_channel_and_large_numbers_round_trip(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
     for (Channel channel : {Channel::Sms, Channel::Voice, Channel::Whatsapp, Channel::Viber}) {
         PendingSession session = sample();
         session.channel = channel;
         session.sends = 3;
-        session.lastSend = 4102444800;  // 2100-01-01
-        session.expiresAt = 4102452000;
-        store.save(kKeyA, session);
-        expectSame(store.load(kKeyA), session);
+        session.expiresMs = 9000000000000000000;
+        session.apiAttempt = 4;
+        session.apiExpiresAt = 253402300799;  // 9999-12-31
+        leaveSession(store, otherLogin(), session);
+        expectSame(store.claim(kPhone, otherLogin(), inSeconds(90)).pending, session);
+        store.release(kPhone, otherLogin(), false);
     }
 }
 
-static void a_later_save_replaces_the_earlier(void**) {
+static void a_live_holder_keeps_the_number(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    PendingSession next = sample();
-    next.sessionId = kOtherId;
-    next.channel = Channel::Voice;
-    next.sends = 3;
-    store.save(kKeyA, next);
-    expectSame(store.load(kKeyA), next);
-    assert_int_equal(linesStartingWith(readFile(newest(state)), "session "), 1);
+    const Holder mine = me();
+    expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+    const Claim refused = store.claim(kPhone, otherLogin(), inSeconds(90));
+    expectVerdict(refused, ClaimVerdict::HeldByOther);
+    assert_int_equal(refused.holderPid, getpid());
+    assert_false(refused.pending.has_value());
+    // Another number is free; the holder itself may claim again (its next round).
+    expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
+    expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+    // Only the holder records or lets go.
+    assert_false(store.record(kPhone, otherLogin(), sample()));
+    expect_str(store.problem(), "");
+    store.release(kPhone, otherLogin(), false);
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
+    store.release(kPhone, mine, true);
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
-static void changes_go_to_the_two_copies_in_turn(void**) {
+static void the_claim_of_an_ended_login_binds_nobody(void**) {
+    // Killed at its prompt: its claim was never released. Its session is offered to the next.
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    const std::string first = newest(state);
-    assert_int_equal(generationOf(readFile(first)), 1);
-    assert_true(store.claim(kHexId, kKeyA));
-    assert_true(newest(state) != first);
-    assert_int_equal(generationOf(readFile(newest(state))), 2);
-    // The older copy still holds the table before the claim.
-    assert_int_equal(linesStartingWith(readFile(first), "claim "), 0);
-    assert_int_equal(linesStartingWith(readFile(newest(state)), "claim "), 1);
+    const Holder ended = endedLogin([&](const Holder& holder) {
+        FileSessionStore theirs(state.path, geteuid());
+        if (theirs.claim(kPhone, holder, inSeconds(90)).verdict != ClaimVerdict::Claimed ||
+            !theirs.record(kPhone, holder, sample()))
+            _exit(1);
+    });
+    assert_false(holderAlive(ended));
+    const Claim next = store.claim(kPhone, me(), inSeconds(90));
+    expectVerdict(next, ClaimVerdict::Claimed);
+    expectSame(next.pending, sample());
 }
 
-static void the_store_is_two_private_files(void**) {
+static void a_claim_past_its_time_binds_nobody(void**) {
+    // A stopped login keeps its process but not the number: its time (login_timeout) is up.
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_true(store.claim(kHexId, kKeyA));
-    store.save(kKeyB, sample());
+    const Holder mine = me();
+    expectVerdict(store.claim(kPhone, mine, bootClockMs() + 300), ClaimVerdict::Claimed);
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
+    usleep(400 * 1000);
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
+    // Its owner finds out when it next records: the claim is not its own any more.
+    assert_false(store.record(kPhone, mine, sample()));
+    expect_str(store.problem(), "");
+}
+
+static void release_keeps_or_drops_the_session(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    leaveSession(store, otherLogin());
+    const Holder mine = me();
+    expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
+    store.release(kPhone, mine, false);
+    assert_false(store.claim(kPhone, mine, inSeconds(90)).pending.has_value());
+    store.release(kPhone, mine, true);  // nothing to keep: the number leaves the table
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "phone "), 0);
+}
+
+static void a_session_past_its_code_is_neither_offered_nor_kept(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    PendingSession session = sample();
+    session.expiresMs = bootClockMs() + 200;
+    leaveSession(store, otherLogin(), session);
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "phone "), 1);
+    usleep(300 * 1000);
+    const Holder mine = me();
+    assert_false(store.claim(kPhone, mine, inSeconds(90)).pending.has_value());
+    store.release(kPhone, mine, true);
+    assert_int_equal(linesStartingWith(readFile(newest(state)), "phone "), 0);
+}
+
+static void the_copies_name_neither_number_nor_user(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    leaveSession(store, otherLogin());
+    expectVerdict(store.claim(kOtherPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
     auto files = filesIn(state.path);
     std::sort(files.begin(), files.end());
     assert_int_equal(files.size(), 2);
@@ -249,122 +374,93 @@ static void the_store_is_two_private_files(void**) {
     expect_str(files[1], "pending.b");
     for (const std::string& copy : {state.copyA(), state.copyB()}) {
         assert_int_equal(modeOf(copy), 0600);
-        // The key holds the user and host; the copies name neither.
         const std::string text = readFile(copy);
+        expect_not_contains(text, "6591234567");
         expect_not_contains(text, "alice");
-        expect_not_contains(text, "203.0.113.9");
-        expect_starts_with(text, "verif8-pending 1 ");
+        expect_starts_with(text, "verif8-pending 2 ");
     }
-}
-
-static void an_unknown_key_loads_nothing(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_false(store.load(kKeyA).has_value());
-    store.save(kKeyA, sample());
-    assert_false(store.load(kKeyB).has_value());
-    assert_false(store.load("").has_value());
-}
-
-static void an_empty_key_keeps_nothing(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    store.save("", sample());
-    assert_false(store.load("").has_value());
-    assert_int_equal(readFile(state.copyA()).size() + readFile(state.copyB()).size(), 0);
-    assert_false(store.claim(kHexId, ""));
 }
 
 static void a_session_id_that_would_break_the_file_is_not_kept(void**) {
-    for (const std::string& id : {std::string("a b"), std::string("a\nsession x"),
-                                  std::string("\x01"), std::string(), std::string(300, 'a')}) {
+    for (const std::string& id :
+         {std::string("a b"), std::string("a\nphone x"), std::string("\x01"), std::string(),
+          std::string("-"), std::string(300, 'a')}) {
         State state;
         FileSessionStore store(state.path, geteuid());
+        const Holder mine = me();
+        expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
         PendingSession session = sample();
         session.sessionId = id;
-        store.save(kKeyA, session);
+        assert_false(store.record(kPhone, mine, session));
         expect_contains(store.problem(), "not kept");
-        assert_false(store.load(kKeyA).has_value());
-        store.save(kKeyB, sample());  // the table is still whole
-        expectSame(store.load(kKeyB), sample());
+        store.release(kPhone, mine, true);
+        leaveSession(store, mine);  // the table is still whole
+        expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
     }
 }
 
-static void forget_removes_the_session(void**) {
+// ---- the two copies
+
+static void changes_go_to_the_two_copies_in_turn(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    store.forget(kKeyA);
-    assert_false(store.load(kKeyA).has_value());
-    assert_int_equal(linesStartingWith(readFile(newest(state)), "session "), 0);
-    store.forget(kKeyA);  // forgetting twice is harmless
-    store.forget(kKeyB);
+    const Holder mine = me();
+    expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+    const std::string first = newest(state);
+    assert_int_equal(generationOf(readFile(first)), 1);
+    assert_true(store.record(kPhone, mine, sample()));
+    assert_true(newest(state) != first);
+    assert_int_equal(generationOf(readFile(newest(state))), 2);
+    // The older copy still holds the table before the record: a claim without a session.
+    expect_contains(readFile(first), " - sms ");
+    expect_contains(readFile(newest(state)), " " + kHexId + " viber ");
 }
 
-static void two_keys_are_independent(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    PendingSession a = sample();
-    PendingSession b = sample();
-    b.sessionId = kOtherId;
-    b.phone = "+6598765432";
-    b.channel = Channel::Sms;
-    b.sends = 1;
-    store.save(kKeyA, a);
-    store.save(kKeyB, b);
-    expectSame(store.load(kKeyA), a);
-    expectSame(store.load(kKeyB), b);
-    store.forget(kKeyA);
-    assert_false(store.load(kKeyA).has_value());
-    expectSame(store.load(kKeyB), b);
-}
-
-// Fields of a "session" line: 1 key stamp, 2 id, 3 number, 4 channel, 5 sends, 6 last send,
-// 7 expiry, 8 when written. After one save the other copy holds the empty table: a copy the
-// store does not take as whole leaves that.
-static void a_session_line_with_a_bad_field_is_not_read(void**) {
-    const std::vector<std::pair<std::size_t, std::string>> edits{
-        {1, "0000000000000000:1"},  // another key's stamp (whole, but not ours)
-        {4, "pigeon"},
-        {5, "two"},
-        {5, "-2"},
-        {6, "18000x0123"},
-        {7, ""},
-        {7, "99999999999999"},
-        {8, "yesterday"},
-    };
-    for (const auto& item : edits) {
-        const std::size_t index = item.first;
-        const std::string to = item.second;
+static void the_generation_counter_goes_past_ten_to_the_ninth(void**) {
+    for (const std::string& generation :
+         {std::string("999999999"), std::string("1000000000"), std::string("4294967296"),
+          std::string("9999999999999999990")}) {
         State state;
         FileSessionStore store(state.path, geteuid());
-        store.save(kKeyA, sample());
-        edit(newest(state),
-             [&](std::string body) { return replaceField(body, "session", index, to); });
-        if (store.load(kKeyA)) {
-            print_error("loaded with field %zu = '%s':\n%s", index, to.c_str(),
-                        readFile(newest(state)).c_str());
-            fail();
+        const Holder mine = me();
+        expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+        assert_true(store.record(kPhone, mine, sample()));
+        setGeneration(newest(state), generation);
+        // The claim holds through every change after it, and each change is the next number.
+        for (int change = 1; change <= 3; ++change) {
+            expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)),
+                          ClaimVerdict::HeldByOther);
+            expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)),
+                          ClaimVerdict::Claimed);
+            const std::string text = readFile(newest(state));
+            const std::string expected = std::to_string(std::stoull(generation) + change);
+            expect_starts_with(text, "verif8-pending 2 " + expected + " ");
         }
+        expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
     }
 }
 
-static void a_line_with_a_missing_or_extra_field_is_not_read(void**) {
-    for (const std::string& suffix : {std::string(" 7"), std::string()}) {
-        State state;
-        FileSessionStore store(state.path, geteuid());
-        store.save(kKeyA, sample());
-        edit(newest(state), [&](std::string body) {
-            const std::size_t line = body.find("session ");
-            const std::size_t end = body.find('\n', line);
-            if (suffix.empty())
-                body.erase(body.rfind(' ', end), end - body.rfind(' ', end));  // drop the last
-            else
-                body.insert(end, suffix);
-            return body;
-        });
-        assert_false(store.load(kKeyA).has_value());
-    }
+static void a_table_from_another_boot_is_started_afresh(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
+    edit(newest(state), [](std::string body) {
+        const std::size_t boot = body.find(' ', std::string("verif8-pending 2 ").size()) + 1;
+        return body.replace(boot, body.find('\n') - boot, "00000000-0000-0000-0000-000000000000");
+    });
+    // Its times count from another boot: no claim in it can still run.
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
+}
+
+static void a_table_of_an_older_release_reads_as_empty(void**) {
+    State state;
+    FileSessionStore store(state.path, geteuid());
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
+    const std::string old = signed_("verif8-pending 1 7\nclaim 0000000000000001 x:1 1800000000\n");
+    overwrite(state.copyA(), old);
+    overwrite(state.copyB(), old);
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
+    expect_starts_with(readFile(newest(state)), "verif8-pending 2 ");
 }
 
 static void a_copy_that_is_not_whole_is_not_read(void**) {
@@ -379,27 +475,38 @@ static void a_copy_that_is_not_whole_is_not_read(void**) {
         // a line changed but not signed again
         [](const std::string& text) {
             std::string changed = text;
-            changed[changed.find("+659") + 4] = '8';
+            changed[changed.find(" viber ") - 1] = 'f';
             return changed;
         },
         // anything but empty lines after the end line
-        [](const std::string& text) { return text + "session x\n"; },
-        [](const std::string& text) { return signed_(bodyOf(text) + "claim x\n"); },
+        [](const std::string& text) { return text + "phone x\n"; },
+        // signed, but not lines this code writes
+        [](const std::string& text) { return signed_(bodyOf(text) + "phone x\n"); },
         [](const std::string& text) { return signed_(bodyOf(text) + "unknown line\n"); },
         [](const std::string& text) {
-            return signed_("verif8-pending 2 1" + bodyOf(text).substr(18));
+            return signed_(replaceField(bodyOf(text), "phone", 4, "two"));
         },
         [](const std::string& text) {
-            return signed_("verif8-pending 1 x" + bodyOf(text).substr(18));
+            return signed_(replaceField(bodyOf(text), "phone", 3, "pigeon"));
+        },
+        [](const std::string& text) {
+            return signed_(replaceField(bodyOf(text), "phone", 12, "xyz"));
+        },
+        [](const std::string& text) {
+            return signed_(replaceField(bodyOf(text), "phone", 5, "99999999999999999999"));
+        },
+        [](const std::string& text) { return signed_(bodyOf(text) + "phone 1 2 3\n"); },
+        [](const std::string& text) {
+            return signed_("verif8-pending 2 x" + bodyOf(text).substr(18));
         },
     };
     for (std::size_t i = 0; i < spoil.size(); ++i) {
         State state;
         FileSessionStore store(state.path, geteuid());
-        store.save(kKeyA, sample());
+        leaveSession(store, otherLogin());  // the newest copy has the session, the older not
         overwrite(newest(state), spoil[i](readFile(newest(state))));
-        if (store.load(kKeyA)) {
-            print_error("spoiled copy %zu read:\n%s", i, readFile(state.copyB()).c_str());
+        if (store.claim(kPhone, me(), inSeconds(90)).pending) {
+            print_error("spoiled copy %zu read\n", i);
             fail();
         }
     }
@@ -409,43 +516,42 @@ static void a_write_cut_short_leaves_the_table_as_it_was(void**) {
     // The next change goes to the older copy; cut short, it leaves that copy torn.
     for (const auto& cut : std::vector<std::function<std::string(const std::string&)>>{
              [](const std::string& text) { return text.substr(0, text.size() / 2); },
-             [](const std::string& text) { return text + "session torn"; },
+             [](const std::string& text) { return text + "phone torn"; },
              [](const std::string&) { return std::string(); }}) {
         State state;
         FileSessionStore store(state.path, geteuid());
-        store.save(kKeyA, sample());
-        assert_true(store.claim(kHexId, kKeyA));
+        const Holder mine = me();
+        expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+        assert_true(store.record(kPhone, mine, sample()));
         overwrite(older(state), cut(readFile(older(state))));
-        assert_true(store.usable());
-        expectSame(store.load(kKeyA), sample());
-        assert_false(store.claim(kHexId, kKeyB));  // still A's
-        assert_true(store.claim(kHexId, kKeyA));
+        expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
         // The next change overwrites the torn copy.
-        store.save(kKeyB, sample());
-        expectSame(store.load(kKeyA), sample());
-        expectSame(store.load(kKeyB), sample());
-        assert_false(store.claim(kHexId, kKeyB));
+        expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
+        expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
+        expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
     }
 }
 
 static void a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_true(store.claim(kHexId, kKeyA));
+    const Holder mine = me();
+    expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
+    assert_true(store.record(kPhone, mine, sample()));
     const std::string target = older(state);  // where the next change goes
     const std::string before = readFile(target);
     const pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        // Files may not grow past 150 bytes here: the next table is longer, so its write fails
+        // Files may not grow past 200 bytes here: the next table is longer, so its write fails
         // part-way, as on a full disk.
         signal(SIGXFSZ, SIG_IGN);
-        const struct rlimit limit = {150, 150};
+        const struct rlimit limit = {200, 200};
         setrlimit(RLIMIT_FSIZE, &limit);
         FileSessionStore writer(state.path, geteuid());
-        writer.save(kKeyB, sample());
-        const bool reported = writer.problem().find("cannot write") != std::string::npos;
+        const Claim claim = writer.claim(kOtherPhone, me(), inSeconds(90));
+        const bool reported = claim.verdict == ClaimVerdict::Unavailable &&
+                              writer.problem().find("cannot write") != std::string::npos;
         _exit(reported ? 0 : 1);
     }
     int status = 0;
@@ -453,21 +559,21 @@ static void a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was(void**) {
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);  // the failed write was reported
     assert_true(readFile(target) != before);   // torn
-    expectSame(store.load(kKeyA), sample());
-    assert_false(store.load(kKeyB).has_value());
-    assert_false(store.claim(kHexId, kKeyB));
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
+    expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
 }
 
-static void a_write_cut_before_its_truncation_still_loads(void**) {
+static void a_write_cut_before_its_truncation_still_reads(void**) {
     // A shorter table is padded with empty lines to the old length before the file is cut:
     // killed in between, the copy is the new table and some padding.
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
+    leaveSession(store, otherLogin());
     overwrite(newest(state), readFile(newest(state)) + std::string(300, '\n'));
-    expectSame(store.load(kKeyA), sample());
+    expectSame(store.claim(kPhone, me(), inSeconds(90)).pending, sample());
     for (int i = 0; i < 3; ++i)
-        store.save(kKeyB, sample());  // both copies rewritten: the padding is gone
+        expectVerdict(store.claim(kOtherPhone + std::to_string(i), me(), inSeconds(90)),
+                      ClaimVerdict::Claimed);
     for (const std::string& copy : {state.copyA(), state.copyB()})
         assert_true(readFile(copy).find("\n\n") == std::string::npos);
 }
@@ -475,150 +581,147 @@ static void a_write_cut_before_its_truncation_still_loads(void**) {
 static void both_copies_damaged_refuse_everything_until_they_are_old(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_true(store.claim(kHexId, kKeyA));
-    overwrite(state.copyA(), "verif8-pending 1 7\ntorn");
+    leaveSession(store, otherLogin());
+    overwrite(state.copyA(), "verif8-pending 2 7 x\ntorn");
     overwrite(state.copyB(), "torn too");
-    assert_false(store.usable());
+    const Claim refused = store.claim(kOtherPhone, me(), inSeconds(90));
+    expectVerdict(refused, ClaimVerdict::Unavailable);
     expect_contains(store.problem(), "both damaged");
     expect_contains(store.problem(), state.copyA());
-    assert_false(store.load(kKeyA).has_value());
-    assert_false(store.claim(kHexId, kKeyB));
-    assert_false(store.claim(kOtherId, kKeyB));
-    store.save(kKeyB, sample());
-    assert_false(store.load(kKeyB).has_value());
     expect_str(readFile(state.copyB()), "torn too");  // nothing written over them
     // One copy last written longer ago than any code lives is not enough...
     age(state.copyA(), 3 * 3600);
-    assert_false(store.usable());
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
     // ...both are: whatever they held binds nobody any more.
     age(state.copyB(), 3 * 3600);
-    assert_true(store.usable());
-    assert_true(store.claim(kHexId, kKeyB));
-    assert_true(store.usable());
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
 static void a_table_past_its_size_limit_is_not_written(void**) {
     State state;
-    FileSessionStore store(state.path, geteuid(), 700);
-    const auto id = [](int n) { return kHexId + std::to_string(n); };
+    FileSessionStore store(state.path, geteuid(), 900);
+    const Holder mine = me();
+    const auto phone = [](int n) { return "+65900000" + std::to_string(10 + n); };
     int kept = 0;
-    std::string problem;
     for (; kept < 40; ++kept) {
-        if (!store.claim(id(kept), kKeyA))
+        if (store.claim(phone(kept), mine, inSeconds(90)).verdict != ClaimVerdict::Claimed)
             break;
     }
-    problem = store.problem();
     assert_true(kept >= 3 && kept < 40);
-    expect_contains(problem, "would grow past 700 bytes");
+    expect_contains(store.problem(), "would grow past 900 bytes");
     // What was kept stays, and nothing more is added while the table is full.
     for (int i = 0; i < kept; ++i)
-        assert_false(store.claim(id(i), kKeyB));
-    assert_false(store.claim(id(kept), kKeyB));
-    store.save(kKeyB, sample());
-    assert_false(store.load(kKeyB).has_value());
+        expectVerdict(store.claim(phone(i), otherLogin(), inSeconds(90)),
+                      ClaimVerdict::HeldByOther);
+    expectVerdict(store.claim(phone(kept), otherLogin(), inSeconds(90)), ClaimVerdict::Unavailable);
     for (const std::string& copy : {state.copyA(), state.copyB()})
-        assert_true(readFile(copy).size() <= 700);
+        assert_true(readFile(copy).size() <= 900);
     // Room made by a login that ends lets the next in.
-    store.release(id(0), kKeyA);
-    assert_true(store.claim(id(kept), kKeyB));
+    store.release(phone(0), mine, false);
+    expectVerdict(store.claim(phone(kept), otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
-static void stale_entries_are_dropped(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_true(store.claim(kHexId, kKeyA));
-    const std::string old = std::to_string(time(nullptr) - 3 * 3600);
-    edit(newest(state), [&](std::string body) {
-        return replaceField(replaceField(body, "session", 8, old), "claim", 3, old);
-    });
-    assert_false(store.load(kKeyA).has_value());  // too old to resume
-    assert_true(store.claim(kHexId, kKeyB));      // too old to bind anyone
-    const std::string text = readFile(newest(state));
-    assert_int_equal(linesStartingWith(text, "session "), 0);
-    assert_int_equal(linesStartingWith(text, "claim "), 1);
-}
+// ---- many logins at once
 
-static void entries_from_a_clock_far_ahead_are_dropped_too(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_true(store.claim(kHexId, kKeyA));
-    const std::string ahead = std::to_string(time(nullptr) + 3 * 3600);
-    edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, ahead); });
-    assert_true(store.claim(kHexId, kKeyB));
-}
-
-// Logins run in processes of their own: every change holds the first copy's lock.
-// Runs `login(i)` in `count` processes at once (as logins are) and returns their exit codes.
-static std::vector<int> inProcesses(int count, const std::function<int(int)>& login) {
-    std::vector<pid_t> children;
+// Runs `login(i)` in `count` processes that start together and stay alive until all have
+// reported (a claim's holder must be alive to hold); returns what each wrote.
+static std::vector<std::string> inLiveProcesses(int count,
+                                                const std::function<std::string(int)>& login) {
+    int go[2], hold[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(hold), 0);
+    std::vector<std::pair<pid_t, int>> children;
     for (int i = 0; i < count; ++i) {
+        int out[2];
+        assert_int_equal(pipe(out), 0);
         const pid_t child = fork();
         assert_true(child >= 0);
-        if (child == 0)
-            _exit(login(i));
-        children.push_back(child);
+        if (child == 0) {
+            close(go[1]);
+            close(hold[1]);
+            close(out[0]);
+            char byte;
+            (void)!read(go[0], &byte, 1);  // EOF: everyone starts
+            const std::string result = login(i) + "\n";
+            (void)!write(out[1], result.data(), result.size());
+            close(out[1]);
+            (void)!read(hold[0], &byte, 1);  // EOF: all have reported
+            _exit(0);
+        }
+        close(out[1]);
+        children.emplace_back(child, out[0]);
     }
-    std::vector<int> codes;
-    for (pid_t child : children) {
+    close(go[0]);
+    close(hold[0]);
+    close(go[1]);
+    std::vector<std::string> results;
+    for (auto& [child, out] : children) {
+        std::string text;
+        char buffer[256];
+        for (ssize_t got; (got = read(out, buffer, sizeof buffer)) > 0;)
+            text.append(buffer, static_cast<std::size_t>(got));
+        close(out);
+        results.push_back(text);
+    }
+    close(hold[1]);
+    for (auto& [child, out] : children) {
         int status = 0;
         waitpid(child, &status, 0);
-        assert_true(WIFEXITED(status));
-        codes.push_back(WEXITSTATUS(status));
     }
-    return codes;
+    return results;
 }
 
-static void concurrent_claims_of_one_session_have_one_winner(void**) {
+static void concurrent_claims_of_one_number_have_one_winner(void**) {
     for (int round = 0; round < 5; ++round) {
         State state;
-        FileSessionStore setup(state.path, geteuid());
-        assert_true(setup.usable());
-        const auto codes = inProcesses(12, [&](int i) {
+        const auto results = inLiveProcesses(12, [&](int) {
             FileSessionStore store(state.path, geteuid());
-            return store.claim(kHexId, kKeyA + std::to_string(i)) ? 0 : 1;
+            const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+            return std::to_string(static_cast<int>(claim.verdict));
         });
-        assert_int_equal(std::count(codes.begin(), codes.end(), 0), 1);
-        assert_int_equal(linesStartingWith(readFile(newest(state)), "claim "), 1);
+        const std::string claimed = std::to_string(static_cast<int>(ClaimVerdict::Claimed)) + "\n";
+        const std::string held = std::to_string(static_cast<int>(ClaimVerdict::HeldByOther)) + "\n";
+        assert_int_equal(std::count(results.begin(), results.end(), claimed), 1);
+        assert_int_equal(std::count(results.begin(), results.end(), held), 11);
     }
 }
 
-static void concurrent_saves_all_stay(void**) {
+static void concurrent_records_of_many_numbers_all_stay(void**) {
     State state;
-    FileSessionStore setup(state.path, geteuid());
-    assert_true(setup.usable());
     constexpr int kLogins = 20;
-    inProcesses(kLogins, [&](int i) {
+    const auto phone = [](int i) { return "+65911111" + std::to_string(10 + i); };
+    inLiveProcesses(kLogins, [&](int i) {
         FileSessionStore store(state.path, geteuid());
+        const Holder mine = me();
         PendingSession session = sample();
         session.sends = i;
-        store.save(kKeyA + std::to_string(i), session);
-        return 0;
+        const bool ok =
+            store.claim(phone(i), mine, inSeconds(90)).verdict == ClaimVerdict::Claimed &&
+            store.record(phone(i), mine, session);
+        store.release(phone(i), mine, true);
+        return std::string(ok ? "ok" : "failed");
     });
+    FileSessionStore store(state.path, geteuid());
     for (int i = 0; i < kLogins; ++i) {
-        const auto loaded = setup.load(kKeyA + std::to_string(i));
-        assert_true(loaded.has_value());
-        assert_int_equal(loaded->sends, i);
+        const auto pending = store.claim(phone(i), me(), inSeconds(90)).pending;
+        assert_true(pending.has_value());
+        assert_int_equal(pending->sends, i);
     }
 }
+
+// ---- files and directory
 
 static void a_copy_readable_by_others_makes_the_store_unusable(void**) {
     for (const bool first : {true, false}) {
         for (mode_t mode : {0644, 0640, 0604, 0660, 0606}) {
             State state;
             FileSessionStore store(state.path, geteuid());
-            store.save(kKeyA, sample());
-            assert_true(store.claim(kHexId, kKeyA));
+            leaveSession(store, otherLogin());
             const std::string copy = first ? state.copyA() : state.copyB();
             assert_int_equal(chmod(copy.c_str(), mode), 0);
-            assert_false(store.usable());
+            expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
             expect_contains(store.problem(), copy);
             expect_contains(store.problem(), "not a private regular file");
-            assert_false(store.load(kKeyA).has_value());
-            // Not trusted as A's any more, and not free for B either.
-            assert_false(store.claim(kHexId, kKeyA));
-            assert_false(store.claim(kHexId, kKeyB));
         }
     }
 }
@@ -628,71 +731,70 @@ static void a_copy_owned_by_another_uid_makes_the_store_unusable(void**) {
         skip();  // only root can give a file away
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
+    leaveSession(store, otherLogin());
     assert_int_equal(chown(state.copyB().c_str(), 4242, static_cast<gid_t>(-1)), 0);
-    assert_false(store.usable());
-    assert_false(store.load(kKeyA).has_value());
-    assert_false(store.claim(kHexId, kKeyB));
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
 }
 
 static void a_symlinked_copy_is_unusable_and_its_target_untouched(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
+    leaveSession(store, otherLogin());
     const std::string elsewhere = state.dir.path() + "/planted";
     const std::string copy = newest(state);
     assert_int_equal(rename(copy.c_str(), elsewhere.c_str()), 0);
     assert_int_equal(symlink(elsewhere.c_str(), copy.c_str()), 0);
     const std::string before = readFile(elsewhere);
-    assert_false(store.usable());
-    assert_false(store.load(kKeyA).has_value());
-    store.save(kKeyB, sample());
-    store.forget(kKeyA);
-    assert_false(store.claim(kHexId, kKeyB));
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
+    expect_contains(store.problem(), "symbolic link");
+    store.release(kPhone, otherLogin(), false);
     expect_str(readFile(elsewhere), before);
 }
 
-// A lock held far longer than any login holds one: a stopped process. Logins wait a bounded
-// time, then claim nothing.
-static void a_lock_held_too_long_makes_the_store_unusable(void**) {
+// A lock held far longer than any login holds one: a process root has stopped. Logins wait a
+// bounded time, then claim nothing and say why.
+static void a_lock_held_too_long_makes_the_store_busy(void**) {
     State state;
     FileSessionStore store(state.path, geteuid(), FileSessionStore::kDefaultMaxBytes, 200);
-    assert_true(store.claim(kHexId, kKeyA));
+    const Holder mine = me();
+    expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
     const int holder = open(state.copyA().c_str(), O_RDWR);
     assert_true(holder >= 0);
     assert_int_equal(flock(holder, LOCK_EX), 0);
-    assert_false(store.usable());
+    const auto start = std::chrono::steady_clock::now();
+    expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Busy);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    if (waited < std::chrono::milliseconds(190)) {  // each clock read rounds down
+        print_error("busy after %lld ms: %s\n", static_cast<long long>(waited.count()),
+                    store.problem().c_str());
+        fail();
+    }
+    assert_true(waited < std::chrono::milliseconds(2000));
     expect_contains(store.problem(), state.copyA());
     expect_contains(store.problem(), "locked by another process");
-    assert_false(store.claim(kOtherId, kKeyB));
-    assert_false(store.load(kKeyA).has_value());
     close(holder);  // released: the next login goes on
-    assert_true(store.usable());
-    assert_false(store.claim(kHexId, kKeyB));  // the claim from before holds
-    assert_true(store.claim(kOtherId, kKeyB));
+    expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
+    expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
 static void a_directory_in_place_of_a_copy_is_unusable(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
-    assert_true(store.usable());
+    leaveSession(store, otherLogin());
     assert_int_equal(unlink(state.copyB().c_str()), 0);
     assert_int_equal(mkdir(state.copyB().c_str(), 0700), 0);
-    assert_false(store.usable());
-    assert_false(store.claim(kHexId, kKeyA));
+    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
     rmdir(state.copyB().c_str());
 }
-
-// ---- the state directory
 
 static void a_missing_state_dir_is_created_private(void**) {
     State state;
     FileSessionStore store(state.path, geteuid());
     const mode_t mask = umask(0);  // even with a permissive umask
-    const bool usable = store.usable();
+    const Claim claim = store.claim(kPhone, me(), inSeconds(90));
     umask(mask);
-    assert_true(usable);
-    expect_str(store.problem(), "");
+    expectVerdict(claim, ClaimVerdict::Claimed);
     struct stat info {};
     assert_int_equal(lstat(state.path.c_str(), &info), 0);
     assert_true(S_ISDIR(info.st_mode));
@@ -702,163 +804,82 @@ static void a_missing_state_dir_is_created_private(void**) {
     assert_int_equal(modeOf(state.copyB()), 0600);
 }
 
-static void save_creates_the_state_dir_too(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    store.save(kKeyA, sample());
-    assert_int_equal(modeOf(state.path), 0700);
-    expectSame(store.load(kKeyA), sample());
-}
-
-static void a_state_dir_that_cannot_be_created_is_unusable(void**) {
-    test::TempDir dir;
-    FileSessionStore store(dir.path() + "/missing/parent/state", geteuid());
-    assert_false(store.usable());
-    expect_contains(store.problem(), "cannot create");
-    expect_contains(store.problem(), dir.path() + "/missing/parent/state");
-}
-
-static void a_group_or_world_writable_state_dir_is_unusable(void**) {
+static void unusable_state_dirs_claim_nothing(void**) {
+    {
+        test::TempDir dir;
+        FileSessionStore store(dir.path() + "/missing/parent/state", geteuid());
+        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
+        expect_contains(store.problem(), "cannot create");
+    }
     for (mode_t mode : {0770, 0702, 0777, 0730}) {
         State state;
         assert_int_equal(mkdir(state.path.c_str(), 0700), 0);
         assert_int_equal(chmod(state.path.c_str(), mode), 0);
         FileSessionStore store(state.path, geteuid());
-        assert_false(store.usable());
-        expect_contains(store.problem(), state.path);
+        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
         expect_contains(store.problem(), "writable by group or others");
-        // Nothing is kept or claimed there.
-        store.save(kKeyA, sample());
-        assert_false(store.load(kKeyA).has_value());
-        assert_false(store.claim(kHexId, kKeyA));
         assert_int_equal(filesIn(state.path).size(), 0);
     }
-}
-
-static void a_symlinked_state_dir_is_unusable(void**) {
-    State state;
-    const std::string real = state.dir.path() + "/real";
-    assert_int_equal(mkdir(real.c_str(), 0700), 0);
-    assert_int_equal(symlink(real.c_str(), state.path.c_str()), 0);
-    FileSessionStore store(state.path, geteuid());
-    assert_false(store.usable());
-    expect_contains(store.problem(), "not a directory");
-    store.save(kKeyA, sample());
-    assert_int_equal(filesIn(real).size(), 0);  // nothing written through the link
-    rmdir(real.c_str());
-}
-
-static void a_state_dir_of_another_owner_is_unusable(void**) {
-    State state;
-    FileSessionStore mine(state.path, geteuid());
-    assert_true(mine.usable());
-    FileSessionStore store(state.path, geteuid() + 1);
-    assert_false(store.usable());
-    expect_contains(store.problem(), "must be owned by uid " + std::to_string(geteuid() + 1));
-}
-
-static void a_file_in_place_of_the_state_dir_is_unusable(void**) {
-    test::TempDir dir;
-    const std::string file = dir.file("not a directory\n");
-    FileSessionStore store(file, geteuid());
-    assert_false(store.usable());
-    expect_contains(store.problem(), "not a directory");
-}
-
-// ---- claims
-
-static void a_claim_binds_the_session_to_one_key(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_true(store.claim(kHexId, kKeyA));
-    assert_true(store.claim(kHexId, kKeyA));   // the same login, a later round
-    assert_false(store.claim(kHexId, kKeyB));  // another login
-    store.release(kHexId, kKeyB);              // not B's to release
-    assert_false(store.claim(kHexId, kKeyB));
-    store.release(kHexId, kKeyA);
-    assert_true(store.claim(kHexId, kKeyB));
-    assert_false(store.claim(kHexId, kKeyA));
-}
-
-static void claims_on_different_sessions_are_independent(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_true(store.claim(kHexId, kKeyA));
-    assert_true(store.claim(kOtherId, kKeyB));
-    assert_false(store.claim(kOtherId, kKeyA));
-    store.release(kHexId, kKeyA);
-    assert_false(store.claim(kOtherId, kKeyA));
-}
-
-static void a_claim_survives_the_store_object(void**) {
-    State state;
     {
-        FileSessionStore first(state.path, geteuid());
-        assert_true(first.claim(kHexId, kKeyA));
+        State state;
+        const std::string real = state.dir.path() + "/real";
+        assert_int_equal(mkdir(real.c_str(), 0700), 0);
+        assert_int_equal(symlink(real.c_str(), state.path.c_str()), 0);
+        FileSessionStore store(state.path, geteuid());
+        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
+        expect_contains(store.problem(), "not a directory");
+        assert_int_equal(filesIn(real).size(), 0);  // nothing written through the link
+        rmdir(real.c_str());
     }
-    FileSessionStore second(state.path, geteuid());
-    assert_false(second.claim(kHexId, kKeyB));
-    assert_true(second.claim(kHexId, kKeyA));
+    {
+        State state;
+        FileSessionStore mine(state.path, geteuid());
+        expectVerdict(mine.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
+        FileSessionStore store(state.path, geteuid() + 1);
+        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
+        expect_contains(store.problem(), "must be owned by uid " + std::to_string(geteuid() + 1));
+    }
 }
 
-static void a_claim_older_than_any_code_binds_nobody(void**) {
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    assert_true(store.claim(kHexId, kKeyA));
-    const auto since = [&](std::time_t age) {
-        const std::string when = std::to_string(time(nullptr) - age);
-        edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, when); });
-    };
-    since(7200);  // as old as the longest code: still held
-    assert_false(store.claim(kHexId, kKeyB));
-    since(3 * 3600);
-    assert_true(store.claim(kHexId, kKeyB));
-    assert_false(store.claim(kHexId, kKeyA));
-}
+// ---- holders
 
-static void a_claim_is_renewed_while_its_login_goes_on(void**) {
-    // A later round of the same login, or a resend on the same session, renews the claim: the
-    // code it guards may live code_validity from the last send, not from the first.
-    State state;
-    FileSessionStore store(state.path, geteuid());
-    PendingSession session = sample();
-    for (const bool bySave : {false, true}) {
-        assert_true(store.claim(kHexId, kKeyA));
-        const std::string old = std::to_string(time(nullptr) - 7000);
-        edit(newest(state), [&](std::string body) { return replaceField(body, "claim", 3, old); });
-        const std::time_t before = time(nullptr);
-        if (bySave)
-            store.save(kKeyA, session);
-        else
-            assert_true(store.claim(kHexId, kKeyA));
-        std::istringstream lines(readFile(newest(state)));
-        std::string line;
-        while (std::getline(lines, line) && line.rfind("claim ", 0) != 0) {
-        }
-        assert_true(std::stoll(line.substr(line.rfind(' ') + 1)) >= before);
-        assert_false(store.claim(kHexId, kKeyB));
-        store.release(kHexId, kKeyA);
-    }
+static void a_holder_is_this_process_while_it_runs(void**) {
+    const Holder a = currentHolder();
+    const Holder b = currentHolder();
+    assert_int_equal(a.pid, getpid());
+    assert_true(a.started > 0);
+    assert_int_equal(a.started, b.started);
+    assert_true(a.nonce != b.nonce);  // two runs of the module in one process differ
+    assert_true(holderAlive(a));
+    Holder reused = a;  // the same pid, started at another time: another process
+    reused.started += 1;
+    assert_false(holderAlive(reused));
+    assert_false(holderAlive(endedLogin()));
+    assert_false(holderAlive(Holder{}));
 }
 
 // ---- loginKey
 
-static void the_login_key_names_user_service_host_and_process(void**) {
+static void the_login_key_names_user_service_host_process_and_handle(void**) {
     // Run directly (not forked from a process of the same program), the handle is our own.
-    const std::string key = loginKey("alice", "sshd", "203.0.113.9");
-    assert_false(key.empty());
+    int handle = 0;
+    const std::string key = loginKey("alice", "sshd", "203.0.113.9", &handle);
     expect_starts_with(key, "alice\nsshd\n203.0.113.9\n" + std::to_string(getpid()) + ":");
-    expect_str(loginKey("alice", "sshd", "203.0.113.9"), key);  // stable
+    expect_str(loginKey("alice", "sshd", "203.0.113.9", &handle), key);  // stable
+    int otherHandle = 0;
+    assert_true(loginKey("alice", "sshd", "203.0.113.9", &otherHandle) != key);
+    assert_true(loginStamp(key) !=
+                loginStamp(loginKey("alice", "sshd", "203.0.113.9", &otherHandle)));
 }
 
 // loginKey in a forked child of this process, as sshd runs each round.
-std::string keyInForkedRound() {
+std::string keyInForkedRound(const void* handle) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     const pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        const std::string key = loginKey("alice", "sshd", "203.0.113.9");
+        const std::string key = loginKey("alice", "sshd", "203.0.113.9", handle);
         const ssize_t wrote = write(fds[1], key.data(), key.size());
         _exit(wrote == static_cast<ssize_t>(key.size()) ? 0 : 1);
     }
@@ -875,78 +896,64 @@ std::string keyInForkedRound() {
 }
 
 static void forked_rounds_share_the_key_of_their_parent(void**) {
-    const std::string mine = loginKey("alice", "sshd", "203.0.113.9");
-    const std::string first = keyInForkedRound();
-    const std::string second = keyInForkedRound();
-    assert_false(first.empty());
-    expect_str(first, mine);
-    expect_str(second, mine);
+    int handle = 0;
+    const std::string mine = loginKey("alice", "sshd", "203.0.113.9", &handle);
+    expect_str(keyInForkedRound(&handle), mine);
+    expect_str(keyInForkedRound(&handle), mine);
 }
 
 static void the_login_key_changes_with_each_part(void**) {
-    const std::string key = loginKey("alice", "sshd", "203.0.113.9");
-    for (const std::string& other :
-         {loginKey("bob", "sshd", "203.0.113.9"), loginKey("alice", "login", "203.0.113.9"),
-          loginKey("alice", "sshd", "203.0.113.10"), loginKey("alice", "sshd", "")}) {
+    int handle = 0;
+    const std::string key = loginKey("alice", "sshd", "203.0.113.9", &handle);
+    for (const std::string& other : {loginKey("bob", "sshd", "203.0.113.9", &handle),
+                                     loginKey("alice", "login", "203.0.113.9", &handle),
+                                     loginKey("alice", "sshd", "203.0.113.10", &handle),
+                                     loginKey("alice", "sshd", "", &handle)}) {
         assert_false(other.empty());
         if (other == key) {
             print_error("same key for another login: %s\n", key.c_str());
             fail();
         }
     }
-}
-
-static void the_login_key_tells_parts_apart(void**) {
     // The separator keeps "ab"+"c" and "a"+"bc" apart.
-    assert_true(loginKey("ab", "c", "h") != loginKey("a", "bc", "h"));
-    assert_true(loginKey("a", "b", "") != loginKey("a", "", "b"));
+    assert_true(loginKey("ab", "c", "h", &handle) != loginKey("a", "bc", "h", &handle));
+    assert_true(loginKey("a", "b", "", &handle) != loginKey("a", "", "b", &handle));
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_saved_session_loads_with_every_field),
-        cmocka_unit_test(every_channel_and_large_times_round_trip),
-        cmocka_unit_test(a_later_save_replaces_the_earlier),
-        cmocka_unit_test(changes_go_to_the_two_copies_in_turn),
-        cmocka_unit_test(the_store_is_two_private_files),
-        cmocka_unit_test(an_unknown_key_loads_nothing),
-        cmocka_unit_test(an_empty_key_keeps_nothing),
+        cmocka_unit_test(a_left_session_is_offered_to_the_next_claim_with_every_field),
+        cmocka_unit_test(every_channel_and_large_numbers_round_trip),
+        cmocka_unit_test(a_live_holder_keeps_the_number),
+        cmocka_unit_test(the_claim_of_an_ended_login_binds_nobody),
+        cmocka_unit_test(a_claim_past_its_time_binds_nobody),
+        cmocka_unit_test(release_keeps_or_drops_the_session),
+        cmocka_unit_test(a_session_past_its_code_is_neither_offered_nor_kept),
+        cmocka_unit_test(the_copies_name_neither_number_nor_user),
         cmocka_unit_test(a_session_id_that_would_break_the_file_is_not_kept),
-        cmocka_unit_test(forget_removes_the_session),
-        cmocka_unit_test(two_keys_are_independent),
-        cmocka_unit_test(a_session_line_with_a_bad_field_is_not_read),
-        cmocka_unit_test(a_line_with_a_missing_or_extra_field_is_not_read),
+        cmocka_unit_test(changes_go_to_the_two_copies_in_turn),
+        cmocka_unit_test(the_generation_counter_goes_past_ten_to_the_ninth),
+        cmocka_unit_test(a_table_from_another_boot_is_started_afresh),
+        cmocka_unit_test(a_table_of_an_older_release_reads_as_empty),
         cmocka_unit_test(a_copy_that_is_not_whole_is_not_read),
         cmocka_unit_test(a_write_cut_short_leaves_the_table_as_it_was),
         cmocka_unit_test(a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was),
-        cmocka_unit_test(a_write_cut_before_its_truncation_still_loads),
+        cmocka_unit_test(a_write_cut_before_its_truncation_still_reads),
         cmocka_unit_test(both_copies_damaged_refuse_everything_until_they_are_old),
         cmocka_unit_test(a_table_past_its_size_limit_is_not_written),
-        cmocka_unit_test(stale_entries_are_dropped),
-        cmocka_unit_test(entries_from_a_clock_far_ahead_are_dropped_too),
-        cmocka_unit_test(concurrent_claims_of_one_session_have_one_winner),
-        cmocka_unit_test(concurrent_saves_all_stay),
+        cmocka_unit_test(concurrent_claims_of_one_number_have_one_winner),
+        cmocka_unit_test(concurrent_records_of_many_numbers_all_stay),
         cmocka_unit_test(a_copy_readable_by_others_makes_the_store_unusable),
         cmocka_unit_test(a_copy_owned_by_another_uid_makes_the_store_unusable),
         cmocka_unit_test(a_symlinked_copy_is_unusable_and_its_target_untouched),
-        cmocka_unit_test(a_lock_held_too_long_makes_the_store_unusable),
+        cmocka_unit_test(a_lock_held_too_long_makes_the_store_busy),
         cmocka_unit_test(a_directory_in_place_of_a_copy_is_unusable),
         cmocka_unit_test(a_missing_state_dir_is_created_private),
-        cmocka_unit_test(save_creates_the_state_dir_too),
-        cmocka_unit_test(a_state_dir_that_cannot_be_created_is_unusable),
-        cmocka_unit_test(a_group_or_world_writable_state_dir_is_unusable),
-        cmocka_unit_test(a_symlinked_state_dir_is_unusable),
-        cmocka_unit_test(a_state_dir_of_another_owner_is_unusable),
-        cmocka_unit_test(a_file_in_place_of_the_state_dir_is_unusable),
-        cmocka_unit_test(a_claim_binds_the_session_to_one_key),
-        cmocka_unit_test(claims_on_different_sessions_are_independent),
-        cmocka_unit_test(a_claim_survives_the_store_object),
-        cmocka_unit_test(a_claim_older_than_any_code_binds_nobody),
-        cmocka_unit_test(a_claim_is_renewed_while_its_login_goes_on),
-        cmocka_unit_test(the_login_key_names_user_service_host_and_process),
+        cmocka_unit_test(unusable_state_dirs_claim_nothing),
+        cmocka_unit_test(a_holder_is_this_process_while_it_runs),
+        cmocka_unit_test(the_login_key_names_user_service_host_process_and_handle),
         cmocka_unit_test(forked_rounds_share_the_key_of_their_parent),
         cmocka_unit_test(the_login_key_changes_with_each_part),
-        cmocka_unit_test(the_login_key_tells_parts_apart),
     };
     return cmocka_run_group_tests_name("session_store", tests, nullptr, nullptr);
 }
