@@ -276,6 +276,9 @@ std::optional<Outcome> Authenticator::waitForResend(Attempt& attempt) {
     }
     logger_.debug("waiting " + std::to_string(wait) +
                   " ms: resend_interval since the last send to this phone");
+    const std::int64_t seconds = (wait + 999) / 1000;
+    conversation_.info("A code was sent to this phone moments ago; a new one follows in " +
+                       std::to_string(seconds) + (seconds == 1 ? " second." : " seconds."));
     if (sleep_)
         sleep_(wait);
     else

@@ -67,6 +67,12 @@ void PamConversation::error(const std::string& text) {
     converse(PAM_ERROR_MSG, text, nullptr);
 }
 
+void PamConversation::info(const std::string& text) {
+    if ((flags_ & PAM_SILENT) != 0)
+        return;
+    converse(PAM_TEXT_INFO, text, nullptr);
+}
+
 bool PamConversation::isLoginPassword(std::string_view answer) const {
     for (const int item : {PAM_AUTHTOK, PAM_OLDAUTHTOK}) {
         const void* value = nullptr;

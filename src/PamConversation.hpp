@@ -12,6 +12,7 @@ public:
     PamConversation(pam_handle_t* pamh, int flags) : pamh_(pamh), flags_(flags) {}
     std::optional<SecretString> askSecret(const std::string& prompt) override;
     void error(const std::string& text) override;
+    void info(const std::string& text) override;
     bool isLoginPassword(std::string_view answer) const override;
 
 private:

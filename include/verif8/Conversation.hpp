@@ -15,6 +15,8 @@ public:
     // Asks with echo off. nullopt when the conversation failed or the user aborted (Ctrl-D).
     virtual std::optional<SecretString> askSecret(const std::string& prompt) = 0;
     virtual void error(const std::string& text) = 0;
+    // A notice that needs no answer (sshd shows it only with the next prompt).
+    virtual void info(const std::string& /*text*/) {}
     // Whether `answer` is the login's password (PAM_AUTHTOK or PAM_OLDAUTHTOK): sshd's
     // "password" method, dovecot, vsftpd and others answer every prompt with it, and a password
     // must never travel to the API as a code (threat-model rule 8).

@@ -66,6 +66,10 @@ void ConsoleConversation::error(const std::string& text) {
     fprintf(stderr, "%s\n", sanitize(text).c_str());
 }
 
+void ConsoleConversation::info(const std::string& text) {
+    fprintf(stderr, "%s\n", sanitize(text).c_str());
+}
+
 void ConsoleLogger::log(LogLevel level, const std::string& line) {
     const char* names[] = {"error", "warning", "notice", "info", "debug"};
     fprintf(stderr, "log %s: %s\n", names[static_cast<int>(level)], sanitize(line).c_str());

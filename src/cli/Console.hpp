@@ -13,6 +13,7 @@ class ConsoleConversation : public Conversation {
 public:
     std::optional<SecretString> askSecret(const std::string& prompt) override;
     void error(const std::string& text) override;
+    void info(const std::string& text) override;
 };
 
 // Log lines on stderr, as the module would send them to syslog.

@@ -35,6 +35,7 @@ def nss_env():
 class Verif8ctl(unittest.TestCase):
     def setUp(self):
         SANDBOX.control("reset")
+        harness.forget_sessions(WORLD.users_file.parent / "state")
         self.requests_before = len(SANDBOX.requests())
         self.dir = harness.temp_dir("verif8-cli-case-")
         self.addCleanup(harness.remove_tree, self.dir)
@@ -191,9 +192,10 @@ class Verif8ctl(unittest.TestCase):
         self.assertEqual(status, 0, text)
         self.assertRegex(text, r"send \(sms\): ok, HTTP 200, session \w{8} WAITING, attempt 0 "
                                r"\(\d+ ms\)")
+        self.assertRegex(text, r"status: ok, HTTP 200, session \w{8} WAITING, attempt 0")
         self.assertRegex(text, r"check: ok, HTTP 200, session \w{8} VERIFIED")
         self.assertIn("result: verified", text)
-        self.assertEqual([r["method"] for r in self.new_requests()], ["POST", "GET"])
+        self.assertEqual([r["method"] for r in self.new_requests()], ["POST", "GET", "GET"])
 
     def test_test_fails_on_wrong_codes(self):
         status, text = self.run_test_command(self.config(max_attempts="1"), ["000"])

@@ -148,7 +148,22 @@ class E2ECase(unittest.TestCase):
         return [d for d in found if destination is None or d["destination"] == destination]
 
     def calls(self):
-        return [e2e.summarize(r, Suite.sandbox.subaccount) for r in self.requests()]
+        """The sends and code checks that reached the sandbox. The module reads a session's
+        status (a GET without a code) before each check: that is asserted here for every
+        check, and the reads themselves are left out (reads() has them)."""
+        everything = [e2e.summarize(r, Suite.sandbox.subaccount) for r in self.requests()]
+        for index, call in enumerate(everything):
+            if call[0] == "GET" and call[2]:
+                before = everything[index - 1] if index > 0 else None
+                self.assertEqual(before, ("GET", call[1], False, None, 200),
+                                 f"no status read right before check {index}: {everything!r}")
+        return [call for call in everything if not (call[0] == "GET" and not call[2])]
+
+    def reads(self):
+        """The status reads (GET without a code) that reached the sandbox, as (path, status)."""
+        return [(call[1], call[4]) for call in
+                (e2e.summarize(r, Suite.sandbox.subaccount) for r in self.requests())
+                if call[0] == "GET" and not call[2]]
 
     def POST(self, destination, channel, status=200):
         return e2e.post(destination, channel, Suite.sandbox.subaccount, status)

@@ -49,6 +49,8 @@ USERS = {
     "grace": (2007, "grace +6591110002 sms"),
     "herb": (2008, "herb +6591110003 sms"),
 }
+# Twenty users with a number each, for concurrent logins that share only their source.
+USERS.update({f"load{n:02d}": (2100 + n, f"load{n:02d} +659222{n:04d} sms") for n in range(20)})
 PHONES = {name: line.split()[1] for name, (_, line) in USERS.items() if line}
 RHOST = "203.0.113.9"
 
@@ -183,8 +185,10 @@ class FaultCase(unittest.TestCase):
         return SANDBOX.requests()[self.requests_before:]
 
     def seen(self):
-        """What reached the API since the test began: [(method, status), ...]."""
-        return [(r["method"], r["status"]) for r in self.new_requests()]
+        """What reached the API since the test began: [(method, status), ...], with "READ" for
+        a status read (a GET without a code: the module reads the status before each check)."""
+        return [("READ" if r["method"] == "GET" and not r["codePresent"] else r["method"],
+                 r["status"]) for r in self.new_requests()]
 
     def diagnostics(self):
         lines = []
@@ -295,8 +299,13 @@ class Unreachable(BothModes):
             self.arm("validate", "hang")
             return last_code()
         result = self.login(answer=script(hang_then_code))
-        self.assertUnreachable(result, mode, r"(?i)time(d)? ?out")
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", None)])
+        # A code check never fails open (threat-model rule 7): closed in both modes, and open
+        # mode says why it did not apply.
+        self.assertOutcome(result, pc.PAM_AUTHINFO_UNAVAIL, "unreachable", r"(?i)time(d)? ?out")
+        self.assertIn("The verification service cannot be reached.", result.errors)
+        applied = any("fail_mode=open applies only" in line for line in result.syslog())
+        self.assertEqual(applied, mode == "open")
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", None)])
         self.assertFast(result, 4.5)
 
     def _server_error(self, mode, status, requests, **params):
@@ -323,7 +332,7 @@ class Unreachable(BothModes):
         self.arm("initiate", "status", status=503, times=1)
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 503), ("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 503), ("POST", 200), ("READ", 200), ("GET", 200)])
 
     def row_reset_mid_body(self, mode):
         self.arm("initiate", "reset")
@@ -351,7 +360,7 @@ class Unreachable(BothModes):
         self.reconfigure(mode, api_url=f"{closed_url()} {SANDBOX.url}")
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
         self.assertFast(result, 3)
 
     def row_first_url_black_hole_second_answers(self, mode):
@@ -360,7 +369,7 @@ class Unreachable(BothModes):
                          connect_timeout=2)
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
         self.assertFast(result, 5)  # one connect timeout, then the second URL
 
 
@@ -373,7 +382,7 @@ class ApiErrors(BothModes):
         self.arm("initiate", "status", status=429, retry_after=1, times=1)
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 429), ("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 429), ("POST", 200), ("READ", 200), ("GET", 200)])
         self.assertFast(result, 5)
 
     def row_429_past_the_budget(self, mode):
@@ -392,7 +401,7 @@ class ApiErrors(BothModes):
         self.arm("initiate", "status", status=429, times=1)
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 429), ("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 429), ("POST", 200), ("READ", 200), ("GET", 200)])
         self.assertFast(result, 8)
 
     def row_401_1200_bad_key(self, mode):
@@ -424,7 +433,7 @@ class ApiErrors(BothModes):
         result = self.login()
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "session_expired", r"404")
         self.assertIn("The code has expired.", result.errors)
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 404)])
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 404)])
 
 
 class ResendRefused(FaultCase):
@@ -442,7 +451,7 @@ class ResendRefused(FaultCase):
         self.assertEqual(len(result.prompts), 2)
         self.assertIn("Wait a little before asking for a new code. 2 attempts left.\n"
                       "Verification code: ", result.prompts[1])
-        self.assertEqual(self.seen(), [("POST", 200), ("POST", 403), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 200), ("POST", 403), ("READ", 200), ("GET", 200)])
         self.assertEqual(self.new_requests()[1]["errorCode"], 1400)
         self.assertLess(result.elapsed, 16)
 
@@ -463,7 +472,8 @@ class BadAnswers(BothModes):
         result = self.login()
         self.assertNeverSuccess(result)
         self.assertOutcome(result, pc.PAM_AUTHINFO_UNAVAIL, "bad_response", reason)
-        expected = [("POST", 200)] if route == "initiate" else [("POST", 200), ("GET", 200)]
+        expected = [("POST", 200)] if route == "initiate" else [("POST", 200), ("READ", 200),
+                                                                ("GET", 200)]
         if kind == "redirect":
             expected[-1] = (expected[-1][0], 302)
         self.assertEqual(self.seen(), expected)
@@ -501,7 +511,7 @@ class BadAnswers(BothModes):
         # The right code was typed and the real session is VERIFIED at the sandbox, but the
         # answer names another session: one login is one session.
         self._bad(mode, "validate", "other_session", r"another session")
-        self.assertTrue(self.new_requests()[1]["codeMatched"])
+        self.assertTrue(self.new_requests()[2]["codeMatched"])
 
     def row_unknown_status_on_validate(self, mode):
         self._bad(mode, "validate", "unknown_status", r"200 without a well-formed session")
@@ -516,16 +526,18 @@ class BadAnswers(BothModes):
         # VERIFIED before any code was typed: never success.
         self._bad(mode, "initiate", "verified", r"VERIFIED")
 
-    def row_forged_verified_for_own_session_is_trusted(self, mode):
-        """A `verified` answer for the login's own session after a wrong code: the module cannot
-        tell it from a real one (the answer comes over verified TLS from the configured host;
-        nothing in it is tied to the code). This row documents that: PAM_SUCCESS, while the
-        sandbox itself recorded that the code did not match."""
+    def row_forged_verified_after_a_wrong_code_is_refused(self, mode):
+        """A `verified` answer for the login's own session after a wrong code. The sandbox
+        counted the wrong code (attempt 1) and the forged answer carries that count: a code
+        that verifies leaves the count as it was, so the module refuses it. (A forgery that
+        also kept the count could not be told from a real answer: it comes over verified TLS
+        from the configured host, and nothing in it is tied to the code.)"""
         self.arm("validate", "verified")
         result = self.login(answer=script(Wrong()))
-        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 200)])
-        self.assertIs(self.new_requests()[1]["codeMatched"], False)
+        self.assertNeverSuccess(result)
+        self.assertOutcome(result, pc.PAM_AUTH_ERR, "session_taken", r"wrong-code count is 1")
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
+        self.assertIs(self.new_requests()[2]["codeMatched"], False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,7 +603,7 @@ class Proxies(FaultCase):
                 else:
                     os.environ[name] = value
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 200)])
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,12 +673,13 @@ class SendLimits(FaultCase):
                         "the damage is logged")
         self.assertEqual(len(self.new_requests()), before, "a damaged counter lets nothing out")
 
-    def test_20_concurrent_logins_send_5(self):
-        self.configure(user_send_limit="5/900")
+    def _concurrent_logins(self, users):
+        """One login per entry of `users`, all from RHOST, each in a process of its own, all
+        released at once into pam_authenticate; each aborts at its prompt. Their results."""
         processes = []
         env = dict(os.environ)
         env["VERIF8_FAULTS_PRELOAD"] = env.pop("LD_PRELOAD")
-        for number in range(20):
+        for number, user in enumerate(users):
             log = LOG_DIR / f"concurrent-{number:02d}.log"
             # Through sh, so that each login's parent is not this interpreter: the module
             # keys a login on its process tree, and 20 sshd connections are 20 logins. sh runs
@@ -674,7 +687,7 @@ class SendLimits(FaultCase):
             # directories); only the login process gets them back.
             command = ["/bin/sh", "-c", 'LD_PRELOAD="$VERIF8_FAULTS_PRELOAD" "$@"; exit $?',
                        "sh", sys.executable, str(Path(__file__).resolve()), str(MODULE),
-                       "--one-login", "faults", "herb", RHOST, str(log)]
+                       "--one-login", "faults", user, RHOST, str(log)]
             stderr = open(LOG_DIR / f"concurrent-{number:02d}.stderr.log", "w")
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        stderr=stderr, text=True, env=env)
@@ -692,13 +705,29 @@ class SendLimits(FaultCase):
             out, _ = process.communicate(timeout=120)
             self.assertEqual(process.returncode, 0, out)
             results.append(json.loads(out.strip().splitlines()[-1]))
-        posts = [r for r in self.new_requests() if r["method"] == "POST"]
-        self.assertEqual(len(posts), 5, f"user_send_limit=5/900 lets 5 sends out: {results!r}")
-        outcomes = [r["outcome"] for r in results]
-        self.assertEqual(outcomes.count("send_limit"), 15, outcomes)
         for r in results:
             self.assertIn(r["code"], (pc.PAM_AUTH_ERR, pc.PAM_CONV_ERR), r)
             self.assertLess(r["elapsed"], 30, r)
+        return results
+
+    def test_20_concurrent_logins_from_one_source_send_5(self):
+        self.configure(source_send_limit="5/900")
+        results = self._concurrent_logins([f"load{n:02d}" for n in range(20)])
+        posts = [r for r in self.new_requests() if r["method"] == "POST"]
+        self.assertEqual(len(posts), 5, f"source_send_limit=5/900 lets 5 sends out: {results!r}")
+        outcomes = [r["outcome"] for r in results]
+        self.assertEqual(outcomes.count("send_limit"), 15, outcomes)
+        self.assertEqual(outcomes.count("conversation_failed"), 5, outcomes)
+
+    def test_20_concurrent_logins_of_one_user_send_1(self):
+        # The API has one pending session per number: one login holds it, the others are told
+        # so before anything is sent (threat-model rule 4).
+        results = self._concurrent_logins(["herb"] * 20)
+        posts = [r for r in self.new_requests() if r["method"] == "POST"]
+        self.assertEqual(len(posts), 1, f"one send for one number: {results!r}")
+        outcomes = [r["outcome"] for r in results]
+        self.assertEqual(outcomes.count("phone_busy"), 19, outcomes)
+        self.assertEqual(outcomes.count("conversation_failed"), 1, outcomes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -711,8 +740,8 @@ class HostilePrompt(FaultCase):
         self.assertEqual(len(result.prompts), 2)
         self.assertRegex(result.prompts[1], notice + r" 2 attempts left\.\nVerification code: $")
         # Only the real code reached the API.
-        self.assertEqual(self.seen(), [("POST", 200), ("GET", 200)])
-        self.assertTrue(self.new_requests()[1]["codeMatched"])
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
+        self.assertTrue(self.new_requests()[2]["codeMatched"])
 
     WAIT = r"Wait \d+ more seconds? before asking for a new code\."
     NOT_A_CODE = r"That is not a code: codes are 3 to 10 letters or digits\."

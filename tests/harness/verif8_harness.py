@@ -232,6 +232,17 @@ class PamWorld:
         return env
 
 
+def forget_sessions(state_dir):
+    """Removes the module's session table from a state directory: a test that resets the
+    sandbox (which forgets every session) makes the table's record of them stale, and a login
+    would wait out resend_interval for a session that no longer exists."""
+    for name in ("pending.a", "pending.b"):
+        try:
+            (Path(state_dir) / name).unlink()
+        except FileNotFoundError:
+            pass
+
+
 def config_text(sandbox, users_file, state_dir=None, **overrides):
     """A pam_verif8.conf for the sandbox; overrides add or replace keys (None removes one).
     state_dir defaults to a "state" directory beside the users file, never the machine's."""

@@ -45,6 +45,7 @@ class LocalLogins(unittest.TestCase):
 
     def setUp(self):
         SANDBOX.control("reset")
+        harness.forget_sessions(WORLD.users_file.parent / "state")
         self.requests_before = len(SANDBOX.requests())
 
     def new_requests(self):
@@ -70,8 +71,9 @@ class LocalLogins(unittest.TestCase):
         session.type(self.last_code())
         self.assertEqual(session.finish(), 0, session.text())
         self.assertIn("successfully authenticated", session.text())
-        methods = [r["method"] for r in self.new_requests()]
-        self.assertEqual(methods, ["POST", "GET"])
+        # The send, a status read, the code check.
+        methods = [(r["method"], r["codePresent"]) for r in self.new_requests()]
+        self.assertEqual(methods, [("POST", False), ("GET", False), ("GET", True)])
 
     def test_login_with_a_wrong_password_sends_nothing(self):
         session = self.pamtester("login", "alice")
@@ -125,7 +127,7 @@ class LocalLogins(unittest.TestCase):
                                  r"2 attempts left\.")
         session.type(self.last_code())
         self.assertEqual(session.finish(), 0, session.text())
-        self.assertEqual([r["method"] for r in self.new_requests()], ["POST", "GET"])
+        self.assertEqual([r["method"] for r in self.new_requests()], ["POST", "GET", "GET"])
 
 
 def main():

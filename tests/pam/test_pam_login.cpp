@@ -124,14 +124,17 @@ static void right_code_logs_in(void** state) {
                         "Code sent by SMS to \u2022\u2022\u2022\u2022\u2022\u20224567.\n"
                         "Verification code: ");
     const auto requests = requestsSince(marks(state)->requests);
-    assert_int_equal(requests.size(), 2);
+    // The send, the session's status (no code), the code check.
+    assert_int_equal(requests.size(), 3);
     assert_string_equal(requests[0].method.c_str(), "POST");
     assert_string_equal(requests[0].path.c_str(), "/api/v2/subaccounts/sandbox-account/sessions");
     assert_string_equal(requests[0].bodyJson.c_str(), kAliceBody);
     assert_int_equal(requests[0].status, 200);
     assert_string_equal(requests[1].method.c_str(), "GET");
-    assert_true(requests[1].codePresent);
-    assert_true(requests[1].codeMatched);
+    assert_false(requests[1].codePresent);
+    assert_string_equal(requests[2].method.c_str(), "GET");
+    assert_true(requests[2].codePresent);
+    assert_true(requests[2].codeMatched);
 
     const std::string log = logSince(marks(state)->log);
     assertContains(log, "outcome=verified user=alice");
@@ -149,9 +152,9 @@ static void wrong_then_right_code_logs_in(void** state) {
     assert_int_equal(script.prompts.size(), 2);
     assertContains(script.prompts[1], "Wrong code. 2 attempts left.\nVerification code: ");
     const auto requests = requestsSince(marks(state)->requests);
-    assert_int_equal(requests.size(), 3);
-    assert_false(requests[1].codeMatched);
-    assert_true(requests[2].codeMatched);
+    assert_int_equal(requests.size(), 5);  // a send, then a status read before each check
+    assert_false(requests[2].codeMatched);
+    assert_true(requests[4].codeMatched);
     assertContains(logSince(marks(state)->log), "outcome=verified user=alice");
 }
 
@@ -161,7 +164,8 @@ static void too_many_wrong_codes_fail(void** state) {
     assert_int_equal(authenticate("wrong", "alice", script), PAM_AUTH_ERR);
     assert_int_equal(script.prompts.size(), 3);
     assertContains(script.prompts[2], "1 attempt left.");
-    assert_int_equal(requestsSince(marks(state)->requests).size(), 4);  // one send, three checks
+    // one send, three checks, each after a status read
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 7);
     assert_int_equal(script.errors.size(), 1);
     assertContains(script.errors[0], "No attempts left.");
     assertContains(logSince(marks(state)->log), "outcome=too_many_wrong_codes user=alice");
@@ -172,7 +176,7 @@ static void max_attempts_bounds_the_rounds(void** state) {
     Script script({"{wrong}", "{code}"});
     assert_int_equal(authenticate("once", "alice", script), PAM_AUTH_ERR);
     assert_int_equal(script.prompts.size(), 1);
-    assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 3);
 }
 
 static void expired_session_fails(void** state) {
@@ -364,14 +368,14 @@ static void proxy_variables_in_the_environment_are_ignored(void** state) {
     for (const char* name : {"https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"})
         unsetenv(name);
     assert_int_equal(rv, PAM_SUCCESS);
-    assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 3);
 }
 
 static void a_hashed_ca_directory_is_trusted(void** state) {
     serviceWithConfig("capath", "ca_path = " + env("VERIF8_SANDBOX_CA_DIR") + "\n", {"ca_file"});
     Script script({"{code}"});
     assert_int_equal(authenticate("capath", "alice", script), PAM_SUCCESS);
-    assert_int_equal(requestsSince(marks(state)->requests).size(), 2);
+    assert_int_equal(requestsSince(marks(state)->requests).size(), 3);
 }
 
 static void the_default_store_does_not_trust_the_sandbox(void** state) {

@@ -1118,10 +1118,17 @@ class FaultControlTests(FaultTestCase):
         self.assertEqual(self.validate(session["sessionId"]).status, 200)
         self.assertError(self.initiate("+6591234568"), 500, 2000)
 
-    def test_validate_route_leaves_initiate_alone(self):
+    def test_validate_route_leaves_initiate_and_status_reads_alone(self):
         self.arm("validate", "status", status=500)
         session = self.started()
-        self.assertError(self.validate(session["sessionId"]), 500, 2000)
+        self.assertEqual(self.validate(session["sessionId"]).status, 200)
+        self.assertError(self.validate(session["sessionId"], "000000"), 500, 2000)
+
+    def test_status_route_matches_only_reads_without_a_code(self):
+        self.arm("status", "status", status=503)
+        session = self.started()
+        self.assertEqual(self.validate(session["sessionId"], "000000").status, 200)
+        self.assertError(self.validate(session["sessionId"]), 503, 2000)
 
     def test_any_route_matches_both_calls(self):
         self.arm("any", "status", status=502, times=2)
@@ -1269,7 +1276,7 @@ def add_status_fault_tests(cls):
     for status in (502, 503, 504):
         def test(self, status=status):
             self.arm("validate", "status", status=status, body="html")
-            reply = self.validate("0" * 32)
+            reply = self.validate("0" * 32, "000000")
             self.assertEqual(reply.status, status)
             self.assertEqual(reply.headers["content-type"], "text/html")
             self.assertTrue(reply.body.startswith(b"<html>"))
@@ -1405,8 +1412,10 @@ class TransportFaultTests(FaultTestCase):
 
 class BodyFaultTests(FaultTestCase):
     def started_then_armed(self, kind: str) -> dict:
+        """A started session and a fault for the next request about it, a code check or a
+        status read."""
         session = self.started()
-        self.arm("validate", kind)
+        self.arm("any", kind)
         return session
 
     def test_malformed_sends_broken_json(self):
@@ -1490,7 +1499,7 @@ class BodyFaultTests(FaultTestCase):
 
     def test_validate_fault_names_an_unknown_session_too(self):
         self.arm("validate", "unknown_status")
-        body = self.validate("f" * 32).json
+        body = self.validate("f" * 32, "000000").json
         self.assertEqual((body["sessionId"], body["status"]), ("f" * 32, "APPROVED"))
 
 

@@ -150,6 +150,8 @@ public:
         return SecretString(*reply);
     }
     void error(const std::string& text) override { errors.push_back(text); }
+    std::vector<std::string> infos;
+    void info(const std::string& text) override { infos.push_back(text); }
     // What PAM_AUTHTOK / PAM_OLDAUTHTOK hold in this login (empty: none).
     std::vector<std::string> passwords;
     bool isLoginPassword(std::string_view answer) const override {
@@ -1489,6 +1491,9 @@ static void a_login_that_ended_moments_ago_is_waited_out_then_replaced(void**) {
     expectOutcome(h.run(), Outcome::Verified);
     assert_int_equal(h.slept.size(), 1);
     assert_true(h.slept[0] >= 20000 && h.slept[0] <= 21000);
+    assert_int_equal(h.conversation.infos.size(), 1);
+    expect_str(h.conversation.infos[0],
+               "A code was sent to this phone moments ago; a new one follows in 21 seconds.");
     assert_int_equal(h.client.initiates.size(), 1);
     assert_true(h.client.initiates[0].resetSession);
     expect_str(h.conversation.prompts.at(0), kSmsPrompt);  // "sent", not "already sent"
