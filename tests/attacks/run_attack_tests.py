@@ -10,7 +10,7 @@ prompt answered), then that the attack was stopped. Where the vector is a librar
 (libcurl honouring SSLKEYLOGFILE, say), a control run shows the library does what the attack
 needs on this machine. Prints TAP.
 
-usage: run_attack_tests.py MODULE_SO
+usage: run_attack_tests.py MODULE_SO [SLOW_LOCK_SO]
 
 Like tests/faults, the script runs itself twice: the first run builds the wrapper world and
 starts the sandbox, the second (under pam_wrapper) runs the tests."""
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import unittest
 from pathlib import Path
@@ -644,8 +645,180 @@ class TrustStore(AttackCase):
         self.assertEqual(SANDBOX.requests()[before:], [], "something was sent")
 
 
-CASES = [CallerEnvironment, CreatedFiles, TrustStore, PhoneCommandCaller, OtherSpellings, PasswordAnswers,
-         NonRootCaller]
+# --------------------------------------------------------------------------------------------
+# Rules 5 and 6: a login the caller stops or kills locks nobody out and holds nobody up
+
+def su_credentials():
+    """For LoginInChild: su's credentials, the attacker's real uid and gids."""
+    os.setgroups(attacker_groups())
+    os.setresgid(ATTACKER_UID, ATTACKER_UID, ATTACKER_UID)
+    os.setresuid(ATTACKER_UID, 0, 0)
+
+
+def signal_as_attacker(pid, number):
+    """Sends signal `number` to `pid` from a process of the attacker's (every uid theirs);
+    returns 0 or the errno it got."""
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setgroups([ATTACKER_UID])
+            os.setresgid(ATTACKER_UID, ATTACKER_UID, ATTACKER_UID)
+            os.setresuid(ATTACKER_UID, ATTACKER_UID, ATTACKER_UID)
+            os.kill(pid, number)
+            os._exit(0)
+        except PermissionError:
+            os._exit(1)
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    return {0: 0, 1: 1, 2: -1}[os.waitstatus_to_exitcode(status)]
+
+
+def lock_holders(path):
+    """Pids holding a flock(2) on `path`, read from /proc/locks as any local user can."""
+    inode = os.stat(path).st_ino
+    holders = []
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields:  # a waiter, not a holder
+            continue
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].split(":")[-1] == str(inode):
+            holders.append(int(fields[4]))
+    return holders
+
+
+def uids_of(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return [int(value) for value in line.split()[1:]]
+    return []
+
+
+def state_of(pid):
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rfind(")") + 2]
+
+
+class StoppedAndKilledLogins(AttackCase):
+    def setUp(self):
+        super().setUp()
+        self.children = []
+
+    def tearDown(self):
+        for login in self.children:
+            try:
+                os.kill(login.pid, signal.SIGKILL)
+                os.waitpid(login.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+    def su_login(self, user="mallory", env=None):
+        def setup():
+            su_credentials()
+            for name, value in (env or {}).items():
+                os.environ[name] = value
+        login = pc.LoginInChild("attack", user, setup=setup)
+        self.children.append(login)
+        return login
+
+    def login_as_root(self, user, answer):
+        """A login from a root process (sshd's), with its result as a dict."""
+        result = pc.authenticate("attack", user, answer, rhost="198.51.100.20")
+        return {"module_code": result.module_code, "name": result.module_name,
+                "prompts": result.prompts, "errors": result.errors, "infos": result.infos,
+                "elapsed": result.elapsed, "syslog": result.syslog()}
+
+    def deliveries_to(self, phone):
+        return [d for d in self.new_deliveries() if d["destination"] == phone]
+
+    def test_a_su_stopped_at_its_prompt_holds_only_its_number_and_only_for_its_time(self):
+        self.configure(login_timeout="10", resend_interval="10")
+        stopped = self.su_login()
+        prompt = stopped.next_prompt()
+        self.assertIn("Code sent by SMS", prompt)  # it got there: a code sent, the number held
+        self.assertEqual(len(self.deliveries_to(ATTACKER_PHONE)), 1)
+        started = time.monotonic()
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
+        time.sleep(0.2)
+        self.assertEqual(state_of(stopped.pid), "T")
+        # Another login for the same number is told at once, and nothing is sent for it.
+        before = len(self.new_requests())
+        busy = self.login_as_root("mallory", answer_code(ATTACKER_PHONE))
+        self.assertEqual(busy["module_code"], pc.PAM_AUTH_ERR, busy)
+        self.assertIn("outcome=phone_busy", "\n".join(busy["syslog"]))
+        self.assertLess(busy["elapsed"], 2)
+        self.assertEqual(len(self.new_requests()), before, "a refused login sent something")
+        # Every other number goes on as if nothing were stopped.
+        other = self.login_as_root("alice", answer_code(phone_of("alice")))
+        self.assertEqual(other["module_code"], pc.PAM_SUCCESS, other)
+        self.assertLess(other["elapsed"], 3)
+        # Past the stopped login's login_timeout its claim binds nobody: the next login of the
+        # number gets a prompt and passes with a new code, one send.
+        time.sleep(max(0.0, started + 10.5 - time.monotonic()))
+        after = self.login_as_root("mallory", answer_code(ATTACKER_PHONE))
+        self.assertEqual(after["module_code"], pc.PAM_SUCCESS, after)
+        self.assertEqual(len(self.deliveries_to(ATTACKER_PHONE)), 2)
+        # Woken, the stopped login's code is too late whatever it types: its own deadline.
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGCONT), 0)
+        stopped.answer(self.deliveries_to(ATTACKER_PHONE)[0]["code"])
+        result = stopped.finish()
+        self.assertNotEqual(result["module_code"], pc.PAM_SUCCESS, result)
+        self.assertIn("outcome=login_timeout", "\n".join(result["syslog"]))
+
+    def test_a_su_killed_at_its_prompt_locks_nobody_out(self):
+        self.configure(resend_interval="10")
+        killed = self.su_login()
+        self.assertIn("Code sent by SMS", killed.next_prompt())
+        table = (self.state_dir / "pending.a").read_text() + (
+            self.state_dir / "pending.b").read_text()
+        self.assertIn(f" {killed.pid} ", table, "the login's claim is in the table")
+        self.assertEqual(signal_as_attacker(killed.pid, signal.SIGKILL), 0)
+        self.assertIsNone(killed.finish(), "the login was killed")
+        # The next login waits out what is left of resend_interval, then gets its own code.
+        after = self.login_as_root("mallory", answer_code(ATTACKER_PHONE))
+        self.assertEqual(after["module_code"], pc.PAM_SUCCESS, after)
+        self.assertLess(after["elapsed"], 12)
+        sent = self.deliveries_to(ATTACKER_PHONE)
+        self.assertEqual(len(sent), 2, "one code per login that reached the prompt")
+        self.assertNotEqual(sent[0]["code"], sent[1]["code"], "a new code, not the killed one's")
+
+    def test_a_su_stopped_while_it_holds_the_state_lock_holds_up_nobody(self):
+        # slow_lock (preloaded) makes whoever takes an exclusive lock in the su process hold it
+        # 1.5 s (less than a login waits for a lock): long enough to stop the holder while it
+        # holds it, as an attacker watching /proc/locks would, given enough tries.
+        stopped = self.su_login(env={"VERIF8_SLOW_LOCK_MS": "1500"})
+        table = self.state_dir / "pending.a"
+        deadline = time.monotonic() + 10
+        holders = []
+        while not holders and time.monotonic() < deadline:
+            if table.exists():
+                holders = lock_holders(table)
+            time.sleep(0.005)
+        self.assertTrue(holders, "no lock on the session table was seen")  # it got there
+        holder = holders[0]
+        # The lock is held by a process of root's that the caller cannot stop; the caller can
+        # stop su itself.
+        self.assertNotEqual(holder, stopped.pid)
+        self.assertEqual(uids_of(holder), [0, 0, 0, 0])
+        self.assertEqual(signal_as_attacker(holder, signal.SIGSTOP), 1, "EPERM expected")
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
+        time.sleep(0.1)
+        self.assertEqual(state_of(stopped.pid), "T")
+        # Another user's login waits for the lock (at most the 1.5 s hold), then goes on.
+        before = len(self.new_requests())
+        other = self.login_as_root("alice", answer_code(phone_of("alice")))
+        self.assertEqual(other["module_code"], pc.PAM_SUCCESS, other)
+        self.assertLess(other["elapsed"], 5)
+        self.assertEqual(len(self.new_requests()) - before, 3)  # its send, read and check
+        self.assertEqual(state_of(stopped.pid), "T", "su stayed stopped throughout")
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGCONT), 0)
+        self.assertIn("Code sent by SMS", stopped.next_prompt())  # and su goes on, too
+        stopped.abort()
+        self.assertEqual(stopped.finish()["module_code"], pc.PAM_CONV_ERR)
+
+
+CASES = [CallerEnvironment, CreatedFiles, TrustStore, PhoneCommandCaller, OtherSpellings,
+         PasswordAnswers, NonRootCaller, StoppedAndKilledLogins]
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,6 +867,10 @@ def main():
                 harness.Sandbox(work / "sandbox", api_key=api_key, stdout=console):
             env = world.env()
             env.update({WORK_VARIABLE: str(work), KEY_VARIABLE: api_key})
+            if len(sys.argv) > 2:  # slow_lock, for the stopped-lock-holder test
+                env["LD_PRELOAD"] = ":".join(
+                    part for part in (env.get("LD_PRELOAD"), str(Path(sys.argv[2]).resolve()))
+                    if part)
             if env.get("VERIF8_PRELOAD_FIRST"):
                 # A sanitized run: ASan checks every access of the module here, but the host is
                 # the Python interpreter, whose own allocations LeakSanitizer would report at

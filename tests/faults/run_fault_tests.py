@@ -18,12 +18,15 @@ import os
 import re
 import secrets
 import select
+import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -868,8 +871,126 @@ class ZzSecrets(unittest.TestCase):
         self.assertEqual(findings, [], "\n".join(findings[:20]))
 
 
+# --------------------------------------------------------------------------------------------
+# Sessions: no lockout after a failed login, no ride on another login's code, no fail-open
+# for a code check (threat-model rules 1, 4, 5 and 7)
+
+def api_get(path):
+    """A request to the sandbox's API with the account's key, as another application of the
+    same 8x8 account would make it."""
+    context = ssl.create_default_context(cafile=SANDBOX.ca_file)
+    request = urllib.request.Request(SANDBOX.url + path,
+                                     headers={"Authorization": f"Bearer {SANDBOX.api_key}"})
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+class Sessions(FaultCase):
+    def deliveries(self):
+        return [d for d in SANDBOX.deliveries() if d["destination"] == PHONES["alice"]]
+
+    def _next_login_passes_after(self, play_first, first_outcome):
+        """A first login (another process: another connection) that `play_first` ends at its
+        prompt, then a second login of the same user."""
+        self.configure(resend_interval=10)
+        delivered = len(self.deliveries())
+        first = pc.LoginInChild("faults", "alice", rhost=RHOST)
+        self.assertRegex(first.next_prompt(), r"^Code sent by SMS")  # it reached the prompt
+        play_first(first)
+        result = first.finish()
+        self.assertEqual(result["module_code"], first_outcome[0], result)
+        self.assertIn(f"outcome={first_outcome[1]} ", "\n".join(result["syslog"]))
+        ended = time.monotonic()
+        second = self.login(answer=script(Code()), limit=15)
+        waited = time.monotonic() - ended
+        self.assertOutcome(second, pc.PAM_SUCCESS, "verified")
+        self.assertRegex(second.prompts[0], r"^Code sent by SMS to ")
+        self.assertLess(waited, 10 + 2, "waited no longer than resend_interval")
+        sent = self.deliveries()[delivered:]
+        self.assertEqual(len(sent), 2, "one SMS per login that reached the prompt")
+        self.assertNotEqual(sent[0]["code"], sent[1]["code"], "the second login's code is new")
+        posts = [r for r in self.new_requests() if r["method"] == "POST"]
+        self.assertEqual(len(posts), 2)
+        self.assertTrue(posts[1]["body"].get("resetSession"), posts[1]["body"])
+        return second
+
+    def test_after_three_wrong_codes_the_next_login_passes_with_a_new_code(self):
+        def three_wrong(login):
+            wrong = "000000" if last_code() != "000000" else "111111"
+            login.answer(wrong)
+            for _ in range(2):
+                login.next_prompt()
+                login.answer(wrong)
+        second = self._next_login_passes_after(three_wrong,
+                                               (pc.PAM_AUTH_ERR, "too_many_wrong_codes"))
+        self.assertTrue(any("a new one follows in" in info for info in second.infos),
+                        second.infos)
+
+    def test_after_a_closed_conversation_the_next_login_passes_with_a_new_code(self):
+        self._next_login_passes_after(lambda login: login.abort(),
+                                      (pc.PAM_CONV_ERR, "conversation_failed"))
+
+    def test_a_second_host_cannot_ride_on_the_first_hosts_code(self):
+        """Host 1 and host 2 share the 8x8 account, not their state. The API hands alice's
+        pending session to host 2 once resend_interval has passed, and answers VERIFIED to any
+        code once the session is verified."""
+        host2_state = Path(tempfile.mkdtemp(prefix="host2-", dir=WORK / "states"))
+        self.configure(path=WORLD_DIR / "host2.conf", state_dir=str(host2_state),
+                       resend_interval=10)
+        self.configure(resend_interval=10)
+        host1 = pc.LoginInChild("faults", "alice", rhost=RHOST)
+        self.addCleanup(lambda: os.kill(host1.pid, signal.SIGKILL) if host1.pid else None)
+        self.assertRegex(host1.next_prompt(), r"^Code sent by SMS")
+        code = last_code()
+        # The API refuses a second initiator within the interval; after it, it hands over the
+        # pending session. (Real time: the sandbox's clock controls would give the resend the
+        # same expiry to the second, which no real resend can have.)
+        time.sleep(10.5)
+        attacker = pc.LoginInChild("faults_host2", "alice", rhost="198.51.100.66")
+        self.assertRegex(attacker.next_prompt(), r"^Code sent by SMS")
+        sent = self.deliveries()
+        # It got there: both logins wait on the same session, and alice's code works on it.
+        self.assertEqual(len({d["sessionId"] for d in sent}), 1, sent)
+        self.assertEqual(sent[-1]["code"], code)
+        session = sent[0]["sessionId"]
+        # Alice types her code on host 1, which sees that someone else sent again: refused.
+        host1.answer(code)
+        first = host1.finish()
+        host1.pid = None
+        self.assertEqual(first["module_code"], pc.PAM_AUTH_ERR, first)
+        self.assertIn("outcome=session_taken", "\n".join(first["syslog"]))
+        # Another application of the account verifies the session with the right code...
+        answer = api_get(f"/api/v2/subaccounts/{SANDBOX.subaccount}/sessions/{session}"
+                         f"?code={code}")
+        self.assertEqual(answer["status"], "VERIFIED")
+        # ...and the attacker's wrong code on host 2 meets a VERIFIED session: refused, and the
+        # code never even goes out.
+        attacker.answer("000000" if code != "000000" else "111111")
+        second = attacker.finish()
+        self.assertNotEqual(second["module_code"], pc.PAM_SUCCESS, second)
+        self.assertIn("outcome=session_taken", "\n".join(second["syslog"]))
+        checks = [r for r in self.new_requests() if r["method"] == "GET" and r["codePresent"]]
+        self.assertEqual(len(checks), 1, "only the other application's check went out")
+
+    def test_a_wrong_code_that_the_deadline_cuts_short_fails_in_open_mode(self):
+        """fail_mode = open, and the code check is still running when login_timeout ends: the
+        login's own deadline, not an outage. Never PAM_IGNORE for a typed code."""
+        self.configure(fail_mode="open", login_timeout=10, request_timeout=10)
+
+        def hang_then_wrong(prompt):
+            time.sleep(8.5)
+            self.arm("validate", "hang")
+            return Wrong()(prompt)
+        result = self.login(answer=script(hang_then_wrong), limit=14)
+        self.assertOutcome(result, pc.PAM_AUTH_ERR, "login_timeout", r"login_timeout")
+        self.assertIn("The time for the code has run out.", result.errors)
+        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", None)])
+        self.assertLess(result.elapsed, 11.5)
+        self.assertFalse(any("fail_mode=open: letting" in line for line in result.syslog()))
+
+
 CASES = [Unreachable, ApiErrors, ResendRefused, BadAnswers, Transport, Proxies, Timing,
-         SendLimits, HostilePrompt, HostileFiles, ZzSecrets]
+         SendLimits, HostilePrompt, HostileFiles, Sessions, ZzSecrets]
 
 
 # --------------------------------------------------------------------------------------------
@@ -892,6 +1013,9 @@ def one_login(service, user, rhost, log_path):
 
 def write_services(world, module, config, api_key):
     (world.services / "faults").write_text(f"auth required {module} conf={config}\n")
+    # A second host on the same 8x8 account: its own config and state_dir, the same sandbox.
+    (world.services / "faults_host2").write_text(
+        f"auth required {module} conf={config.parent / 'host2.conf'}\n")
     for name, argument in ARGUMENT_SERVICES.items():
         if argument is None:
             line = f"auth required {module} conf=relative/pam_verif8.conf"

@@ -12,7 +12,9 @@ With PAM_WRAPPER_DEBUGLEVEL=3, pam_wrapper prints each pam_syslog line on stderr
 what was written, so each login's log lines come back with its result."""
 
 import ctypes
+import json
 import os
+import select
 import sys
 import tempfile
 import time
@@ -288,3 +290,96 @@ def run_under_pam_wrapper(env, marker="VERIF8_UNDER_PAM_WRAPPER"):
     env = dict(env)
     env[marker] = "1"
     return subprocess.run([sys.executable, *sys.argv], env=env).returncode
+
+
+class LoginInChild:
+    """One login in a forked process that waits at each prompt until the test answers it, so
+    that a test can act while a login holds its prompt: stop it, kill it, or start another.
+
+    setup(): run in the child first (credentials of su's caller, say). Each prompt is reported
+    to next_prompt(); answer(text) or abort() replies. finish() returns the result as a dict, or
+    None when the process died without one (killed)."""
+
+    def __init__(self, service, user, rhost=None, setup=None, log_path=None):
+        self.pid = None
+        prompts_r, prompts_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(prompts_r)
+            os.close(answers_w)
+            code = 0
+            try:
+                if setup is not None:
+                    setup()
+                answers = os.fdopen(answers_r, "r")
+
+                def answer(prompt):
+                    os.write(prompts_w, (json.dumps({"prompt": prompt}) + "\n").encode())
+                    line = answers.readline()
+                    reply = json.loads(line) if line else {"abort": True}
+                    return ABORT if reply.get("abort") else reply["answer"]
+
+                result = authenticate(service, user, answer, rhost=rhost, log_path=log_path)
+                report = {"result": {"code": result.code, "name": result.name,
+                                     "module_code": result.module_code,
+                                     "module_name": result.module_name,
+                                     "prompts": result.prompts, "errors": result.errors,
+                                     "infos": result.infos, "elapsed": result.elapsed,
+                                     "syslog": result.syslog()}}
+            except BaseException:  # noqa: BLE001 - reported to the parent
+                import traceback
+                report = {"error": traceback.format_exc()}
+                code = 1
+            try:
+                os.write(prompts_w, (json.dumps(report) + "\n").encode())
+            finally:
+                os._exit(code)  # never back into the test runner's code
+        os.close(prompts_w)
+        os.close(answers_r)
+        self.pid = pid
+        self._in = prompts_r
+        self._out = answers_w
+        self._buffer = b""
+
+    def _line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"login {self.pid}: nothing within {timeout} s")
+            ready, _, _ = select.select([self._in], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self._in, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def next_prompt(self, timeout=30):
+        message = self._line(timeout)
+        if message is None or "prompt" not in message:
+            raise AssertionError(f"login {self.pid} ended instead of prompting: {message!r}")
+        return message["prompt"]
+
+    def answer(self, text):
+        os.write(self._out, (json.dumps({"answer": text}) + "\n").encode())
+
+    def abort(self):
+        os.write(self._out, (json.dumps({"abort": True}) + "\n").encode())
+
+    def finish(self, timeout=60):
+        """The login's result (a dict), or None when its process died without one."""
+        try:
+            message = self._line(timeout)
+        finally:
+            os.close(self._out)
+            os.close(self._in)
+            os.waitpid(self.pid, 0)
+        if message is not None and "error" in message:
+            raise AssertionError(f"login {self.pid} failed:\n{message['error']}")
+        if message is not None and "result" not in message:
+            raise AssertionError(f"login {self.pid} still prompts: {message!r}")
+        return None if message is None else message["result"]

@@ -2,6 +2,7 @@
 case: `ok N - name`, `not ok N - name` with the failure and the test's own diagnostics as `#`
 lines, `ok N - name # SKIP reason`, and how long each took."""
 
+import os
 import sys
 import time
 import unittest
@@ -84,9 +85,15 @@ class TapResult(unittest.TestResult):
 
 
 def run(test_case_classes):
-    """Runs every test of the given TestCase classes and the plan line; True when none failed."""
+    """Runs every test of the given TestCase classes and the plan line; True when none failed.
+    For a quick inner loop, VERIF8_TESTS=Name,Other runs only the tests whose id contains one
+    of the names (scripts/test never sets it)."""
     loader = unittest.TestLoader()
     suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in test_case_classes)
+    wanted = [name for name in os.environ.get("VERIF8_TESTS", "").split(",") if name]
+    if wanted:
+        suite = unittest.TestSuite(test for group in suite for test in group
+                                   if any(name in test.id() for name in wanted))
     result = TapResult()
     suite.run(result)
     emit(f"1..{result.number}")
