@@ -5,6 +5,8 @@ Each test checks three things: whether the login succeeded (and, if so, that the
 (method, path, destination and channel of each send; codePresent/codeMatched of each check)."""
 
 import os
+import re
+import socket
 import time
 
 import e2e_support as e2e
@@ -446,3 +448,49 @@ class S11Unenrolled(E2ECase):
         self.assertEqual(answers.prompts, [PASSWORD_PROMPT])
         self.assertEqual(self.calls(), [])
         self.assertSessionWorks(client)
+
+
+class S12NextConnection(E2ECase):
+    """A login that failed or was abandoned locks nobody out: the next connection gets a
+    prompt and passes with a new code, once resend_interval has passed since the last send
+    (threat-model rule 5)."""
+
+    def next_connection_passes(self, server):
+        started = time.monotonic()
+        ok, answers, client = self.kbdint(server, "alice", [code()])
+        waited = time.monotonic() - started
+        self.assertNoStepErrors(answers)
+        self.assertTrue(ok, "the next connection did not log in")
+        self.assertEqual(len(answers.prompts), 1, answers.rounds)
+        self.assertTrue(answers.prompts[0].endswith(ALICE_SMS), answers.prompts)
+        # sshd shows the module's notice of the wait with the prompt, after it.
+        notice = re.match(r"A code was sent to this phone moments ago; a new one follows in "
+                          r"(\d+) seconds?\.\n", answers.prompts[0])
+        if notice:
+            self.assertLessEqual(int(notice.group(1)), 11, "more than resend_interval")
+        self.assertLess(waited, 10 + 15, "the next connection was held up too long")
+        sent = self.deliveries(ALICE)
+        self.assertEqual(len(sent), 2, "one SMS per connection that reached the prompt")
+        self.assertNotEqual(sent[0]["code"], sent[1]["code"], "the second code is a new one")
+        self.assertSessionWorks(client)
+
+    def test_1_after_three_wrong_codes(self):
+        server = self.server(resend_interval="10")
+        ok, first, client = self.kbdint(server, "alice", [wrong(), wrong(), wrong()])
+        self.assertNoStepErrors(first)
+        self.assertFalse(ok, "three wrong codes logged in")
+        self.assertEqual(first.prompts, [ALICE_SMS, wrong_left(2), wrong_left(1)])
+        client.close()
+        self.next_connection_passes(server)
+
+    def test_2_after_a_connection_closed_at_the_prompt(self):
+        server = self.server(resend_interval="10")
+        client = self.connect(server)
+
+        def hang_up(context, prompt):
+            client.sock.shutdown(socket.SHUT_RDWR)
+            return "?"
+        ok, first, _ = self.kbdint(server, "alice", [hang_up], client=client)
+        self.assertFalse(ok)
+        self.assertEqual(first.prompts, [ALICE_SMS])  # it reached the prompt
+        self.next_connection_passes(server)
