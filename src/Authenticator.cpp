@@ -427,6 +427,9 @@ std::optional<Step> Authenticator::takeSend(const LoginContext& login, Attempt& 
         case LimitVerdict::Unavailable:
             attempt.reason = "send counters unusable";
             return ended(Outcome::ConfigError);
+        case LimitVerdict::Busy:
+            attempt.reason = "a send counter stayed locked (a stopped process?); nothing sent";
+            return ended(Outcome::StateBusy);
         case LimitVerdict::UserLimit:
         case LimitVerdict::SourceLimit:
             break;

@@ -29,7 +29,7 @@ public:
         fd_ = openPrivateFile(path, owner, problem_);
         if (fd_ < 0)
             return;
-        problem_ = lockStateFile(fd_, true, path, lockWaitMs);
+        problem_ = lockStateFile(fd_, true, path, lockWaitMs, &busy_);
     }
     ~Counter() {
         if (fd_ >= 0)
@@ -40,6 +40,7 @@ public:
 
     const std::string& path() const { return path_; }
     const std::string& problem() const { return problem_; }
+    bool busy() const { return busy_; }
 
     // The send times still inside the window; nullopt when the file is not counters.
     std::optional<std::vector<std::time_t>> read(std::time_t since, std::time_t window) {
@@ -96,6 +97,7 @@ private:
     std::string path_;
     int fd_ = -1;
     std::string problem_;
+    bool busy_ = false;
 };
 
 // The window's sends, or, for a file that is not counters, a full window: a damaged counter
@@ -179,6 +181,8 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
     for (const Counter* counter : {&userCounter, &sourceCounter}) {
         if (!counter->problem().empty()) {
             decision.problems.push_back(counter->problem());
+            if (counter->busy())
+                decision.verdict = LimitVerdict::Busy;
             return decision;
         }
     }

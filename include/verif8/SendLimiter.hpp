@@ -11,7 +11,8 @@
 
 namespace verif8 {
 
-enum class LimitVerdict { Allowed, UserLimit, SourceLimit, Unavailable };
+// Busy: a counter stayed locked past the wait (a process root has stopped holds it).
+enum class LimitVerdict { Allowed, UserLimit, SourceLimit, Busy, Unavailable };
 
 struct LimitDecision {
     LimitVerdict verdict = LimitVerdict::Unavailable;

@@ -32,8 +32,8 @@ void printSummary(const Config& c, const std::string& path) {
     printf("  sub-account      %s\n", c.subaccountId.c_str());
     printf("  API              %s\n", joined(c.baseUrls()).c_str());
     printf("  CA               %s\n", !c.caFile.empty()   ? c.caFile.c_str()
-                                    : !c.caPath.empty() ? c.caPath.c_str()
-                                                        : "system store");
+                                      : !c.caPath.empty() ? c.caPath.c_str()
+                                                          : "system store");
     printf("  proxy            %s\n", c.httpsProxy.empty() ? "none" : "set (masked)");
     printf("  timeouts         connect %ld s, request %ld s, login %d s\n", c.connectTimeout,
            c.requestTimeout, c.loginTimeout);

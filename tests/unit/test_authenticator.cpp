@@ -1550,6 +1550,17 @@ static void an_unusable_or_locked_state_dir_sends_nothing(void**) {
     expect_starts_with(line, "outcome=state_busy ");
     expect_contains(line, "stayed locked");
     expect_not_contains(line, "config");
+
+    // The same for a send counter.
+    Harness counters;
+    counters.limiter.allowed = 0;
+    counters.limiter.refusal = LimitVerdict::Busy;
+    counters.script({sessionResult(SessionStatus::Verified)});
+    counters.reply({kCode});
+    expectOutcome(counters.run(), Outcome::StateBusy);
+    expectNothingSent(counters);
+    expect_contains(onlyOutcomeLine(counters), "a send counter stayed locked");
+    expectReleased(counters);
 }
 
 // ---- sessions another login, host or application started, resent or checked

@@ -60,6 +60,8 @@ const char* verdictName(LimitVerdict verdict) {
             return "UserLimit";
         case LimitVerdict::SourceLimit:
             return "SourceLimit";
+        case LimitVerdict::Busy:
+            return "Busy";
         case LimitVerdict::Unavailable:
             return "Unavailable";
     }
@@ -478,7 +480,7 @@ static void a_dangling_symlink_is_not_followed_to_create_a_counter(void**) {
 
 // A lock held far longer than any login holds one: a stopped process. The login waits a bounded
 // time, then sends nothing.
-static void a_counter_locked_too_long_is_unavailable(void**) {
+static void a_counter_locked_too_long_is_busy(void**) {
     State state;
     state.prepare();
     expectAllowed(state.limiter({5, 900}).take("alice", kSource));
@@ -487,7 +489,7 @@ static void a_counter_locked_too_long_is_unavailable(void**) {
     assert_int_equal(flock(holder, LOCK_EX), 0);
     FileSendLimiter limiter(state.path, {5, 900}, {1000, 900}, geteuid(), 200);
     const LimitDecision decision = limiter.take("alice", kSource);
-    expectVerdict(decision, LimitVerdict::Unavailable);
+    expectVerdict(decision, LimitVerdict::Busy);
     assert_int_equal(decision.problems.size(), 1);
     expect_contains(decision.problems[0], state.userFile("alice"));
     expect_contains(decision.problems[0], "locked by another process");
@@ -729,7 +731,7 @@ int main() {
         cmocka_unit_test(a_counter_readable_by_others_is_unavailable),
         cmocka_unit_test(a_symlinked_counter_is_unavailable_and_its_target_untouched),
         cmocka_unit_test(a_dangling_symlink_is_not_followed_to_create_a_counter),
-        cmocka_unit_test(a_counter_locked_too_long_is_unavailable),
+        cmocka_unit_test(a_counter_locked_too_long_is_busy),
         cmocka_unit_test(a_counter_of_another_owner_is_unavailable),
         cmocka_unit_test(a_directory_or_fifo_in_place_of_a_counter_is_unavailable),
         cmocka_unit_test(an_unusable_state_dir_is_unavailable),
