@@ -703,10 +703,28 @@ class SendLimits(FaultCase):
         for process in processes:  # all 20 go at once
             process.stdin.write("go\n")
             process.stdin.flush()
+        # Logins that reach their prompt hold it (and their claim) until every login has
+        # either reached its prompt or ended, however slowly a loaded machine runs them.
+        waiting, outputs = {}, {}
+        deadline = time.monotonic() + 60
+        while len(waiting) + len(outputs) < len(processes) and time.monotonic() < deadline:
+            open_pipes = [p.stdout for p in processes if p not in waiting and p not in outputs]
+            ready, _, _ = select.select(open_pipes, [], [], 1)
+            for pipe in ready:
+                process = next(p for p in processes if p.stdout is pipe)
+                line = pipe.readline()
+                if line.strip() == "prompt":
+                    waiting[process] = True
+                else:
+                    outputs[process] = line + pipe.read()
+        for process in waiting:
+            process.stdin.write("end\n")
+            process.stdin.flush()
         results = []
         for process in processes:
             out, _ = process.communicate(timeout=120)
             self.assertEqual(process.returncode, 0, out)
+            out = outputs.get(process, "") + out
             results.append(json.loads(out.strip().splitlines()[-1]))
         for r in results:
             self.assertIn(r["code"], (pc.PAM_AUTH_ERR, pc.PAM_CONV_ERR), r)
@@ -998,13 +1016,19 @@ CASES = [Unreachable, ApiErrors, ResendRefused, BadAnswers, Transport, Proxies, 
 # Entry points
 
 def one_login(service, user, rhost, log_path):
-    """--one-login: one login that aborts at the prompt; prints its result as JSON."""
+    """--one-login: one login that says "prompt" at its prompt, waits for a line, then aborts;
+    prints its result as JSON."""
     def barrier():
         print("ready", flush=True)
         sys.stdin.readline()
 
-    result = pc.authenticate(service, user, lambda prompt: pc.ABORT, rhost=rhost,
-                             log_path=log_path, before=barrier)
+    def at_prompt(prompt):
+        print("prompt", flush=True)
+        sys.stdin.readline()
+        return pc.ABORT
+
+    result = pc.authenticate(service, user, at_prompt, rhost=rhost, log_path=log_path,
+                             before=barrier)
     lines = [line for line in result.syslog() if "outcome=" in line]
     match = re.search(r"outcome=(\S+)", lines[0]) if lines else None
     print(json.dumps({"code": result.module_code, "outcome": match.group(1) if match else None,
