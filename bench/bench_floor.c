@@ -1,5 +1,6 @@
-/* bench_floor: the floor a login cannot go below: the same two HTTPS requests (initiate, then
- * validate with the delivered code) with bare libcurl, the module's TLS settings, one process.
+/* bench_floor: the floor a login cannot go below: the same three HTTPS requests (initiate, a
+ * status read, then validate with the delivered code) with bare libcurl, the module's TLS
+ * settings, one process.
  * A plain C program, as the smallest libcurl client would be.
  *   usage: bench_floor BASE_URL SUBACCOUNT API_KEY PHONE OUTBOX (--ca-file FILE | --ca-path DIR) */
 #include <curl/curl.h>
@@ -76,7 +77,15 @@ int main(int argc, char** argv) {
     const size_t id_length = strcspn(id, "\"");
     delivered_code(argv[5], start, phone, code, sizeof code);
     const size_t length = strlen(url);
-    snprintf(url + length, sizeof url - length, "/%.*s?code=%s", (int)id_length, id, code);
+    char session[128];
+    snprintf(session, sizeof session, "%.*s", (int)id_length, id);  /* body is reused below */
+    /* The module reads the session's status before it checks a code: so does the floor. */
+    snprintf(url + length, sizeof url - length, "/%s", session);
+    common(h, url, headers, &body, ca_file, argv[7]);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (curl_easy_perform(h) != CURLE_OK)
+        return 3;
+    snprintf(url + length, sizeof url - length, "/%s?code=%s", session, code);
 
     common(h, url, headers, &body, ca_file, argv[7]);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The cost of a login with pam_verif8, against the floor of two bare libcurl requests.
+"""The cost of a login with pam_verif8, against the floor of its three bare libcurl requests.
 
 Every login runs in a process of its own (bench_login, a small PAM application), as under sshd;
 the measured series run real libpam with the service file from a temp dir (pam_start_confdir)
 for the machine's root user, with no test wrapper in the process. The floor (bench_floor) makes
-the same two HTTPS requests with bare libcurl and the same TLS settings, one process per login.
+the same three HTTPS requests (send, status read, check) with bare libcurl and the same TLS
+settings, one process per login.
 The load test needs many users, so it runs under nss_wrapper and pam_wrapper. CPU is the
 process's user+sys time from wait4(2); peak RSS is its ru_maxrss. verif8-sandbox answers on
 127.0.0.1; its own CPU is not counted. Prints figures only: there is no pass or fail.
