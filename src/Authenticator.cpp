@@ -25,6 +25,7 @@ struct Authenticator::Attempt {
     int tries = 0;           // answers the user gave, good or bad
     int wasted = 0;          // answers that count against max_attempts
     bool passwordAnswered = false;  // the host answered a code prompt with the password
+    bool sendTaken = false;         // the next send was already counted against the limits
     std::string reason;             // why it ended, when that is not obvious from the outcome
 };
 
@@ -166,12 +167,22 @@ Outcome Authenticator::run(const LoginContext& login, Attempt& attempt) {
         return *stop;
     if (resume(login, attempt))
         return promptAndValidate(login, attempt, sentNotice(attempt, "Code already sent by "));
-    if (const auto stop = waitForResend(attempt))
+    // Before a wait for resend_interval, the limits: a login they refuse waits for nothing.
+    const Channel first = attempt.enrolment->channels.front();
+    if (attempt.previous && (first != Channel::Whatsapp || config_.whatsappTemplate)) {
+        if (auto refused = takeSend(login, attempt, false))
+            return *refused->end;
+        attempt.sendTaken = true;
+    }
+    if (const auto stop = waitForResend(attempt)) {
+        if (attempt.sendTaken)  // counted above, never sent
+            limiter_.refund(login.user, login.rhost.empty() ? "local" : login.rhost);
         return *stop;
-    Step first = send(login, attempt, attempt.enrolment->channels.front(), false);
-    if (first.end)
-        return *first.end;
-    return promptAndValidate(login, attempt, first.notice);
+    }
+    Step sent = send(login, attempt, first, false);
+    if (sent.end)
+        return *sent.end;
+    return promptAndValidate(login, attempt, sent.notice);
 }
 
 std::optional<Outcome> Authenticator::resolveEnrolment(const LoginContext& login,
@@ -299,8 +310,11 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
         attempt.reason = "whatsapp_template is required for users on WhatsApp";
         return ended(Outcome::ConfigError);
     }
-    if (auto refused = takeSend(login, attempt, again))
-        return *refused;
+    if (!attempt.sendTaken) {
+        if (auto refused = takeSend(login, attempt, again))
+            return *refused;
+    }
+    attempt.sendTaken = false;
     InitiateRequest request;
     request.destination = attempt.enrolment->phone;
     request.channel = channel;

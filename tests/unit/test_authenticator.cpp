@@ -1500,6 +1500,39 @@ static void a_login_that_ended_moments_ago_is_waited_out_then_replaced(void**) {
     expect_str(h.client.validatedSessions.at(0), kHexId);
 }
 
+static void the_limits_are_asked_before_the_wait_not_after(void**) {
+    {
+        // Refused by a limit: no wait for a send that cannot happen.
+        Harness h;
+        h.limiter.allowed = 0;
+        h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 10, 1, "other");
+        h.script({sessionResult(SessionStatus::Verified)});
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::SendLimitReached);
+        expectNothingSent(h);
+        assert_int_equal(h.slept.size(), 0);
+    }
+    {
+        // Counted once, before the wait; given back when the wait cannot be made.
+        Harness h;
+        h.config.loginTimeout = 30;
+        h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 10, 1, "other");
+        h.reply({kCode});
+        expectOutcome(h.run(), Outcome::ResendTooSoon);
+        assert_int_equal(h.limiter.asked.size(), 1);
+        assert_int_equal(h.limiter.refunded.size(), 1);
+    }
+    // Counted once for a send that happens after the wait.
+    Harness h;
+    h.store.rows[kPhone].session = pendingSession(Channel::Sms, h.now - 10, 1, "other");
+    h.script({sessionResult(SessionStatus::Verified)});
+    h.reply({kCode});
+    expectOutcome(h.run(), Outcome::Verified);
+    assert_int_equal(h.limiter.asked.size(), 1);
+    assert_int_equal(h.limiter.refunded.size(), 0);
+    assert_int_equal(h.slept.size(), 1);
+}
+
 static void no_time_to_wait_out_the_interval_sends_nothing(void**) {
     Harness h;
     h.config.loginTimeout = 30;  // 20 s of waiting would leave 10 s to type
@@ -2461,6 +2494,7 @@ int main() {
         cmocka_unit_test(a_number_another_live_login_holds_sends_nothing),
         cmocka_unit_test(the_claim_of_a_dead_or_timed_out_login_is_taken_over),
         cmocka_unit_test(a_login_that_ended_moments_ago_is_waited_out_then_replaced),
+        cmocka_unit_test(the_limits_are_asked_before_the_wait_not_after),
         cmocka_unit_test(no_time_to_wait_out_the_interval_sends_nothing),
         cmocka_unit_test(a_state_dir_that_cannot_record_the_session_ends_the_login),
         cmocka_unit_test(an_unusable_or_locked_state_dir_sends_nothing),
