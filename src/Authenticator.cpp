@@ -387,7 +387,11 @@ std::optional<Outcome> Authenticator::checkInitiated(Attempt& attempt, const Ses
                                   : attempt.previous                 ? &*attempt.previous
                                                                      : nullptr;
     if (known != nullptr && sameSessionId(session.id, known->sessionId)) {
-        if (session.attempt == known->apiAttempt)
+        // Taken over with a new code: a check made before it (whose answer may never have
+        // reached the login that ended, so the table missed it) can no longer pass anything.
+        const bool takenOver = attempt.pending.sessionId.empty() && known == &*attempt.previous;
+        if (session.attempt == known->apiAttempt ||
+            (takenOver && session.attempt > known->apiAttempt))
             return std::nullopt;
         return sessionTaken(attempt, "the session's wrong-code count moved from " +
                                          std::to_string(known->apiAttempt) + " to " +
@@ -655,12 +659,12 @@ Outcome Authenticator::failedCall(const CallResult& result, Attempt& attempt, bo
 void Authenticator::finish(const LoginContext&, const Attempt& attempt, Outcome outcome) {
     if (!attempt.claimed)
         return;
-    const bool stillWaiting =
-        outcome == Outcome::TooManyWrongCodes || outcome == Outcome::ConversationFailed ||
-        outcome == Outcome::Unreachable || outcome == Outcome::UnreachableFailOpen ||
-        outcome == Outcome::LoginTimeout;
+    // Only a final answer ends the session at the API; until then the next login must know of
+    // it (to wait out resend_interval and take it over with a new code).
+    const bool final = outcome == Outcome::Verified || outcome == Outcome::SessionFailed ||
+                       outcome == Outcome::SessionExpired;
     // A login that sent nothing leaves the number's session as it found it.
-    const bool keep = attempt.pending.sessionId.empty() || stillWaiting;
+    const bool keep = attempt.pending.sessionId.empty() || !final;
     sessions_.release(attempt.enrolment->phone, attempt.holder, keep);
 }
 
