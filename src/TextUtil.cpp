@@ -48,15 +48,12 @@ std::optional<long> parseNumber(std::string_view text) {
 }
 
 std::optional<std::time_t> parseUnixTime(std::string_view text) {
-    if (text.empty() || text.size() > 12)
+    if (text.size() > 12)
         return std::nullopt;
-    std::time_t value = 0;
-    for (char c : text) {
-        if (!isAsciiDigit(c))
-            return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    return value;
+    const auto value = parseCounter(text);
+    if (!value)
+        return std::nullopt;
+    return static_cast<std::time_t>(*value);
 }
 
 std::optional<std::uint64_t> parseCounter(std::string_view text) {
