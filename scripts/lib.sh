@@ -41,17 +41,20 @@ verif8_install_packages() {
 }
 
 # Packages that build the module (design.md, "Dependencies").
-VERIF8_BUILD_PACKAGES=(meson ninja-build pkg-config g++ libpam0g-dev libcurl4-openssl-dev
-                       rapidjson-dev ca-certificates)
+# libaudit-dev: Debian 13's pam.pc names audit among its requirements, and Meson needs its .pc.
+VERIF8_BUILD_PACKAGES=(meson ninja-build pkg-config g++ libpam0g-dev libaudit-dev
+                       libcurl4-openssl-dev rapidjson-dev ca-certificates)
 # What the sandbox, the demo and the PAM-layer tests run on.
 VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamtester libpam-modules
                      binutils)
 # What only the test suite needs.
-VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang-14 openssh-server openssh-client
+# clang, llvm and libclang-rt-dev are the release's default LLVM (14 on Debian 12, 19 on 13):
+# never a version number here.
+VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang openssh-server openssh-client
                       python3-paramiko util-linux groff-base man-db mandoc)
-# The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm-14's
+# The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm's
 # symbolizer for readable sanitizer reports.
-VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-14-dev llvm-14)
+VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-dev llvm)
 # What scripts/package and tests/packages need: the Debian and RPM builds (dpkg-buildpackage
 # insists on build-essential, which minimal images lack), lintian, and debootstrap for the install
 # test in a throw-away Debian root.

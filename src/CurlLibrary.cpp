@@ -12,6 +12,11 @@ CurlLibrary library{};
 std::string loadError;
 std::once_flag loaded;
 
+std::string versionText(unsigned number) {
+    return std::to_string(number >> 16) + "." + std::to_string((number >> 8) & 0xff) + "." +
+           std::to_string(number & 0xff);
+}
+
 template <typename Function>
 bool bind(void* handle, const char* name, Function& target) {
     target = reinterpret_cast<Function>(dlsym(handle, name));
@@ -40,10 +45,36 @@ void open() {
                           bind(handle, "curl_easy_strerror", library.easyStrerror) &&
                           bind(handle, "curl_slist_append", library.slistAppend) &&
                           bind(handle, "curl_slist_free_all", library.slistFreeAll);
-    if (!complete)
+    curl_version_info_data* (*versionInfo)(CURLversion) = nullptr;
+    if (!complete || !bind(handle, "curl_version_info", versionInfo)) {
         library = CurlLibrary{};
+        return;
+    }
+    // The version of the library loaded, not of the headers built against: a package may run
+    // with an older or newer libcurl than the one it was built on.
+    const curl_version_info_data* info = versionInfo(CURLVERSION_NOW);
+    const unsigned number = info != nullptr ? info->version_num : 0;
+    const auto features = curlFeaturesOf(number);
+    if (!features) {
+        loadError = "libcurl.so.4 is version " + versionText(number) +
+                    ", older than the oldest pam_verif8 supports (" + versionText(kOldestLibcurl) +
+                    ")";
+        library = CurlLibrary{};
+        return;
+    }
+    library.features = *features;
+    library.version = versionText(number);
 }
 }  // namespace
+
+std::optional<CurlFeatures> curlFeaturesOf(unsigned versionNum) {
+    if (versionNum < kOldestLibcurl)
+        return std::nullopt;
+    CurlFeatures features;
+    features.protocolsStr = versionNum >= 0x075500;
+    features.requestStartHook = versionNum >= 0x075000;
+    return features;
+}
 
 const CurlLibrary* CurlLibrary::load(std::string& error) {
     std::call_once(loaded, open);

@@ -52,11 +52,20 @@ struct Exchange {
     std::optional<long> retryAfter;
 };
 
+// Options newer than the oldest supported libcurl, by number: their values are ABI and never
+// change, and curl.h from 7.74 does not name them (nor does a newer one without deprecation
+// warnings, for CURLOPT_PROTOCOLS). Each is set only when the loaded libcurl has it.
+const auto kOptProtocolsStr = static_cast<CURLoption>(CURLOPTTYPE_STRINGPOINT + 318);  // 7.85
+const auto kOptProtocols = static_cast<CURLoption>(CURLOPTTYPE_LONG + 181);  // before 7.85
+const auto kOptPrereqFunction = static_cast<CURLoption>(CURLOPTTYPE_FUNCTIONPOINT + 312);  // 7.80
+const auto kOptPrereqData = static_cast<CURLoption>(CURLOPTTYPE_CBPOINT + 313);            // 7.80
+constexpr int kPrereqOk = 0;  // CURL_PREREQFUNC_OK
+
 // Called once a connection (new or reused) is ready, TLS included, just before the request is
 // sent on it: until then nothing can have reached the service.
 int onRequestStart(void* user, char* /*ip*/, char* /*localIp*/, int /*port*/, int /*localPort*/) {
     static_cast<Exchange*>(user)->requestStarted = true;
-    return CURL_PREREQFUNC_OK;
+    return kPrereqOk;
 }
 
 // libcurl calls these from C frames: an exception (bad_alloc) must never unwind through them.
@@ -121,6 +130,17 @@ CallStatus classifyTransportError(CURLcode code) {
             return CallStatus::BadResponse;
     }
 }
+// Without the request-start hook (libcurl < 7.80): whether a failed transfer certainly sent
+// nothing. Only a name that did not resolve or a connect that was refused, and only while the
+// handle has never opened a connection: a reused connection that died may already have carried
+// the request before curl retried on a new one. Anything else may have sent it.
+bool failedBeforeAnyRequest(CURLcode code, bool mayHaveReused) {
+    if (mayHaveReused)
+        return false;
+    return code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+           code == CURLE_COULDNT_CONNECT;
+}
+
 using Clock = std::chrono::steady_clock;
 
 long millisecondsUntil(Clock::time_point deadline) {
@@ -153,6 +173,7 @@ struct CurlVerifyClient::Impl {
     Clock::time_point deadline = Clock::time_point::max();
     std::unique_ptr<CURL, CurlDeleter> handle;
     char errorText[CURL_ERROR_SIZE] = {};
+    int connectionsOpened = 0;  // transfers on this handle that opened a connection (reusable)
 
     explicit Impl(const Config& c) : config(c), baseUrls(c.baseUrls()) {}
 
@@ -173,7 +194,10 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     bool ok = true;
     auto set = [&ok](CURLcode code) { ok = ok && code == CURLE_OK; };
     set(curlApi().easySetopt(h, CURLOPT_URL, url.c_str()));
-    set(curlApi().easySetopt(h, CURLOPT_PROTOCOLS_STR, "https"));
+    if (curlApi().features.protocolsStr)
+        set(curlApi().easySetopt(h, kOptProtocolsStr, "https"));
+    else
+        set(curlApi().easySetopt(h, kOptProtocols, static_cast<long>(CURLPROTO_HTTPS)));
     set(curlApi().easySetopt(h, CURLOPT_FOLLOWLOCATION, 0L));
     set(curlApi().easySetopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
     set(curlApi().easySetopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
@@ -196,8 +220,10 @@ bool CurlVerifyClient::Impl::configure(const SecretString& url, const std::strin
     set(curlApi().easySetopt(h, CURLOPT_WRITEDATA, &exchange));
     set(curlApi().easySetopt(h, CURLOPT_HEADERFUNCTION, onHeader));
     set(curlApi().easySetopt(h, CURLOPT_HEADERDATA, &exchange));
-    set(curlApi().easySetopt(h, CURLOPT_PREREQFUNCTION, onRequestStart));
-    set(curlApi().easySetopt(h, CURLOPT_PREREQDATA, &exchange));
+    if (curlApi().features.requestStartHook) {
+        set(curlApi().easySetopt(h, kOptPrereqFunction, onRequestStart));
+        set(curlApi().easySetopt(h, kOptPrereqData, &exchange));
+    }
     set(curlApi().easySetopt(h, CURLOPT_ERRORBUFFER, errorText));
     // Trust: ca_file (a bundle), or a hashed directory, where OpenSSL reads only the CAs a
     // chain needs instead of parsing a whole bundle at every login (the larger part of a login's
@@ -258,6 +284,10 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         return result;
     }
     const CURLcode code = curlApi().easyPerform(handle.get());
+    long opened = 0;
+    if (curlApi().easyGetinfo(handle.get(), CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK ||
+        opened != 0)
+        ++connectionsOpened;  // unknown counts as opened: the strict answer below
     // The request is done: nothing below may leave the key or code reachable through curl.
     curlApi().easySetopt(handle.get(), CURLOPT_HTTPHEADER, nullptr);
     if (exchange.callbackFailed) {
@@ -276,8 +306,11 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         // that timed out. Only then may another URL be tried without risking a second send.
         // (curl's timing and connection counters cannot tell a connect that timed out from a
         // reused connection whose answer timed out: both show no new connection and no times.)
-        nothingSent = !exchange.requestStarted;
-        result.requestSent = exchange.requestStarted;
+        const bool maybeSent = curlApi().features.requestStartHook
+                                   ? exchange.requestStarted
+                                   : !failedBeforeAnyRequest(code, connectionsOpened > 0);
+        nothingSent = !maybeSent;
+        result.requestSent = maybeSent;
         result.status = classifyTransportError(code);
         result.detail = std::string(curlApi().easyStrerror(code));
         if (errorText[0] != '\0')

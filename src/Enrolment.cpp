@@ -97,7 +97,8 @@ std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defau
             return std::nullopt;
         entry.channels = std::move(*channels);
     } else {
-        entry.channels = {defaultChannel};
+        // assign(), not "= {x}": GCC 14 warns (-Warray-bounds) on that form at -O2.
+        entry.channels.assign(1, defaultChannel);
     }
     return entry;
 }

@@ -29,8 +29,8 @@ cp "$seeds"/* "$work/corpus/"
 # halt_on_error: a UBSan report is a crash, not a warning. The symbolizer names the frames.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:symbolize=1}
-if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && command -v llvm-symbolizer-14 >/dev/null; then
-  ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer-14)
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && command -v llvm-symbolizer >/dev/null; then
+  ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
   export ASAN_SYMBOLIZER_PATH
 fi
 
