@@ -6,9 +6,12 @@
 namespace verif8::cli {
 
 struct Options {
-    std::string conf;   // config file; empty: the module's default
-    std::string user;   // for lookup and test
-    std::string rhost;  // for lookup: the remote address to judge trusted_networks by
+    std::string conf;        // config file; empty: the module's default
+    std::string user;        // for lookup and test
+    std::string rhost;       // for lookup: the remote address to judge trusted_networks by
+    std::string service;     // doctor, enable: the PAM service to check for ("sshd")
+    std::string sshdConfig;  // doctor, enable: sshd's config file (sshd -f); empty: its default
+    bool noTest = false;     // enable: without a test code
     bool debug = false;
 };
 
@@ -19,5 +22,8 @@ inline constexpr int kExitUsage = 2;
 int checkConfig(const Options& options);
 int lookup(const Options& options);
 int testSend(const Options& options);
+int doctor(const Options& options);
+int enable(const Options& options);
+int disable(const Options& options);
 
 }  // namespace verif8::cli

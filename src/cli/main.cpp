@@ -19,10 +19,19 @@ const char* const kUsage =
     "nothing\n"
     "  test USER             send a real code with the configured settings, ask for it, check it,\n"
     "                        and print each step with its timing and the API's answers\n"
+    "  doctor [--service sshd]\n"
+    "                        check-config, then sshd's effective settings (sshd -T): can it ask\n"
+    "                        for a code through PAM, and can no login skip it or answer the code\n"
+    "                        with the password? Exit 0 only if enabling is safe\n"
+    "  enable (--user USER | --no-test) [--service sshd]\n"
+    "                        doctor, a real test code for USER, then pam-auth-update --enable\n"
+    "                        verif8; refuses and changes nothing when a check fails\n"
+    "  disable               pam-auth-update --disable verif8\n"
     "\n"
     "options:\n"
     "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
     "  --rhost ADDR          remote address for lookup\n"
+    "  --sshd-config PATH    sshd's config file for doctor and enable (default: sshd's own)\n"
     "  --debug               log the module's decisions and HTTP statuses too\n"
     "  --help, -h, --version\n";
 
@@ -46,10 +55,18 @@ int run(const std::vector<std::string>& args) {
         }
         if (arg == "--debug") {
             options.debug = true;
-        } else if (arg == "--conf" || arg == "--rhost") {
+        } else if (arg == "--no-test") {
+            options.noTest = true;
+        } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
+                   arg == "--sshd-config") {
             if (i + 1 >= args.size())
                 return usage(arg + " needs a value");
-            (arg == "--conf" ? options.conf : options.rhost) = args[++i];
+            std::string& target = arg == "--conf"      ? options.conf
+                                  : arg == "--rhost"   ? options.rhost
+                                  : arg == "--service" ? options.service
+                                  : arg == "--user"    ? options.user
+                                                       : options.sshdConfig;
+            target = args[++i];
         } else if (arg.rfind("--", 0) == 0) {
             return usage("unknown option " + arg);
         } else {
@@ -63,6 +80,15 @@ int run(const std::vector<std::string>& args) {
         if (words.size() != 1)
             return usage("check-config takes no arguments");
         return verif8::cli::checkConfig(options);
+    }
+    if (command == "doctor" || command == "enable" || command == "disable") {
+        if (words.size() != 1)
+            return usage(command + " takes options only");
+        if (!options.service.empty() && options.service != "sshd")
+            return usage("--service: only sshd has settings to check (other services need none)");
+        if (command == "disable")
+            return verif8::cli::disable(options);
+        return command == "doctor" ? verif8::cli::doctor(options) : verif8::cli::enable(options);
     }
     if (command == "lookup" || command == "test") {
         if (words.size() != 2)

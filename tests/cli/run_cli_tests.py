@@ -32,7 +32,7 @@ def nss_env():
     return env
 
 
-class Verif8ctl(unittest.TestCase):
+class CliCase(unittest.TestCase):
     def setUp(self):
         SANDBOX.control("reset")
         harness.forget_sessions(WORLD.users_file.parent / "state")
@@ -54,6 +54,8 @@ class Verif8ctl(unittest.TestCase):
     def new_requests(self):
         return SANDBOX.requests()[self.requests_before:]
 
+
+class Verif8ctl(CliCase):
     # --- the command line
 
     def test_help_and_version_exit_0(self):
@@ -210,6 +212,119 @@ class Verif8ctl(unittest.TestCase):
         self.assertNotIn("wrong-key", text)
 
 
+# Debian's own sshd_config, as openssh-server installs it in /etc/ssh on a new machine.
+DEBIAN_SSHD_CONFIG = Path("/usr/share/openssh/sshd_config")
+SSHD_SETUPS = HERE.parent.parent / "conf" / "sshd_config.d"
+# sshd -T wants its privilege-separation directory: a private /run in a mount namespace gives it
+# one without touching the machine's.
+PRIVATE_RUN = 'mount -t tmpfs tmpfs /run && mkdir -m 0755 /run/sshd && exec "$@"'
+
+
+class Doctor(CliCase):
+    """verif8ctl doctor: the config, then sshd's effective settings from the real `sshd -T`,
+    starting from Debian's stock sshd_config."""
+
+    def sshd_config(self, *snippets):
+        """Debian's stock sshd_config with its Include pointed at a directory holding
+        `snippets` (file contents, read in order, as /etc/ssh/sshd_config.d/*.conf are)."""
+        if not DEBIAN_SSHD_CONFIG.exists():
+            self.fail(f"{DEBIAN_SSHD_CONFIG} missing: openssh-server is not installed")
+        included = self.dir / "sshd_config.d"
+        included.mkdir()
+        for number, text in enumerate(snippets):
+            (included / f"{number:02d}.conf").write_text(text)
+        stock = DEBIAN_SSHD_CONFIG.read_text()
+        self.assertIn("Include /etc/ssh/sshd_config.d/*.conf\n", stock)
+        path = self.dir / "sshd_config"
+        path.write_text(stock.replace("/etc/ssh/sshd_config.d/*.conf", f"{included}/*.conf"))
+        return path
+
+    def doctor(self, *snippets, service="sshd"):
+        args = ["--conf", str(self.config()), "doctor", "--sshd-config",
+                str(self.sshd_config(*snippets))]
+        if service:
+            args += ["--service", service]
+        result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                 PRIVATE_RUN, "sh", str(TOOL), *args], env=nss_env(),
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertIn("OK: the module would accept this setup", result.stdout)  # config part
+        return result
+
+    def problems(self, result):
+        return [line for line in result.stderr.splitlines() if line.startswith("sshd: PROBLEM:")]
+
+    def test_debian_stock_sshd_is_refused_with_the_reasons_and_the_fix(self):
+        result = self.doctor()
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        problems = self.problems(result)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("KbdInteractiveAuthentication is no", problems[0])
+        self.assertIn("PasswordAuthentication is yes", problems[1])
+        self.assertIn("answers every question PAM asks with the password", problems[1])
+        # The fix, as lines to paste.
+        self.assertIn("    AuthenticationMethods keyboard-interactive\n", result.stderr)
+        self.assertIn("    AuthenticationMethods publickey,keyboard-interactive\n", result.stderr)
+        self.assertIn("doctor: NOT OK", result.stdout)
+        self.assertEqual(self.new_requests(), [])
+
+    def test_the_shipped_sshd_setups_pass(self):
+        for name in ("password-and-code.conf", "key-and-code.conf"):
+            with self.subTest(setup=name):
+                if self.dir.joinpath("sshd_config.d").exists():
+                    harness.remove_tree(self.dir / "sshd_config.d")
+                result = self.doctor((SSHD_SETUPS / name).read_text())
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertEqual(self.problems(result), [])
+                self.assertNotIn("sshd: note:", result.stdout)
+                self.assertIn("sshd: PAM through keyboard-interactive, no password method: ready",
+                              result.stdout)
+                self.assertIn("doctor: OK, enabling the module is safe", result.stdout)
+
+    def test_use_pam_no_is_refused(self):
+        # The first value sshd reads wins: a snippet before the stock lines overrides them.
+        result = self.doctor("UsePAM no\nKbdInteractiveAuthentication yes\n"
+                             "PasswordAuthentication no\n")
+        self.assertEqual(result.returncode, 1)
+        problems = self.problems(result)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("UsePAM is no: sshd never runs PAM", problems[0])
+
+    def test_a_method_list_without_keyboard_interactive_is_refused(self):
+        result = self.doctor("KbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
+                             "AuthenticationMethods publickey,keyboard-interactive publickey\n")
+        self.assertEqual(result.returncode, 1)
+        problems = self.problems(result)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn('lets "publickey" log in without keyboard-interactive', problems[0])
+
+    def test_passwords_on_but_not_in_any_method_list_are_harmless(self):
+        result = self.doctor("KbdInteractiveAuthentication yes\n"
+                             "AuthenticationMethods keyboard-interactive\n")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(self.problems(result), [])
+
+    def test_keys_alone_are_a_note_not_a_refusal(self):
+        result = self.doctor("KbdInteractiveAuthentication yes\nPasswordAuthentication no\n")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("sshd: note: AuthenticationMethods is any and pubkeyauthentication is yes: "
+                      "an ssh login with an SSH key alone gets in without a code", result.stdout)
+
+    def test_sshd_errors_are_shown(self):
+        result = self.doctor("NoSuchOption yes\n")
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"sshd: /usr/sbin/sshd -T failed \(exit status 255\): "
+                                        r".*Bad configuration option: NoSuchOption")
+
+    def test_enable_and_disable_refuse_bad_arguments_before_anything(self):
+        for args in (["enable"], ["doctor", "extra"], ["enable", "--service", "login", "--no-test"],
+                     ["doctor", "--service"]):
+            with self.subTest(args=args):
+                result = self.run_tool("--conf", str(self.config()), *args)
+                self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("--user USER", self.run_tool("enable").stderr)
+
+
 def main():
     global TOOL, WORLD, SANDBOX
     TOOL = Path(sys.argv[1]).resolve()
@@ -220,7 +335,7 @@ def main():
         WORLD.add_account("ALICE", 2001, 2001, str(work / "world" / "home" / "alice"), "/bin/sh")
         with harness.Sandbox(work / "sandbox", stdout=open(work / "sandbox.out", "w")) as sandbox:
             SANDBOX = sandbox
-            ok = tap.run([Verif8ctl])
+            ok = tap.run([Verif8ctl, Doctor])
         return 0 if ok else 1
     finally:
         harness.remove_tree(work)

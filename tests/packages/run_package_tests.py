@@ -183,8 +183,22 @@ class DebPackage(unittest.TestCase):
 
     def test_depends(self):
         depends = run(["dpkg-deb", "-f", str(self.deb), "Depends"], check=True).stdout
-        names = {d.strip().split()[0] for d in depends.split(",")}
-        self.assertTrue({"libpam-runtime", "libpam0g", "libcurl4", "libc6"} <= names, names)
+        fields = [d.strip() for d in depends.split(",")]
+        names = {d.split()[0] for d in fields}
+        self.assertTrue({"libpam-runtime", "libpam0g", "libc6", "ca-certificates"} <= names,
+                        names)
+        # libcurl is opened with dlopen, so the dependency is declared by hand: on the package
+        # that ships this machine's libcurl.so.4 (libcurl4, or libcurl4t64 on Debian 13), at the
+        # oldest version the module supports.
+        library = os.path.realpath(run(["pkg-config", "--variable=libdir", "libcurl"],
+                                       check=True).stdout.strip() + "/libcurl.so.4")
+        owner = run(["dpkg-query", "-S", library], check=True).stdout.split(":")[0]
+        self.assertIn(f"{owner} (>= 7.74.0)", fields)
+
+    def test_trust_store_default_is_debians_hashed_directory(self):
+        # Pinned by debian/rules, whatever the build machine has: the module carries the path.
+        module = self.tar.extractfile(self.member(f"{host_pam_module_dir()}/pam_verif8.so"))
+        self.assertIn(b"\0/etc/ssl/certs\0", module.read())
 
     def test_man_pages(self):
         pages = source_man_pages()
