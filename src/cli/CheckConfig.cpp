@@ -31,9 +31,13 @@ void printSummary(const Config& c, const std::string& path) {
            c.apiKeyFile.empty() ? "set in the file (masked)" : ("from " + c.apiKeyFile).c_str());
     printf("  sub-account      %s\n", c.subaccountId.c_str());
     printf("  API              %s\n", joined(c.baseUrls()).c_str());
+    // The default was fixed when the module was built (meson option default_ca_path).
+    const std::string builtIn = std::string(VERIF8_DEFAULT_CA_PATH).empty()
+                                    ? "libcurl's own default (built in)"
+                                    : VERIF8_DEFAULT_CA_PATH " (built-in default)";
     printf("  CA               %s\n", !c.caFile.empty()   ? c.caFile.c_str()
                                       : !c.caPath.empty() ? c.caPath.c_str()
-                                                          : "system store");
+                                                          : builtIn.c_str());
     printf("  proxy            %s\n", c.httpsProxy.empty() ? "none" : "set (masked)");
     printf("  timeouts         connect %ld s, request %ld s, login %d s\n", c.connectTimeout,
            c.requestTimeout, c.loginTimeout);

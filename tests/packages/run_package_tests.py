@@ -19,10 +19,12 @@ import datetime
 import glob
 import functools
 import io
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -40,10 +42,20 @@ import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
 from pty_session import PtySession  # noqa: E402
 
-SUITE = "bookworm"  # the Debian release the install test bootstraps: Debian 12
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import e2e_support as e2e  # noqa: E402  (paramiko: the ssh client of the sshd steps)
+
+# Debian releases, oldest first: the supported ones, and those the .deb is installed in.
+RELEASES = ["bullseye", "bookworm", "trixie"]
+INSTALL_RELEASES = ["bookworm", "trixie"]
+# In every bootstrapped root: pamtester for a login through libpam, openssh-server for Debian's
+# own sshd with its stock sshd_config.
+BOOTSTRAP_PACKAGES = ["pamtester", "openssh-server"]
 CONF = "/etc/security/pam_verif8.conf"
 USERS = "/etc/security/pam_verif8.users"
 PROFILE = "/usr/share/pam-configs/verif8"
+EXAMPLES = "/usr/share/doc/libpam-verif8/examples"
+SSHD_SNIPPETS = "/etc/ssh/sshd_config.d"
 STATE_DIR = "/var/lib/pam_verif8"
 PASSWORD = "correct horse"
 PACKAGES = None
@@ -195,11 +207,6 @@ class DebPackage(unittest.TestCase):
         owner = run(["dpkg-query", "-S", library], check=True).stdout.split(":")[0]
         self.assertIn(f"{owner} (>= 7.74.0)", fields)
 
-    def test_trust_store_default_is_debians_hashed_directory(self):
-        # Pinned by debian/rules, whatever the build machine has: the module carries the path.
-        module = self.tar.extractfile(self.member(f"{host_pam_module_dir()}/pam_verif8.so"))
-        self.assertIn(b"\0/etc/ssl/certs\0", module.read())
-
     def test_man_pages(self):
         pages = source_man_pages()
         if not pages:
@@ -311,10 +318,29 @@ def apt_sources():
     return entries
 
 
+def host_release():
+    """The machine's own Debian release (VERSION_CODENAME of /etc/os-release)."""
+    for line in Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
+def install_suites():
+    """The releases the .deb is installed in: the machine's own, where it was built (a package
+    built on Debian 13 needs 13's libc), and each later supported one."""
+    host = host_release()
+    if host not in RELEASES:
+        return []
+    return [suite for suite in RELEASES[RELEASES.index(host):] if suite in INSTALL_RELEASES]
+
+
 def debian_mirror():
-    """The machine's Debian mirror for SUITE, from its apt sources; None if it has none."""
+    """The machine's Debian mirror, from its apt sources (the entry for its own release); the
+    other releases are on the same mirror. None if it has none."""
+    host = host_release()
     for types, uri, suites, components in apt_sources():
-        if "deb" in types and SUITE in suites and "main" in components and \
+        if "deb" in types and host in suites and "main" in components and \
                 uri.startswith(("http://", "https://")):
             return uri.rstrip("/")
     return None
@@ -403,55 +429,56 @@ class DebianRoot:
         return (self / inside).read_text()
 
 
-def bootstrapped_tarball(cache, mirror):
-    """A minbase bookworm root with pamtester and fresh apt lists, as a tarball cached by date."""
+def bootstrapped_tarball(cache, mirror, suite):
+    """A minbase root of `suite` with BOOTSTRAP_PACKAGES and fresh apt lists, as a tarball
+    cached by date."""
     cache.mkdir(parents=True, exist_ok=True)
-    tarball = cache / f"{SUITE}-minbase-{datetime.date.today():%Y%m%d}.tar"
+    kind = f"{suite}-minbase-" + "-".join(BOOTSTRAP_PACKAGES)
+    tarball = cache / f"{kind}-{datetime.date.today():%Y%m%d}.tar"
     if tarball.exists():
         log(f"debootstrap: cached {tarball.name}")
         return tarball
-    building = cache / "bootstrap"
+    building = cache / f"bootstrap-{suite}"
     remove_root(building)
     started = time.monotonic()
     try:
-        result = run(["debootstrap", "--variant=minbase", "--include=pamtester", SUITE,
-                      str(building), mirror], timeout=1800)
+        result = run(["debootstrap", "--variant=minbase",
+                      "--include=" + ",".join(BOOTSTRAP_PACKAGES), suite, str(building), mirror],
+                     timeout=1800)
         if result.returncode != 0:
-            raise AssertionError(f"debootstrap failed ({result.returncode}):\n"
+            raise AssertionError(f"debootstrap {suite} failed ({result.returncode}):\n"
                                  f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
         root = DebianRoot(building)
         root.run("apt-get", "update", "-qq")
         root.run("apt-get", "clean")
-        log(f"debootstrap + apt-get update: {time.monotonic() - started:.0f} s from {mirror}")
+        log(f"debootstrap {suite} + apt-get update: {time.monotonic() - started:.0f} s "
+            f"from {mirror}")
         partial = tarball.with_suffix(".part")
         run(["tar", "-C", str(building), "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
     finally:
         remove_root(building)
-    for old in cache.glob(f"{SUITE}-minbase-*.tar"):
+    for old in cache.glob(f"{suite}-minbase-*.tar"):
         if old != tarball:
             old.unlink()
     return tarball
 
 
-def install_test_skip_reason():
+def install_test_skip_reason(suite):
     if os.geteuid() != 0:
         return "needs root (debootstrap, chroot, mount)"
-    for tool in ("debootstrap", "chroot", "mount"):
+    for tool in ("debootstrap", "chroot", "mount", "unshare"):
         if not shutil.which(tool):
             return f"{tool} is not installed"
     mirror = debian_mirror()
     if not mirror:
-        return f"the machine's apt sources name no Debian mirror for {SUITE}"
+        return f"the machine's apt sources name no Debian mirror for {host_release()}"
     try:
-        with urllib.request.urlopen(f"{mirror}/dists/{SUITE}/InRelease", timeout=20):
+        with urllib.request.urlopen(f"{mirror}/dists/{suite}/InRelease", timeout=20):
             pass
     except OSError as error:
         return f"the Debian mirror of the apt sources cannot be reached: {error}"
     return None
-
-
-FAILED_STEPS = set()
 
 
 def step(number, *needs):
@@ -459,36 +486,43 @@ def step(number, *needs):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self):
-            missing = sorted(FAILED_STEPS & set(needs))
+            failed = type(self).failed_steps
+            missing = sorted(failed & set(needs))
             if missing:
+                failed.add(number)  # and so are the steps that need this one
                 self.fail(f"not run: step {', '.join(missing)} failed")
             try:
                 method(self)
             except unittest.SkipTest:
                 raise
             except BaseException:
-                FAILED_STEPS.add(number)
+                failed.add(number)
                 raise
         return wrapper
     return decorate
 
 
 class InstalledDeb(unittest.TestCase):
-    """One Debian root for the whole class; the tests run in the order of their numbers, each
-    step after the ones it needs."""
+    """One Debian root of SUITE for the whole class; the tests run in the order of their
+    numbers, each step after the ones it needs. Debian's own sshd runs in the root with its
+    stock sshd_config until a step changes it as the documentation says."""
 
+    SUITE = None
     skip_reason = None
     root = None
     sandbox = None
+    failed_steps = set()
 
     @classmethod
     def setUpClass(cls):
-        cls.skip_reason = install_test_skip_reason()
+        cls.failed_steps = set()
+        cls.skip_reason = install_test_skip_reason(cls.SUITE)
 
     @classmethod
     def tearDownClass(cls):
         if cls.sandbox:
             cls.sandbox.stop()
+            cls.sandbox = None
         if cls.root:
             remove_root(cls.root.path)
 
@@ -499,13 +533,17 @@ class InstalledDeb(unittest.TestCase):
     def common_auth(self):
         return self.root.read("/etc/pam.d/common-auth")
 
+    def verif8ctl(self, *args):
+        # sshd -T, which doctor runs, wants its privilege-separation directory.
+        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        return self.root.run("verif8ctl", *args, check=False)
+
     @step("01")
     def test_01_apt_installs_the_deb(self):
         cls = type(self)
         deb = find_one("libpam-verif8_*.deb", ".deb")
-        mirror = debian_mirror()
-        tarball = bootstrapped_tarball(WORK / "cache", mirror)
-        path = WORK / "root"
+        tarball = bootstrapped_tarball(WORK / "cache", debian_mirror(), self.SUITE)
+        path = WORK / f"root-{self.SUITE}"
         remove_root(path)
         path.mkdir(parents=True)
         started = time.monotonic()
@@ -517,7 +555,7 @@ class InstalledDeb(unittest.TestCase):
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
         shutil.copyfile(deb, self.root.writable(f"/tmp/{deb.name}"))
-        log(f"root unpacked in {time.monotonic() - started:.1f} s")
+        log(f"{self.SUITE} root unpacked in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         result = self.root.run("apt-get", "install", "-y", "--no-install-recommends",
                                f"/tmp/{deb.name}", check=False)
@@ -526,7 +564,7 @@ class InstalledDeb(unittest.TestCase):
             self.root.run("apt-get", "update", "-qq")
             self.root.run("apt-get", "install", "-y", "--no-install-recommends",
                           f"/tmp/{deb.name}")
-        log(f"apt-get install: {time.monotonic() - started:.1f} s")
+        log(f"apt-get install in {self.SUITE}: {time.monotonic() - started:.1f} s")
         status = self.root.run("dpkg-query", "-W", "-f", "${Status} ${Version}",
                                "libpam-verif8").stdout
         self.assertEqual(status, "install ok installed 0.1.0-1")
@@ -554,8 +592,73 @@ class InstalledDeb(unittest.TestCase):
         self.assertIn("verif8", self.root.read("/var/lib/pam/seen"))
 
     @step("04", "01")
-    def test_04_pam_auth_update_enables_it_after_the_password(self):
-        self.root.run("pam-auth-update", "--enable", "verif8")
+    def test_04_verif8ctl_accepts_a_config_for_the_sandbox(self):
+        cls = type(self)
+        (WORK / "sandbox").mkdir(exist_ok=True)
+        cls.sandbox = harness.Sandbox(WORK / "sandbox", stdout=open(WORK / "sandbox.out", "w"))
+        cls.sandbox.start()
+        (self.root / "/root/verif8-test").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.sandbox.ca_file, self.root.writable("/root/verif8-test/ca.pem"))
+        # alice logs in a dozen times here, more than the default user_send_limit allows.
+        harness.write_secure(self.root.writable(CONF), harness.config_text(
+            self.sandbox, USERS, state_dir=STATE_DIR, ca_file="/root/verif8-test/ca.pem",
+            user_send_limit="50/900"))
+        harness.write_secure(self.root.writable(USERS), "alice +6591234567 sms\n", mode=0o644)
+        self.root.run("useradd", "--create-home", "alice")
+        self.root.run("chpasswd", input=f"alice:{PASSWORD}\n")
+        # A service of the root's own that is just Debian's common stacks, as login would use.
+        self.root.writable("/etc/pam.d/verif8-test").write_text(
+            "@include common-auth\n@include common-account\n")
+        result = self.root.run("verif8ctl", "check-config", check=False)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        # Without ca_file or ca_path: Debian's hashed directory, pinned by debian/rules whatever
+        # the build machine had.
+        harness.write_secure(self.root.writable("/root/verif8-test/no-ca.conf"),
+                             harness.config_text(self.sandbox, USERS, state_dir=STATE_DIR,
+                                                 ca_file=None))
+        result = self.root.run("verif8ctl", "--conf", "/root/verif8-test/no-ca.conf",
+                               "check-config", check=False)
+        self.assertIn("  CA               /etc/ssl/certs (built-in default)\n", result.stdout)
+
+    @step("05", "01", "04")
+    def test_05_enable_refuses_debians_stock_sshd_and_changes_nothing(self):
+        before = self.common_auth()
+        requests_before = len(self.sandbox.requests())
+        self.assertFalse(list((self.root / SSHD_SNIPPETS).glob("*.conf")),
+                         "the stock root has sshd_config snippets")
+        result = self.verif8ctl("enable", "--service", "sshd", "--user", "alice")
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        # It got as far as sshd's own settings, read from sshd -T in the root.
+        self.assertIn("OK: the module would accept this setup", result.stdout)
+        self.assertIn("sshd: PROBLEM: KbdInteractiveAuthentication is no", result.stderr)
+        self.assertIn("sshd: PROBLEM: PasswordAuthentication is yes", result.stderr)
+        self.assertIn("    AuthenticationMethods keyboard-interactive", result.stderr)
+        self.assertIn("refused; nothing was changed", result.stderr)
+        self.assertEqual(self.common_auth(), before)
+        self.assertEqual(self.sandbox.requests()[requests_before:], [],
+                         "no code may be sent before the checks")
+
+    @step("06", "01", "04", "05")
+    def test_06_enable_after_the_documented_sshd_change_tries_a_code_then_enables(self):
+        self.use_sshd_setup("password-and-code.conf")
+        self.reset()
+        sent_before = len(self.sandbox.deliveries())
+        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        with self.root.mounted():
+            session = PtySession(["chroot", str(self.root.path), "verif8ctl", "enable",
+                                  "--service", "sshd", "--user", "alice"], env=DebianRoot.ENV)
+            try:
+                session.expect("Verification code: ")
+                session.type(self.sandbox.deliveries()[-1]["code"])
+                status = session.finish(timeout=120)
+            finally:
+                session.close()
+        text = session.text()
+        self.assertEqual(status, 0, text)
+        self.assertIn("sshd: PAM through keyboard-interactive, no password method: ready", text)
+        self.assertIn("result: verified", text)
+        self.assertIn("Keep this root shell open", text)
+        self.assertEqual(len(self.sandbox.deliveries()) - sent_before, 1)
         # "auth CONTROL MODULE [ARGS]", CONTROL possibly "[success=1 default=ignore]".
         lines = [re.match(r"auth\s+(\[[^]]*\]|\S+)\s+(\S+)", line)
                  for line in self.common_auth().splitlines()]
@@ -567,31 +670,24 @@ class InstalledDeb(unittest.TestCase):
         self.assertLess(modules.index("pam_deny.so"), modules.index("pam_verif8.so"))
         self.assertEqual(stack[modules.index("pam_deny.so")][0], "requisite")
 
-    @step("05", "01")
-    def test_05_verif8ctl_accepts_a_config_for_the_sandbox(self):
-        cls = type(self)
-        cls.sandbox = harness.Sandbox(WORK / "sandbox", stdout=open(WORK / "sandbox.out", "w"))
-        (WORK / "sandbox").mkdir(exist_ok=True)
-        cls.sandbox.start()
-        (self.root / "/root/verif8-test").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.sandbox.ca_file, self.root.writable("/root/verif8-test/ca.pem"))
-        harness.write_secure(self.root.writable(CONF), harness.config_text(
-            self.sandbox, USERS, state_dir=STATE_DIR, ca_file="/root/verif8-test/ca.pem"))
-        harness.write_secure(self.root.writable(USERS), "alice +6591234567 sms\n", mode=0o644)
-        self.root.run("useradd", "--create-home", "alice")
-        self.root.run("chpasswd", input=f"alice:{PASSWORD}\n")
-        # A service of the root's own that is just Debian's common stacks, as login would use.
-        self.root.writable("/etc/pam.d/verif8-test").write_text(
-            "@include common-auth\n@include common-account\n")
-        result = self.root.run("verif8ctl", "check-config", check=False)
-        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+    def use_sshd_setup(self, name):
+        """The shipped sshd_config snippet `name`, put where the documentation says."""
+        for old in (self.root / SSHD_SNIPPETS).glob("*.conf"):
+            old.unlink()
+        shutil.copyfile(self.root / f"{EXAMPLES}/sshd_config.d/{name}",
+                        self.root.writable(f"{SSHD_SNIPPETS}/pam_verif8.conf"))
 
     def pamtester(self):
         return PtySession(["chroot", str(self.root.path), "pamtester", "-v", "verif8-test",
                            "alice", "authenticate"], env=DebianRoot.ENV)
 
-    def login(self, code=None, password=PASSWORD, wrong_codes=0):
+    def reset(self):
+        """A sandbox that forgot every session, and a module table that agrees with it."""
         self.sandbox.control("reset")
+        harness.forget_sessions(self.root / STATE_DIR)
+
+    def login(self, code=None, password=PASSWORD, wrong_codes=0):
+        self.reset()
         sent_before = len(self.sandbox.deliveries())
         with self.root.mounted():
             session = self.pamtester()
@@ -611,32 +707,147 @@ class InstalledDeb(unittest.TestCase):
                 session.close()
         return status, session.text(), self.sandbox.deliveries()[sent_before:]
 
-    @step("06", "01", "04", "05")
-    def test_06_the_right_code_logs_in(self):
+    @step("07", "01", "04", "06")
+    def test_07_the_right_code_logs_in(self):
         status, text, sent = self.login(code=True)
         self.assertEqual(status, 0, text)
         self.assertIn("successfully authenticated", text)
         self.assertEqual(len(sent), 1)
         self.assertEqual((sent[0]["destination"], sent[0]["channel"]), ("+6591234567", "sms"))
 
-    @step("07", "01", "04", "05")
-    def test_07_wrong_codes_fail(self):
+    @step("08", "01", "04", "06")
+    def test_08_wrong_codes_fail(self):
         status, text, _ = self.login(wrong_codes=3)
         self.assertNotEqual(status, 0, text)
         self.assertNotIn("successfully authenticated", text)
         self.assertIn("Wrong code", text)
 
-    @step("08", "01", "04", "05")
-    def test_08_a_wrong_password_sends_no_code(self):
+    @step("09", "01", "04", "06")
+    def test_09_a_wrong_password_sends_no_code(self):
         status, text, sent = self.login(password="wrong password")
         self.assertNotEqual(status, 0, text)
         self.assertNotIn("Verification code", text)
         self.assertEqual(sent, [])
 
-    @step("09", "01")
-    def test_09_purge_leaves_only_what_the_admin_wrote(self):
+    @contextlib.contextmanager
+    def sshd(self, *options):
+        """The root's own sshd (its sshd_config, its /etc/pam.d/sshd) on a free loopback port."""
+        port = e2e.free_port()
+        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        with self.root.mounted():
+            server = subprocess.Popen(
+                ["chroot", str(self.root.path), "/usr/sbin/sshd", "-D", "-e", "-p", str(port),
+                 "-o", "ListenAddress=127.0.0.1", "-o", "LogLevel=DEBUG1", *options],
+                env=DebianRoot.ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=open(WORK / f"sshd-{self.SUITE}.log", "a"), start_new_session=True)
+            try:
+                deadline = time.monotonic() + 20
+                while True:
+                    with contextlib.suppress(OSError), socket.create_connection(
+                            ("127.0.0.1", port), timeout=1):
+                        break
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        self.fail(f"sshd in the {self.SUITE} root did not start: "
+                                  + (WORK / f"sshd-{self.SUITE}.log").read_text()[-2000:])
+                    time.sleep(0.1)
+                yield port
+            finally:
+                kill_processes_in(self.root.path)
+                server.wait(timeout=10)
+
+    def sshd_login(self, port, *, key=None, password=PASSWORD):
+        """A password+code (or, with `key`, key+code) login over ssh: (authenticated, prompts,
+        deliveries sent during it)."""
+        self.reset()
+        sent_before = len(self.sandbox.deliveries())
+        prompts = []
+
+        def answer(_title, _instructions, prompt_list):
+            replies = []
+            for text, _echo in prompt_list:
+                prompts.append(text)
+                if "Password" in text:
+                    replies.append(password)
+                else:
+                    replies.append(self.sandbox.deliveries()[-1]["code"])
+            return replies
+
+        client = e2e.Client(port)
+        try:
+            if key is not None:
+                self.assertFalse(client.publickey("alice", key), "a key alone logged in")
+                self.assertEqual(client.remaining, ["keyboard-interactive"])
+            ok = client.kbdint("alice", answer)
+        finally:
+            client.close()
+        return ok, prompts, self.sandbox.deliveries()[sent_before:]
+
+    @step("10", "01", "04", "06")
+    def test_10_sshd_password_then_code_logs_in(self):
+        with self.sshd() as port:
+            ok, prompts, sent = self.sshd_login(port)
+            self.assertTrue(ok, prompts)
+            self.assertEqual(len(prompts), 2, prompts)
+            self.assertIn("Password", prompts[0])
+            self.assertIn("Verification code", prompts[1])
+            self.assertEqual(len(sent), 1)
+            # The "password" method is off, as the documented set-up says.
+            client = e2e.Client(port)
+            try:
+                self.assertFalse(client.password("alice", PASSWORD))
+            finally:
+                client.close()
+
+    @step("11", "01", "04", "06")
+    def test_11_the_password_method_never_sends_the_password_to_the_api(self):
+        """An admin who enabled the module without the sshd change (Debian's stock settings):
+        the module still never passes the password on as a code."""
+        for old in (self.root / SSHD_SNIPPETS).glob("*.conf"):
+            old.unlink()
+        self.reset()
+        requests_before = len(self.sandbox.requests())
+        with self.sshd() as port:
+            client = e2e.Client(port)
+            try:
+                self.assertFalse(client.password("alice", PASSWORD))
+            finally:
+                client.close()
+        new = self.sandbox.requests()[requests_before:]
+        # It got to the code step: a code was sent, and the prompt was answered (by sshd, with
+        # the password); no check was made, and no request carried the password.
+        self.assertEqual([r["method"] for r in new], ["POST"], new)
+        self.assertNotIn(PASSWORD, json.dumps(new))
+        self.assertNotIn(PASSWORD.replace(" ", "%20"), json.dumps(new))
+
+    @step("12", "01", "04", "06")
+    def test_12_sshd_key_then_code_logs_in(self):
+        self.use_sshd_setup("key-and-code.conf")
+        shutil.copyfile(self.root / f"{EXAMPLES}/pam.d/sshd-key-and-code",
+                        self.root.writable("/etc/pam.d/sshd"))
+        key, _, public = e2e.ed25519_key()
+        ssh_dir = self.root / "/home/alice/.ssh"
+        ssh_dir.mkdir(mode=0o700, exist_ok=True)
+        self.root.writable("/home/alice/.ssh/authorized_keys").write_text(public + "\n")
+        self.root.run("chown", "-R", "alice:alice", "/home/alice/.ssh")
+        with self.sshd() as port:
+            ok, prompts, sent = self.sshd_login(port, key=key)
+        self.assertTrue(ok, prompts)
+        self.assertEqual(len(prompts), 1, prompts)
+        self.assertIn("Verification code", prompts[0])
+        self.assertEqual(len(sent), 1)
+
+    @step("13", "01", "06")
+    def test_13_disable_takes_it_out(self):
+        result = self.verif8ctl("disable")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertNotIn("pam_verif8", self.common_auth())
+
+    @step("14", "01")
+    def test_14_purge_leaves_only_what_the_admin_wrote(self):
         # The logins made state_dir; should they have failed, make it as the module would.
         (self.root / STATE_DIR).mkdir(mode=0o700, exist_ok=True)
+        self.root.run("pam-auth-update", "--enable", "verif8")
+        self.assertIn("pam_verif8", self.common_auth())
         self.root.run("apt-get", "purge", "-y", "libpam-verif8")
         status = self.root.run("dpkg-query", "-W", "-f", "${Status}", "libpam-verif8",
                                check=False).stdout
@@ -649,6 +860,31 @@ class InstalledDeb(unittest.TestCase):
         self.assertNotIn("verif8", self.root.read("/var/lib/pam/seen").split())
         # The users file is the administrator's, not the package's: policy keeps it.
         self.assertTrue((self.root / USERS).exists())
+
+
+def kill_processes_in(root):
+    """SIGKILL every process whose root directory is `root` (sshd and its children), and wait
+    until they are gone, so that the root can be unmounted."""
+    root = os.path.realpath(root)
+    for _ in range(100):
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry}/root") == root:
+                        found.append(int(entry))
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def installed_deb_classes():
+    """One InstalledDeb per release the .deb is installed in (install_suites)."""
+    return [type(f"InstalledDeb_{suite}", (InstalledDeb,), {"SUITE": suite})
+            for suite in install_suites()]
 
 
 def main():
@@ -667,10 +903,11 @@ def main():
 
     signal.signal(signal.SIGTERM, interrupted)
     try:
-        return 0 if tap.run([DebPackage, RpmPackage, InstalledDeb]) else 1
+        return 0 if tap.run([DebPackage, RpmPackage, *installed_deb_classes()]) else 1
     finally:
-        if InstalledDeb.sandbox:
-            InstalledDeb.sandbox.stop()
+        for cls in InstalledDeb.__subclasses__():
+            if cls.sandbox:
+                cls.sandbox.stop()
         unmount_all(WORK)
         if (WORK / "root").exists():
             # A command the signal cut short may still be finishing in the root: try twice;
