@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,9 +85,19 @@ struct ChildPlan {
     if (dup2(programFd, 3) < 0)
         _exit(126);
     // Nothing else of the host's (sshd's client socket, say) reaches the program.
-    if (close_range(4, ~0U, 0) != 0) {
-        for (int fd = 4; fd < 65536; ++fd)
-            close(fd);
+    // close_range by number: glibc has a wrapper only since 2.34 (Debian 11 has 2.31), the
+    // kernel since 5.9; without it, every descriptor the process may have.
+    long closed = -1;
+#ifdef SYS_close_range
+    closed = syscall(SYS_close_range, 4U, ~0U, 0U);
+#endif
+    if (closed != 0) {
+        rlimit limit{};
+        const long last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                              ? std::max<long>(65536, static_cast<long>(limit.rlim_cur))
+                              : 65536;
+        for (long fd = 4; fd < last; ++fd)
+            close(static_cast<int>(fd));
     }
     if (!becomeRoot() || !leaveCallersState())
         _exit(126);

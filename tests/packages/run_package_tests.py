@@ -15,7 +15,6 @@ are mounted into the root only for the duration of each command, then unmounted.
 
 import argparse
 import contextlib
-import datetime
 import glob
 import functools
 import io
@@ -42,11 +41,13 @@ import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
 from pty_session import PtySession  # noqa: E402
 
+from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirror,  # noqa: E402
+                         host_release, kill_processes_in, remove_root, unmount_all)
+
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import e2e_support as e2e  # noqa: E402  (paramiko: the ssh client of the sshd steps)
 
-# Debian releases, oldest first: the supported ones, and those the .deb is installed in.
-RELEASES = ["bullseye", "bookworm", "trixie"]
+# The releases the .deb is installed in (debian_root.RELEASES are the supported ones).
 INSTALL_RELEASES = ["bookworm", "trixie"]
 # In every bootstrapped root: pamtester for a login through libpam, openssh-server for Debian's
 # own sshd with its stock sshd_config.
@@ -286,46 +287,6 @@ class RpmPackage(unittest.TestCase):
 # The .deb installed in a Debian 12 root
 
 
-def apt_sources():
-    """(types, uri, suites, components) of every entry of the machine's apt sources."""
-    entries = []
-    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-        for stanza in re.split(r"\n\s*\n", Path(path).read_text()):
-            fields = {}
-            name = None
-            for line in stanza.splitlines():
-                if line.startswith("#"):
-                    continue
-                if line[:1] in (" ", "\t") and name:
-                    fields[name] += " " + line.strip()
-                elif ":" in line:
-                    name, _, value = line.partition(":")
-                    name = name.strip().lower()
-                    fields[name] = value.strip()
-            if fields.get("enabled", "yes").lower() == "no":
-                continue
-            for uri in fields.get("uris", "").split():
-                entries.append((fields.get("types", "").split(), uri,
-                                fields.get("suites", "").split(),
-                                fields.get("components", "").split()))
-    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-        if not os.path.exists(path):
-            continue
-        for line in Path(path).read_text().splitlines():
-            line = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
-            if len(line) >= 3:
-                entries.append(([line[0]], line[1], [line[2]], line[3:]))
-    return entries
-
-
-def host_release():
-    """The machine's own Debian release (VERSION_CODENAME of /etc/os-release)."""
-    for line in Path("/etc/os-release").read_text().splitlines():
-        if line.startswith("VERSION_CODENAME="):
-            return line.split("=", 1)[1].strip().strip('"')
-    return None
-
-
 def install_suites():
     """The releases the .deb is installed in: the machine's own, where it was built (a package
     built on Debian 13 needs 13's libc), and each later supported one."""
@@ -333,135 +294,6 @@ def install_suites():
     if host not in RELEASES:
         return []
     return [suite for suite in RELEASES[RELEASES.index(host):] if suite in INSTALL_RELEASES]
-
-
-def debian_mirror():
-    """The machine's Debian mirror, from its apt sources (the entry for its own release); the
-    other releases are on the same mirror. None if it has none."""
-    host = host_release()
-    for types, uri, suites, components in apt_sources():
-        if "deb" in types and host in suites and "main" in components and \
-                uri.startswith(("http://", "https://")):
-            return uri.rstrip("/")
-    return None
-
-
-def mounts_under(path):
-    """Mount points at or below `path`, deepest first."""
-    path = os.path.realpath(path)
-    found = []
-    with open("/proc/self/mountinfo") as handle:
-        for line in handle:
-            point = line.split()[4].encode().decode("unicode_escape")
-            if point == path or point.startswith(path + "/"):
-                found.append(point)
-    return sorted(found, key=len, reverse=True)
-
-
-def unmount_all(path):
-    for point in mounts_under(path):
-        if run(["umount", point]).returncode != 0:
-            run(["umount", "-l", point])
-
-
-def remove_root(path):
-    """rm -rf for a Debian root, refusing while anything is mounted inside (a bind-mounted /dev
-    would take the machine's device nodes with it)."""
-    if not os.path.lexists(path):
-        return
-    unmount_all(path)
-    left = mounts_under(path)
-    if left:
-        raise RuntimeError(f"still mounted, not removing {path}: {left}")
-    shutil.rmtree(path)
-
-
-class DebianRoot:
-    """A Debian root under the work directory; commands run in it through chroot, with /proc
-    and /dev mounted only while they run."""
-
-    ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
-           "DEBIAN_FRONTEND": "noninteractive", "TERM": "dumb"}
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def __truediv__(self, inside):
-        return self.path / inside.lstrip("/")
-
-    def writable(self, inside):
-        """The host path of a file to write in the root: never through a symlink, which the
-        root's own tools could point at the machine's files."""
-        path = self / inside
-        parent = os.path.realpath(path.parent)
-        if not (parent + "/").startswith(os.path.realpath(self.path) + "/"):
-            raise RuntimeError(f"{inside} leads out of the root ({parent})")
-        if path.is_symlink():
-            path.unlink()
-        return path
-
-    @contextlib.contextmanager
-    def mounted(self):
-        mounted = []
-        try:
-            for source, target, args in (("proc", "proc", ["-t", "proc"]),
-                                         ("/dev", "dev", ["--bind"])):
-                if (self.path / target).is_symlink():
-                    raise RuntimeError(f"/{target} in the root is a symlink: not mounting on it")
-                run(["mount", *args, source, str(self.path / target)], check=True)
-                mounted.append(self.path / target)
-            yield
-        finally:
-            for target in reversed(mounted):
-                if run(["umount", str(target)]).returncode != 0:
-                    run(["umount", "-l", str(target)])
-
-    def run(self, *command, check=True, input=None, timeout=600):
-        with self.mounted():
-            result = run(["chroot", str(self.path), *command], env=self.ENV, input=input,
-                         timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} in the root exited {result.returncode}:\n"
-                                 f"{result.stdout}{result.stderr}")
-        return result
-
-    def read(self, inside):
-        return (self / inside).read_text()
-
-
-def bootstrapped_tarball(cache, mirror, suite):
-    """A minbase root of `suite` with BOOTSTRAP_PACKAGES and fresh apt lists, as a tarball
-    cached by date."""
-    cache.mkdir(parents=True, exist_ok=True)
-    kind = f"{suite}-minbase-" + "-".join(BOOTSTRAP_PACKAGES)
-    tarball = cache / f"{kind}-{datetime.date.today():%Y%m%d}.tar"
-    if tarball.exists():
-        log(f"debootstrap: cached {tarball.name}")
-        return tarball
-    building = cache / f"bootstrap-{suite}"
-    remove_root(building)
-    started = time.monotonic()
-    try:
-        result = run(["debootstrap", "--variant=minbase",
-                      "--include=" + ",".join(BOOTSTRAP_PACKAGES), suite, str(building), mirror],
-                     timeout=1800)
-        if result.returncode != 0:
-            raise AssertionError(f"debootstrap {suite} failed ({result.returncode}):\n"
-                                 f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
-        root = DebianRoot(building)
-        root.run("apt-get", "update", "-qq")
-        root.run("apt-get", "clean")
-        log(f"debootstrap {suite} + apt-get update: {time.monotonic() - started:.0f} s "
-            f"from {mirror}")
-        partial = tarball.with_suffix(".part")
-        run(["tar", "-C", str(building), "-cf", str(partial), "."], check=True)
-        partial.rename(tarball)
-    finally:
-        remove_root(building)
-    for old in cache.glob(f"{suite}-minbase-*.tar"):
-        if old != tarball:
-            old.unlink()
-    return tarball
 
 
 def install_test_skip_reason(suite):
@@ -542,7 +374,8 @@ class InstalledDeb(unittest.TestCase):
     def test_01_apt_installs_the_deb(self):
         cls = type(self)
         deb = find_one("libpam-verif8_*.deb", ".deb")
-        tarball = bootstrapped_tarball(WORK / "cache", debian_mirror(), self.SUITE)
+        tarball = bootstrapped_tarball(WORK / "cache", debian_mirror(), self.SUITE,
+                                       BOOTSTRAP_PACKAGES)
         path = WORK / f"root-{self.SUITE}"
         remove_root(path)
         path.mkdir(parents=True)
@@ -860,25 +693,6 @@ class InstalledDeb(unittest.TestCase):
         self.assertNotIn("verif8", self.root.read("/var/lib/pam/seen").split())
         # The users file is the administrator's, not the package's: policy keeps it.
         self.assertTrue((self.root / USERS).exists())
-
-
-def kill_processes_in(root):
-    """SIGKILL every process whose root directory is `root` (sshd and its children), and wait
-    until they are gone, so that the root can be unmounted."""
-    root = os.path.realpath(root)
-    for _ in range(100):
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{entry}/root") == root:
-                        found.append(int(entry))
-        if not found:
-            return
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
 
 
 def installed_deb_classes():

@@ -11,6 +11,7 @@ extern "C" {
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -139,10 +140,22 @@ void writeService(const std::string& name, const std::string& args, const std::s
               "auth required " + env("VERIF8_MODULE") + " " + args + "\n" + after, 0644);
 }
 
+// libpamtest 1.1.4 added a last argument (a PAM handle); Debian 11's
+// 1.1.3 has six. Which one is called is decided by the declaration in the installed header.
+template <typename Run>
+pamtest_err runConversation(Run run, const char* service, const char* user, Script& script,
+                            pam_testcase* cases, size_t count) {
+    if constexpr (std::is_invocable_v<Run, const char*, const char*, pam_conv_fn, void*,
+                                      pam_testcase*, size_t, std::nullptr_t>)
+        return run(service, user, conversation, &script, cases, count, nullptr);
+    else
+        return run(service, user, conversation, &script, cases, count);
+}
+
 int authenticate(const std::string& service, const std::string& user, Script& script, int flags) {
     pam_testcase cases[] = {pam_test_flags(PAMTEST_AUTHENTICATE, PAM_SUCCESS, flags)};
     const pamtest_err err =
-        _pamtest_conv(service.c_str(), user.c_str(), conversation, &script, cases, 1, nullptr);
+        runConversation(_pamtest_conv, service.c_str(), user.c_str(), script, cases, 1);
     if (err != PAMTEST_ERR_OK && err != PAMTEST_ERR_CASE)
         throw std::runtime_error("libpamtest could not run the case: error " + std::to_string(err));
     return cases[0].op_rv;

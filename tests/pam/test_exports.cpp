@@ -83,12 +83,22 @@ static void needed_libraries(void**) {
     }
 }
 
+// Bytes in use on the heap: mallinfo2 from glibc 2.33, mallinfo (int fields, enough for a
+// test's heap) before, as on Debian 11.
+static std::size_t heapInUse() {
+#if __GLIBC_PREREQ(2, 33)
+    return mallinfo2().uordblks;
+#else
+    return static_cast<std::size_t>(static_cast<unsigned>(mallinfo().uordblks));
+#endif
+}
+
 // Whether mallinfo2 sees this process's heap: sanitizer builds replace malloc, and it then
 // counts nothing, so the leak check below cannot be made there.
 static bool heapIsCounted() {
-    const std::size_t empty = mallinfo2().uordblks;
+    const std::size_t empty = heapInUse();
     void* volatile probe = malloc(64 << 10);  // below the mmap threshold: from the heap
-    const bool counted = mallinfo2().uordblks >= empty + (64 << 10);
+    const bool counted = heapInUse() >= empty + (64 << 10);
     free(probe);
     return counted;
 }
@@ -105,10 +115,10 @@ static void loading_and_unloading_leaks_nothing(void**) {
         dlclose(module);
     };
     cycle();  // the first load sets up what stays for good (the loader's own tables)
-    const std::size_t before = mallinfo2().uordblks;
+    const std::size_t before = heapInUse();
     for (int i = 0; i < 200; ++i)
         cycle();
-    const std::size_t after = mallinfo2().uordblks;
+    const std::size_t after = heapInUse();
     // A leaked exception pool alone would be some 14 MB over 200 loads.
     if (after > before + 512 * 1024)
         fail_msg("200 loads left %zu bytes allocated", after - before);

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""The module built from this tree and its unit, PAM, local-login and fault tests run in a clean
+root of each supported Debian release (debian_root.RELEASES: 11, 12 and 13), with the compiler,
+Meson, libcurl, OpenSSL, libpam and Python that release ships. Debian 11's libcurl 7.74 is the
+oldest the module supports (it stands in for RHEL 9's 7.76 and Ubuntu 22.04's 7.81) and its
+Meson 0.56 the oldest that builds it (RHEL 9 has 0.63). Prints TAP: per release, one line for
+the root, one for the build, and one per Meson test (its cases listed when one fails).
+
+usage: run_root_tests.py [--work DIR] [--releases bullseye,bookworm,trixie]
+  --work  where the roots and the cached debootstrap tarballs go (default: build/root-tests)
+
+Needs root and the Debian mirror of the machine's apt sources (read when it runs); a tarball of
+each bootstrapped root is cached by date under --work, so later runs the same day skip
+debootstrap. Nothing outside --work is changed."""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOP = HERE.parents[1]
+sys.path.insert(0, str(TOP / "tests" / "harness"))
+
+from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirror,  # noqa: E402
+                         kill_processes_in, log, remove_root, run, unmount_all)
+
+# What a minimal root needs to build the module and run those tests; the same names in every
+# supported release (each gets its own versions).
+PACKAGES = ["meson", "ninja-build", "pkg-config", "g++", "libpam0g-dev", "libaudit-dev",
+            "libcurl4-openssl-dev", "rapidjson-dev", "ca-certificates", "libcmocka-dev",
+            "libpamtest0-dev", "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
+            "openssl", "binutils"]
+SUITES = ["unit", "pam", "local", "faults"]
+
+
+class Tap:
+    def __init__(self):
+        self.number = 0
+        self.failed = 0
+
+    def result(self, ok, name, diagnostics=()):
+        self.number += 1
+        self.failed += 0 if ok else 1
+        print(f"{'ok' if ok else 'not ok'} {self.number} - {name}", flush=True)
+        for line in diagnostics:
+            print(f"#   {line}"[:400], flush=True)
+
+
+def source_files():
+    """The tree as a clean clone has it: git's list when there is one, else every file but
+    build output."""
+    listed = run(["git", "-C", str(TOP), "ls-files", "-z", "--cached", "--others",
+                  "--exclude-standard"])
+    if listed.returncode == 0:
+        return [name for name in listed.stdout.split("\0") if name]
+    names = []
+    for directory, subdirs, files in os.walk(TOP):
+        relative = os.path.relpath(directory, TOP)
+        subdirs[:] = [d for d in subdirs if d not in (".git", "build")]
+        names += [os.path.normpath(os.path.join(relative, f)) for f in files]
+    return names
+
+
+def copy_tree(destination):
+    for name in source_files():
+        source = TOP / name
+        if not source.is_file():
+            continue  # deleted in the work tree, not yet in git's index
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def failed_cases(stdout):
+    lines = stdout.splitlines()
+    out = []
+    for index, line in enumerate(lines):
+        if line.startswith("not ok") and "# SKIP" not in line.upper():
+            out.append(line)
+            out += [follow for follow in lines[index + 1:index + 12] if follow.startswith("#")]
+    return out[:60]
+
+
+def cases(stdout):
+    return sum(1 for line in stdout.splitlines() if line.startswith(("ok ", "not ok ")))
+
+
+def test_release(tap, suite, mirror, work):
+    started = time.monotonic()
+    try:
+        tarball = bootstrapped_tarball(work / "cache", mirror, suite, PACKAGES)
+        path = work / f"root-{suite}"
+        remove_root(path)
+        path.mkdir(parents=True)
+        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
+        root = DebianRoot(path, recursive_dev=True)
+        copy_tree(root.writable("/src"))
+        versions = root.run("dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "meson", "g++",
+                            "libcurl4-openssl-dev", "libpam0g-dev", "python3").stdout
+    except Exception as error:  # noqa: BLE001 (any failure is this step's, with its words)
+        tap.result(False, f"{suite}: root with the build packages", str(error).splitlines())
+        return
+    tap.result(True, f"{suite}: root with the build packages "
+                     f"({time.monotonic() - started:.0f} s; "
+                     + ", ".join(" ".join(line.split()) for line in versions.splitlines()) + ")")
+    try:
+        started = time.monotonic()
+        setup = root.run("meson", "setup", "/build", "/src", "-Dfuzz=false", check=False,
+                         timeout=600)
+        build = setup if setup.returncode != 0 else root.run("ninja", "-C", "/build",
+                                                             check=False, timeout=1800)
+        if build.returncode != 0:
+            output = (build.stdout + build.stderr).splitlines()
+            tap.result(False, f"{suite}: meson setup and build", output[-40:])
+            return
+        tap.result(True, f"{suite}: meson setup and build ({time.monotonic() - started:.0f} s)")
+        started = time.monotonic()
+        arguments = ["meson", "test", "-C", "/build", "--num-processes", "2", "--print-errorlogs"]
+        for name in SUITES:
+            arguments += ["--suite", name]
+        tested = root.run(*arguments, check=False, timeout=2400)
+        log_path = root / "/build/meson-logs/testlog.json"
+        if not log_path.exists():
+            tap.result(False, f"{suite}: meson test wrote no testlog.json",
+                       (tested.stdout + tested.stderr).splitlines()[-40:])
+            return
+        entries = [json.loads(line) for line in log_path.read_text().splitlines() if line]
+        for entry in entries:
+            stdout = entry.get("stdout") or ""
+            ok = entry.get("result") in ("OK", "EXPECTEDFAIL")
+            tap.result(ok, f"{suite}: {entry['name']} ({entry.get('result')}, {cases(stdout)} "
+                           "cases)", [] if ok else failed_cases(stdout) or stdout.splitlines()[-30:])
+        log(f"{suite}: meson test {time.monotonic() - started:.0f} s")
+    finally:
+        kill_processes_in(path)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", default=str(TOP / "build" / "root-tests"))
+    parser.add_argument("--releases", default=",".join(RELEASES))
+    args = parser.parse_args()
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    tap = Tap()
+
+    def interrupted(number, _frame):
+        raise KeyboardInterrupt(f"signal {number}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        if os.geteuid() != 0:
+            tap.result(False, "the release roots need root (debootstrap, chroot, mount)")
+        elif not shutil.which("debootstrap"):
+            tap.result(False, "debootstrap is not installed")
+        elif not debian_mirror():
+            tap.result(False, "the machine's apt sources name no Debian mirror")
+        else:
+            for suite in args.releases.split(","):
+                test_release(tap, suite, debian_mirror(), work)
+    finally:
+        unmount_all(work)
+        for suite in RELEASES:
+            remove_root(work / f"root-{suite}")
+    print(f"1..{tap.number}", flush=True)
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
