@@ -131,14 +131,15 @@ CallStatus classifyTransportError(CURLcode code) {
     }
 }
 // Without the request-start hook (libcurl < 7.80): whether a failed transfer certainly sent
-// nothing. Only a name that did not resolve or a connect that was refused, and only while the
-// handle has never opened a connection: a reused connection that died may already have carried
-// the request before curl retried on a new one. Anything else may have sent it.
-bool failedBeforeAnyRequest(CURLcode code, bool mayHaveReused) {
+// nothing. Only while the handle has never opened a connection before this transfer (a reused
+// connection that died may have carried the request before curl retried on a new one; curl
+// retries only on a reused one), and only if no TLS handshake completed (the request goes out
+// after it) or the name did not resolve or the connect was refused. Anything else may have.
+bool failedBeforeAnyRequest(CURLcode code, bool mayHaveReused, curl_off_t tlsDoneUs) {
     if (mayHaveReused)
         return false;
-    return code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-           code == CURLE_COULDNT_CONNECT;
+    return tlsDoneUs == 0 || code == CURLE_COULDNT_RESOLVE_HOST ||
+           code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_COULDNT_CONNECT;
 }
 
 using Clock = std::chrono::steady_clock;
@@ -283,6 +284,7 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         result.detail = "could not set up the HTTPS request";
         return result;
     }
+    const bool mayHaveReused = connectionsOpened > 0;
     const CURLcode code = curlApi().easyPerform(handle.get());
     long opened = 0;
     if (curlApi().easyGetinfo(handle.get(), CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK ||
@@ -306,9 +308,12 @@ CallResult CurlVerifyClient::Impl::perform(const SecretString& url, const std::s
         // that timed out. Only then may another URL be tried without risking a second send.
         // (curl's timing and connection counters cannot tell a connect that timed out from a
         // reused connection whose answer timed out: both show no new connection and no times.)
+        curl_off_t tlsDoneUs = -1;  // unknown: as if a handshake had completed
+        if (curlApi().easyGetinfo(handle.get(), CURLINFO_APPCONNECT_TIME_T, &tlsDoneUs) != CURLE_OK)
+            tlsDoneUs = -1;
         const bool maybeSent = curlApi().features.requestStartHook
                                    ? exchange.requestStarted
-                                   : !failedBeforeAnyRequest(code, connectionsOpened > 0);
+                                   : !failedBeforeAnyRequest(code, mayHaveReused, tlsDoneUs);
         nothingSent = !maybeSent;
         result.requestSent = maybeSent;
         result.status = classifyTransportError(code);

@@ -4,6 +4,7 @@ dir, and writes config files the way the module insists on (root-owned, 0600).
 Used by the PAM-layer runner, the demo and (later) the end-to-end suite, so that all of them set
 up the same world the same way. Nothing here touches the machine's /etc or running services."""
 
+import glob
 import json
 import os
 import shutil
@@ -126,10 +127,15 @@ class Sandbox:
 
 def system_module(name):
     """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths)."""
-    libdir = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
-                            text=True, check=True).stdout.strip()
-    for directory in (Path(libdir) / "security", Path("/lib/x86_64-linux-gnu/security"),
-                      Path("/usr/lib/security"), Path("/lib/security")):
+    # pam.pc names libpam's directory from Linux-PAM 1.5; before (Debian 11) look where
+    # distributions keep them.
+    found = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                           text=True)
+    candidates = [Path(found.stdout.strip()) / "security"] if found.returncode == 0 else []
+    for pattern in ("/lib/*/security", "/usr/lib/*/security", "/usr/lib64/security",
+                    "/lib64/security", "/usr/lib/security", "/lib/security"):
+        candidates += [Path(match) for match in sorted(glob.glob(pattern))]
+    for directory in candidates:
         if (directory / name).exists():
             return str(directory / name)
     raise FileNotFoundError(f"no {name} among the system's PAM modules")

@@ -34,7 +34,7 @@ from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirr
 PACKAGES = ["meson", "ninja-build", "pkg-config", "g++", "libpam0g-dev", "libaudit-dev",
             "libcurl4-openssl-dev", "rapidjson-dev", "ca-certificates", "libcmocka-dev",
             "libpamtest0-dev", "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
-            "openssl", "binutils"]
+            "openssl", "curl", "binutils"]
 SUITES = ["unit", "pam", "local", "faults"]
 
 
@@ -133,8 +133,9 @@ def test_release(tap, suite, mirror, work):
         for entry in entries:
             stdout = entry.get("stdout") or ""
             ok = entry.get("result") in ("OK", "EXPECTEDFAIL")
+            output = (stdout + (entry.get("stderr") or "")).splitlines()
             tap.result(ok, f"{suite}: {entry['name']} ({entry.get('result')}, {cases(stdout)} "
-                           "cases)", [] if ok else failed_cases(stdout) or stdout.splitlines()[-30:])
+                           "cases)", [] if ok else failed_cases(stdout) or output[-30:])
         log(f"{suite}: meson test {time.monotonic() - started:.0f} s")
     finally:
         kill_processes_in(path)
@@ -144,6 +145,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", default=str(TOP / "build" / "root-tests"))
     parser.add_argument("--releases", default=",".join(RELEASES))
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the roots in --work (unmounted) to look into them")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -165,7 +168,7 @@ def main():
                 test_release(tap, suite, debian_mirror(), work)
     finally:
         unmount_all(work)
-        for suite in RELEASES:
+        for suite in RELEASES if not args.keep else []:
             remove_root(work / f"root-{suite}")
     print(f"1..{tap.number}", flush=True)
     return 1 if tap.failed else 0
