@@ -55,6 +55,8 @@ VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang openssh-server openssh
 # The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm's
 # symbolizer for readable sanitizer reports.
 VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-dev llvm)
+# The Debian 11, 12 and 13 roots of tests/roots and tests/packages.
+VERIF8_TEST_PACKAGES+=(debootstrap)
 # What scripts/package and tests/packages need: the Debian and RPM builds (dpkg-buildpackage
 # insists on build-essential, which minimal images lack), lintian, and debootstrap for the install
 # test in a throw-away Debian root.

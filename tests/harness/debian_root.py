@@ -180,9 +180,9 @@ def bootstrapped_tarball(cache, mirror, suite, packages):
     remove_root(building)
     started = time.monotonic()
     try:
-        result = run(["debootstrap", "--variant=minbase",
-                      "--include=" + ",".join(packages), suite, str(building), mirror],
-                     timeout=1800)
+        include = ["--include=" + ",".join(packages)] if packages else []
+        result = run(["debootstrap", "--variant=minbase", *include, suite, str(building),
+                      mirror], timeout=1800)
         if result.returncode != 0:
             raise AssertionError(f"debootstrap {suite} failed ({result.returncode}):\n"
                                  f"{result.stdout[-3000:]}{result.stderr[-3000:]}")

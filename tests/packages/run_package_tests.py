@@ -706,7 +706,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--packages", default=str(ROOT / "build" / "packages"))
     parser.add_argument("--work", default=str(ROOT / "build" / "package-tests"))
+    parser.add_argument("--bootstrap-only", action="store_true",
+                        help="only make the cached root tarballs (scripts/test runs this while "
+                             "it builds)")
     args = parser.parse_args()
+    if args.bootstrap_only:
+        work = Path(args.work).resolve()
+        for suite in install_suites():
+            if not install_test_skip_reason(suite):
+                bootstrapped_tarball(work / "cache", debian_mirror(), suite, BOOTSTRAP_PACKAGES)
+        return 0
     PACKAGES = Path(args.packages).resolve()
     WORK = Path(args.work).resolve()
     WORK.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ root of each supported Debian release (debian_root.RELEASES: 11, 12 and 13), wit
 Meson, libcurl, OpenSSL, libpam and Python that release ships. Debian 11's libcurl 7.74 is the
 oldest the module supports (it stands in for RHEL 9's 7.76 and Ubuntu 22.04's 7.81) and its
 Meson 0.56 the oldest that builds it (RHEL 9 has 0.63). Prints TAP: per release, one line for
-the root, one for the build, and one per Meson test (its cases listed when one fails).
+the root, one for the build, and one per Meson test (its cases listed when one fails); then, for
+each release the README promises but the machine's own, `scripts/demo --auto` in a bare root.
 
 usage: run_root_tests.py [--work DIR] [--releases bullseye,bookworm,trixie]
   --work  where the roots and the cached debootstrap tarballs go (default: build/root-tests)
@@ -27,7 +28,7 @@ TOP = HERE.parents[1]
 sys.path.insert(0, str(TOP / "tests" / "harness"))
 
 from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirror,  # noqa: E402
-                         kill_processes_in, log, remove_root, run, unmount_all)
+                         host_release, kill_processes_in, log, remove_root, run, unmount_all)
 
 # What a minimal root needs to build the module and run those tests; the same names in every
 # supported release (each gets its own versions).
@@ -35,7 +36,18 @@ PACKAGES = ["meson", "ninja-build", "pkg-config", "g++", "libpam0g-dev", "libaud
             "libcurl4-openssl-dev", "rapidjson-dev", "ca-certificates", "libcmocka-dev",
             "libpamtest0-dev", "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
             "openssl", "curl", "binutils"]
+# The machine's own release runs every suite on the machine itself (scripts/test): its root
+# only checks that a clean one builds and passes the unit and PAM tests.
 SUITES = ["unit", "pam", "local", "faults"]
+OWN_RELEASE_SUITES = ["unit", "pam"]
+# The releases the README's commands are promised on (its first lines); the machine's own runs
+# them itself.
+README_RELEASES = ["bookworm", "trixie"]
+
+
+def demo_releases(releases):
+    return [suite for suite in releases.split(",")
+            if suite in README_RELEASES and suite != host_release()]
 
 
 class Tap:
@@ -121,7 +133,7 @@ def test_release(tap, suite, mirror, work):
         tap.result(True, f"{suite}: meson setup and build ({time.monotonic() - started:.0f} s)")
         started = time.monotonic()
         arguments = ["meson", "test", "-C", "/build", "--num-processes", "2", "--print-errorlogs"]
-        for name in SUITES:
+        for name in OWN_RELEASE_SUITES if suite == host_release() else SUITES:
             arguments += ["--suite", name]
         tested = root.run(*arguments, check=False, timeout=2400)
         log_path = root / "/build/meson-logs/testlog.json"
@@ -141,12 +153,41 @@ def test_release(tap, suite, mirror, work):
         kill_processes_in(path)
 
 
+def demo_release(tap, suite, mirror, work):
+    """The README's first command as a new user runs it: scripts/demo --auto, as root, in a bare
+    minbase root, installing what it needs with apt-get itself."""
+    started = time.monotonic()
+    path = work / f"root-{suite}"
+    try:
+        tarball = bootstrapped_tarball(work / "cache", mirror, suite, [])
+        remove_root(path)
+        path.mkdir(parents=True)
+        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
+        root = DebianRoot(path, recursive_dev=True)
+        shutil.copyfile("/etc/resolv.conf", root.writable("/etc/resolv.conf"))
+        copy_tree(root.writable("/src"))
+        demo = root.run("sh", "-c", "cd /src && scripts/demo --auto", check=False, timeout=1800)
+        output = (demo.stdout + demo.stderr).splitlines()
+        ok = demo.returncode == 0 and "pamtester: successfully authenticated" in demo.stdout
+        tap.result(ok, f"{suite}: scripts/demo --auto in a bare root "
+                       f"({time.monotonic() - started:.0f} s)", [] if ok else output[-40:])
+    except Exception as error:  # noqa: BLE001 (any failure is this step's, with its words)
+        tap.result(False, f"{suite}: scripts/demo --auto in a bare root", str(error).splitlines())
+    finally:
+        kill_processes_in(path)
+        unmount_all(path)
+        remove_root(path)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", default=str(TOP / "build" / "root-tests"))
     parser.add_argument("--releases", default=",".join(RELEASES))
     parser.add_argument("--keep", action="store_true",
                         help="leave the roots in --work (unmounted) to look into them")
+    parser.add_argument("--bootstrap-only", action="store_true",
+                        help="only make the cached tarballs (network-bound: scripts/test runs "
+                             "this while it builds)")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -163,9 +204,20 @@ def main():
             tap.result(False, "debootstrap is not installed")
         elif not debian_mirror():
             tap.result(False, "the machine's apt sources name no Debian mirror")
+        elif args.bootstrap_only:
+            for suite in args.releases.split(","):
+                try:
+                    bootstrapped_tarball(work / "cache", debian_mirror(), suite, PACKAGES)
+                    if suite in demo_releases(args.releases):
+                        bootstrapped_tarball(work / "cache", debian_mirror(), suite, [])
+                    tap.result(True, f"{suite}: bootstrapped")
+                except Exception as error:  # noqa: BLE001 (reported; the test run retries)
+                    tap.result(False, f"{suite}: debootstrap", str(error).splitlines()[-20:])
         else:
             for suite in args.releases.split(","):
                 test_release(tap, suite, debian_mirror(), work)
+            for suite in demo_releases(args.releases):
+                demo_release(tap, suite, debian_mirror(), work)
     finally:
         unmount_all(work)
         for suite in RELEASES if not args.keep else []:
