@@ -176,7 +176,7 @@ def bootstrapped_tarball(cache, mirror, suite, packages):
     if tarball.exists():
         log(f"debootstrap: cached {tarball.name}")
         return tarball
-    building = cache / f"bootstrap-{suite}"
+    building = cache / f"bootstrap-{kind}"
     remove_root(building)
     started = time.monotonic()
     try:
@@ -196,7 +196,8 @@ def bootstrapped_tarball(cache, mirror, suite, packages):
         partial.rename(tarball)
     finally:
         remove_root(building)
-    for old in cache.glob(f"{suite}-minbase-*.tar"):
+    # Older days' tarballs of this kind only: another package list of the release is its own.
+    for old in cache.glob(f"{kind}-*.tar"):
         if old != tarball:
             old.unlink()
     return tarball
