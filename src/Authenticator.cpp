@@ -50,6 +50,10 @@ Step carryOn(std::string notice) {
     return Step{std::nullopt, std::move(notice), false};
 }
 
+std::string problemText(const std::optional<Problem>& problem) {
+    return problem ? problem->text : std::string("(no problem given)");
+}
+
 std::string attemptsLeftText(int left) {
     return std::to_string(left) + (left == 1 ? " attempt" : " attempts") + " left.";
 }
@@ -227,13 +231,13 @@ std::optional<Outcome> Authenticator::claimPhone(Attempt& attempt) {
                 "again when it has ended.");
             return Outcome::PhoneBusy;
         case ClaimVerdict::Busy:
-            logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+            logger_.log(LogLevel::Error, "state_dir: " + sanitize(problemText(claim.problem)));
             attempt.reason = "the session table stayed locked (a stopped process?); nothing sent";
             return Outcome::StateBusy;
         case ClaimVerdict::Unavailable:
             break;
     }
-    logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+    logger_.log(LogLevel::Error, "state_dir: " + sanitize(problemText(claim.problem)));
     attempt.reason = "state_dir unusable; nothing sent";
     return Outcome::ConfigError;
 }
@@ -356,14 +360,16 @@ Step Authenticator::send(const LoginContext& login, Attempt& attempt, Channel ch
     attempt.pending.apiAttempt = session.attempt;
     attempt.pending.apiExpiresAt = session.expiresAt.value_or(0);
     attempt.pending.loginStamp = login.key.empty() ? std::string() : loginStamp(login.key);
-    if (!sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending)) {
+    const Recording recording =
+        sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending);
+    if (recording.verdict != RecordVerdict::Recorded) {
         // Without the record another login could take this number's session unseen.
         attempt.pending.sessionId.clear();
-        if (sessions_.problem().empty()) {
+        if (recording.verdict == RecordVerdict::ClaimLost) {
             attempt.reason = "this login's claim on the phone ran out (login_timeout)";
             return ended(Outcome::LoginTimeout);
         }
-        logger_.log(LogLevel::Error, "state_dir: " + sanitize(sessions_.problem()));
+        logger_.log(LogLevel::Error, "state_dir: " + sanitize(problemText(recording.problem)));
         attempt.reason = "state_dir: the session could not be recorded";
         return ended(Outcome::ConfigError);
     }
@@ -559,9 +565,11 @@ Step Authenticator::validate(Attempt& attempt, std::string_view code) {
     attempt.pending.apiAttempt += 1;
     if (const auto stop = checkUntouched(attempt, after))
         return ended(*stop);
-    if (!sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending))
+    const Recording recording =
+        sessions_.record(attempt.enrolment->phone, attempt.holder, attempt.pending);
+    if (recording.verdict != RecordVerdict::Recorded)
         logger_.debug("the wrong-code count could not be recorded: " +
-                      sanitize(sessions_.problem()));
+                      sanitize(problemText(recording.problem)));
     return wasted("Wrong code.");
 }
 
@@ -665,7 +673,9 @@ void Authenticator::finish(const LoginContext&, const Attempt& attempt, Outcome 
                        outcome == Outcome::SessionExpired;
     // A login that sent nothing leaves the number's session as it found it.
     const bool keep = attempt.pending.sessionId.empty() || !final;
-    sessions_.release(attempt.enrolment->phone, attempt.holder, keep);
+    const Result<> released = sessions_.release(attempt.enrolment->phone, attempt.holder, keep);
+    if (!released)
+        logger_.debug("the claim could not be released: " + sanitize(released.problem().text));
 }
 
 void Authenticator::logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome) {

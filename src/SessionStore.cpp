@@ -518,7 +518,7 @@ Claim FileSessionStore::claim(const std::string& phone, const Holder& holder,
                               std::int64_t untilMs) {
     Claim result;
     if (holder.pid <= 0) {
-        problem_ = "the login's process cannot be told (no /proc)";
+        result.problem = Problem("the login's process cannot be told (no /proc)");
         return result;
     }
     const std::string stamp = phoneStamp(phone);
@@ -540,6 +540,7 @@ Claim FileSessionStore::claim(const std::string& phone, const Holder& holder,
                     });
     if (!reply) {
         result.verdict = busy_ ? ClaimVerdict::Busy : ClaimVerdict::Unavailable;
+        result.problem = Problem(problem_);
         return result;
     }
     if (reply->compare(0, 5, "held ") == 0) {
@@ -551,7 +552,7 @@ Claim FileSessionStore::claim(const std::string& phone, const Holder& holder,
                          ? parseRow(trim(std::string_view(*reply).substr(8)))
                          : std::nullopt;
     if (!row) {
-        problem_ = "the table's worker gave an answer that is not one";
+        result.problem = Problem("the table's worker gave an answer that is not one");
         return result;
     }
     result.verdict = ClaimVerdict::Claimed;
@@ -559,12 +560,11 @@ Claim FileSessionStore::claim(const std::string& phone, const Holder& holder,
     return result;
 }
 
-bool FileSessionStore::record(const std::string& phone, const Holder& holder,
-                              const PendingSession& session) {
-    if (!storable(session.sessionId) || hasControlOrSpace(session.loginStamp)) {
-        problem_ = "a session id with spaces or control characters is not kept";
-        return false;
-    }
+Recording FileSessionStore::record(const std::string& phone, const Holder& holder,
+                                   const PendingSession& session) {
+    if (!storable(session.sessionId) || hasControlOrSpace(session.loginStamp))
+        return {RecordVerdict::Unavailable,
+                Problem("a session id with spaces or control characters is not kept")};
     const std::string stamp = phoneStamp(phone);
     const auto reply = changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, busy_,
                                    [&](Table& table, std::int64_t, bool& write) -> std::string {
@@ -575,26 +575,33 @@ bool FileSessionStore::record(const std::string& phone, const Holder& holder,
                                        write = true;
                                        return "recorded";
                                    });
-    if (reply && *reply == "lost")
-        problem_.clear();
-    return reply && *reply == "recorded";
+    if (!reply)
+        return {RecordVerdict::Unavailable, Problem(problem_)};
+    if (*reply == "lost")
+        return {RecordVerdict::ClaimLost, std::nullopt};
+    return {RecordVerdict::Recorded, std::nullopt};
 }
 
-void FileSessionStore::release(const std::string& phone, const Holder& holder, bool keepSession) {
+Result<> FileSessionStore::release(const std::string& phone, const Holder& holder,
+                                   bool keepSession) {
     const std::string stamp = phoneStamp(phone);
-    changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, busy_,
-                [&](Table& table, std::int64_t, bool& write) -> std::string {
-                    Row* row = rowOf(table, stamp);
-                    if (row == nullptr || !sameHolder(row->holder, holder))
-                        return "not held";
-                    row->holder.reset();
-                    if (!keepSession)
-                        row->session.reset();
-                    if (!row->session)
-                        table.rows.erase(table.rows.begin() + (row - table.rows.data()));
-                    write = true;
-                    return "released";
-                });
+    const auto reply =
+        changeTable(stateDir_, owner_, maxBytes_, lockWaitMs_, problem_, busy_,
+                    [&](Table& table, std::int64_t, bool& write) -> std::string {
+                        Row* row = rowOf(table, stamp);
+                        if (row == nullptr || !sameHolder(row->holder, holder))
+                            return "not held";
+                        row->holder.reset();
+                        if (!keepSession)
+                            row->session.reset();
+                        if (!row->session)
+                            table.rows.erase(table.rows.begin() + (row - table.rows.data()));
+                        write = true;
+                        return "released";
+                    });
+    if (!reply)
+        return Problem(problem_);
+    return succeeded();
 }
 
 namespace {

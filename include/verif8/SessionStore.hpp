@@ -10,6 +10,7 @@
 #include <string>
 
 #include "verif8/Channel.hpp"
+#include "verif8/Result.hpp"
 #include "verif8/StateDir.hpp"
 
 namespace verif8 {
@@ -48,14 +49,26 @@ struct PendingSession {
 enum class ClaimVerdict {
     Claimed,      // this login may use the number until it releases it or its time is up
     HeldByOther,  // a live login holds the number: nothing may be sent
-    Busy,         // the table stayed locked past the bound (problem() says by what)
-    Unavailable,  // the table cannot be used (problem() says why): nothing may be sent
+    Busy,         // the table stayed locked past the bound (`problem` says by what)
+    Unavailable,  // the table cannot be used (`problem` says why): nothing may be sent
 };
 
 struct Claim {
     ClaimVerdict verdict = ClaimVerdict::Unavailable;
     std::optional<PendingSession> pending;  // Claimed: the number's session, if still in its time
     pid_t holderPid = 0;                    // HeldByOther: who holds it
+    std::optional<Problem> problem;         // Busy, Unavailable
+};
+
+enum class RecordVerdict {
+    Recorded,
+    ClaimLost,    // the claim is no longer this holder's (its time ran out): nothing written
+    Unavailable,  // the table cannot be used (`problem` says why)
+};
+
+struct Recording {
+    RecordVerdict verdict = RecordVerdict::Unavailable;
+    std::optional<Problem> problem;  // Unavailable
 };
 
 class SessionStore {
@@ -65,13 +78,11 @@ public:
     // another live holder's claim is still in its time. Claims of ended processes, and claims
     // past their time (a stopped login), bind nobody.
     virtual Claim claim(const std::string& phone, const Holder& holder, std::int64_t untilMs) = 0;
-    // Records the session `holder` now waits on; false when the claim is no longer its own.
-    virtual bool record(const std::string& phone, const Holder& holder,
-                        const PendingSession& session) = 0;
+    // Records the session `holder` now waits on.
+    virtual Recording record(const std::string& phone, const Holder& holder,
+                             const PendingSession& session) = 0;
     // Ends `holder`'s claim; the session stays for a later login unless `keepSession` is false.
-    virtual void release(const std::string& phone, const Holder& holder, bool keepSession) = 0;
-    // Why the last operation failed ("" when it did not).
-    virtual std::string problem() const = 0;
+    virtual Result<> release(const std::string& phone, const Holder& holder, bool keepSession) = 0;
 };
 
 // Two files, STATE_DIR/pending.a and pending.b (root-only, 0600), each able to hold the whole
@@ -92,10 +103,9 @@ public:
           lockWaitMs_(lockWaitMs) {}
 
     Claim claim(const std::string& phone, const Holder& holder, std::int64_t untilMs) override;
-    bool record(const std::string& phone, const Holder& holder,
-                const PendingSession& session) override;
-    void release(const std::string& phone, const Holder& holder, bool keepSession) override;
-    std::string problem() const override { return problem_; }
+    Recording record(const std::string& phone, const Holder& holder,
+                     const PendingSession& session) override;
+    Result<> release(const std::string& phone, const Holder& holder, bool keepSession) override;
 
 private:
     std::string stateDir_;

@@ -202,6 +202,9 @@ public:
         Claim result;
         if (broken || busy) {
             result.verdict = busy ? ClaimVerdict::Busy : ClaimVerdict::Unavailable;
+            result.problem =
+                Problem(busy ? "/state/pending.a: locked by another process for 2000 ms"
+                             : "/state: not a directory");
             return result;
         }
         MemoryRow& row = rows[phone];
@@ -218,34 +221,28 @@ public:
             result.pending = row.session;
         return result;
     }
-    bool record(const std::string& phone, const Holder& holder,
-                const PendingSession& session) override {
+    Recording record(const std::string& phone, const Holder& holder,
+                     const PendingSession& session) override {
         ++records;
         if (!recordProblem.empty())
-            return false;
+            return {RecordVerdict::Unavailable, Problem(recordProblem)};
         MemoryRow& row = rows[phone];
         if (!row.holder || !sameHolder(*row.holder, holder))
-            return false;
+            return {RecordVerdict::ClaimLost, std::nullopt};
         row.session = session;
-        return true;
+        return {RecordVerdict::Recorded, std::nullopt};
     }
-    void release(const std::string& phone, const Holder& holder, bool keepSession) override {
+    Result<> release(const std::string& phone, const Holder& holder, bool keepSession) override {
         const auto found = rows.find(phone);
         if (found == rows.end() || !found->second.holder ||
             !sameHolder(*found->second.holder, holder))
-            return;
+            return succeeded();
         found->second.holder.reset();
         if (!keepSession)
             found->second.session.reset();
         if (!found->second.session)
             rows.erase(found);
-    }
-    std::string problem() const override {
-        if (broken)
-            return "/state: not a directory";
-        if (busy)
-            return "/state/pending.a: locked by another process for 2000 ms";
-        return recordProblem;
+        return succeeded();
     }
 };
 

@@ -28,6 +28,14 @@ using namespace verif8;
 
 namespace {
 
+std::string problemOf(const std::optional<Problem>& problem) {
+    return problem ? problem->text : std::string();
+}
+
+bool recorded(const Recording& recording) {
+    return recording.verdict == RecordVerdict::Recorded;
+}
+
 const std::string kPhone = "+6591234567";
 const std::string kOtherPhone = "+6598765432";
 const std::string kKeyA = "alice\nsshd\n203.0.113.9\n4242:1000:00007f0000001000";
@@ -123,8 +131,8 @@ std::int64_t inSeconds(int seconds) {
 void leaveSession(FileSessionStore& store, const Holder& holder,
                   const PendingSession& session = sample()) {
     assert_true(store.claim(kPhone, holder, inSeconds(90)).verdict == ClaimVerdict::Claimed);
-    assert_true(store.record(kPhone, holder, session));
-    store.release(kPhone, holder, true);
+    assert_true(recorded(store.record(kPhone, holder, session)));
+    assert_true(store.release(kPhone, holder, true).ok());
 }
 
 std::vector<std::string> filesIn(const std::string& dir) {
@@ -260,10 +268,10 @@ static void a_left_session_is_offered_to_the_next_claim_with_every_field(void**)
     const Claim first = store.claim(kPhone, me(), inSeconds(90));
     expectVerdict(first, ClaimVerdict::Claimed);
     assert_false(first.pending.has_value());
-    store.release(kPhone, me(), true);
+    assert_true(store.release(kPhone, me(), true).ok());
     leaveSession(store, otherLogin());
     expectSame(store.claim(kPhone, me(), inSeconds(90)).pending, sample());
-    store.release(kPhone, me(), true);
+    assert_true(store.release(kPhone, me(), true).ok());
     // A second store over the same directory (the next login) reads the same.
     FileSessionStore again(state.path, geteuid());
     expectSame(again.claim(kPhone, otherLogin(), inSeconds(90)).pending, sample());
@@ -281,7 +289,7 @@ static void every_channel_and_large_numbers_round_trip(void**) {
         session.apiExpiresAt = 253402300799;  // 9999-12-31
         leaveSession(store, otherLogin(), session);
         expectSame(store.claim(kPhone, otherLogin(), inSeconds(90)).pending, session);
-        store.release(kPhone, otherLogin(), false);
+        assert_true(store.release(kPhone, otherLogin(), false).ok());
     }
 }
 
@@ -298,11 +306,10 @@ static void a_live_holder_keeps_the_number(void**) {
     expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
     expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
     // Only the holder records or lets go.
-    assert_false(store.record(kPhone, otherLogin(), sample()));
-    expect_str(store.problem(), "");
-    store.release(kPhone, otherLogin(), false);
+    assert_true(store.record(kPhone, otherLogin(), sample()).verdict == RecordVerdict::ClaimLost);
+    assert_true(store.release(kPhone, otherLogin(), false).ok());
     expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
-    store.release(kPhone, mine, true);
+    assert_true(store.release(kPhone, mine, true).ok());
     expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
@@ -313,7 +320,7 @@ static void the_claim_of_an_ended_login_binds_nobody(void**) {
     const Holder ended = endedLogin([&](const Holder& holder) {
         FileSessionStore theirs(state.path, geteuid());
         if (theirs.claim(kPhone, holder, inSeconds(90)).verdict != ClaimVerdict::Claimed ||
-            !theirs.record(kPhone, holder, sample()))
+            !recorded(theirs.record(kPhone, holder, sample())))
             _exit(1);
     });
     assert_false(holderAlive(ended));
@@ -332,8 +339,7 @@ static void a_claim_past_its_time_binds_nobody(void**) {
     usleep(400 * 1000);
     expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
     // Its owner finds out when it next records: the claim is not its own any more.
-    assert_false(store.record(kPhone, mine, sample()));
-    expect_str(store.problem(), "");
+    assert_true(store.record(kPhone, mine, sample()).verdict == RecordVerdict::ClaimLost);
 }
 
 static void release_keeps_or_drops_the_session(void**) {
@@ -342,9 +348,10 @@ static void release_keeps_or_drops_the_session(void**) {
     leaveSession(store, otherLogin());
     const Holder mine = me();
     expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
-    store.release(kPhone, mine, false);
+    assert_true(store.release(kPhone, mine, false).ok());
     assert_false(store.claim(kPhone, mine, inSeconds(90)).pending.has_value());
-    store.release(kPhone, mine, true);  // nothing to keep: the number leaves the table
+    assert_true(
+        store.release(kPhone, mine, true).ok());  // nothing to keep: the number leaves the table
     assert_int_equal(linesStartingWith(readFile(newest(state)), "phone "), 0);
 }
 
@@ -358,7 +365,7 @@ static void a_session_past_its_code_is_neither_offered_nor_kept(void**) {
     usleep(300 * 1000);
     const Holder mine = me();
     assert_false(store.claim(kPhone, mine, inSeconds(90)).pending.has_value());
-    store.release(kPhone, mine, true);
+    assert_true(store.release(kPhone, mine, true).ok());
     assert_int_equal(linesStartingWith(readFile(newest(state)), "phone "), 0);
 }
 
@@ -391,9 +398,10 @@ static void a_session_id_that_would_break_the_file_is_not_kept(void**) {
         expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
         PendingSession session = sample();
         session.sessionId = id;
-        assert_false(store.record(kPhone, mine, session));
-        expect_contains(store.problem(), "not kept");
-        store.release(kPhone, mine, true);
+        const Recording refused = store.record(kPhone, mine, session);
+        assert_true(refused.verdict == RecordVerdict::Unavailable);
+        expect_contains(problemOf(refused.problem), "not kept");
+        assert_true(store.release(kPhone, mine, true).ok());
         leaveSession(store, mine);  // the table is still whole
         expectSame(store.claim(kPhone, mine, inSeconds(90)).pending, sample());
     }
@@ -408,7 +416,7 @@ static void changes_go_to_the_two_copies_in_turn(void**) {
     expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
     const std::string first = newest(state);
     assert_int_equal(generationOf(readFile(first)), 1);
-    assert_true(store.record(kPhone, mine, sample()));
+    assert_true(recorded(store.record(kPhone, mine, sample())));
     assert_true(newest(state) != first);
     assert_int_equal(generationOf(readFile(newest(state))), 2);
     // The older copy still holds the table before the record: a claim without a session.
@@ -424,7 +432,7 @@ static void the_generation_counter_goes_past_ten_to_the_ninth(void**) {
         FileSessionStore store(state.path, geteuid());
         const Holder mine = me();
         expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
-        assert_true(store.record(kPhone, mine, sample()));
+        assert_true(recorded(store.record(kPhone, mine, sample())));
         setGeneration(newest(state), generation);
         // The claim holds through every change after it, and each change is the next number.
         for (int change = 1; change <= 3; ++change) {
@@ -522,7 +530,7 @@ static void a_write_cut_short_leaves_the_table_as_it_was(void**) {
         FileSessionStore store(state.path, geteuid());
         const Holder mine = me();
         expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
-        assert_true(store.record(kPhone, mine, sample()));
+        assert_true(recorded(store.record(kPhone, mine, sample())));
         overwrite(older(state), cut(readFile(older(state))));
         expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
         // The next change overwrites the torn copy.
@@ -537,7 +545,7 @@ static void a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was(void**) {
     FileSessionStore store(state.path, geteuid());
     const Holder mine = me();
     expectVerdict(store.claim(kPhone, mine, inSeconds(90)), ClaimVerdict::Claimed);
-    assert_true(store.record(kPhone, mine, sample()));
+    assert_true(recorded(store.record(kPhone, mine, sample())));
     const std::string target = older(state);  // where the next change goes
     const std::string before = readFile(target);
     const pid_t child = fork();
@@ -551,7 +559,7 @@ static void a_write_stopped_by_a_full_disk_leaves_the_table_as_it_was(void**) {
         FileSessionStore writer(state.path, geteuid());
         const Claim claim = writer.claim(kOtherPhone, me(), inSeconds(90));
         const bool reported = claim.verdict == ClaimVerdict::Unavailable &&
-                              writer.problem().find("cannot write") != std::string::npos;
+                              problemOf(claim.problem).find("cannot write") != std::string::npos;
         _exit(reported ? 0 : 1);
     }
     int status = 0;
@@ -586,8 +594,8 @@ static void both_copies_damaged_refuse_everything_until_they_are_old(void**) {
     overwrite(state.copyB(), "torn too");
     const Claim refused = store.claim(kOtherPhone, me(), inSeconds(90));
     expectVerdict(refused, ClaimVerdict::Unavailable);
-    expect_contains(store.problem(), "both damaged");
-    expect_contains(store.problem(), state.copyA());
+    expect_contains(problemOf(refused.problem), "both damaged");
+    expect_contains(problemOf(refused.problem), state.copyA());
     expect_str(readFile(state.copyB()), "torn too");  // nothing written over them
     // One copy last written longer ago than any code lives is not enough...
     age(state.copyA(), 3 * 3600);
@@ -603,12 +611,14 @@ static void a_table_past_its_size_limit_is_not_written(void**) {
     const Holder mine = me();
     const auto phone = [](int n) { return "+65900000" + std::to_string(10 + n); };
     int kept = 0;
+    Claim last;
     for (; kept < 40; ++kept) {
-        if (store.claim(phone(kept), mine, inSeconds(90)).verdict != ClaimVerdict::Claimed)
+        last = store.claim(phone(kept), mine, inSeconds(90));
+        if (last.verdict != ClaimVerdict::Claimed)
             break;
     }
     assert_true(kept >= 3 && kept < 40);
-    expect_contains(store.problem(), "would grow past 900 bytes");
+    expect_contains(problemOf(last.problem), "would grow past 900 bytes");
     // What was kept stays, and nothing more is added while the table is full.
     for (int i = 0; i < kept; ++i)
         expectVerdict(store.claim(phone(i), otherLogin(), inSeconds(90)),
@@ -617,7 +627,7 @@ static void a_table_past_its_size_limit_is_not_written(void**) {
     for (const std::string& copy : {state.copyA(), state.copyB()})
         assert_true(readFile(copy).size() <= 900);
     // Room made by a login that ends lets the next in.
-    store.release(phone(0), mine, false);
+    assert_true(store.release(phone(0), mine, false).ok());
     expectVerdict(store.claim(phone(kept), otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
 }
 
@@ -697,8 +707,8 @@ static void concurrent_records_of_many_numbers_all_stay(void**) {
         session.sends = i;
         const bool ok =
             store.claim(phone(i), mine, inSeconds(90)).verdict == ClaimVerdict::Claimed &&
-            store.record(phone(i), mine, session);
-        store.release(phone(i), mine, true);
+            recorded(store.record(phone(i), mine, session));
+        assert_true(store.release(phone(i), mine, true).ok());
         return std::string(ok ? "ok" : "failed");
     });
     FileSessionStore store(state.path, geteuid());
@@ -719,9 +729,10 @@ static void a_copy_readable_by_others_makes_the_store_unusable(void**) {
             leaveSession(store, otherLogin());
             const std::string copy = first ? state.copyA() : state.copyB();
             assert_int_equal(chmod(copy.c_str(), mode), 0);
-            expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-            expect_contains(store.problem(), copy);
-            expect_contains(store.problem(), "not a private regular file");
+            const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+            expectVerdict(claim, ClaimVerdict::Unavailable);
+            expect_contains(problemOf(claim.problem), copy);
+            expect_contains(problemOf(claim.problem), "not a private regular file");
         }
     }
 }
@@ -745,9 +756,10 @@ static void a_symlinked_copy_is_unusable_and_its_target_untouched(void**) {
     assert_int_equal(rename(copy.c_str(), elsewhere.c_str()), 0);
     assert_int_equal(symlink(elsewhere.c_str(), copy.c_str()), 0);
     const std::string before = readFile(elsewhere);
-    expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-    expect_contains(store.problem(), "symbolic link");
-    store.release(kPhone, otherLogin(), false);
+    const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+    expectVerdict(claim, ClaimVerdict::Unavailable);
+    expect_contains(problemOf(claim.problem), "symbolic link");
+    assert_false(store.release(kPhone, otherLogin(), false).ok());  // refused too
     expect_str(readFile(elsewhere), before);
 }
 
@@ -762,17 +774,18 @@ static void a_lock_held_too_long_makes_the_store_busy(void**) {
     assert_true(holder >= 0);
     assert_int_equal(flock(holder, LOCK_EX), 0);
     const auto start = std::chrono::steady_clock::now();
-    expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Busy);
+    const Claim claim = store.claim(kOtherPhone, otherLogin(), inSeconds(90));
+    expectVerdict(claim, ClaimVerdict::Busy);
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
     if (waited < std::chrono::milliseconds(190)) {  // each clock read rounds down
         print_error("busy after %lld ms: %s\n", static_cast<long long>(waited.count()),
-                    store.problem().c_str());
+                    problemOf(claim.problem).c_str());
         fail();
     }
     assert_true(waited < std::chrono::milliseconds(2000));
-    expect_contains(store.problem(), state.copyA());
-    expect_contains(store.problem(), "locked by another process");
+    expect_contains(problemOf(claim.problem), state.copyA());
+    expect_contains(problemOf(claim.problem), "locked by another process");
     close(holder);  // released: the next login goes on
     expectVerdict(store.claim(kPhone, otherLogin(), inSeconds(90)), ClaimVerdict::HeldByOther);
     expectVerdict(store.claim(kOtherPhone, otherLogin(), inSeconds(90)), ClaimVerdict::Claimed);
@@ -808,16 +821,18 @@ static void unusable_state_dirs_claim_nothing(void**) {
     {
         test::TempDir dir;
         FileSessionStore store(dir.path() + "/missing/parent/state", geteuid());
-        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-        expect_contains(store.problem(), "cannot create");
+        const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+        expectVerdict(claim, ClaimVerdict::Unavailable);
+        expect_contains(problemOf(claim.problem), "cannot create");
     }
     for (mode_t mode : {0770, 0702, 0777, 0730}) {
         State state;
         assert_int_equal(mkdir(state.path.c_str(), 0700), 0);
         assert_int_equal(chmod(state.path.c_str(), mode), 0);
         FileSessionStore store(state.path, geteuid());
-        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-        expect_contains(store.problem(), "writable by group or others");
+        const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+        expectVerdict(claim, ClaimVerdict::Unavailable);
+        expect_contains(problemOf(claim.problem), "writable by group or others");
         assert_int_equal(filesIn(state.path).size(), 0);
     }
     {
@@ -826,8 +841,9 @@ static void unusable_state_dirs_claim_nothing(void**) {
         assert_int_equal(mkdir(real.c_str(), 0700), 0);
         assert_int_equal(symlink(real.c_str(), state.path.c_str()), 0);
         FileSessionStore store(state.path, geteuid());
-        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-        expect_contains(store.problem(), "not a directory");
+        const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+        expectVerdict(claim, ClaimVerdict::Unavailable);
+        expect_contains(problemOf(claim.problem), "not a directory");
         assert_int_equal(filesIn(real).size(), 0);  // nothing written through the link
         rmdir(real.c_str());
     }
@@ -836,8 +852,10 @@ static void unusable_state_dirs_claim_nothing(void**) {
         FileSessionStore mine(state.path, geteuid());
         expectVerdict(mine.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Claimed);
         FileSessionStore store(state.path, geteuid() + 1);
-        expectVerdict(store.claim(kPhone, me(), inSeconds(90)), ClaimVerdict::Unavailable);
-        expect_contains(store.problem(), "must be owned by uid " + std::to_string(geteuid() + 1));
+        const Claim claim = store.claim(kPhone, me(), inSeconds(90));
+        expectVerdict(claim, ClaimVerdict::Unavailable);
+        expect_contains(problemOf(claim.problem),
+                        "must be owned by uid " + std::to_string(geteuid() + 1));
     }
 }
 
