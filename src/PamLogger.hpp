@@ -12,11 +12,10 @@ public:
     PamLogger(pam_handle_t* pamh, bool debug) : pamh_(pamh), debug_(debug) {}
     void log(LogLevel level, const std::string& line) override;
     bool debugEnabled() const override { return debug_; }
-    void setDebug(bool debug) { debug_ = debug; }
 
 private:
     pam_handle_t* pamh_;
-    bool debug_;
+    const bool debug_;
 };
 
 }  // namespace verif8

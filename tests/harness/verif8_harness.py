@@ -1,8 +1,9 @@
 """Shared test harness: starts verif8-sandbox, builds a pam_wrapper + nss_wrapper world in a temp
 dir, and writes config files the way the module insists on (root-owned, 0600).
 
-Used by the PAM-layer runner, the demo and (later) the end-to-end suite, so that all of them set
-up the same world the same way. Nothing here touches the machine's /etc or running services."""
+Used by the PAM-layer, fault, attack, local, memory, end-to-end, CLI and package suites and the
+demo, so that all of them set up the same world the same way. Nothing here touches the
+machine's /etc or running services."""
 
 import glob
 import json
