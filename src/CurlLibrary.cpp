@@ -76,12 +76,10 @@ std::optional<CurlFeatures> curlFeaturesOf(unsigned versionNum) {
     return features;
 }
 
-const CurlLibrary* CurlLibrary::load(std::string& error) {
+Result<const CurlLibrary*> CurlLibrary::load() {
     std::call_once(loaded, open);
-    if (library.easyInit == nullptr) {
-        error = loadError;
-        return nullptr;
-    }
+    if (library.easyInit == nullptr)
+        return Problem(loadError);
     return &library;
 }
 

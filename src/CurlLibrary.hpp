@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "verif8/Result.hpp"
+
 namespace verif8 {
 
 // The oldest libcurl the module supports (Debian 11's): 0xXXYYZZ, as curl_version_info gives it.
@@ -37,9 +39,9 @@ struct CurlLibrary {
     CurlFeatures features;
     std::string version;  // "7.74.0"
 
-    // Loads libcurl.so.4 once per process; nullptr (and why, in `error`) when it cannot or when
-    // it is older than kOldestLibcurl.
-    static const CurlLibrary* load(std::string& error);
+    // Loads libcurl.so.4 once per process; a problem when it cannot or when it is older than
+    // kOldestLibcurl.
+    static Result<const CurlLibrary*> load();
 };
 
 // The loaded library; only valid once load() has succeeded.

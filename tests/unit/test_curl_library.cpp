@@ -43,10 +43,10 @@ static void libcurl_7_85_and_later_has_both(void**) {
 // The machine's own libcurl: loaded, its version read at run time, its options chosen by it.
 // (Debian locks libcurl4 to the -dev package's version, so the headers tell what was loaded.)
 static void the_installed_libcurl_loads_with_its_own_features(void**) {
-    std::string error;
-    const CurlLibrary* library = CurlLibrary::load(error);
-    if (library == nullptr)
-        fail_msg("libcurl did not load: %s", error.c_str());
+    const auto loaded = CurlLibrary::load();
+    if (!loaded)
+        fail_msg("libcurl did not load: %s", loaded.problem().text.c_str());
+    const CurlLibrary* library = loaded.value();
     expect_str(library->version, LIBCURL_VERSION);
     const auto expected = curlFeaturesOf(LIBCURL_VERSION_NUM);
     assert_true(expected.has_value());
