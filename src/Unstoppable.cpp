@@ -67,52 +67,65 @@ private:
     _exit(0);
 }
 
-std::optional<std::string> inChild(const std::function<std::string()>& work, int timeoutMs,
-                                   std::string& problem) {
+using Clock = std::chrono::steady_clock;
+
+// Reads the child's reply until it closes its end; false when the deadline came first.
+bool readReply(int input, Clock::time_point deadline, std::string& reply) {
+    char buffer[4096];
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0)
+            return false;
+        pollfd watch{input, POLLIN, 0};
+        const int ready = poll(&watch, 1, static_cast<int>(left));
+        if (ready <= 0)
+            continue;  // EINTR, or the time is up (checked above)
+        const ssize_t got = read(input, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return true;
+        reply.append(buffer, static_cast<std::size_t>(got));
+    }
+}
+
+// Forks the child that runs `work`, writing to a pipe whose reading end is returned in `input`.
+pid_t startChild(const std::function<std::string()>& work, int& input, std::string& problem) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         problem = std::string("pipe: ") + strerror(errno);
-        return std::nullopt;
+        return -1;
     }
     fds[0] = moveHigh(fds[0]);
     fds[1] = moveHigh(fds[1]);
-    const DefaultSigchld sigchld;
     const pid_t child = fds[0] < 0 || fds[1] < 0 ? -1 : fork();
     if (child < 0) {
         problem = std::string("fork: ") + strerror(errno);
         close(fds[0]);
         close(fds[1]);
-        return std::nullopt;
+        return -1;
     }
     if (child == 0) {
         close(fds[0]);
         runChild(fds[1], work);
     }
     close(fds[1]);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    input = fds[0];
+    return child;
+}
+
+std::optional<std::string> inChild(const std::function<std::string()>& work, int timeoutMs,
+                                   std::string& problem) {
+    const DefaultSigchld sigchld;
+    int input = -1;
+    const pid_t child = startChild(work, input, problem);
+    if (child < 0)
+        return std::nullopt;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
     std::string reply;
-    bool timedOut = false;
-    char buffer[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0) {
-            timedOut = true;
-            break;
-        }
-        pollfd watch{fds[0], POLLIN, 0};
-        const int ready = poll(&watch, 1, static_cast<int>(left));
-        if (ready <= 0)
-            continue;  // EINTR, or the time is up (checked above)
-        const ssize_t got = read(fds[0], buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        reply.append(buffer, static_cast<std::size_t>(got));
-    }
-    close(fds[0]);
+    bool timedOut = !readReply(input, deadline, reply);
+    close(input);
     if (!timedOut && !waitForExit(child, deadline))
         timedOut = true;
     if (timedOut)
