@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,12 +17,10 @@
 #include "verif8/Account.hpp"
 #include "verif8/Authenticator.hpp"
 #include "verif8/CallerEnvironment.hpp"
+#include "verif8/CodeStep.hpp"
 #include "verif8/ConfigFile.hpp"
-#include "verif8/CurlVerifyClient.hpp"
 #include "verif8/LoginUser.hpp"
-#include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
-#include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
 
 extern char** environ;
@@ -172,15 +169,8 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
                                           "; group exemptions do not apply to this login");
     login.key = keyFor(login, pamh);
 
-    CurlVerifyClient client(load.config);
     PamConversation conversation(pamh, flags);
-    FileSessionStore sessions(load.config.stateDir);
-    FileSendLimiter limiter(load.config.stateDir, load.config.userSendLimit,
-                            load.config.sourceSendLimit);
-    const std::unique_ptr<EnrolmentSource> enrolments = enrolmentSourceFor(load.config);
-    Authenticator authenticator(load.config, client, conversation, *enrolments, sessions, limiter,
-                                logger);
-    return pamCodeFor(authenticator.authenticate(login));
+    return pamCodeFor(runCodeStep(load.config, login, conversation, logger));
 }
 
 }  // namespace verif8

@@ -8,10 +8,8 @@
 #include "Commands.hpp"
 #include "Console.hpp"
 #include "Setup.hpp"
-#include "verif8/Authenticator.hpp"
-#include "verif8/CurlVerifyClient.hpp"
+#include "verif8/CodeStep.hpp"
 #include "verif8/LoginUser.hpp"
-#include "verif8/PhoneCommand.hpp"
 #include "verif8/Policy.hpp"
 
 namespace verif8::cli {
@@ -69,16 +67,11 @@ int testSend(const Options& options) {
     // A login of its own: never resumes a session a real login is waiting on.
     login.key = "verif8ctl:" + std::to_string(getpid()) + ":" + std::to_string(time(nullptr));
 
-    CurlVerifyClient curl(config);
-    ReportingClient client(curl);
     ConsoleConversation conversation;
     ConsoleLogger logger(options.debug);
-    FileSessionStore sessions(config.stateDir);
-    FileSendLimiter limiter(config.stateDir, config.userSendLimit, config.sourceSendLimit);
-    const auto enrolments = enrolmentSourceFor(config);
-    Authenticator authenticator(config, client, conversation, *enrolments, sessions, limiter,
-                                logger);
-    const Outcome outcome = authenticator.authenticate(login);
+    const Outcome outcome =
+        runCodeStep(config, login, conversation, logger,
+                    [](VerifyClient& real) { return std::make_unique<ReportingClient>(real); });
     printf("result: %s (a login would get PAM code %d)\n",
            std::string(outcomeName(outcome)).c_str(), pamCodeFor(outcome));
     return outcome == Outcome::Verified ? kExitOk : kExitFailed;
