@@ -34,14 +34,13 @@ bool checkSshd(const Options& options) {
             printf("sshd: not installed, nothing to check\n");
         return !wanted;
     }
-    std::string error;
-    const auto settings = readSshdSettings(kSshd, options.sshdConfig, error);
-    if (settings.empty()) {
-        fprintf(stderr, "sshd: %s\n", error.c_str());
+    const auto settings = readSshdSettings(kSshd, options.sshdConfig);
+    if (!settings) {
+        fprintf(stderr, "sshd: %s\n", settings.problem().text.c_str());
         return false;
     }
     bool blocked = false;
-    for (const auto& finding : judgeSshd(settings)) {
+    for (const auto& finding : judgeSshd(settings.value())) {
         blocked = blocked || finding.blocking;
         fprintf(finding.blocking ? stderr : stdout, "sshd: %s %s\n",
                 finding.blocking ? "PROBLEM:" : "note:", finding.text.c_str());

@@ -57,7 +57,7 @@ const char* const kSshdSetups =
     "Both as files: /usr/share/doc/libpam-verif8/examples/sshd_config.d/ (put one in\n"
     "/etc/ssh/sshd_config.d/, then \"sshd -t\" and reload sshd).\n";
 
-std::map<std::string, std::string> parseSshdSettings(const std::string& output) {
+SshdSettings parseSshdSettings(const std::string& output) {
     std::map<std::string, std::string> settings;
     std::istringstream lines(output);
     std::string line;
@@ -130,25 +130,21 @@ std::vector<SshdFinding> judgeSshd(const std::map<std::string, std::string>& s) 
     return findings;
 }
 
-std::map<std::string, std::string> readSshdSettings(const std::string& sshd,
-                                                    const std::string& config, std::string& error) {
+Result<SshdSettings> readSshdSettings(const std::string& sshd, const std::string& config) {
     std::vector<std::string> argv{sshd, "-T"};
     if (!config.empty()) {
         argv.push_back("-f");
         argv.push_back(config);
     }
     const ProgramRun run = runProgram(argv);
-    if (!run.started || run.status != 0) {
-        error = sshd + " -T failed" +
-                (run.status >= 0 ? " (exit status " + std::to_string(run.status) + ")" : "") +
-                ": " + sanitize(trim(run.output).substr(0, 400));
-        return {};
-    }
-    auto settings = parseSshdSettings(run.output);
-    if (settings.count("usepam") == 0) {
-        error = sshd + " -T printed no usepam setting: not OpenSSH's sshd?";
-        return {};
-    }
+    if (!run.started || run.status != 0)
+        return Problem(
+            sshd + " -T failed" +
+            (run.status >= 0 ? " (exit status " + std::to_string(run.status) + ")" : "") + ": " +
+            sanitize(trim(run.output).substr(0, 400)));
+    SshdSettings settings = parseSshdSettings(run.output);
+    if (settings.count("usepam") == 0)
+        return Problem(sshd + " -T printed no usepam setting: not OpenSSH's sshd?");
     return settings;
 }
 

@@ -5,7 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "verif8/Result.hpp"
+
 namespace verif8::cli {
+
+// sshd's effective settings, by lower-case key.
+using SshdSettings = std::map<std::string, std::string>;
 
 struct SshdFinding {
     bool blocking = false;  // enabling now would lock users out or let PAM be skipped
@@ -13,14 +18,13 @@ struct SshdFinding {
 };
 
 // sshd's effective settings as `sshd -T` prints them (lower-case keys): parsed from its output.
-std::map<std::string, std::string> parseSshdSettings(const std::string& output);
+SshdSettings parseSshdSettings(const std::string& output);
 
 // What an administrator must know before the module joins the sshd stack.
-std::vector<SshdFinding> judgeSshd(const std::map<std::string, std::string>& settings);
+std::vector<SshdFinding> judgeSshd(const SshdSettings& settings);
 
-// Runs `sshd -T` (with -f CONFIG when given); empty map and `error` when it cannot.
-std::map<std::string, std::string> readSshdSettings(const std::string& sshd,
-                                                    const std::string& config, std::string& error);
+// Runs `sshd -T` (with -f CONFIG when given); a problem when it cannot.
+Result<SshdSettings> readSshdSettings(const std::string& sshd, const std::string& config);
 
 // The sshd_config lines for the two set-ups that work with the module.
 extern const char* const kSshdSetups;
