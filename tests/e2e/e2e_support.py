@@ -18,6 +18,7 @@ sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()), so it re
 from a service directory of the test's and its users and groups from the world's passwd/group.
 Nothing here touches the machine's /etc, and all traffic goes to 127.0.0.1."""
 
+import contextlib
 import io
 import os
 import signal
@@ -143,26 +144,17 @@ class SshServer:
 
     def __init__(self, directory, world, host_key, options, pam_stack, work):
         """work: the run's temp dir (everything sshd reads must be under it)."""
-        self.dir = Path(directory)
-        self.work = Path(work)
-        socket_dir = self.work / "sock"
         global _servers_made
         _servers_made += 1
-        self.syslog_path = Path(socket_dir) / f"{_servers_made}.log.sock"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.world = world
-        self.host_key = host_key
-        self.options = dict(options)
+        self.syslog_path = Path(work) / "sock" / f"{_servers_made}.log.sock"
+        self.dir, self.work, self.world = Path(directory), Path(work), world
+        self.host_key, self.options = host_key, dict(options)
         self.services = self.dir / "services"
-        self.services.mkdir(exist_ok=True)
+        self.services.mkdir(parents=True)
         (self.services / "sshd").write_text(pam_stack)
         (self.services / "other").write_text(
             f"auth required {harness.system_module('pam_deny.so')}\n")
-        self.log_path = self.dir / "sshd.log"
-        self.syslog_lines = []
-        self._stderr = []
-        self.process = None
-        self.port = None
+        self.syslog_lines, self._stderr, self.process, self.port = [], [], None, None
 
     def config_text(self, port):
         settings = {"ListenAddress": f"127.0.0.1:{port}", "HostKey": str(self.host_key),
@@ -202,7 +194,7 @@ class SshServer:
         raise RuntimeError("sshd found no free port")
 
     def _read_stderr(self, pipe):
-        with open(self.log_path, "ab") as log:
+        with open(self.dir / "sshd.log", "ab") as log:
             for line in iter(pipe.readline, b""):
                 log.write(line)
                 log.flush()
@@ -249,18 +241,11 @@ class SshServer:
     def stop(self):
         process = self.process
         if process is not None:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=5)
-                except ProcessLookupError:
-                    pass
-                except subprocess.TimeoutExpired:
-                    try:
-                        os.killpg(process.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                    process.wait()
+            for number in (signal.SIGTERM, signal.SIGKILL):  # the second after 5 s
+                if process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+                        os.killpg(process.pid, number)
+                        process.wait(timeout=5)
             self._reader.join(timeout=5)
             with _live_lock:
                 _live.pop(process.pid, None)
@@ -381,14 +366,12 @@ class Client:
             self.sock.close()
             raise
         self.remaining = None  # methods left after a partial success
-        self.error = None
 
     def _auth(self, call):
         try:
             self.remaining = call()
             return self.transport.is_authenticated()
-        except paramiko.SSHException as error:  # AuthenticationException is one too
-            self.error = repr(error)
+        except paramiko.SSHException:  # AuthenticationException is one too
             return False
 
     def kbdint(self, user, answers):
@@ -406,12 +389,7 @@ class Client:
         channel = self.transport.open_session(timeout=timeout)
         channel.settimeout(timeout)
         channel.exec_command(command)
-        output = b""
-        while True:
-            chunk = channel.recv(4096)
-            if not chunk:
-                break
-            output += chunk
+        output = channel.makefile("rb").read()
         status = channel.recv_exit_status()
         channel.close()
         return status, output.decode(errors="replace")

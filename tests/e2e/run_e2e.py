@@ -49,14 +49,9 @@ def command_of(pid):
 
 
 def machine_state():
-    state = {}
-    for path in MACHINE_FILES:
-        try:
-            info = os.stat(path)
-            state[path] = (info.st_size, info.st_mtime_ns)
-        except FileNotFoundError:
-            state[path] = None
-    return state
+    """Size and mtime of each of MACHINE_FILES (None: absent)."""
+    return {path: (os.stat(path).st_size, os.stat(path).st_mtime_ns) if os.path.exists(path)
+            else None for path in MACHINE_FILES}
 
 
 def selected(suite, parts):
@@ -76,13 +71,8 @@ def check(result, name, problems):
         diagnostic(problem)
 
 
-INTERRUPTED = None
-
-
 def on_signal(number, _frame):
-    global INTERRUPTED
-    INTERRUPTED = f"signal {number}"
-    TapResult.interrupted = INTERRUPTED
+    TapResult.interrupted = f"signal {number}"  # fails the test under way
     # KeyboardInterrupt, not SystemExit: unittest records any other exception as a test error
     # and carries on, while this one ends the run (the finally blocks stop everything).
     raise KeyboardInterrupt(f"signal {number}")
