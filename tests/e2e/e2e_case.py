@@ -1,10 +1,13 @@
 """The base of every end-to-end scenario: one suite-wide world and sandbox, and per test a fresh
-directory, config file, state_dir and sshd (or a few), a sandbox reset, and helpers that log in
-and describe what the client and the sandbox saw."""
+directory, config file, state_dir and sshd (or a few), a sandbox reset, and login() that runs one
+keyboard-interactive login of a scenario table and checks all that the client and the sandbox
+saw against its row."""
 
 import os
+import re
 import time
 import unittest
+from typing import NamedTuple, Optional
 
 import e2e_support as e2e
 from e2e_support import harness
@@ -23,22 +26,34 @@ class Suite:
     other_key = None  # a key nobody authorised
 
 
-class StepContext:
-    """What step functions see: the running test and the destination of this login."""
+class Login(NamedTuple):
+    """One row of a scenario: a keyboard-interactive login and all it must show."""
 
-    def __init__(self, test, destination):
-        self.test = test
-        self.destination = destination
+    user: str
+    steps: list  # what the user types at each prompt (e2e_support's step functions)
+    ok: bool  # logged in? (then the session must run `echo ok`)
+    prompts: list  # every prompt, in order: its exact text, or a re.Pattern it must match
+    # The sandbox calls of this login, in order: "sms"/"call" is a send to the login's phone on
+    # that channel, True/False a code check of the phone's session that matched or not.
+    calls: list
+    # Messages shown without a prompt (sshd sends the module's last words, such as why the
+    # login failed, in an info request of their own); no other request carries any text.
+    messages: list = []
+    source: Optional[str] = None  # the client's address (default 127.0.0.1)
+    phone: Optional[str] = None  # where the code goes, when not the users file's number
+    same_connection: bool = False  # on the previous login's connection (sshd's retry)
 
-    def current_code(self, destination=None):
-        return self.test.current_code(destination or self.destination)
 
-    def wait_since_last_send(self, seconds, destination=None):
-        self.test.wait_since_last_send(seconds, destination or self.destination)
-
-    @property
-    def sandbox(self):
-        return Suite.sandbox
+def scenarios(rows):
+    """A class decorator: one test_NAME per row {NAME: (server settings, [Login...], check)},
+    where `check(test, server)` (or None) checks more after the logins. A setting whose value
+    is callable is called with the test (for files the test makes)."""
+    def add(cls):
+        for name, (settings, logins, check) in rows.items():
+            setattr(cls, f"test_{name}", lambda self, row=(settings, logins, check):
+                    self.run_scenario(*row))
+        return cls
+    return add
 
 
 class E2ECase(unittest.TestCase):
@@ -55,58 +70,55 @@ class E2ECase(unittest.TestCase):
         self.state_dir.mkdir(mode=0o700)
         self.servers = []
         self.answer_log = []  # (user, Answers) of every login, for the diagnostics
-        self.configs = 0
+        self.client = None  # the last login's connection
+        self.took = None  # how long the last login took, in seconds
         Suite.sandbox.control("reset")
         self.request_mark = len(Suite.sandbox.requests())
         self.delivery_mark = len(Suite.sandbox.deliveries())
 
     # -- servers --------------------------------------------------------------------------
 
-    def write_config(self, users_file=None, **settings):
-        """A per-test pam_verif8.conf (0600) with this test's own state_dir."""
-        self.configs += 1
-        settings.setdefault("state_dir", str(self.state_dir))
-        text = harness.config_text(Suite.sandbox, users_file or Suite.world.users_file,
-                                   **settings)
-        return harness.write_secure(self.dir / f"pam_verif8-{self.configs}.conf", text)
-
     def pam_stack(self, first_factor, config):
         permit = harness.system_module("pam_permit.so")
+        passdb = Suite.world.dir / "passdb"
         lines = []
         if first_factor == "matrix":
-            passdb = Suite.world.dir / "passdb"
             lines.append(f"auth requisite {harness.wrapper_module('pam_matrix.so')} "
                          f"passdb={passdb}")
         elif first_factor == "exec":
             # pam_exec asks for the password (or takes sshd's) and leaves it in PAM_AUTHTOK
             # untouched, as pam_unix would; `required`, so the module runs even after a failure.
-            script = self.dir / "check-password"
-            passdb = Suite.world.dir / "passdb"
-            harness.write_secure(script, CHECK_PASSWORD.replace("@PASSDB@", str(passdb)),
-                                 mode=0o755)
+            script = harness.write_secure(self.dir / "check-password",
+                                          CHECK_PASSWORD.replace("@PASSDB@", str(passdb)),
+                                          mode=0o755)
             lines.append(f"auth required {harness.system_module('pam_exec.so')} "
                          f"expose_authtok quiet {script}")
         elif first_factor is not None:
             raise ValueError(first_factor)
-        lines.append(f"auth required {Suite.module} conf={config}")
-        lines.append(f"account required {permit}")
-        lines.append(f"session required {permit}")
+        lines += [f"auth required {Suite.module} conf={config}", f"account required {permit}",
+                  f"session required {permit}"]
         return "".join(line + "\n" for line in lines)
 
     def server(self, methods="keyboard-interactive", first_factor=None, users_file=None,
                sshd=None, **settings):
-        """Starts an sshd for this test (stopped when the test ends, whatever happens)."""
-        config = self.write_config(users_file=users_file, **settings)
+        """Starts an sshd with a pam_verif8.conf (0600) of `settings` and this test's own
+        state_dir; stopped when the test ends, whatever happens."""
+        number = len(self.servers) + 1
+        settings.setdefault("state_dir", str(self.state_dir))
+        config = harness.write_secure(self.dir / f"pam_verif8-{number}.conf", harness.config_text(
+            Suite.sandbox, users_file or Suite.world.users_file, **settings))
         options = {"AuthenticationMethods": methods,
-                   "AuthorizedKeysFile": str(self.dir / "authorized_keys" / "%u")}
-        options.update(sshd or {})
-        server = e2e.SshServer(self.dir / f"sshd-{len(self.servers) + 1}", Suite.world,
-                               Suite.host_key, options, self.pam_stack(first_factor, config),
-                               Suite.work)
+                   "AuthorizedKeysFile": str(self.dir / "authorized_keys" / "%u"), **(sshd or {})}
+        server = e2e.SshServer(self.dir / f"sshd-{number}", Suite.world, Suite.host_key,
+                               options, self.pam_stack(first_factor, config), Suite.work)
         self.servers.append(server)
         self.addCleanup(server.stop)
-        server.start()
-        return server
+        return server.start()
+
+    def users_with(self, line):
+        """The world's users file plus `line`."""
+        return harness.write_secure(self.dir / "users",
+                                    Suite.world.users_file.read_text() + line + "\n", mode=0o644)
 
     # -- client ---------------------------------------------------------------------------
 
@@ -115,33 +127,57 @@ class E2ECase(unittest.TestCase):
         self.addCleanup(client.close)
         return client
 
-    def kbdint(self, server, user, steps, client=None, source=None, destination=None):
-        """One keyboard-interactive round: (logged in?, Answers, Client)."""
-        client = client or self.connect(server, source=source)
-        answers = e2e.Answers(StepContext(self, destination or e2e.PHONES.get(user)), steps)
-        self.answer_log.append((user, answers))
-        ok = client.kbdint(user, answers)
-        return ok, answers, client
+    def run_scenario(self, settings, logins, check):
+        server = self.server(**{key: value(self) if callable(value) else value
+                                for key, value in settings.items()})
+        for login in logins:
+            self.login(server, login)
+        if check is not None:
+            check(self, server)
 
-    def assertNoStepErrors(self, answers):
+    def login(self, server, row, client=None):
+        """Runs one Login row and checks what it shows; returns its Answers."""
+        phone = row.phone or e2e.PHONES.get(row.user)
+        calls_before, sent_before = len(self.calls()), len(self.deliveries(phone))
+        if row.same_connection:
+            client = self.client
+        self.client = client or self.connect(server, source=row.source)
+        answers = e2e.Answers(self, phone, row.steps)
+        self.answer_log.append((row.user, answers))
+        started = time.monotonic()
+        ok = self.client.kbdint(row.user, answers)
+        self.took = time.monotonic() - started
         self.assertEqual(answers.errors, [], "a scripted answer could not be made")
-
-    def assertWaitPrompt(self, prompt, left, interval=10):
-        """`Wait N more seconds before asking for a new code. M attempts left.` + the prompt."""
-        match = e2e.WAIT_RE.match(prompt)
-        self.assertIsNotNone(match, f"not a wait message: {prompt!r}")
-        self.assertTrue(1 <= int(match.group(1)) <= interval,
-                        f"asked to wait {match.group(1)} s of a {interval} s interval")
-        self.assertEqual(int(match.group(2)), left, "attempts left")
-
-    def assertSessionWorks(self, client):
-        status, output = client.run("echo ok")
-        self.assertEqual((status, output), (0, "ok\n"), "the sshd session does not work")
+        self.assertEqual(ok, row.ok, f"{row.user}: logged in?")
+        self.assertEqual(len(answers.prompts), len(row.prompts), answers.prompts)
+        for seen, expected in zip(answers.prompts, row.prompts):
+            if isinstance(expected, re.Pattern):
+                self.assertRegex(seen, expected)
+            else:
+                self.assertEqual(seen, expected)
+        self.assertNotIn(True, answers.echoes, "a prompt echoes")
+        # Notices travel in the prompt's own text: a request with prompts has no other text.
+        self.assertEqual([(r.title, r.instructions) for r in answers.rounds if r.prompts],
+                         [("", "")] * len([r for r in answers.rounds if r.prompts]))
+        self.assertEqual([r.title + r.instructions for r in answers.rounds
+                          if not r.prompts and (r.title or r.instructions)], row.messages)
+        sent = self.deliveries(phone)[sent_before:]
+        self.assertEqual(len(sent), sum(isinstance(call, str) for call in row.calls),
+                         f"codes delivered to {phone}")
+        self.assertLessEqual(len({d["sessionId"] for d in sent}), 1, "one session per login")
+        session = self.deliveries(phone)[-1]["sessionId"] if self.deliveries(phone) else None
+        self.assertEqual(self.calls()[calls_before:],
+                         [self.POST(phone, call) if isinstance(call, str) else
+                          self.GET(session, call) for call in row.calls])
+        if row.ok:
+            status, output = self.client.run("echo ok")
+            self.assertEqual((status, output), (0, "ok\n"), "the sshd session does not work")
+        return answers
 
     # -- sandbox --------------------------------------------------------------------------
 
     def requests(self):
-        return Suite.sandbox.requests()[self.request_mark:]
+        return [e2e.summarize(r) for r in Suite.sandbox.requests()[self.request_mark:]]
 
     def deliveries(self, destination=None):
         found = Suite.sandbox.deliveries()[self.delivery_mark:]
@@ -151,7 +187,7 @@ class E2ECase(unittest.TestCase):
         """The sends and code checks that reached the sandbox. The module reads a session's
         status (a GET without a code) before each check: that is asserted here for every
         check, and the reads themselves are left out (reads() has them)."""
-        everything = [e2e.summarize(r, Suite.sandbox.subaccount) for r in self.requests()]
+        everything = self.requests()
         for index, call in enumerate(everything):
             if call[0] == "GET" and call[2]:
                 before = everything[index - 1] if index > 0 else None
@@ -161,15 +197,16 @@ class E2ECase(unittest.TestCase):
 
     def reads(self):
         """The status reads (GET without a code) that reached the sandbox, as (path, status)."""
-        return [(call[1], call[4]) for call in
-                (e2e.summarize(r, Suite.sandbox.subaccount) for r in self.requests())
+        return [(call[1], call[4]) for call in self.requests()
                 if call[0] == "GET" and not call[2]]
 
     def POST(self, destination, channel, status=200):
-        return e2e.post(destination, channel, Suite.sandbox.subaccount, status)
+        return ("POST", e2e.API_SESSIONS.format(sub=Suite.sandbox.subaccount), destination,
+                channel, status)
 
     def GET(self, session_id, matched, status=200):
-        return e2e.get(session_id, matched, Suite.sandbox.subaccount, status)
+        path = e2e.API_SESSIONS.format(sub=Suite.sandbox.subaccount)
+        return ("GET", f"{path}/{session_id.replace('-', '')}", True, matched, status)
 
     def current_code(self, destination):
         sent = self.deliveries(destination)
@@ -177,24 +214,13 @@ class E2ECase(unittest.TestCase):
             raise AssertionError(f"the sandbox delivered no code to {destination}")
         return sent[-1]["code"]
 
-    def session_ids(self, destination):
-        """Distinct sessionIds of the codes delivered to `destination`, in order."""
-        ids = []
-        for delivery in self.deliveries(destination):
-            if delivery["sessionId"] not in ids:
-                ids.append(delivery["sessionId"])
-        return ids
-
-    def session_id(self, destination):
-        ids = self.session_ids(destination)
-        self.assertEqual(len(ids), 1, f"sessions delivered to {destination}: {ids}")
-        return ids[0]
-
     def wait_since_last_send(self, seconds, destination):
+        """Sleeps until `seconds` (and a little) have passed since the last code to
+        `destination` (a real interval, which the module measures itself)."""
         sent = self.deliveries(destination)
         if not sent:
             raise AssertionError(f"the sandbox delivered no code to {destination}")
-        e2e.wait_resend_reached(sent[-1]["time"], seconds)
+        time.sleep(max(0.0, sent[-1]["time"] + seconds + 0.6 - time.time()))
 
     # -- diagnostics (printed by the runner for a failed test) -----------------------------
 
@@ -207,11 +233,8 @@ class E2ECase(unittest.TestCase):
                 lines.append(f"  ({answers.extra} prompt(s) beyond the script, answered '?')")
             for error in answers.errors:
                 lines.append("  step error: " + error.strip().splitlines()[-1])
-        try:
-            lines.append("sandbox requests during the test:")
-            lines.extend(f"  {c!r}" for c in self.calls())
-        except Exception as error:  # noqa: BLE001
-            lines.append(f"  (unreadable: {error!r})")
+        lines.append("sandbox requests during the test:")
+        lines.extend(f"  {call!r}" for call in self.requests())
         for number, server in enumerate(self.servers, 1):
             module_lines = server.module_lines()
             lines.append(f"sshd #{number} ({server.dir}): module log lines "
@@ -235,8 +258,3 @@ while IFS=: read -r user secret service; do
 done < "$passdb"
 exit 1
 """
-
-
-def elapsed(start):
-    return time.monotonic() - start
-

@@ -18,9 +18,9 @@ sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()), so it re
 from a service directory of the test's and its users and groups from the world's passwd/group.
 Nothing here touches the machine's /etc, and all traffic goes to 127.0.0.1."""
 
+import contextlib
 import io
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import namedtuple
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,8 +40,6 @@ import paramiko  # noqa: E402  (python3-paramiko: run with /usr/bin/python3)
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
-SSHD = "/usr/sbin/sshd"
-BULLETS = "\u2022" * 6
 API_SESSIONS = "/api/v2/subaccounts/{sub}/sessions"
 
 # Users of the end-to-end world: the harness's, plus two enrolled users whose numbers a broken
@@ -100,13 +99,15 @@ exec /usr/sbin/sshd -D -e -f "$1"
 """
 
 
-def code_prompt(notice):
-    return f"{notice}\nVerification code: "
-
-
-def mask(phone):
-    return BULLETS + phone[-4:]
-
+# The sshd_config of every server, before the test's own options.
+SSHD_CONFIG = {
+    "AddressFamily": "inet", "UsePAM": "yes", "UseDNS": "no", "PermitRootLogin": "no",
+    "KbdInteractiveAuthentication": "yes", "PasswordAuthentication": "no",
+    "PubkeyAuthentication": "yes", "AuthorizedKeysFile": "none", "StrictModes": "no",
+    "PrintMotd": "no", "PrintLastLog": "no", "X11Forwarding": "no", "AllowTcpForwarding": "no",
+    "AllowAgentForwarding": "no", "PermitTunnel": "no", "LoginGraceTime": "150",
+    "MaxAuthTries": "6", "LogLevel": "VERBOSE",
+}
 
 # ---------------------------------------------------------------------------------------------
 # Processes: every server is registered until stopped, so that any exit path can stop them all.
@@ -143,52 +144,21 @@ class SshServer:
 
     def __init__(self, directory, world, host_key, options, pam_stack, work):
         """work: the run's temp dir (everything sshd reads must be under it)."""
-        self.dir = Path(directory)
-        self.work = Path(work)
-        socket_dir = self.work / "sock"
         global _servers_made
         _servers_made += 1
-        self.syslog_path = Path(socket_dir) / f"{_servers_made}.log.sock"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.world = world
-        self.host_key = host_key
-        self.options = dict(options)
+        self.syslog_path = Path(work) / "sock" / f"{_servers_made}.log.sock"
+        self.dir, self.work, self.world = Path(directory), Path(work), world
+        self.host_key, self.options = host_key, dict(options)
         self.services = self.dir / "services"
-        self.services.mkdir(exist_ok=True)
+        self.services.mkdir(parents=True)
         (self.services / "sshd").write_text(pam_stack)
         (self.services / "other").write_text(
             f"auth required {harness.system_module('pam_deny.so')}\n")
-        self.log_path = self.dir / "sshd.log"
-        self.syslog_lines = []
-        self._stderr = []
-        self.process = None
-        self.port = None
+        self.syslog_lines, self._stderr, self.process, self.port = [], [], None, None
 
     def config_text(self, port):
-        settings = {
-            "ListenAddress": f"127.0.0.1:{port}",
-            "AddressFamily": "inet",
-            "HostKey": str(self.host_key),
-            "PidFile": str(self.dir / "sshd.pid"),
-            "UsePAM": "yes",
-            "UseDNS": "no",
-            "PermitRootLogin": "no",
-            "KbdInteractiveAuthentication": "yes",
-            "PasswordAuthentication": "no",
-            "PubkeyAuthentication": "yes",
-            "AuthorizedKeysFile": "none",
-            "StrictModes": "no",
-            "PrintMotd": "no",
-            "PrintLastLog": "no",
-            "X11Forwarding": "no",
-            "AllowTcpForwarding": "no",
-            "AllowAgentForwarding": "no",
-            "PermitTunnel": "no",
-            "LoginGraceTime": "150",
-            "MaxAuthTries": "6",
-            "LogLevel": "VERBOSE",
-        }
-        settings.update(self.options)
+        settings = {"ListenAddress": f"127.0.0.1:{port}", "HostKey": str(self.host_key),
+                    "PidFile": str(self.dir / "sshd.pid"), **SSHD_CONFIG, **self.options}
         return "".join(f"{key} {value}\n" for key, value in settings.items() if value is not None)
 
     def start(self, timeout=15):
@@ -224,7 +194,7 @@ class SshServer:
         raise RuntimeError("sshd found no free port")
 
     def _read_stderr(self, pipe):
-        with open(self.log_path, "ab") as log:
+        with open(self.dir / "sshd.log", "ab") as log:
             for line in iter(pipe.readline, b""):
                 log.write(line)
                 log.flush()
@@ -271,18 +241,11 @@ class SshServer:
     def stop(self):
         process = self.process
         if process is not None:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=5)
-                except ProcessLookupError:
-                    pass
-                except subprocess.TimeoutExpired:
-                    try:
-                        os.killpg(process.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                    process.wait()
+            for number in (signal.SIGTERM, signal.SIGKILL):  # the second after 5 s
+                if process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+                        os.killpg(process.pid, number)
+                        process.wait(timeout=5)
             self._reader.join(timeout=5)
             with _live_lock:
                 _live.pop(process.pid, None)
@@ -309,44 +272,36 @@ class SshServer:
 # ---------------------------------------------------------------------------------------------
 # Client side
 
-class Round:
-    """One keyboard-interactive info request as the client saw it."""
-
-    def __init__(self, title, instructions, prompts):
-        self.title = title
-        self.instructions = instructions
-        self.prompts = list(prompts)  # [(text, echo)]
-
-    def __repr__(self):
-        return f"Round(title={self.title!r}, instructions={self.instructions!r}, " \
-               f"prompts={self.prompts!r})"
+# One keyboard-interactive info request as the client saw it; prompts: [(text, echo)].
+Round = namedtuple("Round", "title instructions prompts")
 
 
 class Answers:
     """A keyboard-interactive handler that answers prompts one step at a time.
 
-    A step is a function (context, prompt_text) -> reply; see the step helpers below. Prompts
-    beyond the script get "?" (not a code, never sent) so that an unexpected prompt ends the
-    login instead of hanging it."""
+    A step is a function (answers, prompt_text) -> reply, where answers.test is the running
+    test and answers.phone the login's phone; see the step helpers below. Prompts beyond the
+    script get "?" (not a code, never sent) so that an unexpected prompt ends the login instead
+    of hanging it."""
 
-    def __init__(self, context, steps):
-        self.context = context
+    def __init__(self, test, phone, steps):
+        self.test = test
+        self.phone = phone
         self.steps = list(steps)
         self.rounds = []
         self.errors = []
         self.extra = 0
 
     def __call__(self, title, instructions, prompt_list):
-        self.rounds.append(Round(title, instructions, prompt_list))
+        self.rounds.append(Round(title, instructions, list(prompt_list)))
         replies = []
         for text, _echo in prompt_list:
             if not self.steps:
                 self.extra += 1
                 replies.append("?")
                 continue
-            step = self.steps.pop(0)
             try:
-                replies.append(step(self.context, text))
+                replies.append(self.steps.pop(0)(self, text))
             except Exception:  # noqa: BLE001 - reported by the test, not by paramiko's thread
                 self.errors.append(traceback.format_exc())
                 replies.append("?")
@@ -360,43 +315,38 @@ class Answers:
     def echoes(self):
         return [echo for r in self.rounds for _, echo in r.prompts]
 
-    @property
-    def infos(self):
-        """Messages that came in rounds without prompts (sshd's way to show PAM info)."""
-        return [r.instructions for r in self.rounds if not r.prompts]
-
 
 def text(reply):
-    return lambda context, prompt: reply
+    return lambda answers, prompt: reply
 
 
-def code(destination=None):
-    """The latest code the sandbox delivered to `destination` during this test."""
-    return lambda context, prompt: context.current_code(destination)
+def code():
+    """The latest code the sandbox delivered to the login's phone during this test."""
+    return lambda answers, prompt: answers.test.current_code(answers.phone)
 
 
-def wrong(destination=None):
+def wrong():
     """A well-formed code that is not the delivered one."""
-    def step(context, prompt):
-        right = context.current_code(destination)
+    def step(answers, prompt):
+        right = answers.test.current_code(answers.phone)
         return "".join(str((int(c) + 1) % 10) if c.isdigit() else "0" for c in right)
     return step
 
 
 def after(action, then):
-    """Runs action(context) (e.g. expire the session), then answers with `then`."""
-    def step(context, prompt):
-        action(context)
-        return then(context, prompt)
+    """Runs action() (e.g. expire the session), then answers with `then`."""
+    def step(answers, prompt):
+        action()
+        return then(answers, prompt)
     return step
 
 
-def after_interval(seconds, then, destination=None):
-    """Waits until `seconds` have passed since the latest send to `destination` (a real interval
-    the module measures itself), then answers with `then`."""
-    def step(context, prompt):
-        context.wait_since_last_send(seconds, destination)
-        return then(context, prompt)
+def after_interval(seconds, then):
+    """Waits until `seconds` have passed since the latest send to the login's phone (a real
+    interval the module measures itself), then answers with `then`."""
+    def step(answers, prompt):
+        answers.test.wait_since_last_send(seconds, answers.phone)
+        return then(answers, prompt)
     return step
 
 
@@ -416,17 +366,12 @@ class Client:
             self.sock.close()
             raise
         self.remaining = None  # methods left after a partial success
-        self.error = None
 
     def _auth(self, call):
         try:
             self.remaining = call()
             return self.transport.is_authenticated()
-        except paramiko.AuthenticationException as error:
-            self.error = repr(error)
-            return False
-        except paramiko.SSHException as error:
-            self.error = repr(error)
+        except paramiko.SSHException:  # AuthenticationException is one too
             return False
 
     def kbdint(self, user, answers):
@@ -444,12 +389,7 @@ class Client:
         channel = self.transport.open_session(timeout=timeout)
         channel.settimeout(timeout)
         channel.exec_command(command)
-        output = b""
-        while True:
-            chunk = channel.recv(4096)
-            if not chunk:
-                break
-            output += chunk
+        output = channel.makefile("rb").read()
         status = channel.recv_exit_status()
         channel.close()
         return status, output.decode(errors="replace")
@@ -464,7 +404,7 @@ class Client:
 # ---------------------------------------------------------------------------------------------
 # Sandbox views
 
-def summarize(record, subaccount):
+def summarize(record):
     """One requests.jsonl line as a tuple a test can compare:
     ("POST", path, destination, channel, status) or ("GET", path, codePresent, codeMatched,
     status); the path is the full one, so a request to the wrong place shows."""
@@ -474,22 +414,3 @@ def summarize(record, subaccount):
                 record["status"])
     return (record["method"], record["path"], record["codePresent"], record["codeMatched"],
             record["status"])
-
-
-def post(destination, channel, subaccount, status=200):
-    return ("POST", API_SESSIONS.format(sub=subaccount), destination, channel, status)
-
-
-def get(session_id, matched, subaccount, status=200):
-    return ("GET", API_SESSIONS.format(sub=subaccount) + "/" + session_id.replace("-", ""),
-            True, matched, status)
-
-
-def wait_resend_reached(delivery_time, seconds):
-    remaining = delivery_time + seconds + 0.6 - time.time()
-    if remaining > 0:
-        time.sleep(remaining)
-
-
-WAIT_RE = re.compile(r"^Wait (\d+) more seconds before asking for a new code\. "
-                     r"(\d) attempts? left\.\nVerification code: $")

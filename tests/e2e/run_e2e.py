@@ -40,53 +40,91 @@ def pids_of(pattern, full=True):
     return {int(pid) for pid in found} - {os.getpid()}
 
 
+def command_of(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace")
+    except OSError:
+        return "?"
+
+
 def machine_state():
-    state = {}
-    for path in MACHINE_FILES:
-        try:
-            info = os.stat(path)
-            state[path] = (info.st_size, info.st_mtime_ns)
-        except FileNotFoundError:
-            state[path] = None
-    return state
+    """Size and mtime of each of MACHINE_FILES (None: absent)."""
+    return {path: (os.stat(path).st_size, os.stat(path).st_mtime_ns) if os.path.exists(path)
+            else None for path in MACHINE_FILES}
 
 
 def selected(suite, parts):
+    """The tests of `suite` whose id has one of `parts` in it (all without parts)."""
     if not parts:
         return suite
-    chosen = unittest.TestSuite()
-    for test in iter_tests(suite):
-        if any(part in test.id() for part in parts):
-            chosen.addTest(test)
-    return chosen
+    tests = (test for group in suite for test in group)  # loadTestsFromModule: one per class
+    return unittest.TestSuite(test for test in tests if any(part in test.id() for part in parts))
 
 
-def iter_tests(suite):
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            yield from iter_tests(item)
-        else:
-            yield item
-
-
-INTERRUPTED = None
+def check(result, name, problems):
+    """One of the run's own checks, as a TAP line: it passes without problems."""
+    result.number += 1
+    result.any_failed |= bool(problems)
+    emit(f"{'not ok' if problems else 'ok'} {result.number} - {name}")
+    for problem in problems:
+        diagnostic(problem)
 
 
 def on_signal(number, _frame):
-    global INTERRUPTED
-    INTERRUPTED = f"signal {number}"
-    TapResult.interrupted = INTERRUPTED
+    TapResult.interrupted = f"signal {number}"  # fails the test under way
     # KeyboardInterrupt, not SystemExit: unittest records any other exception as a test error
     # and carries on, while this one ends the run (the finally blocks stop everything).
     raise KeyboardInterrupt(f"signal {number}")
 
 
-def build_world(work):
-    world = harness.PamWorld(work / "world", users=e2e.E2E_USERS, groups=e2e.E2E_GROUPS)
+def prepare(work, module):
+    """The suite's world, keys and copy of the module, in `work` (see Suite)."""
+    for directory in (work, work / "tests"):  # see E2ECase.setUp
+        directory.mkdir(exist_ok=True)
+        os.chmod(directory, 0o711)
+    (work / "sock").mkdir(mode=0o700)
+    Suite.work = work
+    Suite.world = harness.PamWorld(work / "world", users=e2e.E2E_USERS, groups=e2e.E2E_GROUPS)
     # sshd's privilege-separation account; its home is the /run/sshd of the namespace.
-    world.add_account("sshd", 74, 65534, "/run/sshd", group="nogroup")
-    world.write_passdb(world.dir / "passdb", e2e.PASSWORDS, "sshd")
-    return world
+    Suite.world.add_account("sshd", 74, 65534, "/run/sshd", group="nogroup")
+    Suite.world.write_passdb(Suite.world.dir / "passdb", e2e.PASSWORDS, "sshd")
+    _, host_text, _ = e2e.ed25519_key()
+    Suite.host_key = harness.write_secure(work / "ssh_host_ed25519_key", host_text)
+    Suite.user_key, _, Suite.user_key_line = e2e.ed25519_key()
+    Suite.other_key, _, _ = e2e.ed25519_key()
+    # sshd sees a private /tmp (see e2e_support.SSHD_BOOT) with only the work dir in it, so
+    # the module under test is loaded from a copy there, wherever it was built.
+    Suite.module = work / "module" / module.name
+    Suite.module.parent.mkdir(mode=0o755)
+    shutil.copy2(module, Suite.module)
+    os.chmod(Suite.module, 0o755)
+
+
+def run_tests(work, result):
+    """Starts the sandbox and runs the scenarios (those named by argv[2:]); False when the
+    run had to stop (TAP's Bail out!)."""
+    sandbox = harness.Sandbox(work / "sandbox", extra_args=["--quiet"],
+                              stdout=open(work / "sandbox.out", "w"))
+    try:
+        sandbox.start()
+    except Exception as error:  # noqa: BLE001
+        emit(f"Bail out! verif8-sandbox did not start: {error}")
+        diagnostic((work / "sandbox.out").read_text(errors="replace")[-2000:])
+        sandbox.stop()
+        return False
+    Suite.sandbox = sandbox
+    tests = selected(unittest.defaultTestLoader.loadTestsFromModule(test_scenarios),
+                     sys.argv[2:])
+    try:
+        tests.run(result)
+    except KeyboardInterrupt as stop:
+        emit(f"Bail out! stopped ({stop}); servers and sandbox stopped")
+        return False
+    finally:
+        e2e.stop_all()
+        sandbox.stop()
+    return True
 
 
 def main():
@@ -100,88 +138,32 @@ def main():
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, on_signal)
     atexit.register(e2e.stop_all)
-
     sshd_before = pids_of("sshd", full=False)
     machine_before = machine_state()
     work = harness.temp_dir("verif8-e2e-")
     result = TapResult()
-    sandbox = None
     try:
         if not module.is_file():
-            emit("not ok 1 - module_exists")
-            diagnostic(f"{module} is not a file")
-            emit("1..1")
+            emit(f"not ok 1 - module_exists\n# {module} is not a file\n1..1")
             return 1
-        for directory in (work, work / "tests"):  # see E2ECase.setUp
-            directory.mkdir(exist_ok=True)
-            os.chmod(directory, 0o711)
-        (work / "sock").mkdir(mode=0o700)
-        world = build_world(work)
-        _, host_text, _ = e2e.ed25519_key()
-        Suite.host_key = harness.write_secure(work / "ssh_host_ed25519_key", host_text)
-        Suite.user_key, _, Suite.user_key_line = e2e.ed25519_key()
-        Suite.other_key, _, _ = e2e.ed25519_key()
-        # sshd sees a private /tmp (see e2e_support.SSHD_BOOT) with only the work dir in it, so
-        # the module under test is loaded from a copy there, wherever it was built.
-        Suite.module = work / "module" / module.name
-        Suite.module.parent.mkdir(mode=0o755)
-        shutil.copy2(module, Suite.module)
-        os.chmod(Suite.module, 0o755)
-        Suite.world = world
-        Suite.work = work
-        sandbox = harness.Sandbox(work / "sandbox", extra_args=["--quiet"],
-                                  stdout=open(work / "sandbox.out", "w"))
-        try:
-            sandbox.start()
-        except Exception as error:  # noqa: BLE001
-            emit(f"Bail out! verif8-sandbox did not start: {error}")
-            diagnostic((work / "sandbox.out").read_text(errors="replace")[-2000:])
+        prepare(work, module)
+        if not run_tests(work, result):
             return 1
-        Suite.sandbox = sandbox
-        tests = selected(unittest.defaultTestLoader.loadTestsFromModule(test_scenarios),
-                         sys.argv[2:])
-        try:
-            tests.run(result)
-        except KeyboardInterrupt as stop:
-            emit(f"Bail out! stopped ({stop}); servers and sandbox stopped")
-            return 1
-        finally:
-            e2e.stop_all()
-            sandbox.stop()
-
         # The run's own checks.
-        result.number += 1
         machine_after = machine_state()
-        if machine_after == machine_before:
-            emit(f"ok {result.number} - machine_login_records_and_state_untouched")
-        else:
-            result.any_failed = True
-            emit(f"not ok {result.number} - machine_login_records_and_state_untouched")
-            for path in MACHINE_FILES:
-                if machine_before[path] != machine_after[path]:
-                    diagnostic(f"{path}: {machine_before[path]} -> {machine_after[path]}")
-
-        result.number += 1
+        check(result, "machine_login_records_and_state_untouched",
+              [f"{path}: {machine_before[path]} -> {machine_after[path]}"
+               for path in MACHINE_FILES if machine_before[path] != machine_after[path]])
         time.sleep(0.2)
         left = pids_of(str(work)) | (pids_of("sshd", full=False) - sshd_before)
-        if not left:
-            emit(f"ok {result.number} - no_process_left")
-        else:
-            result.any_failed = True
-            emit(f"not ok {result.number} - no_process_left")
-            for pid in sorted(left):
-                try:
-                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                except OSError:
-                    command = b"?"
-                diagnostic(f"pid {pid}: {command.decode(errors='replace')}")
+        check(result, "no_process_left", [f"pid {pid}: {command_of(pid)}" for pid in sorted(left)])
         emit(f"1..{result.number}")
         diagnostic(f"e2e wall time {time.monotonic() - started:.1f} s")
         return 1 if result.any_failed else 0
     finally:
         e2e.stop_all()
-        if sandbox is not None:
-            sandbox.stop()
+        if Suite.sandbox is not None:
+            Suite.sandbox.stop()
         if os.environ.get("VERIF8_KEEP"):
             print(f"kept {work}", file=sys.stderr)
         else:
