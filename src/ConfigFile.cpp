@@ -1,7 +1,7 @@
 // ConfigFile: the module's config from its file, its arguments and the API key file.
 #include "verif8/ConfigFile.hpp"
 
-#include "verif8/SecureFile.hpp"
+#include "verif8/SafeFile.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -10,15 +10,15 @@ namespace {
 constexpr const char* kArgumentsSource = "module arguments";
 
 void readApiKeyFile(ConfigLoad& load, uid_t owner) {
-    SecureFileRules rules;
+    FileRules rules;
     rules.owner = owner;
     rules.maxSize = 4096;
-    SecureFileResult file = readSecureFile(load.config.apiKeyFile, rules);
-    if (!file.ok) {
-        load.problems.push_back({"api_key_file", 0, file.error});
+    const auto file = readChecked(load.config.apiKeyFile, rules);
+    if (!file) {
+        load.problems.push_back({"api_key_file", 0, file.problem().text});
         return;
     }
-    const std::string_view key = trim(file.text.view());
+    const std::string_view key = trim(file.value().view());
     if (key.empty() || hasControlOrSpace(key)) {
         load.problems.push_back(
             {load.config.apiKeyFile, 0, "must hold the API key alone, on one line"});
@@ -30,20 +30,20 @@ void readApiKeyFile(ConfigLoad& load, uid_t owner) {
 // OpenSSL reads these as root at every login: whoever can write them chooses whom the module
 // trusts with the API key and the codes. Readable by all is fine; writable by others is not.
 void checkTrustStore(ConfigLoad& load, uid_t owner) {
-    SecureFileRules rules;
+    FileRules rules;
     rules.owner = owner;
-    rules.privateToOwner = false;
+    rules.access = Access::OthersMayRead;
     rules.maxSize = 16 * 1024 * 1024;
     if (!load.config.caFile.empty()) {
-        std::string problem = checkTrustedPath(load.config.caFile, rules, TrustedPathKind::File);
-        if (!problem.empty())
-            load.problems.push_back({"ca_file", 0, std::move(problem)});
+        const auto checked = checkTrustedPath(load.config.caFile, rules);
+        if (!checked)
+            load.problems.push_back({"ca_file", 0, checked.problem().text});
     }
     if (!load.config.caPath.empty()) {
-        std::string problem =
-            checkTrustedPath(load.config.caPath, rules, TrustedPathKind::Directory);
-        if (!problem.empty())
-            load.problems.push_back({"ca_path", 0, std::move(problem)});
+        rules.kind = FileKind::Directory;
+        const auto checked = checkTrustedPath(load.config.caPath, rules);
+        if (!checked)
+            load.problems.push_back({"ca_path", 0, checked.problem().text});
     }
 }
 
@@ -83,16 +83,16 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
         return load;
     }
 
-    SecureFileRules rules;
+    FileRules rules;
     rules.owner = owner;
     rules.maxSize = kMaxConfigSize;
-    SecureFileResult file = readSecureFile(load.path, rules);
-    if (!file.ok) {
-        load.problems.push_back({load.path, 0, file.error.substr(load.path.size() + 2)});
+    const auto file = readChecked(load.path, rules);
+    if (!file) {
+        load.problems.push_back({load.path, 0, file.problem().text.substr(load.path.size() + 2)});
         return load;
     }
     ConfigParser parser(load.config);
-    parser.parseText(file.text.view(), load.path, load.problems);
+    parser.parseText(file.value().view(), load.path, load.problems);
 
     for (const auto& arg : args) {
         if (isEarlyArgument(arg))

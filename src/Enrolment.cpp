@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "verif8/SecureFile.hpp"
+#include "verif8/SafeFile.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -166,25 +166,26 @@ std::vector<Enrolment> parseEnrolments(std::string_view text, Channel defaultCha
     return entries;
 }
 
-EnrolmentLookup UsersFile::find(const std::string& user) {
-    SecureFileRules rules;
-    rules.owner = owner_;
+Result<SecretString> readUsersFile(const std::string& path, uid_t owner) {
+    FileRules rules;
+    rules.owner = owner;
+    rules.access = Access::OthersMayRead;
     rules.maxSize = kMaxUsersFileSize;
-    rules.privateToOwner = false;
-    SecureFileResult file = readSecureFile(path_, rules);
-    if (!file.ok) {
+    auto text = readChecked(path, rules);
+    if (text && text.value().view().find('\0') != std::string_view::npos)
+        return Problem(path + ": contains a NUL byte: not a text file");
+    return text;
+}
+
+EnrolmentLookup UsersFile::find(const std::string& user) {
+    const auto text = readUsersFile(path_, owner_);
+    if (!text) {
         EnrolmentLookup lookup;
         lookup.kind = EnrolmentLookup::Kind::Unavailable;
-        lookup.problems.push_back(file.error);
+        lookup.problems.push_back(text.problem().text);
         return lookup;
     }
-    if (file.text.view().find('\0') != std::string_view::npos) {
-        EnrolmentLookup lookup;
-        lookup.kind = EnrolmentLookup::Kind::Unavailable;
-        lookup.problems.push_back(path_ + ": contains a NUL byte: not a text file");
-        return lookup;
-    }
-    return findEnrolment(file.text.view(), user, defaultChannel_, path_);
+    return findEnrolment(text.value().view(), user, defaultChannel_, path_);
 }
 
 }  // namespace verif8

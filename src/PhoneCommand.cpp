@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <cstring>
 
 #include "verif8/RootChild.hpp"
+#include "verif8/SafeFile.hpp"
 #include "verif8/TextUtil.hpp"
 
 namespace verif8 {
@@ -32,29 +32,21 @@ struct RunResult {
 };
 
 // Opens the program and checks the open file, so that the file checked is the file run
-// (fexecve): no window in which it could be swapped for another.
-int openProgram(const std::string& path, uid_t owner, std::string& problem) {
-    const int fd = moveHigh(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (fd < 0) {
-        problem = path + ": " + (errno == ELOOP ? "is a symbolic link" : strerror(errno));
-        return -1;
-    }
-    struct stat info {};
-    if (fstat(fd, &info) != 0)
-        problem = path + ": " + strerror(errno);
-    else if (!S_ISREG(info.st_mode))
-        problem = path + ": not a regular file";
-    else if (info.st_uid != owner)
-        problem = path + ": must be owned by uid " + std::to_string(owner);
-    else if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        problem = path + ": must not be writable by group or others";
-    else if ((info.st_mode & S_IXUSR) == 0)
-        problem = path + ": is not executable";
-    if (!problem.empty()) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+// (fexecve): no window in which it could be swapped for another. Moved high, so that the child's
+// descriptors 0 to 3 cannot be it.
+Result<FileDescriptor> openProgram(const std::string& path, uid_t owner) {
+    FileRules rules;
+    rules.owner = owner;
+    rules.access = Access::OthersMayRead;
+    rules.maxSize = std::nullopt;
+    rules.executable = true;
+    auto opened = openChecked(path, rules);
+    if (!opened)
+        return opened;
+    const int high = moveHigh(opened.value().release());
+    if (high < 0)
+        return Problem(path + ": cannot open: " + strerror(errno));
+    return FileDescriptor(high);
 }
 
 // Everything the child needs is built before fork: a multi-threaded host may hold the
@@ -182,10 +174,9 @@ EnrolmentLookup unavailable(std::string problem) {
 EnrolmentLookup PhoneCommand::find(const std::string& user) {
     if (command_.empty())
         return unavailable("no program configured");
-    std::string problem;
-    const int programFd = openProgram(command_.front(), owner_, problem);
-    if (programFd < 0)
-        return unavailable(problem);
+    const auto program = openProgram(command_.front(), owner_);
+    if (!program)
+        return unavailable(program.problem().text);
     std::vector<std::string> argv = command_;
     // Only in the arguments: the program run must be the program checked above.
     for (auto arg = argv.begin() + 1; arg != argv.end(); ++arg) {
@@ -193,8 +184,7 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
              at = arg->find("%u", at + user.size()))
             arg->replace(at, 2, user);
     }
-    const RunResult result = run(programFd, argv, timeoutMs_);
-    close(programFd);
+    const RunResult result = run(program.value().get(), argv, timeoutMs_);
     if (!result.started)
         return unavailable(result.error);
     if (result.timedOut) {
@@ -228,12 +218,11 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
     return lookup;
 }
 
-std::string phoneProgramProblem(const std::string& program, uid_t owner) {
-    std::string problem;
-    const int fd = openProgram(program, owner, problem);
-    if (fd >= 0)
-        close(fd);
-    return problem;
+Result<> checkPhoneProgram(const std::string& program, uid_t owner) {
+    const auto opened = openProgram(program, owner);
+    if (!opened)
+        return opened.problem();
+    return succeeded();
 }
 
 std::unique_ptr<EnrolmentSource> enrolmentSourceFor(const Config& config) {

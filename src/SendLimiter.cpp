@@ -1,9 +1,6 @@
 // SendLimiter: sliding-window counters in locked files.
 #include "verif8/SendLimiter.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +9,7 @@
 #include <ctime>
 #include <optional>
 
+#include "verif8/SafeFile.hpp"
 #include "verif8/StateDir.hpp"
 #include "verif8/TextUtil.hpp"
 #include "verif8/Unstoppable.hpp"
@@ -22,50 +20,27 @@ namespace {
 constexpr std::string_view kHeader = "verif8-sends 1\n";
 constexpr std::size_t kMaxFile = 64 * 1024;
 
-// One counter file, opened and locked for the life of the object.
+// One counter file, opened checked and locked for the life of the object.
 class Counter {
 public:
-    Counter(const std::string& path, uid_t owner, int lockWaitMs) : path_(path) {
-        fd_ = openPrivateFile(path, owner, problem_);
-        if (fd_ < 0)
-            return;
-        problem_ = lockStateFile(fd_, true, path, lockWaitMs, &busy_);
-    }
-    ~Counter() {
-        if (fd_ >= 0)
-            close(fd_);  // also releases the lock
-    }
-    Counter(const Counter&) = delete;
-    Counter& operator=(const Counter&) = delete;
+    Counter(std::string path, FileDescriptor file)
+        : path_(std::move(path)), file_(std::move(file)) {}
 
     const std::string& path() const { return path_; }
-    const std::string& problem() const { return problem_; }
-    bool busy() const { return busy_; }
 
     // The send times still inside the window; nullopt when the file is not counters.
     std::optional<std::vector<std::time_t>> read(std::time_t since, std::time_t window) {
-        std::string content;
-        char buffer[4096];
-        for (off_t at = 0;;) {
-            const ssize_t got = pread(fd_, buffer, sizeof buffer, at);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got < 0)
-                return std::nullopt;
-            if (got == 0)
-                break;
-            content.append(buffer, static_cast<std::size_t>(got));
-            at += got;
-            if (content.size() > kMaxFile)
-                return std::nullopt;
-        }
+        const auto content = readCapped(file_, kMaxFile);
+        if (!content)
+            return std::nullopt;
+        const std::string_view text = content.value().view();
         std::vector<std::time_t> times;
-        if (content.empty())
+        if (text.empty())
             return times;  // a new counter
-        if (content.compare(0, kHeader.size(), kHeader) != 0)
+        if (text.compare(0, kHeader.size(), kHeader) != 0)
             return std::nullopt;
         bool valid = true;
-        forEachLine(std::string_view(content).substr(kHeader.size()), [&](std::string_view line) {
+        forEachLine(text.substr(kHeader.size()), [&](std::string_view line) {
             const auto value = parseUnixTime(line);
             if (!value)
                 valid = false;
@@ -88,17 +63,35 @@ public:
         // A crash between the two leaves the old tail after the new lines: older times that
         // count as extra sends, or a damaged counter that counts as full until it heals; never
         // fewer sends than were made.
-        return pwrite(fd_, content.data(), content.size(), 0) ==
+        return pwrite(file_.get(), content.data(), content.size(), 0) ==
                    static_cast<ssize_t>(content.size()) &&
-               ftruncate(fd_, static_cast<off_t>(content.size())) == 0;
+               ftruncate(file_.get(), static_cast<off_t>(content.size())) == 0;
     }
 
 private:
     std::string path_;
-    int fd_ = -1;
-    std::string problem_;
-    bool busy_ = false;
+    FileDescriptor file_;  // closing it releases the lock
 };
+
+// The counter at `path`, opened checked and locked; nullopt when it cannot be, with its problem
+// added to `decision` (whose verdict becomes Busy when another process held it past the wait).
+std::optional<Counter> lockCounter(const std::string& path, uid_t owner, int lockWaitMs,
+                                   LimitDecision& decision) {
+    auto opened = openStateFile(path, owner);
+    if (!opened) {
+        decision.problems.push_back(opened.problem().text);
+        return std::nullopt;
+    }
+    bool busy = false;
+    std::string problem = lockStateFile(opened.value().get(), true, path, lockWaitMs, &busy);
+    if (!problem.empty()) {
+        decision.problems.push_back(std::move(problem));
+        if (busy)
+            decision.verdict = LimitVerdict::Busy;
+        return std::nullopt;
+    }
+    return Counter(path, std::move(opened).value());
+}
 
 // The window's sends, or, for a file that is not counters, a full window: a damaged counter
 // must never let more sends through.
@@ -169,26 +162,23 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
     LimitDecision decision;
     const std::string dir = stateDir_ + "/limits";
     for (const std::string& path : {stateDir_, dir}) {
-        std::string problem = preparePrivateDirectory(path, owner_);
-        if (!problem.empty()) {
-            decision.problems.push_back(std::move(problem));
+        if (auto prepared = prepareStateDirectory(path, owner_); !prepared) {
+            decision.problems.push_back(prepared.problem().text);
             return decision;
         }
     }
     // Always user before source, so that two logins never wait on each other's second lock.
-    Counter userCounter(dir + "/user-" + stateFileName(user), owner_, lockWaitMs_);
-    Counter sourceCounter(dir + "/source-" + stateFileName(source), owner_, lockWaitMs_);
-    for (const Counter* counter : {&userCounter, &sourceCounter}) {
-        if (!counter->problem().empty()) {
-            decision.problems.push_back(counter->problem());
-            if (counter->busy())
-                decision.verdict = LimitVerdict::Busy;
-            return decision;
-        }
-    }
+    auto userCounter =
+        lockCounter(dir + "/user-" + stateFileName(user), owner_, lockWaitMs_, decision);
+    if (!userCounter)
+        return decision;
+    auto sourceCounter =
+        lockCounter(dir + "/source-" + stateFileName(source), owner_, lockWaitMs_, decision);
+    if (!sourceCounter)
+        return decision;
     const std::time_t now = time(nullptr);
-    auto userSends = sendsIn(userCounter, user_, now, "user", decision.problems);
-    auto sourceSends = sendsIn(sourceCounter, source_, now, "source", decision.problems);
+    auto userSends = sendsIn(*userCounter, user_, now, "user", decision.problems);
+    auto sourceSends = sendsIn(*sourceCounter, source_, now, "source", decision.problems);
     if (static_cast<int>(userSends.size()) >= user_.count)
         decision.verdict = LimitVerdict::UserLimit;
     else if (static_cast<int>(sourceSends.size()) >= source_.count)
@@ -200,7 +190,7 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
         sourceSends.push_back(now);
     }
     // Written back either way: pruned, or rebuilt as full after damage.
-    if (!userCounter.write(userSends) || !sourceCounter.write(sourceSends)) {
+    if (!userCounter->write(userSends) || !sourceCounter->write(sourceSends)) {
         decision.problems.push_back(dir + ": cannot write the send counters");
         decision.verdict = LimitVerdict::Unavailable;
     }
@@ -214,14 +204,15 @@ void FileSendLimiter::refundHere(const std::string& user, const std::string& sou
         {dir + "/user-" + stateFileName(user), user_},
         {dir + "/source-" + stateFileName(source), source_}};
     for (const auto& [path, limit] : counters) {
-        Counter counter(path, owner_, lockWaitMs_);
-        if (!counter.problem().empty())
+        LimitDecision unused;  // nothing to give back from a counter that cannot be opened
+        auto counter = lockCounter(path, owner_, lockWaitMs_, unused);
+        if (!counter)
             continue;
-        auto times = counter.read(now - limit.seconds, limit.seconds);
+        auto times = counter->read(now - limit.seconds, limit.seconds);
         if (!times || times->empty())
             continue;  // damaged or empty: nothing that could be given back
         times->erase(std::max_element(times->begin(), times->end()));
-        counter.write(*times);
+        counter->write(*times);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "verif8/Config.hpp"
 #include "verif8/ConfigParser.hpp"
+#include "verif8/SafeFile.hpp"
 
 namespace verif8 {
 
@@ -23,7 +24,7 @@ struct ConfigLoad {
 // the remaining `key=value` arguments through the same setter as the file, so arguments override
 // the file. Reads api_key_file too. `owner` is the uid every file must belong to (root for the
 // module).
-ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner = 0);
+ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner = kTrustedOwner);
 
 // The module arguments read before the file, and without it when the caller is not root:
 // `conf=`, `debug` and `nonroot=deny|ignore`. Problems go to `problems`.

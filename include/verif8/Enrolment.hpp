@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "verif8/Channel.hpp"
+#include "verif8/Result.hpp"
+#include "verif8/SafeFile.hpp"
+#include "verif8/SecretString.hpp"
 
 namespace verif8 {
 
@@ -57,10 +60,15 @@ public:
     virtual EnrolmentLookup find(const std::string& user) = 0;
 };
 
-// The users file: root-owned, not writable by group or others.
+// The users file's text as the module reads it: a regular file of `owner`, not writable by group
+// or others, at most kMaxUsersFileSize bytes, and text (no NUL byte). verif8ctl check-config
+// reads it through this too.
+Result<SecretString> readUsersFile(const std::string& path, uid_t owner = kTrustedOwner);
+
+// The users file (readUsersFile), read at each lookup.
 class UsersFile : public EnrolmentSource {
 public:
-    UsersFile(std::string path, Channel defaultChannel, uid_t owner = 0)
+    UsersFile(std::string path, Channel defaultChannel, uid_t owner = kTrustedOwner)
         : path_(std::move(path)), defaultChannel_(defaultChannel), owner_(owner) {}
     EnrolmentLookup find(const std::string& user) override;
 

@@ -9,6 +9,8 @@
 
 #include "verif8/Config.hpp"
 #include "verif8/Enrolment.hpp"
+#include "verif8/Result.hpp"
+#include "verif8/SafeFile.hpp"
 
 namespace verif8 {
 
@@ -22,8 +24,8 @@ namespace verif8 {
 // for this user"; any failure is Unavailable (the login fails closed, whatever unenrolled says).
 class PhoneCommand : public EnrolmentSource {
 public:
-    PhoneCommand(std::vector<std::string> command, Channel defaultChannel, uid_t owner = 0,
-                 int timeoutMs = 5000)
+    PhoneCommand(std::vector<std::string> command, Channel defaultChannel,
+                 uid_t owner = kTrustedOwner, int timeoutMs = 5000)
         : command_(std::move(command)),
           defaultChannel_(defaultChannel),
           owner_(owner),
@@ -40,8 +42,8 @@ private:
     int timeoutMs_;
 };
 
-// What would stop the module from running `program` as phone_command ("" if nothing).
-std::string phoneProgramProblem(const std::string& program, uid_t owner = 0);
+// What would stop the module from running `program` as phone_command, checked as find() checks it.
+Result<> checkPhoneProgram(const std::string& program, uid_t owner = kTrustedOwner);
 
 // Where a configuration says phones are: phone_command when set (it replaces the users file),
 // else users_file.

@@ -5,16 +5,26 @@
 
 #include <string>
 
+#include "verif8/Result.hpp"
+#include "verif8/SafeFile.hpp"
+
 namespace verif8 {
 
 // Creates `path` (mode 0700, root's group, whatever the umask) if missing, then checks it is a real
-// directory (not a link) owned by `owner` and not writable by group or others. Returns what is
-// wrong, or "" when it can be used.
-std::string preparePrivateDirectory(const std::string& path, uid_t owner);
+// directory (not a link) owned by `owner` and not writable by group or others.
+Result<> prepareStateDirectory(const std::string& path, uid_t owner = kTrustedOwner);
+
+// The same checks, without creating it (verif8ctl check-config).
+Result<> checkStateDirectory(const std::string& path, uid_t owner = kTrustedOwner);
 
 // Opens a state file for reading and writing, creating it root-owned (group 0) with mode 0600
 // whatever the caller's umask and group; an existing one must be a regular file (not a link) of
-// `owner` with no access for group or others. The descriptor, or -1 with `problem` set.
+// `owner` with no access for group or others. Any size: its reader judges what it holds.
+Result<FileDescriptor> openStateFile(const std::string& path, uid_t owner = kTrustedOwner);
+
+// The two above in the form SessionStore.cpp calls them until it moves to them: what is wrong
+// or "", and the descriptor or -1 with `problem` set. Nothing else may call these.
+std::string preparePrivateDirectory(const std::string& path, uid_t owner);
 int openPrivateFile(const std::string& path, uid_t owner, std::string& problem);
 
 // How long a login waits for a lock on a state file. The module's own holders keep one for

@@ -13,7 +13,7 @@
 #include "verif8/Logger.hpp"
 #include "verif8/Masking.hpp"
 #include "verif8/PhoneCommand.hpp"
-#include "verif8/SecureFile.hpp"
+#include "verif8/StateDir.hpp"
 
 namespace verif8::cli {
 
@@ -59,16 +59,13 @@ void printSummary(const Config& c, const std::string& path) {
 
 // The users file as the module reads it: permissions, then every line.
 bool checkUsersFile(const Config& c) {
-    SecureFileRules rules;
-    rules.maxSize = kMaxUsersFileSize;
-    rules.privateToOwner = false;
-    const SecureFileResult file = readSecureFile(c.usersFile, rules);
-    if (!file.ok) {
-        fprintf(stderr, "%s\n", sanitize(file.error).c_str());
+    const auto file = readUsersFile(c.usersFile);
+    if (!file) {
+        fprintf(stderr, "%s\n", sanitize(file.problem().text).c_str());
         return false;
     }
     std::vector<EnrolmentLineError> errors;
-    const auto entries = parseEnrolments(file.text.view(), c.channel, errors);
+    const auto entries = parseEnrolments(file.value().view(), c.channel, errors);
     for (const auto& error : errors)
         fprintf(stderr, "%s:%d: %s\n", c.usersFile.c_str(), error.line,
                 sanitize(error.message).c_str());
@@ -86,9 +83,9 @@ bool checkUsersFile(const Config& c) {
 }
 
 bool checkPhoneCommand(const Config& c) {
-    const std::string problem = phoneProgramProblem(c.phoneCommand.front());
-    if (!problem.empty()) {
-        fprintf(stderr, "phone_command: %s\n", sanitize(problem).c_str());
+    const auto checked = checkPhoneProgram(c.phoneCommand.front());
+    if (!checked) {
+        fprintf(stderr, "phone_command: %s\n", sanitize(checked.problem().text).c_str());
         return false;
     }
     printf("%s: phone_command ready\n", c.phoneCommand.front().c_str());
@@ -103,11 +100,8 @@ bool checkStateDir(const Config& c) {
                c.stateDir.c_str());
         return true;
     }
-    if (!S_ISDIR(info.st_mode) || info.st_uid != 0 || (info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        fprintf(stderr,
-                "%s: state_dir must be a directory owned by root, not writable by group "
-                "or others\n",
-                c.stateDir.c_str());
+    if (const auto checked = checkStateDirectory(c.stateDir); !checked) {
+        fprintf(stderr, "state_dir: %s\n", sanitize(checked.problem().text).c_str());
         return false;
     }
     printf("%s: ready\n", c.stateDir.c_str());
