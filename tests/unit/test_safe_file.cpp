@@ -132,6 +132,8 @@ std::vector<Row> rows() {
          "not a private regular file: has mode 0640; it must be 0600"},
         {"a state file of another owner", Shape::OtherOwner, 0600, stateFile(),
          "not a private regular file: " + owner},
+        {"a directory for a state file", Shape::Directory, 0700, stateFile(),
+         "cannot open: Is a directory"},  // opened for writing
         {"a fifo for a state file", Shape::Fifo, 0600, stateFile(),
          "not a private regular file: is not a regular file"},
         {"a dangling symlink for a state file", Shape::Dangling, 0, stateFile(),
@@ -141,6 +143,7 @@ std::vector<Row> rows() {
          "cannot create: No such file or directory"},
         {"a group-writable state directory", Shape::Directory, 0770, stateDirectory(),
          "has mode 0770" + notWritable},
+        {"a state directory of another owner", Shape::OtherOwnerDir, 0700, stateDirectory(), owner},
         {"a symlink for a state directory", Shape::DirSymlink, 0700, stateDirectory(),
          "is not a directory"},
         {"a file for a state directory", Shape::Regular, 0600, stateDirectory(),
