@@ -23,12 +23,10 @@ namespace verif8 {
 
 namespace {
 struct RunResult {
-    bool started = false;
     bool timedOut = false;
     bool tooLong = false;
     int status = 0;  // from waitpid
     std::string output;
-    std::string error;
 };
 
 // Opens the program and checks the open file, so that the file checked is the file run
@@ -97,29 +95,9 @@ struct ChildPlan {
     _exit(127);
 }
 
-RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs) {
-    RunResult result;
-    int pipeFds[2];
-    if (pipe2(pipeFds, O_CLOEXEC) != 0) {
-        result.error = std::string("pipe: ") + strerror(errno);
-        return result;
-    }
-    pipeFds[0] = moveHigh(pipeFds[0]);
-    pipeFds[1] = moveHigh(pipeFds[1]);
-    ChildPlan plan(argv);
-    DefaultSigchld sigchld;
-    const pid_t child = pipeFds[0] < 0 || pipeFds[1] < 0 ? -1 : fork();
-    if (child < 0) {
-        close(pipeFds[0]);
-        close(pipeFds[1]);
-        result.error = std::string("fork: ") + strerror(errno);
-        return result;
-    }
-    if (child == 0)
-        runChild(pipeFds[1], programFd, plan);
-    close(pipeFds[1]);
-    result.started = true;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+// Reads the program's output until it closes it, the deadline passes or it prints too much.
+void readOutput(const FileDescriptor& pipe, std::chrono::steady_clock::time_point deadline,
+                RunResult& result) {
     char buffer[512];
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -127,26 +105,43 @@ RunResult run(int programFd, const std::vector<std::string>& argv, int timeoutMs
                               .count();
         if (left <= 0) {
             result.timedOut = true;
-            break;
+            return;
         }
-        pollfd watch{pipeFds[0], POLLIN, 0};
+        pollfd watch{pipe.get(), POLLIN, 0};
         const int ready = poll(&watch, 1, static_cast<int>(left));
-        if (ready < 0 && errno == EINTR)
-            continue;
         if (ready <= 0)
-            continue;
-        const ssize_t got = read(pipeFds[0], buffer, sizeof buffer);
+            continue;  // EINTR, or time to look at the deadline again
+        const ssize_t got = read(pipe.get(), buffer, sizeof buffer);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            break;
+            return;
         if (result.output.size() + static_cast<std::size_t>(got) > PhoneCommand::kMaxOutput) {
             result.tooLong = true;
-            break;
+            return;
         }
         result.output.append(buffer, static_cast<std::size_t>(got));
     }
-    close(pipeFds[0]);
+}
+
+Result<RunResult> run(int programFd, const std::vector<std::string>& argv, int timeoutMs) {
+    int pipeFds[2];
+    if (pipe2(pipeFds, O_CLOEXEC) != 0)
+        return Problem(std::string("pipe: ") + strerror(errno));
+    FileDescriptor output(moveHigh(pipeFds[0]));
+    FileDescriptor input(moveHigh(pipeFds[1]));
+    ChildPlan plan(argv);
+    DefaultSigchld sigchld;
+    const pid_t child = output.get() < 0 || input.get() < 0 ? -1 : fork();
+    if (child < 0)
+        return Problem(std::string("fork: ") + strerror(errno));
+    if (child == 0)
+        runChild(input.get(), programFd, plan);
+    input = FileDescriptor();  // only the child writes: its exit ends the reading
+    RunResult result;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    readOutput(output, deadline, result);
+    output = FileDescriptor();
     // The limit covers the program's whole life, not only its output: one that closes its
     // output and goes on running holds the login no longer than one that prints nothing.
     if (!result.timedOut && !result.tooLong && !waitForExit(child, deadline))
@@ -184,9 +179,10 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
              at = arg->find("%u", at + user.size()))
             arg->replace(at, 2, user);
     }
-    const RunResult result = run(program.value().get(), argv, timeoutMs_);
-    if (!result.started)
-        return unavailable(result.error);
+    const auto ran = run(program.value().get(), argv, timeoutMs_);
+    if (!ran)
+        return unavailable(ran.problem().text);
+    const RunResult& result = ran.value();
     if (result.timedOut) {
         const std::string limit = timeoutMs_ % 1000 == 0 ? std::to_string(timeoutMs_ / 1000) + " s"
                                                          : std::to_string(timeoutMs_) + " ms";
