@@ -6,8 +6,9 @@ when it is loaded; so a suite runs itself twice. The first run (`main`) builds t
 writes every service file, starts the sandbox and runs the second with the wrappers preloaded;
 the second runs the tests against the `World` the first left (`LoginCase.world`).
 
-Answers at the prompt (`script`, `Code`, `Wrong`, `after`) and `LoginCase`, a test base that sees
-the requests, deliveries and log lines of its own logins, are shared by the three."""
+Shared by the three: answers at the prompt (`script`, `Code`, `Wrong`, `after`), `LoginCase` (a
+test base that sees the requests, deliveries and log lines of its own logins) and `table` (one
+test per row of a table)."""
 
 import json
 import os
@@ -93,6 +94,23 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
             print(f"# kept {work}")
         else:
             harness.remove_tree(work)
+
+
+def without_preloads():
+    """The environment for a tool the tests run (openssl, git): the run's preloads (wrappers,
+    an ASan runtime) are not for it."""
+    return {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
+
+
+def table(rows):
+    """A class decorator: `test_NAME` for each row, running the class's `check(**row)`."""
+    def decorate(cls):
+        for row in rows:
+            def test(self, row=row):
+                self.check(**{key: value for key, value in row.items() if key != "name"})
+            setattr(cls, f"test_{row['name']}", test)
+        return cls
+    return decorate
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,10 +2,32 @@
 every field known, of the right type, within its documented range."""
 
 import json
+import subprocess
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # verify-api.md documents templateKey (a 2026 field the published OpenAPI file predates).
 EXTRA_FIELDS = {"templateKey": {"type": "string"}}
+
+
+def published_file(env=None):
+    """The published file, in shared/ beside the repository (as verify-api.md says), or beside
+    the main checkout when this is a git worktree of it; None when neither has it. `env`: git's
+    environment."""
+    places = [ROOT]
+    try:
+        common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--git-common-dir"],
+                                capture_output=True, text=True, env=env)
+        if common.returncode == 0:
+            places.append((ROOT / common.stdout.strip()).resolve().parent)
+    except FileNotFoundError:  # no git: a copy of the tree, not a checkout
+        pass
+    for place in places:
+        path = place.parent / "shared" / "8x8-verification-api.openapi.json"
+        if path.is_file():
+            return path
+    return None
 
 
 def load_schema(openapi_path):

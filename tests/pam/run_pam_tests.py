@@ -44,42 +44,6 @@ def expire_then_code(prompt):
     return suite.last_code()
 
 
-def openapi_file():
-    """8x8's published OpenAPI file, in shared/ beside the repository (as verify-api.md says),
-    or beside the main checkout when this is a git worktree of it."""
-    places = [harness.ROOT]
-    try:
-        common = subprocess.run(["git", "-C", str(harness.ROOT), "rev-parse",
-                                 "--git-common-dir"], capture_output=True, text=True,
-                                env=without_preloads())
-        if common.returncode == 0:
-            places.append((harness.ROOT / common.stdout.strip()).resolve().parent)
-    except FileNotFoundError:  # no git: a copy of the tree, not a checkout
-        pass
-    for place in places:
-        path = place.parent / "shared" / "8x8-verification-api.openapi.json"
-        if path.is_file():
-            return path
-    return None
-
-
-def without_preloads():
-    """The environment for a tool the tests run (openssl, git): the run's preloads (wrappers,
-    an ASan runtime) are not for it."""
-    return {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
-
-
-def table(rows):
-    """A class decorator: `test_NAME` for each row, running the class's `check(**row)`."""
-    def decorate(cls):
-        for row in rows:
-            def test(self, row=row):
-                self.check(**{key: value for key, value in row.items() if key != "name"})
-            setattr(cls, f"test_{row['name']}", test)
-        return cls
-    return decorate
-
-
 class PamCase(suite.LoginCase):
     service = "pam"
 
@@ -169,7 +133,7 @@ class Logins(PamCase):
 # --------------------------------------------------------------------------------------------
 # What reaches the API for each channel and setting
 
-@table([
+@suite.table([
     dict(name="voice_user_gets_a_call", user="bob", settings={},
          prompt=f"Code sent by voice call to {MASKED}5432.", expected=body("bob", "call")),
     dict(name="whatsapp_user_with_a_template_gets_a_message", user="dave",
@@ -232,7 +196,7 @@ def damaged_table(case):
     return r"both damaged"
 
 
-@table([
+@suite.table([
     dict(name="unknown_config_key_fails_closed", setup=unknown_key),
     dict(name="world_readable_config_fails_closed", setup=world_readable),
     dict(name="missing_api_key_fails_closed",
@@ -259,7 +223,8 @@ class TrustStores(PamCase):
     def test_a_hashed_ca_directory_is_trusted(self):
         ca_dir = Path(tempfile.mkdtemp(prefix="cadir-", dir=self.world.work / "files"))
         (ca_dir / "sandbox-ca.pem").write_bytes(Path(self.world.sandbox.ca_file).read_bytes())
-        subprocess.run(["openssl", "rehash", str(ca_dir)], check=True, env=without_preloads())
+        subprocess.run(["openssl", "rehash", str(ca_dir)], check=True,
+                       env=suite.without_preloads())
         self.configure(ca_file=None, ca_path=str(ca_dir))
         self.assertOutcome(self.login(), pc.PAM_SUCCESS, "verified")
         self.assertEqual(len(self.seen()), 3)
@@ -277,7 +242,7 @@ class TrustStores(PamCase):
 
 class ZzRun(unittest.TestCase):
     def test_every_initiate_body_fits_the_published_api(self):
-        openapi = openapi_file()
+        openapi = openapi_check.published_file(suite.without_preloads())
         if openapi is None:
             self.skipTest("no shared/8x8-verification-api.openapi.json beside the repository")
         checked, problems = openapi_check.check_requests(suite.LoginCase.world.sandbox.requests(),
