@@ -202,7 +202,7 @@ class Refusals(PamCase):
     def check(self, setup, user="alice", service=None):
         problem = setup(self)
         result = self.login(user=user, service=service)
-        self.assertEqual(result.module_code, pc.PAM_SERVICE_ERR, result.module_name)
+        self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error")
         self.assertLogged(result, problem)
         self.assertEqual(result.prompts, [])
         self.assertNothingSent()
