@@ -83,7 +83,8 @@ std::optional<PendingSession> parseSession(const std::vector<std::string_view>& 
 std::optional<ParsedTable> parseHeader(std::string_view fields) {
     const auto header = fieldsOf(fields);
     const auto generation = header.size() == 2 ? parseCounter(header[0]) : std::nullopt;
-    if (!generation || hasControlOrSpace(header[1]))
+    // An empty boot is never written (renderTable would write a header that does not parse).
+    if (!generation || header[1].empty() || hasControlOrSpace(header[1]))
         return std::nullopt;
     ParsedTable parsed;
     parsed.generation = *generation;
