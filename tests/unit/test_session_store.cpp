@@ -335,21 +335,16 @@ static void each_change_is_the_next_generation_in_the_other_copy(void**) {
     // The older copy still holds the table before the record: a claim without a session.
     expect_contains(readFile(first), " - sms ");
     expect_contains(readFile(s.newest()), " " + kHexId + " viber ");
-    // Past 2^32 (a number parser sized for config values once broke this) and at 19 digits, the
-    // claim holds through every change after it, and each change is the next number.
-    for (const std::string generation : {"4294967296", "9999999999999999990"}) {
-        edit(s.newest(), [&](std::string body) {
-            return body.replace(kMagic.size(), body.find(' ', kMagic.size()) - kMagic.size(),
-                                generation);
-        });
-        for (int change = 1; change <= 2; ++change) {
-            expectVerdict(s.claim(otherLogin()), ClaimVerdict::HeldByOther);
-            expectVerdict(s.claim(otherLogin(), kOtherPhone), ClaimVerdict::Claimed);
-            const std::string next = std::to_string(std::stoull(generation) + change);
-            expect_starts_with(readFile(s.newest()), kMagic + next + " ");
-        }
-        expectSame(s.claim(me()).pending, sample());
-    }
+    // Past 2^32 (a number parser sized for config values once broke this), the claim holds
+    // through the next change, and that change is the next number.
+    edit(s.newest(), [](std::string body) {
+        return body.replace(kMagic.size(), body.find(' ', kMagic.size()) - kMagic.size(),
+                            "4294967296");
+    });
+    expectVerdict(s.claim(otherLogin()), ClaimVerdict::HeldByOther);
+    expectVerdict(s.claim(otherLogin(), kOtherPhone), ClaimVerdict::Claimed);
+    expect_starts_with(readFile(s.newest()), kMagic + "4294967297 ");
+    expectSame(s.claim(me()).pending, sample());
 }
 
 static void a_table_from_another_boot_is_started_afresh(void**) {

@@ -97,6 +97,7 @@ static void the_newer_whole_copy_is_chosen(void**) {
         int newest;
     } cases[] = {
         {0, 0, 0},
+        {0, 3, 1},  // a copy cut to nothing reads as never written
         {1, 2, 1},
         {2, 1, 0},
         {std::nullopt, 5, 1},
