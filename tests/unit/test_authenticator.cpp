@@ -15,6 +15,7 @@
 #include "support.hpp"
 #include "verif8/Authenticator.hpp"
 #include "verif8/Network.hpp"
+#include "verif8/SessionLease.hpp"
 
 using namespace verif8;
 
