@@ -339,7 +339,8 @@ static void max_attempts_wasted_answers_end_the_login(void**) {
         std::size_t initiates;
         std::string last;  // what the user is told at the end
     } cases[]{
-        {[](Harness&) {}, "111111", 3, 1, "Wrong code. No attempts left."},
+        {[](Harness& h) { h.config.failMode = FailMode::Open; }, "111111", 3, 1,
+         "Wrong code. No attempts left."},
         {[](Harness&) {}, "%n%s", 0, 1,
          "That is not a code: codes are 3 to 10 letters or digits. No attempts left."},
         {[](Harness& h) {
@@ -375,6 +376,7 @@ static void max_attempts_wasted_answers_end_the_login(void**) {
         assert_int_equal(h.client.initiates.size(), c.initiates);
         assert_int_equal(h.conversation.prompts.size(), c.initiates == 1 ? 3 : 5);
         expect_str(h.conversation.errors.at(0), c.last);
+        expect_contains(h.conversation.prompts.back(), "1 attempt left." + kAsk);
         expect_contains(onlyOutcomeLine(h, Outcome::TooManyWrongCodes),
                         c.initiates == 1 ? " attempts=3 " : " attempts=5 ");
         expect_not_contains(h.logger.all(), "123456");
@@ -720,6 +722,7 @@ static void each_refusal_before_a_send_sends_nothing(void**) {
         expect_starts_with(line, "outcome=" + std::string(outcomeName(c.outcome)) +
                                      " user=alice rhost=203.0.113.9 service=sshd ");
         expect_contains(line, c.reason);
+        expect_not_contains(line, "sends=");
         if (c.outcome == Outcome::Exempt || c.outcome == Outcome::UserUnknown ||
             c.outcome == Outcome::InvalidUserPassword)
             assert_int_equal(h.enrolments.asked.size(), 0);
@@ -933,6 +936,8 @@ static void each_login_makes_its_calls_in_order(void**) {
         c.set(h);
         expectOutcome(h.run(), Outcome::Verified);
         expect_str(h.traced(), c.trace);
+        for (const auto& asked : h.limiter.asked)
+            assert_true(asked == std::make_pair(std::string("alice"), std::string("203.0.113.9")));
         assert_int_equal(h.client.deadlineCalls, 1);
         assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(120));
     }
