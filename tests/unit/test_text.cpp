@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "support.hpp"
-#include "verif8/Authenticator.hpp"
 #include "verif8/Channel.hpp"
 #include "verif8/Logger.hpp"
 #include "verif8/Masking.hpp"
+#include "verif8/PromptAnswer.hpp"
 #include "verif8/SecretString.hpp"
 #include "verif8/Session.hpp"
 #include "verif8/TextUtil.hpp"

@@ -1,4 +1,5 @@
 // TwoCopyFile: a text kept whole in two files written in turn; the newer whole copy is read.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
