@@ -6,26 +6,24 @@
 
 namespace verif8 {
 
-void PamLogger::log(LogLevel level, const std::string& line) {
-    int priority = LOG_INFO;
+int syslogPriority(LogLevel level) noexcept {
     switch (level) {
         case LogLevel::Error:
-            priority = LOG_ERR;
-            break;
+            return LOG_ERR;
         case LogLevel::Warning:
-            priority = LOG_WARNING;
-            break;
+            return LOG_WARNING;
         case LogLevel::Notice:
-            priority = LOG_NOTICE;
-            break;
+            return LOG_NOTICE;
         case LogLevel::Info:
-            priority = LOG_INFO;
-            break;
+            return LOG_INFO;
         case LogLevel::Debug:
-            priority = LOG_DEBUG;
-            break;
+            return LOG_DEBUG;
     }
-    pam_syslog(pamh_, priority, "%s", sanitize(line).c_str());
+    return LOG_ERR;  // not reached: -Wswitch names every level
+}
+
+void PamLogger::log(LogLevel level, const std::string& line) {
+    pam_syslog(pamh_, syslogPriority(level), "%s", sanitize(line).c_str());
 }
 
 }  // namespace verif8
