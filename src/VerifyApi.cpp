@@ -177,8 +177,10 @@ std::optional<Session> parseSession(std::string_view body) {
             return std::nullopt;
         session.attempt = attempt->value.GetInt();
     }
-    std::optional<std::string> verifyUri, expiresAt, retryAfter;
-    if (!optionalString(document, "destination", session.destination) ||
+    // destination and verifyUri are not used, but a body with them of another type is not one
+    // the API sends.
+    std::optional<std::string> destination, verifyUri, expiresAt, retryAfter;
+    if (!optionalString(document, "destination", destination) ||
         !optionalString(document, "verifyUri", verifyUri) ||
         !optionalString(document, "expiresAt", expiresAt) ||
         !optionalString(document, "retryAfter", retryAfter))
@@ -240,9 +242,9 @@ CallResult interpretResponse(long httpStatus, std::string_view body,
         result.detail = "unexpected HTTP " + std::to_string(httpStatus);
         return result;
     }
-    result.error = parseError(body);
-    result.status = classifyError(httpStatus, result.error);
-    result.detail = describeError(httpStatus, result.error);
+    const std::optional<ApiError> error = parseError(body);
+    result.status = classifyError(httpStatus, error);
+    result.detail = describeError(httpStatus, error);
     return result;
 }
 

@@ -441,7 +441,7 @@ static void each_check_answer_has_its_outcome(void**) {
          "Too many wrong codes for this session.", true},
         {sessionResult(SessionStatus::Expired), Outcome::SessionExpired, "The code has expired.",
          true},
-        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, std::nullopt, true, ""},
+        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, true, ""},
          Outcome::BadResponse, "", true},
         // Between the status read and the check, another login typed codes.
         {sessionResult(SessionStatus::Verified, kHexId, 1), Outcome::SessionTaken,
@@ -473,7 +473,7 @@ static void a_new_session_that_is_already_final_is_not_prompted_for(void**) {
         {sessionResult(SessionStatus::Verified), Outcome::BadResponse},
         {sessionResult(SessionStatus::Failed), Outcome::SessionFailed},
         {sessionResult(SessionStatus::Expired), Outcome::SessionExpired},
-        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, std::nullopt, true, ""},
+        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, true, ""},
          Outcome::BadResponse},
     };
     for (const auto& [sent, outcome] : cases) {
