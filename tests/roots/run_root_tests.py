@@ -35,7 +35,7 @@ from debian_root import (RELEASES, bootstrapped_tarball, debian_mirror, host_rel
 # supported release (each gets its own versions).
 PACKAGES = ["meson", "ninja-build", "pkg-config", "g++", "libpam0g-dev", "libaudit-dev",
             "libcurl4-openssl-dev", "rapidjson-dev", "ca-certificates", "libcmocka-dev",
-            "libpamtest0-dev", "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
+            "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
             "openssl", "curl", "binutils"]
 # The oldest release (libcurl 7.74, where the module works without the newer options) runs the
 # fault tests too; the machine's own release runs every suite on the machine itself
