@@ -89,16 +89,9 @@ std::uint64_t startTimeOf(pid_t pid) {
     const std::size_t close = content.rfind(')');
     if (close == std::string::npos)
         return 0;
-    std::string_view rest = std::string_view(content).substr(close + 1);
-    for (int index = 2; !rest.empty();) {
-        while (!rest.empty() && rest.front() == ' ')
-            rest.remove_prefix(1);
-        const std::size_t end = std::min(rest.find(' '), rest.size());
-        if (++index == 22)
-            return parseCounter(rest.substr(0, end)).value_or(0);
-        rest.remove_prefix(end);
-    }
-    return 0;
+    // Field 22 (starttime) is the 20th word after it.
+    const auto words = split(std::string_view(content).substr(close + 1), " ", EmptyFields::Skip);
+    return words.size() < 20 ? 0 : parseDecimal<std::uint64_t>(words[19], 20).value_or(0);
 }
 
 struct Row {
@@ -117,18 +110,6 @@ struct Parsed {
     Table table;
     std::uint64_t generation = 0;
 };
-
-std::vector<std::string_view> fieldsOf(std::string_view line) {
-    std::vector<std::string_view> fields;
-    while (!line.empty()) {
-        const std::size_t space = line.find(' ');
-        fields.push_back(line.substr(0, space));
-        if (space == std::string_view::npos)
-            break;
-        line.remove_prefix(space + 1);
-    }
-    return fields;
-}
 
 std::string hex64(std::uint64_t value) {
     char text[17];
@@ -150,10 +131,7 @@ std::optional<std::uint64_t> parseHex64(std::string_view text) {
 }
 
 std::optional<std::int64_t> parseMs(std::string_view text) {
-    const auto value = parseCounter(text);
-    if (!value || *value > static_cast<std::uint64_t>(INT64_MAX))
-        return std::nullopt;
-    return static_cast<std::int64_t>(*value);
+    return parseDecimal<std::int64_t>(text, 19);
 }
 
 // "phone STAMP ID CHANNEL SENDS LAST_SEND_MS EXPIRES_MS API_ATTEMPT API_EXPIRES_AT LOGIN PID
@@ -176,19 +154,19 @@ std::string renderRow(const Row& row) {
 }
 
 std::optional<Row> parseRow(std::string_view line) {
-    const auto f = fieldsOf(line);
+    const auto f = split(line, " ", EmptyFields::Keep);
     if (f.size() != kRowFields || f[0] != "phone" || f[1].size() != 16 || hasControlOrSpace(f[1]))
         return std::nullopt;
     Row row;
     row.phoneStamp = std::string(f[1]);
     const auto channel = parseChannel(f[3]);
-    const auto sends = parseNumber(f[4]);
+    const auto sends = parseDecimal<long>(f[4], 9);
     const auto lastSend = parseMs(f[5]);
     const auto expires = parseMs(f[6]);
-    const auto attempt = parseNumber(f[7]);
-    const auto apiExpires = parseUnixTime(f[8]);
-    const auto pid = parseNumber(f[10]);
-    const auto started = parseCounter(f[11]);
+    const auto attempt = parseDecimal<long>(f[7], 9);
+    const auto apiExpires = parseDecimal<std::time_t>(f[8], 12);
+    const auto pid = parseDecimal<long>(f[10], 9);
+    const auto started = parseDecimal<std::uint64_t>(f[11], 20);
     const auto nonce = parseHex64(f[12]);
     const auto until = parseMs(f[13]);
     if (!channel || !sends || !lastSend || !expires || !attempt || !apiExpires || !pid ||
@@ -238,8 +216,10 @@ std::optional<Parsed> parse(std::string_view text) {
     if (text.substr(0, kMagic.size()) != kMagic)
         return parsed;
     const std::size_t headerEnd = body.find('\n');
-    const auto header = fieldsOf(body.substr(kMagic.size(), headerEnd - kMagic.size()));
-    const auto generation = header.size() == 2 ? parseCounter(header[0]) : std::nullopt;
+    const auto header =
+        split(body.substr(kMagic.size(), headerEnd - kMagic.size()), " ", EmptyFields::Keep);
+    const auto generation =
+        header.size() == 2 ? parseDecimal<std::uint64_t>(header[0], 20) : std::nullopt;
     if (!generation || hasControlOrSpace(header[1]))
         return std::nullopt;
     parsed.generation = *generation;
@@ -545,7 +525,7 @@ Claim FileSessionStore::claim(const std::string& phone, const Holder& holder,
     }
     if (reply->compare(0, 5, "held ") == 0) {
         result.verdict = ClaimVerdict::HeldByOther;
-        result.holderPid = static_cast<pid_t>(parseNumber(reply->substr(5)).value_or(0));
+        result.holderPid = static_cast<pid_t>(parseDecimal<long>(reply->substr(5), 9).value_or(0));
         return result;
     }
     const auto row = reply->compare(0, 8, "claimed ") == 0
