@@ -170,8 +170,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& goodValues(
         {"login_timeout", {"120", "10", "3600"}},
         {"fail_mode", {"open", "closed"}},
         {"fail_delay", {"0", "10000"}},
-        {"user_send_limit", {"3/600", "1/1", "1000/86400"}},
-        {"source_send_limit", {"50/3600", "5/900", "1000/86400"}},
+        {"user_send_limit", {"3/600", "1/1", "1000/86400", "5/900"}},
+        {"source_send_limit", {"50/3600", "5/900", "1000/86400", "1/1", "3/600"}},
     };
     return rows;
 }
