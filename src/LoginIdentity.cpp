@@ -45,16 +45,9 @@ std::uint64_t startTimeOf(pid_t pid) {
     const std::size_t close = content.rfind(')');
     if (close == std::string::npos)
         return 0;
-    std::string_view rest = std::string_view(content).substr(close + 1);
-    for (int index = 2; !rest.empty();) {
-        while (!rest.empty() && rest.front() == ' ')
-            rest.remove_prefix(1);
-        const std::size_t end = std::min(rest.find(' '), rest.size());
-        if (++index == 22)
-            return parseCounter(rest.substr(0, end)).value_or(0);
-        rest.remove_prefix(end);
-    }
-    return 0;
+    // Field 22 (starttime) is the 20th word after it.
+    const auto words = split(std::string_view(content).substr(close + 1), " ", EmptyFields::Skip);
+    return words.size() < 20 ? 0 : parseDecimal<std::uint64_t>(words[19], 20).value_or(0);
 }
 
 std::string executableOf(const std::string& pid) {

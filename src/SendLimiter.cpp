@@ -66,7 +66,7 @@ public:
             return std::nullopt;
         bool valid = true;
         forEachLine(std::string_view(content).substr(kHeader.size()), [&](std::string_view line) {
-            const auto value = parseUnixTime(line);
+            const auto value = parseDecimal<std::time_t>(line, 12);
             if (!value)
                 valid = false;
             else if (*value >= since)
@@ -130,7 +130,7 @@ LimitDecision decode(const std::string& text) {
     bool first = true;
     forEachLine(text, [&](std::string_view line) {
         if (first) {
-            const auto verdict = parseNumber(line);
+            const auto verdict = parseDecimal<long>(line, 9);
             decision.verdict = verdict && *verdict <= static_cast<long>(LimitVerdict::Unavailable)
                                    ? static_cast<LimitVerdict>(*verdict)
                                    : LimitVerdict::Unavailable;

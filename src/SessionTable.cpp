@@ -17,16 +17,10 @@ constexpr std::string_view kEnd = "end ";
 constexpr std::string_view kNone = "-";
 constexpr std::size_t kRowFields = 14;
 
+// Fields are separated by exactly one space: an empty field makes the line one renderRow never
+// wrote.
 std::vector<std::string_view> fieldsOf(std::string_view line) {
-    std::vector<std::string_view> fields;
-    while (!line.empty()) {
-        const std::size_t space = line.find(' ');
-        fields.push_back(line.substr(0, space));
-        if (space == std::string_view::npos)
-            break;
-        line.remove_prefix(space + 1);
-    }
-    return fields;
+    return split(line, " ", EmptyFields::Keep);
 }
 
 std::string hex64(std::uint64_t value) {
@@ -49,21 +43,18 @@ std::optional<std::uint64_t> parseHex64(std::string_view text) {
 }
 
 std::optional<std::int64_t> parseMs(std::string_view text) {
-    const auto value = parseCounter(text);
-    if (!value || *value > static_cast<std::uint64_t>(INT64_MAX))
-        return std::nullopt;
-    return static_cast<std::int64_t>(*value);
+    return parseDecimal<std::int64_t>(text, 19);
 }
 
 // The session fields of a row (f[2] to f[9]), whether or not f[2] names a session; nullopt when
 // a number or the channel is not one renderRow writes.
 std::optional<PendingSession> parseSession(const std::vector<std::string_view>& f) {
     const auto channel = parseChannel(f[3]);
-    const auto sends = parseNumber(f[4]);
+    const auto sends = parseDecimal<long>(f[4], 9);
     const auto lastSend = parseMs(f[5]);
     const auto expires = parseMs(f[6]);
-    const auto attempt = parseNumber(f[7]);
-    const auto apiExpires = parseUnixTime(f[8]);
+    const auto attempt = parseDecimal<long>(f[7], 9);
+    const auto apiExpires = parseDecimal<std::time_t>(f[8], 12);
     if (!channel || !sends || !lastSend || !expires || !attempt || !apiExpires)
         return std::nullopt;
     PendingSession session;
@@ -82,7 +73,8 @@ std::optional<PendingSession> parseSession(const std::vector<std::string_view>& 
 // The generation and boot of a header line's fields after the magic; nullopt if not one.
 std::optional<ParsedTable> parseHeader(std::string_view fields) {
     const auto header = fieldsOf(fields);
-    const auto generation = header.size() == 2 ? parseCounter(header[0]) : std::nullopt;
+    const auto generation =
+        header.size() == 2 ? parseDecimal<std::uint64_t>(header[0], 20) : std::nullopt;
     // An empty boot is never written (renderTable would write a header that does not parse).
     if (!generation || header[1].empty() || hasControlOrSpace(header[1]))
         return std::nullopt;
@@ -122,8 +114,8 @@ std::optional<SessionRow> parseRow(std::string_view line) {
     if (f.size() != kRowFields || f[0] != "phone" || f[1].size() != 16 || hasControlOrSpace(f[1]))
         return std::nullopt;
     const auto session = parseSession(f);
-    const auto pid = parseNumber(f[10]);
-    const auto started = parseCounter(f[11]);
+    const auto pid = parseDecimal<long>(f[10], 9);
+    const auto started = parseDecimal<std::uint64_t>(f[11], 20);
     const auto nonce = parseHex64(f[12]);
     const auto until = parseMs(f[13]);
     if (!session || !pid || !started || !nonce || !until)

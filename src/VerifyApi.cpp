@@ -7,6 +7,7 @@
 #include <array>
 
 #include "verif8/Logger.hpp"
+#include "verif8/TextUtil.hpp"
 
 namespace verif8::verify_api {
 
@@ -53,13 +54,7 @@ bool isPrintableId(std::string_view id) {
 int digitsAt(std::string_view text, std::size_t pos, std::size_t count) {
     if (pos + count > text.size())
         return -1;
-    int value = 0;
-    for (std::size_t i = pos; i < pos + count; ++i) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        value = value * 10 + (text[i] - '0');
-    }
-    return value;
+    return parseDecimal<int>(text.substr(pos, count), count).value_or(-1);
 }
 
 std::string describeError(long httpStatus, const std::optional<ApiError>& error) {
