@@ -74,7 +74,7 @@ std::optional<PendingSession> parseSession(const std::vector<std::string_view>& 
 std::optional<ParsedTable> parseHeader(std::string_view fields) {
     const auto header = fieldsOf(fields);
     const auto generation =
-        header.size() == 2 ? parseDecimal<std::uint64_t>(header[0], 20) : std::nullopt;
+        header.size() == 2 ? parseDecimal<std::uint64_t>(header[0], 19) : std::nullopt;
     // An empty boot is never written (renderTable would write a header that does not parse).
     if (!generation || header[1].empty() || hasControlOrSpace(header[1]))
         return std::nullopt;
@@ -115,7 +115,7 @@ std::optional<SessionRow> parseRow(std::string_view line) {
         return std::nullopt;
     const auto session = parseSession(f);
     const auto pid = parseDecimal<long>(f[10], 9);
-    const auto started = parseDecimal<std::uint64_t>(f[11], 20);
+    const auto started = parseDecimal<std::uint64_t>(f[11], 19);
     const auto nonce = parseHex64(f[12]);
     const auto until = parseMs(f[13]);
     if (!session || !pid || !started || !nonce || !until)
