@@ -248,33 +248,29 @@ def line_problems(result, path, line):
 
 # --- the checks ---------------------------------------------------------------------------------
 
+# (label, command before the page, the program it needs or None, extra environment); the
+# output must be empty and the status 0.
+RENDERERS = [
+    ("groff -man -ww -z", ["groff", "-man", "-ww", "-z"], None, {}),
+    ("groff -man -ww -Tutf8 -z", ["groff", "-man", "-ww", "-Tutf8", "-z"], None, {}),
+    ("man --warnings -l", ["man", "--warnings", "-l"], "man (man-db)",
+     {"MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"}),
+    ("mandoc -T lint", ["mandoc", "-T", "lint", "-W", "warning"], "mandoc", {}),
+]
+
+
 def rendering_checks():
     for page in PAGES:
-        for label, args in (("groff -man -ww -z", ["groff", "-man", "-ww", "-z"]),
-                            ("groff -man -ww -Tutf8 -z",
-                             ["groff", "-man", "-ww", "-Tutf8", "-z"])):
+        for label, args, needs, env in RENDERERS:
             @check(f"{page}: {label} gives no warning")
-            def _(args=args, page=page):
-                result = run(args + [str(MAN / page)], env=dict(os.environ, LC_ALL="C.UTF-8"))
-                assert result.returncode == 0 and not result.stderr, \
-                    f"status {result.returncode}\n{result.stderr}"
-
-        @check(f"{page}: man --warnings -l gives no warning")
-        def _(page=page):
-            if not shutil.which("man"):
-                raise Skip("man (man-db) is not installed")
-            env = dict(os.environ, LC_ALL="C.UTF-8", MANWIDTH="80", MANPAGER="cat", PAGER="cat")
-            result = run(["man", "--warnings", "-l", str(MAN / page)], env=env)
-            assert result.returncode == 0 and not result.stderr, \
-                f"status {result.returncode}\n{result.stderr}"
-
-        @check(f"{page}: mandoc -T lint gives no warning")
-        def _(page=page):
-            if not shutil.which("mandoc"):
-                raise Skip("mandoc is not installed")
-            result = run(["mandoc", "-T", "lint", "-W", "warning", str(MAN / page)])
-            assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), \
-                result.stdout + result.stderr
+            def _(args=args, page=page, needs=needs, env=env):
+                if needs and not shutil.which(args[0]):
+                    raise Skip(f"{needs} is not installed")
+                result = run(args + [str(MAN / page)],
+                             env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+                output = (result.stdout if args[0] == "mandoc" else "") + result.stderr
+                assert result.returncode == 0 and not output.strip(), \
+                    f"status {result.returncode}\n{output}"
 
         @check(f"{page}: no rendered line is wider than 80 columns")
         def _(page=page):
