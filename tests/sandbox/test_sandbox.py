@@ -210,8 +210,13 @@ class Transport(ApiCase):
             self.handshake(ssl.create_default_context())
 
     def test_paths_methods_keys_and_subaccounts_are_checked(self):
-        """404 and 405 for what the API does not have; 401 before the sub-account check."""
+        """404 and 405 for what the API does not have, 413 for an oversized body, 401 before
+        the sub-account check; on one keep-alive connection."""
         other, session = "/api/v2/subaccounts/other-account/sessions", f"{SESSIONS}/{'0' * 32}"
+        kept = connection(self.sandbox)
+        self.addCleanup(kept.close)
+        self.request("GET", "/nowhere", reuse=kept)
+        first_socket = kept.sock
         for method, path, key, status, code in [
                 ("GET", "/api/v1/verify", KEY, 404, 1300), ("GET", SESSIONS, KEY, 405, 1000),
                 ("DELETE", session, KEY, 405, 1000), ("POST", SESSIONS, None, 401, 1200),
@@ -219,7 +224,11 @@ class Transport(ApiCase):
                 ("POST", other, KEY, 400, 1001), ("POST", other, None, 401, 1200)]:
             with self.subTest(method=method, path=path, key=key):
                 body = {"destination": PHONE} if method == "POST" else None
-                self.assertError(self.request(method, path, body, key=key), status, code)
+                self.assertError(self.request(method, path, body, key=key, reuse=kept),
+                                 status, code)
+        self.assertError(self.request("POST", SESSIONS, raw=b" " * (65 * 1024), reuse=kept),
+                         413, 1000)
+        self.assertIs(kept.sock, first_socket)  # every refusal kept the connection open
         self.assertEqual(self.deliveries(), [])
 
     def test_key_without_the_bearer_scheme_is_401_1200(self):
