@@ -50,7 +50,7 @@ VERIF8_RUN_PACKAGES=(python3 openssl curl libpam-wrapper libnss-wrapper pamteste
 # What only the test suite needs.
 # clang, llvm and libclang-rt-dev are the release's default LLVM (14 on Debian 12, 19 on 13):
 # never a version number here.
-VERIF8_TEST_PACKAGES=(libcmocka-dev libpamtest0-dev clang openssh-server openssh-client
+VERIF8_TEST_PACKAGES=(libcmocka-dev clang openssh-server openssh-client
                       python3-paramiko util-linux groff-base man-db mandoc)
 # The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm's
 # symbolizer for readable sanitizer reports.
@@ -61,4 +61,4 @@ VERIF8_TEST_PACKAGES+=(debootstrap)
 # insists on build-essential, which minimal images lack), lintian, and debootstrap for the install
 # test in a throw-away Debian root.
 VERIF8_PACKAGING_PACKAGES=(build-essential debhelper dpkg-dev lintian rpm debootstrap
-                           libcmocka-dev libpamtest0-dev python3)
+                           libcmocka-dev python3)

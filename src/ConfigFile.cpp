@@ -1,6 +1,7 @@
 // ConfigFile: the module's config from its file, its arguments and the API key file.
 #include "verif8/ConfigFile.hpp"
 
+#include "verif8/ConfigKeys.hpp"
 #include "verif8/SafeFile.hpp"
 #include "verif8/TextUtil.hpp"
 
@@ -50,6 +51,41 @@ void checkTrustStore(ConfigLoad& load, uid_t owner) {
 bool isEarlyArgument(const std::string& arg) {
     return arg.rfind("conf=", 0) == 0 || arg == "debug" || arg.rfind("nonroot=", 0) == 0;
 }
+
+void append(std::vector<ConfigProblem>& problems, std::vector<ConfigProblem> more) {
+    problems.insert(problems.end(), more.begin(), more.end());
+}
+
+// Files in /etc/pam.d are world-readable: a secret there is a secret disclosed, so the key table
+// says which keys, or which values, only the file may hold.
+Result<> refuseSecretArgument(const ConfigKey& key, std::string_view value) {
+    const std::string name = key.name;
+    const std::string why =
+        " is not accepted as a module argument (files in /etc/pam.d are world-readable)";
+    if (key.has(FileOnly))
+        return Problem(name + why +
+                       (findConfigKey(name + "_file") ? "; use " + name + "_file" : ""));
+    if (key.has(PasswordInside) && value.find('@') != std::string_view::npos)
+        return Problem("an " + name + " with a password" + why);
+    return succeeded();
+}
+
+// One `key=value` module argument, through the same setter as the file's lines.
+Result<> applyArgument(ConfigParser& parser, Config& config, const std::string& arg) {
+    const std::size_t equals = arg.find('=');
+    if (equals == std::string::npos)
+        return Problem("unknown argument '" + sanitizeForMessage(arg) + "'");
+    const std::string key = arg.substr(0, equals);
+    const std::string_view value = std::string_view(arg).substr(equals + 1);
+    if (const ConfigKey* known = findConfigKey(key)) {
+        Result<> allowed = refuseSecretArgument(*known, value);
+        if (!allowed)
+            return allowed;
+    }
+    if (key == "api_key_file")
+        config.apiKey.clear();  // the argument replaces the file's key, whichever form
+    return parser.set(key, value);
+}
 }  // namespace
 
 void readEarlyArguments(const std::vector<std::string>& args, ConfigLoad& load) {
@@ -92,38 +128,15 @@ ConfigLoad loadConfig(const std::vector<std::string>& args, uid_t owner) {
         return load;
     }
     ConfigParser parser(load.config);
-    parser.parseText(file.value().view(), load.path, load.problems);
-
+    append(load.problems, parser.parseText(file.value().view(), load.path));
     for (const auto& arg : args) {
         if (isEarlyArgument(arg))
             continue;
-        const std::size_t equals = arg.find('=');
-        if (equals == std::string::npos) {
-            load.problems.push_back(
-                {kArgumentsSource, 0, "unknown argument '" + sanitizeForMessage(arg) + "'"});
-            continue;
-        }
-        const std::string key = arg.substr(0, equals);
-        if (key == "https_proxy" && arg.find('@') != std::string::npos) {
-            load.problems.push_back({kArgumentsSource, 0,
-                                     "an https_proxy with a password is not accepted as a module "
-                                     "argument (files in /etc/pam.d are world-readable)"});
-            continue;
-        }
-        if (key == "api_key") {
-            // Files in /etc/pam.d are world-readable: a key there is a key disclosed.
-            load.problems.push_back({kArgumentsSource, 0,
-                                     "api_key is not accepted as a module argument (files in "
-                                     "/etc/pam.d are world-readable); use api_key_file"});
-            continue;
-        }
-        if (key == "api_key_file")
-            load.config.apiKey.clear();  // the argument replaces the file's key, whichever form
-        std::string error = parser.set(key, arg.substr(equals + 1));
-        if (!error.empty())
-            load.problems.push_back({kArgumentsSource, 0, std::move(error)});
+        Result<> applied = applyArgument(parser, load.config, arg);
+        if (!applied)
+            load.problems.push_back({kArgumentsSource, 0, applied.problem().text});
     }
-    parser.checkComplete(load.path, load.problems);
+    append(load.problems, parser.checkComplete(load.path));
     if (load.problems.empty())
         checkTrustStore(load, owner);
     if (load.problems.empty() && !load.config.apiKeyFile.empty())

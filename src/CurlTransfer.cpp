@@ -89,7 +89,7 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) noexcept {
         if (line.size() > kName.size() &&
             strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
             // Only the delta-seconds form; an HTTP date is rare here and the back-off is capped.
-            exchange->retryAfter = parseNumber(trim(line.substr(kName.size())));
+            exchange->retryAfter = parseDecimal<long>(trim(line.substr(kName.size())), 9);
         }
     } catch (...) {
         exchange->callbackFailed = true;

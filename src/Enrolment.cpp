@@ -9,21 +9,6 @@
 namespace verif8 {
 
 namespace {
-std::vector<std::string_view> splitFields(std::string_view line) {
-    std::vector<std::string_view> fields;
-    while (true) {
-        line = trim(line);
-        if (line.empty())
-            break;
-        const std::size_t end = line.find_first_of(" \t");
-        fields.push_back(line.substr(0, end));
-        if (end == std::string_view::npos)
-            break;
-        line.remove_prefix(end);
-    }
-    return fields;
-}
-
 std::string_view firstField(std::string_view line) {
     line = trim(line);
     return line.substr(0, line.find_first_of(" \t"));
@@ -36,9 +21,7 @@ bool isCommentOrBlank(std::string_view line) {
 
 std::optional<std::vector<Channel>> parseChannels(std::string_view list, std::string& error) {
     std::vector<Channel> channels;
-    while (true) {
-        const std::size_t comma = list.find(',');
-        const std::string_view name = list.substr(0, comma);
+    for (std::string_view name : split(list, ",", EmptyFields::Keep)) {
         const auto channel = parseChannel(name);
         if (!channel) {
             error = "unknown channel '" + sanitizeForMessage(name) +
@@ -50,9 +33,6 @@ std::optional<std::vector<Channel>> parseChannels(std::string_view list, std::st
             return std::nullopt;
         }
         channels.push_back(*channel);
-        if (comma == std::string_view::npos)
-            break;
-        list.remove_prefix(comma + 1);
     }
     return channels;
 }
@@ -73,7 +53,7 @@ std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defau
         error = "contains control characters";
         return std::nullopt;
     }
-    const auto fields = splitFields(line);
+    const auto fields = split(line, kBlanks, EmptyFields::Skip);
     if (fields.size() < 2) {
         error = "expected 'USER PHONE [CHANNEL,...]'";
         return std::nullopt;

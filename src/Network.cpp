@@ -52,7 +52,7 @@ std::optional<Network> Network::parse(std::string_view text) {
     const int maxPrefix = network.v6_ || mapped ? 128 : 32;
     network.prefix_ = network.v6_ ? 128 : 32;
     if (slash != std::string_view::npos) {
-        const auto prefix = parseNumber(text.substr(slash + 1));
+        const auto prefix = parseDecimal<long>(text.substr(slash + 1), 9);
         if (!prefix || *prefix > maxPrefix || (mapped && *prefix < 96))
             return std::nullopt;
         network.prefix_ = static_cast<int>(*prefix) - (mapped ? 96 : 0);

@@ -41,7 +41,7 @@ public:
             return std::nullopt;
         bool valid = true;
         forEachLine(text.substr(kHeader.size()), [&](std::string_view line) {
-            const auto value = parseUnixTime(line);
+            const auto value = parseDecimal<std::time_t>(line, 12);
             if (!value)
                 valid = false;
             else if (*value >= since)
@@ -123,7 +123,7 @@ LimitDecision decode(const std::string& text) {
     bool first = true;
     forEachLine(text, [&](std::string_view line) {
         if (first) {
-            const auto verdict = parseNumber(line);
+            const auto verdict = parseDecimal<long>(line, 9);
             decision.verdict = verdict && *verdict <= static_cast<long>(LimitVerdict::Unavailable)
                                    ? static_cast<LimitVerdict>(*verdict)
                                    : LimitVerdict::Unavailable;

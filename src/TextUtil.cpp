@@ -35,37 +35,18 @@ bool hasControlOrSpace(std::string_view text) {
     return hasControl(text) || text.find(' ') != std::string_view::npos;
 }
 
-std::optional<long> parseNumber(std::string_view text) {
-    if (text.empty() || text.size() > 9)
-        return std::nullopt;
-    long value = 0;
-    for (char c : text) {
-        if (!isAsciiDigit(c))
-            return std::nullopt;
-        value = value * 10 + (c - '0');
+std::vector<std::string_view> split(std::string_view text, std::string_view separators,
+                                    EmptyFields empties) {
+    std::vector<std::string_view> pieces;
+    for (;;) {
+        const std::size_t end = text.find_first_of(separators);
+        const std::string_view piece = text.substr(0, end);
+        if (empties == EmptyFields::Keep || !piece.empty())
+            pieces.push_back(piece);
+        if (end == std::string_view::npos)
+            return pieces;
+        text.remove_prefix(end + 1);
     }
-    return value;
-}
-
-std::optional<std::time_t> parseUnixTime(std::string_view text) {
-    if (text.size() > 12)
-        return std::nullopt;
-    const auto value = parseCounter(text);
-    if (!value)
-        return std::nullopt;
-    return static_cast<std::time_t>(*value);
-}
-
-std::optional<std::uint64_t> parseCounter(std::string_view text) {
-    if (text.empty() || text.size() > 19)
-        return std::nullopt;
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (!isAsciiDigit(c))
-            return std::nullopt;
-        value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return value;
 }
 
 void forEachLine(std::string_view text, const std::function<void(std::string_view)>& visit) {

@@ -7,6 +7,7 @@
 #include <array>
 
 #include "verif8/Logger.hpp"
+#include "verif8/TextUtil.hpp"
 
 namespace verif8::verify_api {
 
@@ -53,13 +54,7 @@ bool isPrintableId(std::string_view id) {
 int digitsAt(std::string_view text, std::size_t pos, std::size_t count) {
     if (pos + count > text.size())
         return -1;
-    int value = 0;
-    for (std::size_t i = pos; i < pos + count; ++i) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        value = value * 10 + (text[i] - '0');
-    }
-    return value;
+    return parseDecimal<int>(text.substr(pos, count), count).value_or(-1);
 }
 
 std::string describeError(long httpStatus, const std::optional<ApiError>& error) {
@@ -177,8 +172,10 @@ std::optional<Session> parseSession(std::string_view body) {
             return std::nullopt;
         session.attempt = attempt->value.GetInt();
     }
-    std::optional<std::string> verifyUri, expiresAt, retryAfter;
-    if (!optionalString(document, "destination", session.destination) ||
+    // destination and verifyUri are not used, but a body with them of another type is not one
+    // the API sends.
+    std::optional<std::string> destination, verifyUri, expiresAt, retryAfter;
+    if (!optionalString(document, "destination", destination) ||
         !optionalString(document, "verifyUri", verifyUri) ||
         !optionalString(document, "expiresAt", expiresAt) ||
         !optionalString(document, "retryAfter", retryAfter))
@@ -240,9 +237,9 @@ CallResult interpretResponse(long httpStatus, std::string_view body,
         result.detail = "unexpected HTTP " + std::to_string(httpStatus);
         return result;
     }
-    result.error = parseError(body);
-    result.status = classifyError(httpStatus, result.error);
-    result.detail = describeError(httpStatus, result.error);
+    const std::optional<ApiError> error = parseError(body);
+    result.status = classifyError(httpStatus, error);
+    result.detail = describeError(httpStatus, error);
     return result;
 }
 

@@ -3,17 +3,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 #include <functional>
 #include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "verif8/Config.hpp"
 #include "verif8/Conversation.hpp"
 #include "verif8/Enrolment.hpp"
 #include "verif8/Logger.hpp"
+#include "verif8/LoginContext.hpp"
 #include "verif8/Outcome.hpp"
 #include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
@@ -21,22 +18,8 @@
 
 namespace verif8 {
 
-// What the PAM side knows about the login before the code step.
-struct LoginContext {
-    std::string user;       // the account's canonical name (LoginUser.hpp)
-    std::string typedUser;  // the name as PAM_USER gave it, when that was another spelling
-    std::string rhost;
-    std::string service;
-    bool userExists = false;
-    bool placeholderPassword = false;  // sshd's "\b\n\r\177INCORRECT" for invalid users
-    std::vector<std::string> groups;   // filled only when the policy needs them
-    bool groupsKnown = true;           // false: the lookup failed, so no group may exempt
-    std::string key;                   // identifies this login across runs of the stack
-};
-
-inline constexpr std::string_view kSshdPlaceholderPrefix = "\b\n\r\177INCORRECT";
-// design.md: at most 3 sends per login, the first included.
-inline constexpr int kMaxSendsPerLogin = 3;
+struct LoginAttempt;
+struct LoginServices;
 
 // Knows nothing of PAM: it talks to the user through a Conversation and to the API through a
 // VerifyClient, keeps the pending session in a SessionStore, counts sends with a SendLimiter,
@@ -67,30 +50,13 @@ public:
     void setHolder(Holder holder) { holder_ = holder; }
     void setSleep(std::function<void(std::int64_t ms)> sleep) { sleep_ = std::move(sleep); }
 
-    // What one answer at the prompt leads to (defined with the flow, in Authenticator.cpp).
-    struct Step;
-
 private:
-    struct Attempt;
-    Outcome run(const LoginContext& login, Attempt& attempt);
-    std::optional<Outcome> resolveEnrolment(const LoginContext& login, Attempt& attempt);
-    std::optional<Outcome> claimPhone(Attempt& attempt);
-    std::optional<Step> takeSend(const LoginContext& login, Attempt& attempt, bool again);
-    bool resume(const LoginContext& login, Attempt& attempt);
-    std::optional<Outcome> waitForResend(Attempt& attempt);
-    Step send(const LoginContext& login, Attempt& attempt, Channel channel, bool again);
-    std::optional<Outcome> checkInitiated(Attempt& attempt, const Session& session);
-    std::optional<Outcome> checkUntouched(Attempt& attempt, const Session& session);
-    Outcome sessionTaken(Attempt& attempt, std::string why);
-    Step sendAgain(const LoginContext& login, Attempt& attempt, Channel channel);
-    Step answer(const LoginContext& login, Attempt& attempt, std::string_view typed);
-    Step validate(Attempt& attempt, std::string_view code);
-    Step passwordAnswer(Attempt& attempt);
-    Outcome promptAndValidate(const LoginContext& login, Attempt& attempt, std::string notice);
-    Outcome failedCall(const CallResult& result, Attempt& attempt, bool mayFailOpen);
-    void finish(const LoginContext& login, const Attempt& attempt, Outcome outcome);
-    void logOutcome(const LoginContext& login, const Attempt& attempt, Outcome outcome);
-    std::string sentNotice(const Attempt& attempt, std::string_view how) const;
+    Outcome run(const LoginServices& services, LoginAttempt& attempt);
+    std::optional<Outcome> admit(LoginAttempt& attempt);
+    std::optional<Outcome> resolveEnrolment(LoginAttempt& attempt);
+    std::optional<Outcome> claimPhone(LoginAttempt& attempt);
+    std::optional<Outcome> waitForResend(LoginAttempt& attempt);
+    void finish(LoginAttempt& attempt, Outcome outcome);
 
     const Config& config_;
     VerifyClient& client_;
@@ -106,8 +72,5 @@ private:
     std::optional<Holder> holder_;
     std::function<void(std::int64_t)> sleep_;
 };
-
-// Whether what the user typed (trimmed) can be a code at all: 3 to 10 letters, digits or '-'.
-bool isPlausibleCode(std::string_view code);
 
 }  // namespace verif8

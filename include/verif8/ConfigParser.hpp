@@ -6,16 +6,16 @@
 #include <vector>
 
 #include "verif8/Config.hpp"
-#include "verif8/SecretString.hpp"
+#include "verif8/Result.hpp"
 
 namespace verif8 {
 
-// One problem, with where it was found: "FILE:LINE: message", "FILE: message" or
-// "module arguments: message".
+// A problem with where it was found, for the list a parse reports (a parse reports every bad
+// line, not only the first): "FILE:LINE: text", "FILE: text" or "module arguments: text".
 struct ConfigProblem {
     std::string source;
     int line = 0;  // 0 when the problem is not tied to a line
-    std::string message;
+    std::string text;
 
     std::string describe() const;
 };
@@ -28,15 +28,14 @@ class ConfigParser {
 public:
     explicit ConfigParser(Config& config) : config_(config) {}
 
-    // Applies one key. Returns an empty string on success, else what is wrong with it.
-    std::string set(std::string_view key, std::string_view value);
+    // Applies one key, or leaves the config as it was: the problem starts with the key's name.
+    Result<> set(std::string_view key, std::string_view value);
 
-    // Parses the text of a config file; every problem is appended to `problems`.
-    void parseText(std::string_view text, const std::string& source,
-                   std::vector<ConfigProblem>& problems);
+    // Applies the text of a config file; returns its problems, every bad line's.
+    std::vector<ConfigProblem> parseText(std::string_view text, const std::string& source);
 
     // Checks what no single line can: required keys and keys that exclude each other.
-    void checkComplete(const std::string& source, std::vector<ConfigProblem>& problems) const;
+    std::vector<ConfigProblem> checkComplete(const std::string& source) const;
 
     static const std::vector<std::string>& knownKeys();
 

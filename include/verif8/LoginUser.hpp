@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "verif8/Authenticator.hpp"
 #include "verif8/Config.hpp"
+#include "verif8/LoginContext.hpp"
 
 namespace verif8 {
 

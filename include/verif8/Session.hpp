@@ -14,7 +14,6 @@ struct Session {
     std::string id;
     SessionStatus status = SessionStatus::Waiting;
     int attempt = 0;
-    std::optional<std::string> destination;
     std::optional<std::time_t> expiresAt;
     std::optional<std::time_t> retryAfter;
 };

@@ -9,42 +9,12 @@
 #include <optional>
 #include <string>
 
-#include "verif8/Channel.hpp"
+#include "verif8/LoginIdentity.hpp"
 #include "verif8/Result.hpp"
+#include "verif8/SessionTable.hpp"
 #include "verif8/StateDir.hpp"
 
 namespace verif8 {
-
-// Milliseconds on CLOCK_BOOTTIME: one clock for every process of this boot, never moved by
-// changes to the wall clock, and counting suspended time (codes expire while a laptop sleeps).
-std::int64_t bootClockMs();
-
-// The process of a login, as a claim records it. A claim whose process has ended (pid gone, or
-// reused: another start time) binds nobody; the nonce tells two runs of the module in one
-// process apart.
-struct Holder {
-    pid_t pid = 0;
-    std::uint64_t started = 0;  // start time, clock ticks after boot (/proc/PID/stat field 22)
-    std::uint64_t nonce = 0;    // drawn for each run of the module
-};
-// This process with a fresh nonce; pid 0 when its start time cannot be read (no /proc).
-Holder currentHolder();
-// Whether the holder's process still runs: the same pid with the same start time.
-bool holderAlive(const Holder& holder);
-
-// The API keeps one pending session per phone number and hands it to any login that asks for
-// that number (and assumes a finished one answers VERIFIED to any code). This is what this host
-// last saw of the number's session, so that only one login uses it at a time.
-struct PendingSession {
-    std::string sessionId;
-    Channel channel = Channel::Sms;
-    int sends = 0;                 // by the login that last sent
-    std::int64_t lastSendMs = 0;   // boot clock
-    std::int64_t expiresMs = 0;    // boot clock: last send + code_validity
-    int apiAttempt = 0;            // the API's count of wrong codes, as it last answered
-    std::time_t apiExpiresAt = 0;  // the API's expiresAt, as it last answered (0: not given)
-    std::string loginStamp;        // the login that sent it (loginStamp() of its key)
-};
 
 enum class ClaimVerdict {
     Claimed,      // this login may use the number until it releases it or its time is up
@@ -112,16 +82,6 @@ private:
     uid_t owner_;
     std::size_t maxBytes_;
     int lockWaitMs_;
-    std::string problem_;
-    bool busy_ = false;
 };
-
-// What identifies "this login" across runs of the stack: the user, service and remote host, the
-// process that owns the PAM handle (the parent of sshd's per-round child, else this process)
-// with its start time, and the handle's address. Empty when it cannot be told.
-std::string loginKey(const std::string& user, const std::string& service, const std::string& rhost,
-                     const void* handle);
-// What the table records of a login key (it holds newlines): its hash and length.
-std::string loginStamp(const std::string& key);
 
 }  // namespace verif8

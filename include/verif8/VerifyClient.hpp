@@ -46,7 +46,7 @@ enum class CallStatus {
     InternalError,        // our side could not even make the request
 };
 
-// The API's error envelope, when an error response carried one.
+// The API's error envelope, when an error response carried one (the call's detail tells it).
 struct ApiError {
     std::optional<long> code;
     std::string message;  // already stripped of control characters
@@ -57,7 +57,6 @@ struct CallResult {
     CallStatus status = CallStatus::InternalError;
     long httpStatus = 0;  // 0 when no HTTP answer came
     std::optional<Session> session;
-    std::optional<ApiError> error;
     std::optional<long> retryAfterSeconds;
     // Whether the request went out at all: when not, nothing can have been sent to the phone.
     bool requestSent = true;

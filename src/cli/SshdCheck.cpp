@@ -22,14 +22,10 @@ std::vector<std::vector<std::string>> methodLists(const std::string& value) {
     std::vector<std::vector<std::string>> lists;
     if (value == "any")
         return lists;
-    std::istringstream words(value);
-    std::string list;
-    while (words >> list) {
+    for (std::string_view list : split(value, " \t\n\v\f\r", EmptyFields::Skip)) {
         std::vector<std::string> methods;
-        std::istringstream parts(list);
-        std::string method;
-        while (std::getline(parts, method, ','))
-            methods.push_back(method.substr(0, method.find(':')));
+        for (std::string_view method : split(list, ",", EmptyFields::Keep))
+            methods.emplace_back(method.substr(0, method.find(':')));
         lists.push_back(methods);
     }
     return lists;

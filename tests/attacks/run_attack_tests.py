@@ -30,19 +30,16 @@ import sys
 import tempfile
 import time
 import traceback
-import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "harness"))
 
+import login_suite as suite  # noqa: E402
 import pam_client as pc  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
 
-MARKER = "VERIF8_ATTACKS_UNDER_WRAPPER"
-WORK_VARIABLE = "VERIF8_ATTACKS_WORK"
-KEY_VARIABLE = "VERIF8_ATTACKS_API_KEY"
 
 ATTACKER_UID = 2010  # mallory: an ordinary local user
 USERS = {
@@ -160,22 +157,13 @@ def pam_login(service, user, answer, rhost=None):
 # --------------------------------------------------------------------------------------------
 # The test base
 
-class AttackCase(unittest.TestCase):
-    def setUp(self):
-        SANDBOX.control("reset")
-        self.requests_before = len(SANDBOX.requests())
-        self.deliveries_before = len(SANDBOX.deliveries())
-        self.state_dir = Path(tempfile.mkdtemp(prefix="state-", dir=WORK / "states"))
-        self.reports = []
-        self.configure()
+class AttackCase(suite.LoginCase):
+    settings = {"fail_delay": "0", "connect_timeout": "3", "request_timeout": "5",
+                "user_send_limit": "100/900", "source_send_limit": "100/900"}
 
-    def configure(self, **overrides):
-        settings = {"state_dir": str(self.state_dir), "fail_delay": "0",
-                    "connect_timeout": "3", "request_timeout": "5",
-                    "user_send_limit": "100/900", "source_send_limit": "100/900"}
-        settings.update(overrides)
-        return harness.write_secure(CONFIG, harness.config_text(SANDBOX, WORLD_DIR / "pam_verif8.users",
-                                                            **settings))
+    def setUp(self):
+        self.reports = []
+        super().setUp()
 
     def attack(self, login, su=True, umask=0o000, **setup):
         """run_as_caller, and the proof that the login ran with the attacker's credentials (as
@@ -188,12 +176,9 @@ class AttackCase(unittest.TestCase):
         self.assertEqual(caller["umask"], umask)
         return report
 
-    def new_requests(self):
-        return SANDBOX.requests()[self.requests_before:]
-
     def destinations(self):
         """Where the sandbox delivered codes during this test."""
-        return [d["destination"] for d in SANDBOX.deliveries()[self.deliveries_before:]]
+        return [d["destination"] for d in self.new_deliveries()]
 
     def diagnostics(self):
         lines = []
@@ -480,7 +465,7 @@ class OtherSpellings(AttackCase):
         """The control: with unenrolled = ignore, a name with no line steps aside."""
         self.configure(unenrolled="ignore")
         report = self.attack(pam_login("attack", "carol", always("000000")))
-        self.assertLogin(report, pc.PAM_IGNORE, "outcome=")
+        self.assertLogin(report, pc.PAM_IGNORE, "outcome=unenrolled_ignored user=carol")
         self.assertEqual(self.destinations(), [])
 
 
@@ -614,7 +599,7 @@ class StoppedAndKilledLogins(AttackCase):
         return report
 
     def sent_to_attacker(self):
-        return [d for d in SANDBOX.deliveries()[self.deliveries_before:]
+        return [d for d in self.new_deliveries()
                 if d["destination"] == ATTACKER_PHONE]
 
     def test_a_su_stopped_at_its_prompt_holds_only_its_number_and_only_for_its_time(self):
@@ -701,63 +686,47 @@ CASES = [CallerEnvironment, TrustStore, PhoneCommandCaller, OtherSpellings,
 # --------------------------------------------------------------------------------------------
 # Entry points
 
-def wrapped_main():
+def wrapped_main(world):
     global WORK, WORLD_DIR, SANDBOX, CONFIG
-    WORK = Path(os.environ[WORK_VARIABLE])
-    WORLD_DIR = WORK / "world"
-    CONFIG = WORLD_DIR / "attack.conf"
-    SANDBOX = harness.Sandbox(WORK / "sandbox", api_key=os.environ[KEY_VARIABLE])
-    SANDBOX.info = json.loads((WORK / "sandbox" / "sandbox.json").read_text())
+    WORK, WORLD_DIR, SANDBOX, CONFIG = world.work, world.dir, world.sandbox, world.config
     return 0 if tap.run(CASES) else 1
+
+
+def write_services(world, module, config, api_key):
+    for name, uid in ALIASES.items():
+        world.add_account(name, uid, uid, str(world.dir / "home" / name), "/bin/sh")
+    world.service("attack", module, f"conf={config}")
+    world.service("attack_nonroot_ignore", module, f"conf={config} nonroot=ignore")
+    # A first factor that leaves the password in PAM_AUTHTOK (or PAM_OLDAUTHTOK), as
+    # pam_unix does: pam_wrapper's pam_set_items takes it from the process environment.
+    (world.services / "attack_items").write_text(
+        f"auth requisite {harness.wrapper_module('pam_set_items.so')}\n"
+        f"auth required {module} conf={config}\n")
+    # An unprivileged caller (a screen locker) must reach libpam's files and NSS, as on a
+    # real system, though never the module's config.
+    for path in (world.dir.parent, world.dir, world.services):
+        os.chmod(path, 0o755)
+    for path in [world.passwd, world.group, *world.services.iterdir()]:
+        os.chmod(path, 0o644)
+
+
+def prepare_env(env):
+    if len(sys.argv) > 2:  # slow_lock, for the stopped-lock-holder test
+        env["LD_PRELOAD"] = ":".join(
+            part for part in (env.get("LD_PRELOAD"), str(Path(sys.argv[2]).resolve())) if part)
+    if env.get("VERIF8_PRELOAD_FIRST"):
+        # A sanitized run: ASan checks every access of the module here, but the host is the
+        # Python interpreter, whose own allocations LeakSanitizer would report at exit. Leaks
+        # are the unit, PAM, local and valgrind suites' to find.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
 
 
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    if os.environ.get(MARKER):
-        return wrapped_main()
-    module = Path(sys.argv[1]).resolve()
-    work = harness.temp_dir("verif8-attacks-")
-    try:
-        (work / "states").mkdir()
-        world = harness.PamWorld(work / "world", users=USERS, groups=GROUPS)
-        for name, uid in ALIASES.items():
-            world.add_account(name, uid, uid, str(work / "world" / "home" / name), "/bin/sh")
-        config = work / "world" / "attack.conf"
-        world.service("attack", module, f"conf={config}")
-        world.service("attack_nonroot_ignore", module, f"conf={config} nonroot=ignore")
-        # A first factor that leaves the password in PAM_AUTHTOK (or PAM_OLDAUTHTOK), as
-        # pam_unix does: pam_wrapper's pam_set_items takes it from the process environment.
-        (world.services / "attack_items").write_text(
-            f"auth requisite {harness.wrapper_module('pam_set_items.so')}\n"
-            f"auth required {module} conf={config}\n")
-        # An unprivileged caller (a screen locker) must reach libpam's files and NSS, as on a
-        # real system, though never the module's config.
-        for path in (work, work / "world", world.services):
-            os.chmod(path, 0o755)
-        for path in [world.passwd, world.group, *world.services.iterdir()]:
-            os.chmod(path, 0o644)
-        api_key = "attacks-key-" + secrets.token_hex(12)
-        with open(work / "sandbox.out", "w") as console, \
-                harness.Sandbox(work / "sandbox", api_key=api_key, stdout=console):
-            env = world.env()
-            env.update({WORK_VARIABLE: str(work), KEY_VARIABLE: api_key})
-            if len(sys.argv) > 2:  # slow_lock, for the stopped-lock-holder test
-                env["LD_PRELOAD"] = ":".join(
-                    part for part in (env.get("LD_PRELOAD"), str(Path(sys.argv[2]).resolve()))
-                    if part)
-            if env.get("VERIF8_PRELOAD_FIRST"):
-                # A sanitized run: ASan checks every access of the module here, but the host is
-                # the Python interpreter, whose own allocations LeakSanitizer would report at
-                # exit. Leaks are the unit, PAM, local and valgrind suites' to find.
-                env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-            return pc.run_under_pam_wrapper(env, MARKER)
-    finally:
-        if os.environ.get("VERIF8_KEEP"):
-            print(f"# kept {work}")
-        else:
-            harness.remove_tree(work)
+    return suite.main("attacks", wrapped_main, write_services, users=USERS, groups=GROUPS,
+                      prepare_env=prepare_env)
 
 
 if __name__ == "__main__":

@@ -203,8 +203,7 @@ class Setup:
         lines = ["# written by check_docs.py"] + [f"{k} = {v}" for k, v in settings.items()]
         lines.append(f"{key} = {value}")
         path = self.write(lines)
-        result = run([TOOL, "--conf", str(path), "check-config"], stdin=subprocess.DEVNULL)
-        return result, path, len(lines)
+        return check_config(path), path, len(lines)
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -228,7 +227,7 @@ def program_keys(setup):
     for start in range(0, len(candidates), 1000):  # each file well under the 64 KiB cap
         chunk = candidates[start:start + 1000]
         path = setup.write(base + [f"{word} = x" for word in chunk])
-        result = run([TOOL, "--conf", str(path), "check-config"], stdin=subprocess.DEVNULL)
+        result = check_config(path)
         unknown = {int(number) for number in
                    re.findall(rf"^{re.escape(str(path))}:(\d+): unknown key ", result.stderr,
                               flags=re.M)}
@@ -249,33 +248,29 @@ def line_problems(result, path, line):
 
 # --- the checks ---------------------------------------------------------------------------------
 
+# (label, command before the page, the program it needs or None, extra environment); the
+# output must be empty and the status 0.
+RENDERERS = [
+    ("groff -man -ww -z", ["groff", "-man", "-ww", "-z"], None, {}),
+    ("groff -man -ww -Tutf8 -z", ["groff", "-man", "-ww", "-Tutf8", "-z"], None, {}),
+    ("man --warnings -l", ["man", "--warnings", "-l"], "man (man-db)",
+     {"MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"}),
+    ("mandoc -T lint", ["mandoc", "-T", "lint", "-W", "warning"], "mandoc", {}),
+]
+
+
 def rendering_checks():
     for page in PAGES:
-        for label, args in (("groff -man -ww -z", ["groff", "-man", "-ww", "-z"]),
-                            ("groff -man -ww -Tutf8 -z",
-                             ["groff", "-man", "-ww", "-Tutf8", "-z"])):
+        for label, args, needs, env in RENDERERS:
             @check(f"{page}: {label} gives no warning")
-            def _(args=args, page=page):
-                result = run(args + [str(MAN / page)], env=dict(os.environ, LC_ALL="C.UTF-8"))
-                assert result.returncode == 0 and not result.stderr, \
-                    f"status {result.returncode}\n{result.stderr}"
-
-        @check(f"{page}: man --warnings -l gives no warning")
-        def _(page=page):
-            if not shutil.which("man"):
-                raise Skip("man (man-db) is not installed")
-            env = dict(os.environ, LC_ALL="C.UTF-8", MANWIDTH="80", MANPAGER="cat", PAGER="cat")
-            result = run(["man", "--warnings", "-l", str(MAN / page)], env=env)
-            assert result.returncode == 0 and not result.stderr, \
-                f"status {result.returncode}\n{result.stderr}"
-
-        @check(f"{page}: mandoc -T lint gives no warning")
-        def _(page=page):
-            if not shutil.which("mandoc"):
-                raise Skip("mandoc is not installed")
-            result = run(["mandoc", "-T", "lint", "-W", "warning", str(MAN / page)])
-            assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), \
-                result.stdout + result.stderr
+            def _(args=args, page=page, needs=needs, env=env):
+                if needs and not shutil.which(args[0]):
+                    raise Skip(f"{needs} is not installed")
+                result = run(args + [str(MAN / page)],
+                             env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+                output = (result.stdout if args[0] == "mandoc" else "") + result.stderr
+                assert result.returncode == 0 and not output.strip(), \
+                    f"status {result.returncode}\n{output}"
 
         @check(f"{page}: no rendered line is wider than 80 columns")
         def _(page=page):
@@ -327,216 +322,221 @@ def structure_checks():
         assert on_disk == sorted(PAGES), f"pages {on_disk}, checked {sorted(PAGES)}"
 
 
-def key_checks():
-    conf_keys = example_keys()
-    entries = key_entries()
-    readme = readme_keys()
-    source = source_sections("pam_verif8.conf.5").get("SETTINGS", [])
-    tagged = tp_tags(source)
+class KeyDocs:
+    """The config keys as the example file, the page and README give them."""
 
+    def __init__(self):
+        self.conf = example_keys()
+        self.entries = key_entries()
+        self.readme = readme_keys()
+        self.tagged = tp_tags(source_sections("pam_verif8.conf.5").get("SETTINGS", []))
+        self.examples = {key: re.findall(r"Example: ([a-z_]+) = (.+?)(?= Example:|$)", text)
+                         for key, text in self.entries.items()}
+
+
+def check_config(path):
+    return run([TOOL, "--conf", str(path), "check-config"], stdin=subprocess.DEVNULL)
+
+
+def key_list_checks(docs):
     @check("conf/pam_verif8.conf lists keys")
     def _():
-        assert len(conf_keys) >= 30, f"only {sorted(conf_keys)}"
+        assert len(docs.conf) >= 30, f"only {sorted(docs.conf)}"
 
     @check("every key of conf/pam_verif8.conf has an entry in pam_verif8.conf(5)")
     def _():
-        missing = sorted(set(conf_keys) - set(tagged))
+        missing = sorted(set(docs.conf) - set(docs.tagged))
         assert not missing, f"undocumented: {missing}"
-        twice = sorted({key for key in tagged if tagged.count(key) > 1})
+        twice = sorted({key for key in docs.tagged if docs.tagged.count(key) > 1})
         assert not twice, f"documented twice: {twice}"
 
     @check("every key of conf/pam_verif8.conf is in README's key table, and no other")
     def _():
-        missing = sorted(set(conf_keys) - set(readme))
-        extra = sorted(set(readme) - set(conf_keys))
+        missing = sorted(set(docs.conf) - set(docs.readme))
+        extra = sorted(set(docs.readme) - set(docs.conf))
         assert not missing and not extra, f"not in README: {missing}; not in the example: {extra}"
-
-    examples = {}
-    for key, text in entries.items():
-        found = re.findall(r"Example: ([a-z_]+) = (.+?)(?= Example:|$)", text)
-        examples[key] = found
 
     @check("every entry of pam_verif8.conf(5) has one Example line, for its own key")
     def _():
-        bad = {key: found for key, found in examples.items()
+        bad = {key: found for key, found in docs.examples.items()
                if len(found) != 1 or found[0][0] != key}
-        missing = sorted(set(tagged) - set(entries))
+        missing = sorted(set(docs.tagged) - set(docs.entries))
         assert not bad and not missing, f"bad examples: {bad}; entries not rendered: {missing}"
 
+
+def documented_default_checks(docs):
     @check("every documented default is the example file's and README's")
     def _():
         problems = []
         compared = 0
-        for key, text in sorted(entries.items()):
+        for key, text in sorted(docs.entries.items()):
             default = re.search(r"Default: (.+?)\.(?: |$)", text)
             if not default or " " in default.group(1):
                 continue  # "Not set by default", "the system store": nothing to compare
             value = default.group(1)
             compared += 1
-            if readme.get(key) != value:
-                problems.append(f"{key}: page {value!r}, README {readme.get(key)!r}")
+            if docs.readme.get(key) != value:
+                problems.append(f"{key}: page {value!r}, README {docs.readme.get(key)!r}")
             # The example file writes each default; "none" keys carry an example instead.
-            if value != "none" and conf_keys.get(key) != value:
+            if value != "none" and docs.conf.get(key) != value:
                 problems.append(f"{key}: page {value!r}, conf/pam_verif8.conf "
-                                f"{conf_keys.get(key)!r}")
+                                f"{docs.conf.get(key)!r}")
         assert not problems, "\n".join(problems)
         assert compared >= 15, f"only {compared} defaults compared"
 
+
+def example_checks(docs, setup):
+    """Per key: the module accepts the page's example, and a documented range is its own."""
+    for key in sorted(docs.entries):
+        if len(docs.examples.get(key, [])) != 1:
+            continue
+        value = docs.examples[key][0][1]
+
+        @check(f"pam_verif8.conf(5): the module accepts its example {key} = {value}")
+        def _(key=key, value=value):
+            need_root()
+            # api_key and api_key_file may not both be set.
+            drop = ("api_key",) if key == "api_key_file" else ()
+            result, path, line = setup.check_config(key, value, drop)
+            output = result.stdout + result.stderr
+            assert "unknown key" not in output, output
+            assert not line_problems(result, path, line), output
+            if key != "api_key_file":  # its example names a file that is not here
+                assert f"{path}: accepted" in result.stdout, output
+
+        documented = re.search(r"\b(\d+) to (\d+)\b", docs.entries[key])
+        if re.fullmatch(r"\d+", value) and documented:
+            range_check(setup, key, int(documented.group(1)), int(documented.group(2)))
+
+
+def range_check(setup, key, low, high):
+    @check(f"pam_verif8.conf(5): {key} is documented as {low} to {high}, as the module checks")
+    def _():
+        need_root()
+        problems = []
+        for number, good in ((low, True), (high, True), (low - 1, False), (high + 1, False)):
+            result, path, line = setup.check_config(key, str(number))
+            if bool(line_problems(result, path, line)) == good:
+                problems.append(f"{key} = {number}: {'refused' if good else 'accepted'}\n"
+                                f"{result.stderr}")
+        assert not problems, "\n".join(problems)
+
+
+def module_default_check(docs, setup):
+    @check("pam_verif8.conf(5): the documented defaults are the ones the module uses")
+    def _():
+        need_root()
+        d = {key: (re.search(r"Default: (\S+?)\.(?: |$)", text) or [None, None])[1]
+             for key, text in docs.entries.items()}
+        region_host = re.search(rf"{d['region']} \((https://[^)]+)\)", docs.entries["region"])
+        assert region_host, "no host documented for the default region"
+        # Only the account: everything else at its default.
+        result = check_config(setup.write(["api_key = docs-test-key",
+                                           "subaccount_id = docs_test"]))
+        expected = [
+            f"API              {region_host.group(1)}",
+            f"timeouts         connect {d['connect_timeout']} s, request "
+            f"{d['request_timeout']} s, login {d['login_timeout']} s",
+            f"fail_mode        {d['fail_mode']}",
+            f"code             {d['code_length']} digits, valid {d['code_validity']} s, "
+            f"{d['max_attempts']} attempts, resend after {d['resend_interval']} s",
+            f"default channel  {d['channel']}",
+            f"phones from      {d['users_file']}",
+            f"unenrolled       {d['unenrolled']}",
+            f"send limits      user {d['user_send_limit']} s, source "
+            f"{d['source_send_limit']} s",
+            f"state_dir        {d['state_dir']}",
+        ]
+        missing = [line for line in expected if f"  {line}\n" not in result.stdout]
+        assert not missing, "not in the summary:\n" + "\n".join(missing) + \
+            "\n--- summary:\n" + result.stdout + result.stderr
+
+
+def program_key_checks(docs, setup):
+    """The keys the built program accepts against each list of them; the first is the control."""
+    accepted = program_keys(setup) if setup else set()
+    for name, missing_from in (
+            ("the built program knows every key of conf/pam_verif8.conf (the control for the "
+             "next checks)", lambda: set(docs.conf) - accepted),
+            ("every key the built program accepts has an entry in pam_verif8.conf(5)",
+             lambda: accepted - set(docs.tagged)),
+            ("every key the built program accepts is in conf/pam_verif8.conf",
+             lambda: accepted - set(docs.conf)),
+            ("every key the built program accepts is in README's key table",
+             lambda: accepted - set(docs.readme))):
+        @check(name)
+        def _(missing_from=missing_from):
+            need_root()
+            missing = sorted(missing_from())
+            assert not missing, f"missing: {missing}"
+
+
+def refusal_checks(setup):
+    """Config files the page says the module refuses: (name, extra lines, mode, symlink,
+    what the refusal says)."""
+    for name, extra, mode, symlink, says in (
+            ("the module refuses an unknown key (the control for the checks above)",
+             ["no_such_key = 1"], 0o600, False, "{path}:5: unknown key 'no_such_key'"),
+            ("pam_verif8.conf(5): a repeated key is refused, naming the first line",
+             ["code_length = 6", "code_length = 7"], 0o600, False,
+             "duplicate key 'code_length' (first on line 5)"),
+            ("pam_verif8.conf(5): a config file of mode 0644 is refused",
+             [], 0o644, False, "has mode 0644"),
+            ("pam_verif8.conf(5): a config file that is a symlink is refused",
+             [], 0o600, True, "symbolic link"),
+            ("pam_verif8.conf(5): a file larger than 64 KiB is refused",
+             ["#" + "x" * 65536], 0o600, False, "larger than 65536 bytes")):
+        @check(name)
+        def _(extra=extra, mode=mode, symlink=symlink, says=says):
+            need_root()
+            path = setup.write([f"{k} = {v}" for k, v in setup.base().items()] + extra, mode)
+            if symlink:
+                link = setup.dir / f"link{setup.count}.conf"
+                link.symlink_to(path)
+                path = link
+            result = check_config(path)
+            assert result.returncode == 1, result.stdout + result.stderr
+            assert says.format(path=path) in result.stderr, result.stderr
+
+
+def key_file_checks(setup):
+    @check("pam_verif8.conf(5): api_key_file is read at 0600 and refused at 0644")
+    def _():
+        need_root()
+        keyfile = setup.dir / "api.key"
+        keyfile.write_text("docs-test-key\n")
+        keyfile.chmod(0o600)
+        result, _path, _line = setup.check_config("api_key_file", str(keyfile), ("api_key",))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"from {keyfile}" in result.stdout, result.stdout
+        keyfile.chmod(0o644)
+        result, _path, _line = setup.check_config("api_key_file", str(keyfile), ("api_key",))
+        assert result.returncode == 1 and "has mode 0644" in result.stderr, result.stderr
+
+    @check("pam_verif8.conf(5): a bad users-file line is reported with its number")
+    def _():
+        need_root()
+        setup.users.write_text("root +6591234567 sms\nbob 12345 sms\n")
+        try:
+            result, _path, _line = setup.check_config("channel", "sms")
+            assert result.returncode == 1, result.stdout
+            assert f"{setup.users}:2: the phone number" in result.stderr, result.stderr
+            assert "1 users, 1 bad lines" in result.stdout, result.stdout
+        finally:
+            setup.users.write_text("root +6591234567 sms\n")
+
+
+def key_checks():
+    docs = KeyDocs()
+    key_list_checks(docs)
+    documented_default_checks(docs)
     setup = Setup() if os.geteuid() == 0 else None
     try:
-        for key in sorted(entries):
-            if len(examples.get(key, [])) != 1:
-                continue
-            value = examples[key][0][1]
-
-            @check(f"pam_verif8.conf(5): the module accepts its example {key} = {value}")
-            def _(key=key, value=value):
-                need_root()
-                # api_key and api_key_file may not both be set.
-                drop = ("api_key",) if key == "api_key_file" else ()
-                result, path, line = setup.check_config(key, value, drop)
-                output = result.stdout + result.stderr
-                assert "unknown key" not in output, output
-                assert not line_problems(result, path, line), output
-                if key != "api_key_file":  # its example names a file that is not here
-                    assert f"{path}: accepted" in result.stdout, output
-
-            documented = re.search(r"\b(\d+) to (\d+)\b", entries[key])
-            if re.fullmatch(r"\d+", value) and documented:
-                low, high = int(documented.group(1)), int(documented.group(2))
-
-                @check(f"pam_verif8.conf(5): {key} is documented as {low} to {high}, "
-                       f"as the module checks")
-                def _(key=key, low=low, high=high):
-                    need_root()
-                    problems = []
-                    for number, good in ((low, True), (high, True), (low - 1, False),
-                                         (high + 1, False)):
-                        result, path, line = setup.check_config(key, str(number))
-                        if bool(line_problems(result, path, line)) == good:
-                            problems.append(f"{key} = {number}: "
-                                            f"{'refused' if good else 'accepted'}\n"
-                                            f"{result.stderr}")
-                    assert not problems, "\n".join(problems)
-
-        @check("pam_verif8.conf(5): the documented defaults are the ones the module uses")
-        def _():
-            need_root()
-            default = {key: (re.search(r"Default: (\S+?)\.(?: |$)", text) or [None, None])[1]
-                       for key, text in entries.items()}
-            region_host = re.search(rf"{default['region']} \((https://[^)]+)\)",
-                                    entries["region"])
-            assert region_host, "no host documented for the default region"
-            # Only the account: everything else at its default.
-            path = setup.write(["api_key = docs-test-key", "subaccount_id = docs_test"])
-            result = run([TOOL, "--conf", str(path), "check-config"], stdin=subprocess.DEVNULL)
-            d = default
-            expected = [
-                f"API              {region_host.group(1)}",
-                f"timeouts         connect {d['connect_timeout']} s, request "
-                f"{d['request_timeout']} s, login {d['login_timeout']} s",
-                f"fail_mode        {d['fail_mode']}",
-                f"code             {d['code_length']} digits, valid {d['code_validity']} s, "
-                f"{d['max_attempts']} attempts, resend after {d['resend_interval']} s",
-                f"default channel  {d['channel']}",
-                f"phones from      {d['users_file']}",
-                f"unenrolled       {d['unenrolled']}",
-                f"send limits      user {d['user_send_limit']} s, source "
-                f"{d['source_send_limit']} s",
-                f"state_dir        {d['state_dir']}",
-            ]
-            missing = [line for line in expected if f"  {line}\n" not in result.stdout]
-            assert not missing, "not in the summary:\n" + "\n".join(missing) + \
-                "\n--- summary:\n" + result.stdout + result.stderr
-
-        accepted = program_keys(setup) if setup else set()
-
-        @check("the built program knows every key of conf/pam_verif8.conf "
-               "(the control for the next checks)")
-        def _():
-            need_root()
-            missing = sorted(set(conf_keys) - accepted)
-            assert not missing, f"not found in {TOOL}: {missing}"
-
-        @check("every key the built program accepts has an entry in pam_verif8.conf(5)")
-        def _():
-            need_root()
-            missing = sorted(accepted - set(tagged))
-            assert not missing, f"undocumented keys: {missing}"
-
-        @check("every key the built program accepts is in conf/pam_verif8.conf")
-        def _():
-            need_root()
-            missing = sorted(accepted - set(conf_keys))
-            assert not missing, f"not in conf/pam_verif8.conf: {missing}"
-
-        @check("every key the built program accepts is in README's key table")
-        def _():
-            need_root()
-            missing = sorted(accepted - set(readme))
-            assert not missing, f"not in README: {missing}"
-
-        @check("the module refuses an unknown key (the control for the checks above)")
-        def _():
-            need_root()
-            result, path, line = setup.check_config("no_such_key", "1")
-            assert result.returncode == 1, result.stdout + result.stderr
-            assert f"{path}:{line}: unknown key 'no_such_key'" in result.stderr, result.stderr
-
-        @check("pam_verif8.conf(5): a repeated key is refused, naming the first line")
-        def _():
-            need_root()
-            path = setup.write([f"{k} = {v}" for k, v in setup.base().items()] +
-                               ["code_length = 6", "code_length = 7"])
-            result = run([TOOL, "--conf", str(path), "check-config"], stdin=subprocess.DEVNULL)
-            assert result.returncode == 1, result.stdout
-            assert "duplicate key 'code_length' (first on line 5)" in result.stderr, result.stderr
-
-        @check("pam_verif8.conf(5): a config file of mode 0644, or a symlink, is refused")
-        def _():
-            need_root()
-            lines = [f"{k} = {v}" for k, v in setup.base().items()]
-            loose = setup.write(lines, mode=0o644)
-            result = run([TOOL, "--conf", str(loose), "check-config"], stdin=subprocess.DEVNULL)
-            assert result.returncode == 1 and "has mode 0644" in result.stderr, result.stderr
-            link = setup.dir / "link.conf"
-            link.symlink_to(setup.write(lines))
-            result = run([TOOL, "--conf", str(link), "check-config"], stdin=subprocess.DEVNULL)
-            assert result.returncode == 1 and "symbolic link" in result.stderr, result.stderr
-
-        @check("pam_verif8.conf(5): a file larger than 64 KiB is refused")
-        def _():
-            need_root()
-            lines = [f"{k} = {v}" for k, v in setup.base().items()] + ["#" + "x" * 65536]
-            result = run([TOOL, "--conf", str(setup.write(lines)), "check-config"],
-                         stdin=subprocess.DEVNULL)
-            assert result.returncode == 1 and "larger than 65536 bytes" in result.stderr, \
-                result.stderr
-
-        @check("pam_verif8.conf(5): api_key_file is read at 0600 and refused at 0644")
-        def _():
-            need_root()
-            keyfile = setup.dir / "api.key"
-            keyfile.write_text("docs-test-key\n")
-            keyfile.chmod(0o600)
-            result, path, _line = setup.check_config("api_key_file", str(keyfile), ("api_key",))
-            assert result.returncode == 0, result.stdout + result.stderr
-            assert f"from {keyfile}" in result.stdout, result.stdout
-            keyfile.chmod(0o644)
-            result, path, _line = setup.check_config("api_key_file", str(keyfile), ("api_key",))
-            assert result.returncode == 1 and "has mode 0644" in result.stderr, result.stderr
-
-        @check("pam_verif8.conf(5): a bad users-file line is reported with its number")
-        def _():
-            need_root()
-            setup.users.write_text("root +6591234567 sms\nbob 12345 sms\n")
-            try:
-                result, path, _line = setup.check_config("channel", "sms")
-                assert result.returncode == 1, result.stdout
-                assert f"{setup.users}:2: the phone number" in result.stderr, result.stderr
-                assert "1 users, 1 bad lines" in result.stdout, result.stdout
-            finally:
-                setup.users.write_text("root +6591234567 sms\n")
+        example_checks(docs, setup)
+        module_default_check(docs, setup)
+        program_key_checks(docs, setup)
+        refusal_checks(setup)
+        key_file_checks(setup)
     finally:
         if setup:
             setup.remove()

@@ -16,7 +16,6 @@ row, the second run also starts copies of itself that each do one login (--one-l
 import json
 import os
 import re
-import secrets
 import select
 import signal
 import socket
@@ -32,14 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "harness"))
 
+import login_suite as suite  # noqa: E402
 import pam_client as pc  # noqa: E402
 import secret_scan  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
-
-MARKER = "VERIF8_FAULTS_UNDER_WRAPPER"
-WORK_VARIABLE = "VERIF8_FAULTS_WORK"
-KEY_VARIABLE = "VERIF8_FAULTS_API_KEY"
+from login_suite import Code, Wrong, after, last_code, script  # noqa: E402
 
 USERS = {
     "alice": (2001, "alice +6591234567 sms,voice"),
@@ -88,138 +85,20 @@ def users_file():
 
 
 # --------------------------------------------------------------------------------------------
-# Answers at the prompt
-
-class Code:
-    """The code the sandbox delivered last (to `user`'s phone when given)."""
-
-    def __init__(self, user=None):
-        self.user = user
-
-    def __call__(self, prompt):
-        return last_code(self.user)
-
-
-class Wrong:
-    """A well-formed code that is not the one delivered."""
-
-    def __call__(self, prompt):
-        code = last_code()
-        return "000000" if code != "000000" else "111111"
-
-
-def last_code(user=None):
-    deliveries = SANDBOX.deliveries()
-    if user is not None:
-        deliveries = [d for d in deliveries if d["destination"] == PHONES[user]]
-    if not deliveries:
-        raise AssertionError("the sandbox delivered no code")
-    return deliveries[-1]["code"]
-
-
-def script(*steps):
-    """An answer function that plays `steps` in order (str, callable(prompt), pc.ABORT or
-    pc.NULL_REPLY) and aborts the conversation after the last."""
-    remaining = list(steps)
-
-    def answer(prompt):
-        if not remaining:
-            return pc.ABORT
-        step = remaining.pop(0)
-        if callable(step) and step not in (pc.ABORT, pc.NULL_REPLY):
-            return step(prompt)
-        return step
-    return answer
-
-
-def after(seconds, then, action=None):
-    """A step that waits (as a slow user would), optionally does `action`, then answers."""
-    def step(prompt):
-        time.sleep(seconds)
-        if action is not None:
-            action()
-        return then(prompt) if callable(then) else then
-    return step
-
-
-# --------------------------------------------------------------------------------------------
 # The test base
 
-class FaultCase(unittest.TestCase):
-    """Each test: a fresh state_dir, a config written for it, a sandbox with no sessions and no
-    faults, and the requests and log lines of its own logins."""
+class FaultCase(suite.LoginCase):
+    """Each test: the login_suite base with the "faults" service, logins from RHOST, and short
+    timeouts."""
 
-    counter = 0
-
-    def setUp(self):
-        SANDBOX.control("reset")
-        self.requests_before = len(SANDBOX.requests())
-        self.state_dir = Path(tempfile.mkdtemp(prefix="state-", dir=WORK / "states"))
-        self.results = []
-        self.configure()
-
-    def configure(self, path=None, **overrides):
-        """Writes the config for this test (defaults: short timeouts, no fail delay)."""
-        settings = {"state_dir": str(self.state_dir), "fail_delay": "0",
-                    "connect_timeout": "2", "request_timeout": "3"}
-        settings.update(overrides)
-        users = settings.pop("users_file", users_file())
-        text = harness.config_text(SANDBOX, users, **settings)
-        return harness.write_secure(path or CONFIG, text)
+    service = "faults"
+    rhost = RHOST
+    settings = {"fail_delay": "0", "connect_timeout": "2", "request_timeout": "3"}
 
     def arm(self, route, kind, **params):
         query = "&".join([f"route={route}", f"kind={kind}"] +
                          [f"{name}={value}" for name, value in params.items()])
         return SANDBOX.control("fault", "?" + query)
-
-    def login(self, user="alice", answer=None, rhost=RHOST, service="faults", flags=0,
-              limit=8.0):
-        """One login through the `service` stack. Every login must end within `limit` seconds
-        (generous: rows about waits check tighter bounds themselves)."""
-        FaultCase.counter += 1
-        name = f"{FaultCase.counter:04d}-{self.id().split('.')[-1][:80]}.log"
-        result = pc.authenticate(service, user, answer or script(Code()), rhost=rhost,
-                                 flags=flags, log_path=str(LOG_DIR / name))
-        self.results.append(result)
-        self.assertLess(result.elapsed, limit, f"the login took {result.elapsed:.2f} s")
-        return result
-
-    def new_requests(self):
-        return SANDBOX.requests()[self.requests_before:]
-
-    def seen(self):
-        """What reached the API since the test began: [(method, status), ...], with "READ" for
-        a status read (a GET without a code: the module reads the status before each check)."""
-        return [("READ" if r["method"] == "GET" and not r["codePresent"] else r["method"],
-                 r["status"]) for r in self.new_requests()]
-
-    def diagnostics(self):
-        lines = []
-        for number, result in enumerate(self.results, 1):
-            lines.append(f"login {number}: {result.name} (module {result.module_name}) in "
-                         f"{result.elapsed:.2f} s; prompts {result.prompts!r}; errors "
-                         f"{result.errors!r}")
-            lines += [f"  log: {line}" for line in result.syslog()]
-        lines += [f"request: {json.dumps(r)}" for r in self.new_requests()]
-        return lines
-
-    # Assertions ------------------------------------------------------------------------
-
-    def outcome_line(self, result):
-        lines = [line for line in result.syslog() if "outcome=" in line]
-        self.assertEqual(len(lines), 1, f"one outcome line per login: {result.syslog()!r}")
-        return lines[0]
-
-    def assertOutcome(self, result, code, outcome, reason=None):
-        """The module's PAM code, its outcome= line, and a reason matching `reason` (regex)."""
-        self.assertEqual(result.module_name, pc.name_of(code))
-        line = self.outcome_line(result)
-        self.assertRegex(line, rf"(^| )outcome={re.escape(outcome)}( |$)")
-        if reason is not None:
-            match = re.search(r'reason="((?:[^"\\]|\\.)*)"|reason=(\S+)', line)
-            self.assertIsNotNone(match, f"no reason in {line!r}")
-            self.assertRegex(match.group(1) or match.group(2), reason)
-        return line
 
     def assertUnreachable(self, result, mode, reason):
         """closed: PAM_AUTHINFO_UNAVAIL and the user is told; open: PAM_IGNORE with a warning."""
@@ -235,9 +114,6 @@ class FaultCase(unittest.TestCase):
 
     def assertFast(self, result, limit):
         self.assertLess(result.elapsed, limit, f"took {result.elapsed:.2f} s")
-
-    def assertNothingSent(self):
-        self.assertEqual(self.new_requests(), [], "nothing may reach the API")
 
     def assertNeverSuccess(self, result):
         self.assertNotEqual(result.code, pc.PAM_SUCCESS)
@@ -625,7 +501,9 @@ class Timing(FaultCase):
     def test_fail_delay_slows_a_failure(self):
         self.configure(fail_delay=1500)
         result = self.login(user="carol")
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "unenrolled_denied")
+        self.assertIn("user=carol", self.assertOutcome(result, pc.PAM_AUTH_ERR,
+                                                       "unenrolled_denied"))
+        self.assertEqual(result.prompts, [])
         self.assertGreaterEqual(result.elapsed, 0.7)  # libpam randomises 1.5 s to 0.75-2.25 s
         self.assertLess(result.elapsed, 5)
         self.assertNothingSent()
@@ -655,7 +533,7 @@ class SendLimits(FaultCase):
     def test_source_send_limit_by_rhost(self):
         self.configure(source_send_limit="2/900")
         for user in ("frank", "grace"):
-            self.assertOutcome(self.login(user=user, answer=script(Code(user)),
+            self.assertOutcome(self.login(user=user, answer=script(Code(PHONES[user])),
                                           rhost="198.51.100.7"), pc.PAM_SUCCESS, "verified")
         before = len(self.new_requests())
         result = self.login(rhost="198.51.100.7")
@@ -811,8 +689,7 @@ class HostilePrompt(FaultCase):
 class HostileFiles(FaultCase):
     def refused(self, result, problem, code=pc.PAM_SERVICE_ERR, outcome="config_error"):
         self.assertOutcome(result, code, outcome)
-        self.assertTrue(any(re.search(problem, line) for line in result.syslog()),
-                        f"a log line matching {problem!r}")
+        self.assertLogged(result, problem)
         self.assertNothingSent()
 
     def test_crlf_line_ends_accepted(self):
@@ -1049,16 +926,11 @@ def write_services(world, module, config, api_key):
         (world.services / name).write_text(line + "\n")
 
 
-def wrapped_main():
+def wrapped_main(world):
     """The second run: under pam_wrapper, with the sandbox already up."""
     global MODULE, WORK, WORLD_DIR, SANDBOX, CONFIG, LOG_DIR, CLOSED_PORT_SOCKET
-    MODULE = Path(sys.argv[1]).resolve()
-    WORK = Path(os.environ[WORK_VARIABLE])
-    WORLD_DIR = WORK / "world"
-    CONFIG = WORLD_DIR / "faults.conf"
-    LOG_DIR = WORK / "logs"
-    SANDBOX = harness.Sandbox(WORK / "sandbox", api_key=os.environ[KEY_VARIABLE])
-    SANDBOX.info = json.loads((WORK / "sandbox" / "sandbox.json").read_text())
+    MODULE, WORK, WORLD_DIR, SANDBOX = world.module, world.work, world.dir, world.sandbox
+    CONFIG, LOG_DIR = world.config, world.logs
     CLOSED_PORT_SOCKET = socket.socket()
     CLOSED_PORT_SOCKET.bind(("127.0.0.1", 0))  # bound and never listening: refused
     try:
@@ -1073,29 +945,8 @@ def main():
         return 2
     if len(sys.argv) == 7 and sys.argv[2] == "--one-login":
         return one_login(*sys.argv[3:7])
-    if os.environ.get(MARKER):
-        return wrapped_main()
-
-    module = Path(sys.argv[1]).resolve()
-    work = harness.temp_dir("verif8-faults-")
-    try:
-        for name in ("logs", "states", "files"):
-            (work / name).mkdir()
-        world = harness.PamWorld(work / "world", users=USERS)
-        api_key = "faults-key-" + secrets.token_hex(12)  # unique, so any sighting is a leak
-        write_services(world, module, work / "world" / "faults.conf", api_key)
-        with open(work / "sandbox.out", "w") as console, \
-                harness.Sandbox(work / "sandbox", api_key=api_key, extra_args=["--tls-faults"],
-                                stdout=console):
-            env = world.env()
-            env.update({WORK_VARIABLE: str(work), KEY_VARIABLE: api_key})
-            status = pc.run_under_pam_wrapper(env, MARKER)
-        return status
-    finally:
-        if os.environ.get("VERIF8_KEEP"):
-            print(f"# kept {work}")
-        else:
-            harness.remove_tree(work)
+    return suite.main("faults", wrapped_main, write_services, users=USERS,
+                      sandbox_args=["--tls-faults"])
 
 
 if __name__ == "__main__":

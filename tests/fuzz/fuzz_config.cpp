@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "verif8/ConfigParser.hpp"
@@ -20,10 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     verif8::Config config;
     verif8::ConfigParser parser(config);
-    std::vector<verif8::ConfigProblem> problems;
-    parser.parseText(text, "fuzz.conf", problems);
+    std::vector<verif8::ConfigProblem> problems = parser.parseText(text, "fuzz.conf");
     const bool accepted = problems.empty();
-    parser.checkComplete("fuzz.conf", problems);
+    for (auto& problem : parser.checkComplete("fuzz.conf"))
+        problems.push_back(std::move(problem));
     for (const auto& problem : problems)
         check(!problem.describe().empty());
     const auto urls = config.baseUrls();

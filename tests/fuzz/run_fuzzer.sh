@@ -4,7 +4,8 @@
 # on failure). Exits 0 only if the fuzzer ran to its time limit with no crash, leak, timeout or
 # sanitizer report.
 #
-# usage: run_fuzzer.sh FUZZ_BINARY NAME SECONDS   (NAME: config, enrolment, response;
+# usage: run_fuzzer.sh FUZZ_BINARY NAME SECONDS   (NAME: config, enrolment, response,
+#        session_table;
 #        SECONDS 0: only replay the seeds)
 set -euo pipefail
 

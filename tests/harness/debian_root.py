@@ -167,6 +167,14 @@ class DebianRoot:
         return (self / inside).read_text()
 
 
+def unpacked_root(tarball, path, recursive_dev=False):
+    """A fresh root at `path` (whatever was there is removed) from a bootstrapped tarball."""
+    remove_root(path)
+    path.mkdir(parents=True)
+    run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
+    return DebianRoot(path, recursive_dev)
+
+
 def bootstrapped_tarball(cache, mirror, suite, packages):
     """A minbase root of `suite` with `packages` and fresh apt lists, as a tarball cached by
     date (and by the package list)."""

@@ -44,6 +44,7 @@ class LocalLogins(unittest.TestCase):
                 f"session required {permit}\n")
 
     def setUp(self):
+        """A sandbox that forgot every session, and a module table that agrees with it."""
         SANDBOX.control("reset")
         harness.forget_sessions(WORLD.users_file.parent / "state")
         self.requests_before = len(SANDBOX.requests())
@@ -51,82 +52,73 @@ class LocalLogins(unittest.TestCase):
     def new_requests(self):
         return SANDBOX.requests()[self.requests_before:]
 
-    def pamtester(self, service, user, operation="authenticate", items=()):
+    def pamtester(self, service, user, operation="authenticate", items=(), password=PASSWORD):
+        """pamtester on a terminal, past the password prompt (answered with `password`)."""
         command = ["pamtester", "-v"]
         for item in items:
             command += ["-I", item]
         env = WORLD.env()
         env["PAM_WRAPPER_DEBUGLEVEL"] = "0"
-        return PtySession(command + [service, user, operation], env)
+        session = PtySession(command + [service, user, operation], env)
+        session.expect("Password: ")
+        session.type(password)
+        return session
 
-    def last_code(self):
-        return SANDBOX.deliveries()[-1]["code"]
+    def type_the_code(self, session):
+        """Answers with the code the sandbox delivered last: the login passes."""
+        session.type(SANDBOX.deliveries()[-1]["code"])
+        status = session.finish()
+        self.assertEqual(status, 0, session.text())
 
     def test_login_asks_the_password_then_the_code(self):
         session = self.pamtester("login", "alice", items=["tty=/dev/tty1"])
-        session.expect("Password: ")
-        session.type(PASSWORD)
         prompt = session.expect("Verification code: ")
         self.assertIn("Code sent by SMS to \u2022\u2022\u2022\u2022\u2022\u20224567.", prompt)
-        session.type(self.last_code())
-        self.assertEqual(session.finish(), 0, session.text())
+        self.type_the_code(session)
         self.assertIn("successfully authenticated", session.text())
         # The send, a status read, the code check.
         methods = [(r["method"], r["codePresent"]) for r in self.new_requests()]
         self.assertEqual(methods, [("POST", False), ("GET", False), ("GET", True)])
 
     def test_login_with_a_wrong_password_sends_nothing(self):
-        session = self.pamtester("login", "alice")
-        session.expect("Password: ")
-        session.type("wrong password")
+        session = self.pamtester("login", "alice", password="wrong password")
         self.assertNotEqual(session.finish(), 0)
         self.assertNotIn("Verification code", session.text())
         self.assertEqual(self.new_requests(), [])
 
     def test_sudo_asks_the_invoking_user_for_a_code(self):
         session = self.pamtester("sudo", "bob", items=["ruser=bob", "tty=/dev/pts/3"])
-        session.expect("Password: ")
-        session.type(PASSWORD)
         prompt = session.expect("Verification code: ")
-        self.assertIn("Code sent by voice call to \u2022\u2022\u2022\u2022\u2022\u20225432.", prompt)
-        session.type(self.last_code())
-        self.assertEqual(session.finish(), 0, session.text())
+        self.assertIn("Code sent by voice call to \u2022\u2022\u2022\u2022\u2022\u20225432.",
+                      prompt)
+        self.type_the_code(session)
         body = self.new_requests()[0]["body"]
-        self.assertEqual(body["channel"], "call")
-        self.assertEqual(body["destination"], "+6598765432")
+        self.assertEqual((body["channel"], body["destination"]), ("call", "+6598765432"))
 
-    def wrong_codes(self, operation):
-        session = self.pamtester("sudo", "alice", operation=operation)
-        session.expect("Password: ")
-        session.type(PASSWORD)
-        for _ in range(3):
-            session.expect("Verification code: ")
-            session.type("000000" if self.last_code() != "000000" else "111111")
-        status = session.finish()
-        return status, session.text()
-
-    def test_sudo_shows_why_it_failed(self):
-        status, text = self.wrong_codes("authenticate")
-        self.assertNotEqual(status, 0)
-        self.assertIn("Wrong code. No attempts left.", text)
-
-    def test_pam_silent_hides_the_error_message(self):
-        status, text = self.wrong_codes("authenticate(PAM_SILENT)")
-        self.assertNotEqual(status, 0)
-        self.assertNotIn("No attempts left", text)
-        self.assertIn("Wrong code. 1 attempt left.", text)  # prompts are still shown
+    def test_three_wrong_codes_fail_and_pam_silent_hides_only_the_error_message(self):
+        for operation, shown, hidden in (
+                ("authenticate", "Wrong code. No attempts left.", None),
+                # The prompts are still shown.
+                ("authenticate(PAM_SILENT)", "Wrong code. 1 attempt left.", "No attempts left")):
+            self.setUp()
+            session = self.pamtester("sudo", "alice", operation=operation)
+            for _ in range(3):
+                session.expect("Verification code: ")
+                code = SANDBOX.deliveries()[-1]["code"]
+                session.type("000000" if code != "000000" else "111111")
+            self.assertNotEqual(session.finish(), 0, operation)
+            self.assertIn(shown, session.text(), operation)
+            if hidden:
+                self.assertNotIn(hidden, session.text(), operation)
 
     def test_an_empty_line_too_soon_is_refused_and_nothing_is_sent(self):
         session = self.pamtester("login", "alice")
-        session.expect("Password: ")
-        session.type(PASSWORD)
         session.expect("Verification code: ")
         session.type("")
         prompt = session.expect("Verification code: ")
         self.assertRegex(prompt, r"Wait \d+ more seconds before asking for a new code\. "
                                  r"2 attempts left\.")
-        session.type(self.last_code())
-        self.assertEqual(session.finish(), 0, session.text())
+        self.type_the_code(session)
         self.assertEqual([r["method"] for r in self.new_requests()], ["POST", "GET", "GET"])
 
 

@@ -41,11 +41,6 @@ def tap(number, ok, name, notes=()):
     return ok
 
 
-def built_with_asan(module):
-    needed = subprocess.run(["readelf", "-d", module], capture_output=True, text=True).stdout
-    return "libasan" in needed
-
-
 def wait_for_code(sandbox, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -62,7 +57,8 @@ def main():
     if valgrind is None:
         print("1..0 # SKIP valgrind is not installed (Debian package valgrind)")
         return 0
-    if built_with_asan(module):
+    needed = subprocess.run(["readelf", "-d", module], capture_output=True, text=True).stdout
+    if "libasan" in needed:
         print("1..0 # SKIP the module is built with ASan, which valgrind cannot run; "
               "the plain build runs this test")
         return 0
@@ -86,9 +82,8 @@ def main():
             wrapped["PAM_WRAPPER_DEBUGLEVEL"] = "0"
             # Deep binding (RTLD_DEEPBIND) breaks tools that replace malloc (man pam_wrapper);
             # pam_wrapper 1.1.4 (Debian 12) reads the variable under uid_wrapper's name.
-            for name in ("PAM_WRAPPER_DISABLE_DEEPBIND", "UID_WRAPPER_DISABLE_DEEPBIND",
-                         "NSS_WRAPPER_DISABLE_DEEPBIND"):
-                wrapped[name] = "1"
+            wrapped.update({f"{name}_WRAPPER_DISABLE_DEEPBIND": "1"
+                            for name in ("PAM", "UID", "NSS")})
             # valgrind itself runs without the wrappers (a preloaded pam_wrapper would set up a
             # world in the launcher that nothing tears down); `env` hands them to pamtester.
             plain = {k: v for k, v in wrapped.items()
@@ -107,16 +102,14 @@ def main():
                         "authenticate"]
 
             session = PtySession(command, plain)
+            status, failure = None, ""
             try:
                 session.expect("Verification code: ", timeout=SLOW)
                 session.type(wait_for_code(sandbox, SLOW))
                 status = session.finish(timeout=SLOW)
             except (TimeoutError, EOFError) as error:
-                status = None
                 session.close()
                 failure = str(error)
-            else:
-                failure = ""
             text = session.text()
             matched = any(r.get("codeMatched") for r in sandbox.requests()
                           if r["method"] == "GET")

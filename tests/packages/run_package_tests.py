@@ -42,7 +42,8 @@ import verif8_harness as harness  # noqa: E402
 from pty_session import PtySession  # noqa: E402
 
 from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirror,  # noqa: E402
-                         host_release, kill_processes_in, remove_root, unmount_all)
+                         host_release, kill_processes_in, log, remove_root, run, unmount_all,
+                         unpacked_root)
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import e2e_support as e2e  # noqa: E402  (paramiko: the ssh client of the sshd steps)
@@ -63,16 +64,6 @@ PACKAGES = None
 WORK = None
 
 
-def log(text):
-    tap.diagnostic(text)
-
-
-def run(command, **kwargs):
-    kwargs.setdefault("capture_output", True)
-    kwargs.setdefault("text", True)
-    return subprocess.run(command, **kwargs)
-
-
 def source_man_pages():
     return sorted(p.name for p in (ROOT / "man").glob("*.[1-8]"))
 
@@ -91,10 +82,9 @@ def parse_profile(text):
             fields.items()}
 
 
-def host_pam_module_dir():
-    """Where the machine's libpam-modules keeps pam_unix.so (dpkg -L): the package's target."""
-    listing = run(["dpkg", "-L", "libpam-modules"], check=True).stdout.split()
-    return next(os.path.dirname(p) for p in listing if p.endswith("/pam_unix.so"))
+def pam_module_dir(listing):
+    """Where libpam-modules keeps pam_unix.so, from its `dpkg -L` listing: the module's place."""
+    return next(os.path.dirname(p) for p in listing.split() if p.endswith("/pam_unix.so"))
 
 
 def unix_profile_priority():
@@ -104,49 +94,67 @@ def unix_profile_priority():
     return 256  # libpam-runtime's pam_unix profile
 
 
-def find_one(pattern, what):
+def find_one(pattern):
     found = [p for p in sorted(glob.glob(str(PACKAGES / pattern))) if "dbgsym" not in p
              and "debuginfo" not in p]
     if len(found) != 1:
-        raise AssertionError(f"expected one {what} ({pattern}) in {PACKAGES}, found {found}: "
+        raise AssertionError(f"expected one {pattern} in {PACKAGES}, found {found}: "
                              "run scripts/package first")
     return Path(found[0])
+
+
+class BuiltPackage(unittest.TestCase):
+    """The package of PATTERN that scripts/package built: without it every test fails."""
+
+    PATTERN = None
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.package, cls.missing = find_one(cls.PATTERN), None
+        except AssertionError as error:
+            cls.package, cls.missing = None, str(error)
+            return
+        cls.read_package()
+
+    def setUp(self):
+        if self.package is None:
+            self.fail(self.missing)
+
+    def test_man_pages(self):
+        pages = source_man_pages()
+        if not pages:
+            self.skipTest("man/ has no pages yet")
+        for page in pages:
+            self.assertManPage(f"/usr/share/man/man{page.rsplit('.', 1)[1]}/{page}")
 
 
 # ---------------------------------------------------------------------------------------------
 # The .deb as built
 
 
-class DebPackage(unittest.TestCase):
+class DebPackage(BuiltPackage):
+    PATTERN = "libpam-verif8_*.deb"
+
     @classmethod
-    def setUpClass(cls):
-        cls.deb = None
-        cls.members = {}
-        try:
-            cls.deb = find_one("libpam-verif8_*.deb", ".deb")
-        except AssertionError as error:
-            cls.missing = str(error)
-            return
-        data = run(["dpkg-deb", "--fsys-tarfile", str(cls.deb)], text=False, check=True).stdout
+    def read_package(cls):
+        data = run(["dpkg-deb", "--fsys-tarfile", str(cls.package)], text=False,
+                   check=True).stdout
         cls.tar = tarfile.open(fileobj=io.BytesIO(data))
         cls.members = {m.name.lstrip(".").rstrip("/") or "/": m for m in cls.tar.getmembers()}
 
-    def setUp(self):
-        if self.deb is None:
-            self.fail(self.missing)
-
     def member(self, path):
-        self.assertIn(path, self.members, f"{path} is not in {self.deb.name}")
+        self.assertIn(path, self.members, f"{path} is not in {self.package.name}")
         return self.members[path]
 
     def content(self, path):
         return self.tar.extractfile(self.member(path)).read().decode()
 
     def control(self, name):
-        return run(["dpkg-deb", "-I", str(self.deb), name], check=True).stdout
+        return run(["dpkg-deb", "-I", str(self.package), name], check=True).stdout
 
     def test_module_goes_beside_pam_unix(self):
-        directory = host_pam_module_dir()
+        directory = pam_module_dir(run(["dpkg", "-L", "libpam-modules"], check=True).stdout)
         module = self.member(f"{directory}/pam_verif8.so")
         self.assertTrue(module.isfile())
         self.assertEqual(stat.S_IMODE(module.mode), 0o644)
@@ -195,7 +203,7 @@ class DebPackage(unittest.TestCase):
         self.assertIn(f"rm -rf {STATE_DIR}", self.control("postrm"))
 
     def test_depends(self):
-        depends = run(["dpkg-deb", "-f", str(self.deb), "Depends"], check=True).stdout
+        depends = run(["dpkg-deb", "-f", str(self.package), "Depends"], check=True).stdout
         fields = [d.strip() for d in depends.split(",")]
         names = {d.split()[0] for d in fields}
         self.assertTrue({"libpam-runtime", "libpam0g", "libc6", "ca-certificates"} <= names,
@@ -208,15 +216,12 @@ class DebPackage(unittest.TestCase):
         owner = run(["dpkg-query", "-S", library], check=True).stdout.split(":")[0]
         self.assertIn(f"{owner} (>= 7.74.0)", fields)
 
-    def test_man_pages(self):
-        pages = source_man_pages()
-        if not pages:
-            self.skipTest("man/ has no pages yet")
-        for page in pages:
-            self.member(f"/usr/share/man/man{page.rsplit('.', 1)[1]}/{page}.gz")
+    def assertManPage(self, path):
+        self.member(f"{path}.gz")
 
     def test_lintian_reports_no_error_and_no_warning(self):
-        result = run(["lintian", "--display-info", "--fail-on", "error,warning", str(self.deb)])
+        result = run(["lintian", "--display-info", "--fail-on", "error,warning",
+                      str(self.package)])
         tags = [line for line in result.stdout.splitlines() if line[:2] in ("E:", "W:")]
         self.assertEqual((result.returncode, tags), (0, []), result.stdout + result.stderr)
         for line in result.stdout.splitlines():
@@ -227,29 +232,19 @@ class DebPackage(unittest.TestCase):
 # The .rpm as built
 
 
-class RpmPackage(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.rpm = None
-        try:
-            cls.rpm = find_one("pam_verif8-*.rpm", ".rpm")
-        except AssertionError as error:
-            cls.missing = str(error)
-            return
-        cls.libdir = run(["rpm", "--eval", "%{_libdir}"], check=True).stdout.strip()
-        listing = run(["rpm", "-qlvp", str(cls.rpm)], check=True).stdout
-        cls.files = {}
-        for line in listing.splitlines():
-            fields = line.split()
-            path = line.split(" -> ")[0].split()[-1]
-            cls.files[path] = (fields[0], fields[2], fields[3])
+class RpmPackage(BuiltPackage):
+    PATTERN = "pam_verif8-*.rpm"
 
-    def setUp(self):
-        if self.rpm is None:
-            self.fail(self.missing)
+    @classmethod
+    def read_package(cls):
+        cls.libdir = run(["rpm", "--eval", "%{_libdir}"], check=True).stdout.strip()
+        cls.files = {}
+        for line in run(["rpm", "-qlvp", str(cls.package)], check=True).stdout.splitlines():
+            fields = line.split()
+            cls.files[line.split(" -> ")[0].split()[-1]] = (fields[0], fields[2], fields[3])
 
     def query(self, *args):
-        return run(["rpm", "-qp", *args, str(self.rpm)], check=True).stdout
+        return run(["rpm", "-qp", *args, str(self.package)], check=True).stdout
 
     def test_config_is_noreplace_and_root_only(self):
         self.assertEqual(self.query("--configfiles").split(), [CONF])
@@ -273,14 +268,8 @@ class RpmPackage(unittest.TestCase):
     def test_requires_pam(self):
         self.assertIn("pam", self.query("--requires").split())
 
-    def test_man_pages(self):
-        pages = source_man_pages()
-        if not pages:
-            self.skipTest("man/ has no pages yet")
-        for page in pages:
-            section = page.rsplit(".", 1)[1]
-            self.assertTrue(any(p.startswith(f"/usr/share/man/man{section}/{page}")
-                                for p in self.files), page)
+    def assertManPage(self, path):
+        self.assertTrue(any(p.startswith(path) for p in self.files), path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,24 +355,20 @@ class InstalledDeb(unittest.TestCase):
         return self.root.read("/etc/pam.d/common-auth")
 
     def verif8ctl(self, *args):
-        # sshd -T, which doctor runs, wants its privilege-separation directory.
-        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         return self.root.run("verif8ctl", *args, check=False)
 
     @step("01")
     def test_01_apt_installs_the_deb(self):
         cls = type(self)
-        deb = find_one("libpam-verif8_*.deb", ".deb")
+        deb = find_one(DebPackage.PATTERN)
         tarball = bootstrapped_tarball(WORK / "cache", debian_mirror(), self.SUITE,
                                        BOOTSTRAP_PACKAGES)
-        path = WORK / f"root-{self.SUITE}"
-        remove_root(path)
-        path.mkdir(parents=True)
         started = time.monotonic()
-        cls.root = DebianRoot(path)
-        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
-        # The root's own files: name resolution for its apt, and no service may start in it.
+        cls.root = unpacked_root(tarball, WORK / f"root-{self.SUITE}")
+        # The root's own files: name resolution for its apt, no service may start in it, and
+        # the privilege-separation directory that sshd (and sshd -T in doctor) wants.
         shutil.copyfile("/etc/resolv.conf", self.root.writable("/etc/resolv.conf"))
+        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         policy = self.root.writable("/usr/sbin/policy-rc.d")
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
@@ -404,8 +389,7 @@ class InstalledDeb(unittest.TestCase):
 
     @step("02", "01")
     def test_02_files_and_modes(self):
-        module_dir = next(os.path.dirname(p) for p in self.root.run(
-            "dpkg", "-L", "libpam-modules").stdout.split() if p.endswith("/pam_unix.so"))
+        module_dir = pam_module_dir(self.root.run("dpkg", "-L", "libpam-modules").stdout)
         self.assertTrue((self.root / f"{module_dir}/pam_verif8.so").is_file())
         tool = os.stat(self.root / "/usr/sbin/verif8ctl")
         self.assertEqual(stat.S_IMODE(tool.st_mode), 0o755)
@@ -476,7 +460,6 @@ class InstalledDeb(unittest.TestCase):
         self.use_sshd_setup("password-and-code.conf")
         self.reset()
         sent_before = len(self.sandbox.deliveries())
-        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         with self.root.mounted():
             session = PtySession(["chroot", str(self.root.path), "verif8ctl", "enable",
                                   "--service", "sshd", "--user", "alice"], env=DebianRoot.ENV)
@@ -503,12 +486,14 @@ class InstalledDeb(unittest.TestCase):
         self.assertLess(modules.index("pam_deny.so"), modules.index("pam_verif8.so"))
         self.assertEqual(stack[modules.index("pam_deny.so")][0], "requisite")
 
-    def use_sshd_setup(self, name):
-        """The shipped sshd_config snippet `name`, put where the documentation says."""
+    def use_sshd_setup(self, name=None):
+        """The shipped sshd_config snippet `name`, put where the documentation says (with no
+        name: Debian's stock settings again)."""
         for old in (self.root / SSHD_SNIPPETS).glob("*.conf"):
             old.unlink()
-        shutil.copyfile(self.root / f"{EXAMPLES}/sshd_config.d/{name}",
-                        self.root.writable(f"{SSHD_SNIPPETS}/pam_verif8.conf"))
+        if name:
+            shutil.copyfile(self.root / f"{EXAMPLES}/sshd_config.d/{name}",
+                            self.root.writable(f"{SSHD_SNIPPETS}/pam_verif8.conf"))
 
     def pamtester(self):
         return PtySession(["chroot", str(self.root.path), "pamtester", "-v", "verif8-test",
@@ -566,7 +551,6 @@ class InstalledDeb(unittest.TestCase):
     def sshd(self, *options):
         """The root's own sshd (its sshd_config, its /etc/pam.d/sshd) on a free loopback port."""
         port = e2e.free_port()
-        self.root.writable("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         with self.root.mounted():
             server = subprocess.Popen(
                 ["chroot", str(self.root.path), "/usr/sbin/sshd", "-D", "-e", "-p", str(port),
@@ -635,8 +619,7 @@ class InstalledDeb(unittest.TestCase):
     def test_11_the_password_method_never_sends_the_password_to_the_api(self):
         """An admin who enabled the module without the sshd change (Debian's stock settings):
         the module still never passes the password on as a code."""
-        for old in (self.root / SSHD_SNIPPETS).glob("*.conf"):
-            old.unlink()
+        self.use_sshd_setup()
         self.reset()
         requests_before = len(self.sandbox.requests())
         with self.sshd() as port:

@@ -4,8 +4,17 @@ every field known, of the right type, within its documented range."""
 import json
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # verify-api.md documents templateKey (a 2026 field the published OpenAPI file predates).
 EXTRA_FIELDS = {"templateKey": {"type": "string"}}
+
+
+def published_file():
+    """The published file, in shared/ beside the repository (as verify-api.md says); None when
+    this checkout has none beside it."""
+    path = ROOT.parent / "shared" / "8x8-verification-api.openapi.json"
+    return path if path.is_file() else None
 
 
 def load_schema(openapi_path):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The module built from this tree and its unit, PAM and local-login tests (and the fault tests on
-the oldest) run in a clean root of each supported Debian release (debian_root.RELEASES: 11, 12 and 13), with the compiler,
-Meson, libcurl, OpenSSL, libpam and Python that release ships. Debian 11's libcurl 7.74 is the
+the oldest) run in a clean root of each supported Debian release (debian_root.RELEASES: 11, 12
+and 13), with the compiler, Meson, libcurl, OpenSSL, libpam and Python that release ships. Debian 11's libcurl 7.74 is the
 oldest the module supports (it stands in for RHEL 9's 7.76 and Ubuntu 22.04's 7.81) and its
 Meson 0.56 the oldest that builds it (RHEL 9 has 0.63). Prints TAP: per release, one line for
 the root, one for the build, and one per Meson test (its cases listed when one fails); then, for
@@ -28,14 +28,14 @@ HERE = Path(__file__).resolve().parent
 TOP = HERE.parents[1]
 sys.path.insert(0, str(TOP / "tests" / "harness"))
 
-from debian_root import (RELEASES, DebianRoot, bootstrapped_tarball, debian_mirror,  # noqa: E402
-                         host_release, kill_processes_in, log, remove_root, run, unmount_all)
+from debian_root import (RELEASES, bootstrapped_tarball, debian_mirror, host_release,  # noqa: E402
+                         kill_processes_in, log, remove_root, run, unmount_all, unpacked_root)
 
 # What a minimal root needs to build the module and run those tests; the same names in every
 # supported release (each gets its own versions).
 PACKAGES = ["meson", "ninja-build", "pkg-config", "g++", "libpam0g-dev", "libaudit-dev",
             "libcurl4-openssl-dev", "rapidjson-dev", "ca-certificates", "libcmocka-dev",
-            "libpamtest0-dev", "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
+            "libpam-wrapper", "libnss-wrapper", "pamtester", "python3",
             "openssl", "curl", "binutils"]
 # The oldest release (libcurl 7.74, where the module works without the newer options) runs the
 # fault tests too; the machine's own release runs every suite on the machine itself
@@ -60,10 +60,16 @@ def demo_releases(releases):
             if suite in README_RELEASES and suite != host_release()]
 
 
+class Results(list):
+    """(ok, name, diagnostics) of one job, kept until the main thread prints them in order (the
+    releases run side by side: their builds share the CPU, the fault tests mostly wait)."""
+
+    def result(self, ok, name, diagnostics=()):
+        self.append((ok, name, list(diagnostics)))
+
+
 class Tap:
-    def __init__(self):
-        self.number = 0
-        self.failed = 0
+    number = failed = 0
 
     def result(self, ok, name, diagnostics=()):
         self.number += 1
@@ -71,17 +77,6 @@ class Tap:
         print(f"{'ok' if ok else 'not ok'} {self.number} - {name}", flush=True)
         for line in diagnostics:
             print(f"#   {line}"[:400], flush=True)
-
-
-class Results:
-    """One job's results, kept until the main thread prints them in order (the releases run
-    side by side: their builds share the CPU, the fault tests mostly wait on timeouts)."""
-
-    def __init__(self):
-        self.items = []
-
-    def result(self, ok, name, diagnostics=()):
-        self.items.append((ok, name, list(diagnostics)))
 
 
 def source_files():
@@ -129,10 +124,7 @@ def build_release(tap, suite, mirror, work):
     path = work / f"root-{suite}"
     try:
         tarball = bootstrapped_tarball(work / "cache", mirror, suite, PACKAGES)
-        remove_root(path)
-        path.mkdir(parents=True)
-        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
-        root = DebianRoot(path, recursive_dev=True)
+        root = unpacked_root(tarball, path, recursive_dev=True)
         copy_tree(root.writable("/src"))
         versions = root.run("dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "meson", "g++",
                             "libcurl4-openssl-dev", "libpam0g-dev", "python3").stdout
@@ -189,11 +181,8 @@ def demo_release(tap, suite, mirror, work):
     started = time.monotonic()
     path = work / f"demo-{suite}"
     try:
-        tarball = bootstrapped_tarball(work / "cache", mirror, suite, [])
-        remove_root(path)
-        path.mkdir(parents=True)
-        run(["tar", "-C", str(path), "-xf", str(tarball)], check=True)
-        root = DebianRoot(path, recursive_dev=True)
+        root = unpacked_root(bootstrapped_tarball(work / "cache", mirror, suite, []), path,
+                             recursive_dev=True)
         shutil.copyfile("/etc/resolv.conf", root.writable("/etc/resolv.conf"))
         copy_tree(root.writable("/src"))
         demo = root.run("sh", "-c", "cd /src && scripts/demo --auto", check=False, timeout=1800)
@@ -261,7 +250,7 @@ def main():
                 roots = {}
                 for (job, suite), (results, future) in zip(jobs, running):
                     error = future.exception()
-                    for ok, name, diagnostics in results.items:
+                    for ok, name, diagnostics in results:
                         tap.result(ok, name, diagnostics)
                     if error is not None:
                         tap.result(False, f"{suite}: {job.__name__}", repr(error).splitlines())

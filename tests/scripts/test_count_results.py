@@ -16,6 +16,29 @@ sys.path.insert(0, str(HERE.parent / "harness"))
 import tap  # noqa: E402
 
 SCRIPT = HERE.parent.parent / "scripts" / "count_results.py"
+FAILED_CASE = ("1..3\nok 1 - first\nnot ok 2 - second\n# 0x1 != 0x2\n# x.cpp:6: error: Failure!"
+               "\nok 3 - third\n# not ok - cmocka's own summary\n")
+SKIPS_AND_TODO = ("1..4\nok 1 - a\nok 2 - b # SKIP no sshd\nnot ok 3 - c # TODO later\n"
+                  "not ok 4 # SKIP d\n")
+
+# name: (Meson testlog entries, exit status, every line printed)
+TESTLOGS = {
+    "counts_every_tap_case_and_plain_test": (
+        [{"name": "unit", "result": "OK", "stdout": "1..3\nok 1 - a\nok 2 - b\nok 3 - c\n"},
+         {"name": "plain", "result": "OK", "stdout": "no tap here\n"}],
+        0, ["4 passed, 0 failed"]),
+    "failed_case_is_printed_with_its_diagnostics_above_the_total": (
+        [{"name": "pam_login", "result": "ERROR", "stdout": FAILED_CASE}],
+        1, ["pam_login: not ok 2 - second", "    # 0x1 != 0x2", "    # x.cpp:6: error: Failure!",
+            "2 passed, 1 failed"]),
+    "a_runner_that_crashed_after_its_cases_is_a_failure": (
+        [{"name": "e2e", "result": "ERROR", "stdout": "ok 1 - a\n"}],
+        1, ["e2e: ERROR after its cases passed", "1 passed, 1 failed"]),
+    "skips_and_todo": (
+        [{"name": "t", "result": "OK", "stdout": SKIPS_AND_TODO}],
+        0, ["1 passed, 0 failed, 2 skipped"]),
+    "nothing_ran_is_a_failure": ([], 1, ["no test ran", "0 passed, 1 failed"]),
+}
 
 
 class CountResults(unittest.TestCase):
@@ -33,54 +56,22 @@ class CountResults(unittest.TestCase):
                                 text=True, timeout=60)
         return result.returncode, result.stdout.splitlines()
 
-    def test_counts_every_tap_case_and_plain_test(self):
-        log = self.write_testlog(
-            {"name": "unit", "result": "OK", "stdout": "1..3\nok 1 - a\nok 2 - b\nok 3 - c\n"},
-            {"name": "plain", "result": "OK", "stdout": "no tap here\n"})
-        status, lines = self.run_script(log)
-        self.assertEqual(lines, ["4 passed, 0 failed"])
-        self.assertEqual(status, 0)
-
-    def test_failed_case_is_printed_with_its_diagnostics_above_the_total(self):
-        stdout = ("1..3\nok 1 - first\nnot ok 2 - second\n# 0x1 != 0x2\n# x.cpp:6: error: Failure!"
-                  "\nok 3 - third\n# not ok - cmocka's own summary\n")
-        log = self.write_testlog({"name": "pam_login", "result": "ERROR", "stdout": stdout})
-        status, lines = self.run_script(log)
-        self.assertEqual(status, 1)
-        self.assertEqual(lines, ["pam_login: not ok 2 - second", "    # 0x1 != 0x2",
-                                 "    # x.cpp:6: error: Failure!", "2 passed, 1 failed"])
+    def check_testlog(self, entries, status, lines):
+        self.assertEqual(self.run_script(self.write_testlog(*entries)), (status, lines))
 
     def test_long_diagnostics_are_cut(self):
         stdout = "1..1\nnot ok 1 - noisy\n" + "".join(f"# line {n}\n" for n in range(100))
-        log = self.write_testlog({"name": "faults", "result": "FAIL", "stdout": stdout})
-        status, lines = self.run_script(log)
-        self.assertEqual(status, 1)
-        self.assertEqual(len(lines), 1 + 30 + 1)
-        self.assertEqual(lines[-2], "    # line 29")
+        status, lines = self.run_script(self.write_testlog(
+            {"name": "faults", "result": "FAIL", "stdout": stdout}))
+        self.assertEqual((status, len(lines), lines[-2]), (1, 1 + 30 + 1, "    # line 29"))
 
     def test_a_long_diagnostic_line_is_cut(self):
         stdout = "1..1\nnot ok 1 - quoted\n# AssertionError: " + "x" * 5000 + "\n"
-        log = self.write_testlog({"name": "sandbox", "result": "FAIL", "stdout": stdout})
-        status, lines = self.run_script(log)
-        self.assertEqual(status, 1)
-        self.assertEqual(len(lines), 3)
+        status, lines = self.run_script(self.write_testlog(
+            {"name": "sandbox", "result": "FAIL", "stdout": stdout}))
+        self.assertEqual((status, len(lines)), (1, 3))
         self.assertTrue(lines[1].endswith(" [...]"), lines[1])
         self.assertLess(len(lines[1]), 320)
-
-    def test_a_runner_that_crashed_after_its_cases_is_a_failure(self):
-        log = self.write_testlog({"name": "e2e", "result": "ERROR", "stdout": "ok 1 - a\n"})
-        status, lines = self.run_script(log)
-        self.assertEqual(status, 1)
-        self.assertEqual(lines, ["e2e: ERROR after its cases passed", "1 passed, 1 failed"])
-
-    def test_skips_and_todo(self):
-        log = self.write_testlog({"name": "t", "result": "OK",
-                            "stdout": "1..4\nok 1 - a\nok 2 - b # SKIP no sshd\n"
-                                      "not ok 3 - c # TODO later\n"
-                                      "not ok 4 # SKIP d\n"})
-        status, lines = self.run_script(log)
-        self.assertEqual(lines, ["1 passed, 0 failed, 2 skipped"])
-        self.assertEqual(status, 0)
 
     def test_outside_tap_without_a_plan_and_extras(self):
         tap_file = Path(self.dir.name) / "packages.tap"
@@ -92,11 +83,10 @@ class CountResults(unittest.TestCase):
                                  f"{tap_file}: no TAP plan line: the runner did not finish",
                                  "bench: failed", "2 passed, 3 failed"])
 
-    def test_nothing_ran_is_a_failure(self):
-        status, lines = self.run_script(self.write_testlog())
-        self.assertEqual(status, 1)
-        self.assertEqual(lines, ["no test ran", "0 passed, 1 failed"])
 
+# One test a row of TESTLOGS, named after it.
+for _name, _row in TESTLOGS.items():
+    setattr(CountResults, f"test_{_name}", lambda self, row=_row: self.check_testlog(*row))
 
 if __name__ == "__main__":
     sys.exit(0 if tap.run([CountResults]) else 1)

@@ -1,81 +1,94 @@
-// support.hpp: small helpers shared by the unit tests (string checks, temp files, fixtures).
+// support.hpp: small helpers shared by the unit tests (string checks, table rows, temp files).
 #pragma once
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 
 #include "cmocka.hpp"
 
-// Compares std::string-like values and prints both sides on failure.
-#define expect_str(actual, expected)                                                               \
-    do {                                                                                           \
-        const std::string actual_ = std::string(actual);                                           \
-        const std::string expected_ = std::string(expected);                                       \
-        if (actual_ != expected_) {                                                                \
-            print_error("expected \"%s\"\n     got \"%s\"\n", expected_.c_str(), actual_.c_str()); \
-            fail();                                                                                \
-        }                                                                                          \
+namespace test {
+
+// Why a string check failed, or nothing when it held.
+using Miss = std::optional<std::string>;
+
+inline Miss differs(const std::string& actual, const std::string& expected) {
+    if (actual == expected)
+        return std::nullopt;
+    return "expected \"" + expected + "\"\n     got \"" + actual + "\"";
+}
+
+// `failure` says how `text` relates to `part` when the check did not hold.
+inline Miss holds(bool held, const std::string& text, const char* failure,
+                  const std::string& part) {
+    if (held)
+        return std::nullopt;
+    return "\"" + text + "\"\n  " + failure + " \"" + part + "\"";
+}
+
+}  // namespace test
+
+// The macros keep the caller's file and line in the failure; each argument is read once.
+#define verif8_expect_(miss)                     \
+    do {                                         \
+        if (const test::Miss miss_ = (miss)) {   \
+            print_error("%s\n", miss_->c_str()); \
+            fail();                              \
+        }                                        \
     } while (0)
 
-#define expect_contains(haystack, needle)                                         \
-    do {                                                                          \
-        const std::string haystack_ = std::string(haystack);                      \
-        const std::string needle_ = std::string(needle);                          \
-        if (haystack_.find(needle_) == std::string::npos) {                       \
-            print_error("\"%s\"\n  does not contain \"%s\"\n", haystack_.c_str(), \
-                        needle_.c_str());                                         \
-            fail();                                                               \
-        }                                                                         \
+#define expect_str(actual, expected) \
+    verif8_expect_(test::differs(std::string(actual), std::string(expected)))
+
+#define verif8_contains_(haystack, needle, wanted)                                     \
+    do {                                                                               \
+        const std::string h_ = std::string(haystack), n_ = std::string(needle);        \
+        verif8_expect_(test::holds((h_.find(n_) != std::string::npos) == (wanted), h_, \
+                                   (wanted) ? "does not contain" : "contains", n_));   \
     } while (0)
 
-#define expect_not_contains(haystack, needle)                                               \
+#define expect_contains(haystack, needle) verif8_contains_(haystack, needle, true)
+#define expect_not_contains(haystack, needle) verif8_contains_(haystack, needle, false)
+
+#define expect_starts_with(text, prefix)                                                    \
     do {                                                                                    \
-        const std::string haystack_ = std::string(haystack);                                \
-        const std::string needle_ = std::string(needle);                                    \
-        if (haystack_.find(needle_) != std::string::npos) {                                 \
-            print_error("\"%s\"\n  contains \"%s\"\n", haystack_.c_str(), needle_.c_str()); \
-            fail();                                                                         \
-        }                                                                                   \
+        const std::string t_ = std::string(text), p_ = std::string(prefix);                 \
+        verif8_expect_(                                                                     \
+            test::holds(t_.compare(0, p_.size(), p_) == 0, t_, "does not start with", p_)); \
     } while (0)
 
-#define expect_starts_with(text, prefix)                                                           \
-    do {                                                                                           \
-        const std::string text_ = std::string(text);                                               \
-        const std::string prefix_ = std::string(prefix);                                           \
-        if (text_.compare(0, prefix_.size(), prefix_) != 0) {                                      \
-            print_error("\"%s\"\n  does not start with \"%s\"\n", text_.c_str(), prefix_.c_str()); \
-            fail();                                                                                \
-        }                                                                                          \
+// A check inside a table loop: its failure names the row as well as the condition.
+#define expect_row(condition, row)                                                               \
+    do {                                                                                         \
+        if (!(condition)) {                                                                      \
+            print_error("row \"%s\": %s does not hold\n", std::string(row).c_str(), #condition); \
+            fail();                                                                              \
+        }                                                                                        \
     } while (0)
 
 namespace test {
 
 inline bool hasControlBytes(std::string_view text) {
-    for (char c : text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
         const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f)
-            return true;
-    }
-    return false;
+        return byte < 0x20 || byte == 0x7f;
+    });
 }
 
 // A file under tests/fixtures/, read whole.
 inline std::string fixture(const std::string& name) {
     const std::string path = std::string(VERIF8_FIXTURES) + "/" + name;
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        print_error("cannot read fixture %s\n", path.c_str());
-        fail();
-    }
+    if (!in)
+        fail_msg("cannot read fixture %s", path.c_str());
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -86,20 +99,16 @@ class TempDir {
 public:
     TempDir() {
         char pattern[] = "/tmp/verif8-unit-XXXXXX";
-        if (mkdtemp(pattern) == nullptr) {
-            print_error("mkdtemp failed\n");
-            fail();
-        }
+        if (mkdtemp(pattern) == nullptr)
+            fail_msg("mkdtemp failed");
         path_ = pattern;
     }
     ~TempDir() {
         if (DIR* dir = opendir(path_.c_str())) {
             while (const dirent* entry = readdir(dir)) {
-                const std::string name = entry->d_name;
-                if (name == "." || name == "..")
-                    continue;
-                const std::string full = path_ + "/" + name;
-                if (unlink(full.c_str()) != 0)
+                const std::string full = path_ + "/" + entry->d_name;
+                if (std::string_view(entry->d_name) != "." &&
+                    std::string_view(entry->d_name) != ".." && unlink(full.c_str()) != 0)
                     rmdir(full.c_str());
             }
             closedir(dir);
@@ -115,22 +124,13 @@ public:
     std::string file(std::string_view text, mode_t mode = 0600) const {
         std::string name = path_ + "/file-XXXXXX";
         const int fd = mkstemp(name.data());
-        if (fd < 0) {
-            print_error("mkstemp failed\n");
-            fail();
-        }
-        std::size_t done = 0;
-        while (done < text.size()) {
-            const ssize_t wrote = write(fd, text.data() + done, text.size() - done);
-            if (wrote <= 0) {
-                close(fd);
-                print_error("write failed\n");
-                fail();
-            }
-            done += static_cast<std::size_t>(wrote);
-        }
+        if (fd < 0)
+            fail_msg("mkstemp failed");
+        const bool wrote = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
         fchmod(fd, mode);
         close(fd);
+        if (!wrote)
+            fail_msg("write to %s failed", name.c_str());
         return name;
     }
 

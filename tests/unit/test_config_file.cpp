@@ -104,8 +104,8 @@ static void missing_required_keys_are_reported_against_the_file(void**) {
     const ConfigLoad loaded = load({"conf=" + path});
     assert_int_equal(loaded.problems.size(), 2);
     expect_str(loaded.problems[0].source, path);
-    expect_contains(loaded.problems[0].message, "api_key");
-    expect_contains(loaded.problems[1].message, "subaccount_id");
+    expect_contains(loaded.problems[0].text, "api_key");
+    expect_contains(loaded.problems[1].text, "subaccount_id");
 }
 
 static void module_arguments_override_file_values(void**) {

@@ -7,36 +7,34 @@
 
 using namespace verif8;
 
-static void libcurl_older_than_7_74_is_refused(void**) {
-    assert_false(curlFeaturesOf(0x074900).has_value());  // 7.73.0
-    assert_false(curlFeaturesOf(0x073a00).has_value());  // 7.58.0 (Ubuntu 18.04)
-    assert_false(curlFeaturesOf(0).has_value());         // no version at all
-}
-
-static void libcurl_7_74_to_7_79_has_neither_newer_option(void**) {
-    for (const unsigned version : {0x074a00u, 0x074c01u, 0x074f01u}) {  // 7.74.0, 7.76.1, 7.79.1
-        const auto features = curlFeaturesOf(version);
-        assert_true(features.has_value());
-        assert_false(features->requestStartHook);
-        assert_false(features->protocolsStr);
-    }
-}
-
-static void libcurl_7_80_to_7_84_has_the_request_start_hook_only(void**) {
-    for (const unsigned version : {0x075000u, 0x075100u, 0x075400u}) {  // 7.80.0, 7.81.0, 7.84.0
-        const auto features = curlFeaturesOf(version);
-        assert_true(features.has_value());
-        assert_true(features->requestStartHook);
-        assert_false(features->protocolsStr);
-    }
-}
-
-static void libcurl_7_85_and_later_has_both(void**) {
-    for (const unsigned version : {0x075500u, 0x075800u, 0x080e01u}) {  // 7.85.0, 7.88.0, 8.14.1
-        const auto features = curlFeaturesOf(version);
-        assert_true(features.has_value());
-        assert_true(features->requestStartHook);
-        assert_true(features->protocolsStr);
+// Refused before 7.74; CURLOPT_PREREQFUNCTION from 7.80; CURLOPT_PROTOCOLS_STR from 7.85.
+static void each_libcurl_version_gets_the_options_it_has(void**) {
+    struct Row {
+        const char* version;
+        unsigned number;
+        bool accepted, requestStartHook, protocolsStr;
+    };
+    const Row rows[] = {
+        {"none at all", 0, false, false, false},
+        {"7.58.0 (Ubuntu 18.04)", 0x073a00, false, false, false},
+        {"7.73.0", 0x074900, false, false, false},
+        {"7.74.0", 0x074a00, true, false, false},
+        {"7.76.1", 0x074c01, true, false, false},
+        {"7.79.1", 0x074f01, true, false, false},
+        {"7.80.0", 0x075000, true, true, false},
+        {"7.81.0", 0x075100, true, true, false},
+        {"7.84.0", 0x075400, true, true, false},
+        {"7.85.0", 0x075500, true, true, true},
+        {"7.88.0", 0x075800, true, true, true},
+        {"8.14.1", 0x080e01, true, true, true},
+    };
+    for (const Row& row : rows) {
+        const auto features = curlFeaturesOf(row.number);
+        expect_row(features.has_value() == row.accepted, row.version);
+        if (features) {
+            expect_row(features->requestStartHook == row.requestStartHook, row.version);
+            expect_row(features->protocolsStr == row.protocolsStr, row.version);
+        }
     }
 }
 
@@ -56,10 +54,7 @@ static void the_installed_libcurl_loads_with_its_own_features(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(libcurl_older_than_7_74_is_refused),
-        cmocka_unit_test(libcurl_7_74_to_7_79_has_neither_newer_option),
-        cmocka_unit_test(libcurl_7_80_to_7_84_has_the_request_start_hook_only),
-        cmocka_unit_test(libcurl_7_85_and_later_has_both),
+        cmocka_unit_test(each_libcurl_version_gets_the_options_it_has),
         cmocka_unit_test(the_installed_libcurl_loads_with_its_own_features),
     };
     return cmocka_run_group_tests_name("curl_library", tests, nullptr, nullptr);

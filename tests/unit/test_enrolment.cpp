@@ -1,6 +1,7 @@
 // Enrolment: the users file format, one user's lookup, the whole-file parse and UsersFile.
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,245 +14,175 @@ using Kind = EnrolmentLookup::Kind;
 namespace {
 
 const std::string kSource = "/etc/security/pam_verif8.users";
+const char* const kNotEnrolled = "not enrolled";
+const char* const kUnavailable = "unavailable";
 
-std::optional<Enrolment> parseLine(std::string_view line, std::string& error,
-                                   Channel defaultChannel = Channel::Sms) {
-    error.clear();
-    return parseEnrolmentLine(line, defaultChannel, error);
-}
-
-void expectLineRefused(std::string_view line, const std::string& needle) {
-    std::string error;
-    if (parseLine(line, error)) {
-        print_error("line accepted: '%s'\n", std::string(line).c_str());
-        fail();
-    }
-    expect_contains(error, needle);
-    assert_false(test::hasControlBytes(error));
-}
-
-EnrolmentLookup find(std::string_view text, std::string_view user,
-                     Channel defaultChannel = Channel::Sms) {
-    return findEnrolment(text, user, defaultChannel, kSource);
-}
-
-std::string joined(const std::vector<std::string>& problems) {
-    std::string text;
-    for (const auto& problem : problems)
-        text += problem + "\n";
+// "alice +6591234567 voice,sms": an entry as one line of text, to compare whole.
+std::string described(const Enrolment& entry) {
+    std::string text = entry.user + " " + entry.phone;
+    for (std::size_t i = 0; i < entry.channels.size(); ++i)
+        text += (i == 0 ? " " : ",") + std::string(channelName(entry.channels[i]));
     return text;
 }
 
-void expectFound(const EnrolmentLookup& lookup, const std::string& phone) {
-    if (lookup.kind != Kind::Found || !lookup.entry) {
-        print_error("not found; problems:\n%s", joined(lookup.problems).c_str());
-        fail();
-    }
-    expect_str(lookup.entry->phone, phone);
-    assert_int_equal(lookup.problems.size(), 0);
+std::string described(const EnrolmentLookup& lookup) {
+    if (lookup.kind == Kind::Found)
+        return lookup.entry ? described(*lookup.entry) : "found, without an entry";
+    return std::string(lookup.kind == Kind::NotEnrolled ? kNotEnrolled : kUnavailable) +
+           (lookup.entry ? ", with an entry" : "");
 }
 
-void expectNotEnrolled(const EnrolmentLookup& lookup) {
-    assert_true(lookup.kind == Kind::NotEnrolled);
-    assert_false(lookup.entry.has_value());
+// `lookup` is `expected`, with no problem (`start` empty) or exactly one, which starts with
+// `start` and contains `needle`. A failure names the case (`why`).
+void expectLookup(const std::string& why, const EnrolmentLookup& lookup,
+                  const std::string& expected, const std::string& start = "",
+                  const std::string& needle = "") {
+    if (described(lookup) != expected)
+        fail_msg("%s: got '%s', expected '%s'", why.c_str(), described(lookup).c_str(),
+                 expected.c_str());
+    if (lookup.problems.size() != (start.empty() ? 0u : 1u))
+        fail_msg("%s: %zu problems, the first '%s'", why.c_str(), lookup.problems.size(),
+                 lookup.problems.empty() ? "" : lookup.problems[0].c_str());
+    if (!start.empty() && (lookup.problems[0].rfind(start, 0) != 0 ||
+                           lookup.problems[0].find(needle) == std::string::npos))
+        fail_msg("%s: problem '%s' does not start with '%s' and contain '%s'", why.c_str(),
+                 lookup.problems[0].c_str(), start.c_str(), needle.c_str());
 }
 
 }  // namespace
 
-// ---- parseEnrolmentLine
+// ---- parseEnrolmentLine, isValidPhone
 
-static void a_line_with_channels_lists_them_in_order(void**) {
-    std::string error;
-    const auto entry = parseLine("alice +6591234567 voice,sms,whatsapp", error);
-    assert_true(entry.has_value());
-    expect_str(entry->user, "alice");
-    expect_str(entry->phone, "+6591234567");
-    assert_int_equal(entry->channels.size(), 3);
-    assert_true(entry->channels[0] == Channel::Voice);
-    assert_true(entry->channels[1] == Channel::Sms);
-    assert_true(entry->channels[2] == Channel::Whatsapp);
-}
-
-static void a_line_without_channels_gets_the_default_channel(void**) {
-    std::string error;
-    auto entry = parseLine("alice +6591234567", error, Channel::Viber);
-    assert_true(entry.has_value());
-    assert_int_equal(entry->channels.size(), 1);
-    assert_true(entry->channels[0] == Channel::Viber);
-    entry = parseLine("alice +6591234567", error, Channel::Sms);
-    assert_true(entry->channels[0] == Channel::Sms);
-}
-
-static void tabs_and_runs_of_blanks_separate_fields(void**) {
-    std::string error;
-    const auto entry = parseLine("\talice\t+6591234567  \t viber,sms \t", error);
-    assert_true(entry.has_value());
-    expect_str(entry->user, "alice");
-    expect_str(entry->phone, "+6591234567");
-    assert_int_equal(entry->channels.size(), 2);
-    assert_true(entry->channels[0] == Channel::Viber);
-}
-
-static void phones_of_8_to_15_digits_are_accepted(void**) {
-    for (const char* phone : {"+12345678", "+123456789012345", "+6591234567"}) {
-        assert_true(isValidPhone(phone));
-        std::string error;
-        assert_true(parseLine(std::string("bob ") + phone, error).has_value());
+static void good_lines_give_user_phone_and_channels(void**) {
+    struct Row {
+        const char* line;
+        Channel defaultChannel;
+        const char* expected;
+    };
+    const Row rows[] = {
+        {"alice +6591234567 voice,sms,whatsapp", Channel::Sms,
+         "alice +6591234567 voice,sms,whatsapp"},
+        {"alice +6591234567", Channel::Viber, "alice +6591234567 viber"},
+        {"alice +6591234567", Channel::Sms, "alice +6591234567 sms"},
+        {"\talice\t+6591234567  \t viber,sms \t", Channel::Sms, "alice +6591234567 viber,sms"},
+        // Phones of 8 to 15 digits.
+        {"bob +12345678", Channel::Sms, "bob +12345678 sms"},
+        {"bob +123456789012345", Channel::Sms, "bob +123456789012345 sms"},
+    };
+    for (const Row& row : rows) {
+        std::string problem;
+        const auto entry = parseEnrolmentLine(row.line, row.defaultChannel, problem);
+        if (!entry)
+            fail_msg("'%s' refused: %s", row.line, problem.c_str());
+        expect_str(described(*entry), row.expected);
     }
 }
 
-static void phones_of_7_or_16_digits_are_refused(void**) {
-    assert_false(isValidPhone("+1234567"));
-    assert_false(isValidPhone("+1234567890123456"));
-    expectLineRefused("bob +1234567", "international form");
-    expectLineRefused("bob +1234567890123456", "international form");
+static void bad_lines_are_refused_with_the_reason(void**) {
+    const std::pair<std::string, const char*> rows[] = {
+        {"bob +1234567", "international form"},           // 7 digits
+        {"bob +1234567890123456", "international form"},  // 16 digits
+        {"bob 6591234567 sms", "international form"},
+        {"bob +65912345AB", "international form"},
+        {"bob +65-9123-4567", "international form"},
+        {"bob +6591234567 sms,email", "unknown channel 'email'"},
+        {"bob +6591234567 SMS", "unknown channel 'SMS'"},
+        {"bob +6591234567 call", "unknown channel 'call'"},
+        {"bob +6591234567 sms,", "unknown channel ''"},
+        {"bob +6591234567 ,sms", "unknown channel ''"},
+        {"bob +6591234567 \xe2\x80\xae"
+         "sms",
+         "unknown channel"},  // invisible Unicode
+        {"bob +6591234567 sms,voice,sms", "'sms' is listed twice"},
+        {"bob +6591234567 sms voice", "unexpected text"},
+        {"bob +6591234567 sms # comment", "unexpected text"},
+        {"bob", "expected 'USER PHONE"},
+        {"bob +6591234567 sms\x1b[2J", "control characters"},
+        {"bob\x01 +6591234567", "control characters"},
+        {"bob +6591234567\x7f", "control characters"},
+        {"bob +65912\r34567", "control characters"},
+    };
+    for (const auto& [line, needle] : rows) {
+        std::string problem;
+        expect_row(!parseEnrolmentLine(line, Channel::Sms, problem).has_value(), line);
+        expect_contains(problem, needle);
+        expect_row(!test::hasControlBytes(problem), line);
+    }
 }
 
-static void a_phone_without_plus_is_refused(void**) {
-    assert_false(isValidPhone("6591234567"));
-    assert_false(isValidPhone("006591234567"));
-    expectLineRefused("bob 6591234567 sms", "international form");
-}
-
-static void a_phone_with_letters_or_punctuation_is_refused(void**) {
+static void phones_are_plus_and_8_to_15_digits(void**) {
+    for (const char* phone : {"+12345678", "+123456789012345", "+6591234567"})
+        expect_row(isValidPhone(phone), phone);
     for (const char* phone :
-         {"+65912345AB", "+65-9123-4567", "+65(9)1234567", "++6591234567", "+6591234567+", "+", ""})
-        assert_false(isValidPhone(phone));
-    expectLineRefused("bob +65912345AB", "international form");
-    expectLineRefused("bob +65-9123-4567", "international form");
-}
-
-static void an_unknown_channel_is_refused(void**) {
-    expectLineRefused("bob +6591234567 sms,email", "unknown channel 'email'");
-    expectLineRefused("bob +6591234567 SMS", "unknown channel 'SMS'");
-    expectLineRefused("bob +6591234567 call", "unknown channel 'call'");
-    expectLineRefused("bob +6591234567 sms,", "unknown channel ''");
-    expectLineRefused("bob +6591234567 ,sms", "unknown channel ''");
-}
-
-static void a_channel_listed_twice_is_refused(void**) {
-    expectLineRefused("bob +6591234567 sms,voice,sms", "'sms' is listed twice");
-}
-
-static void an_extra_field_is_refused(void**) {
-    expectLineRefused("bob +6591234567 sms voice", "unexpected text");
-    expectLineRefused("bob +6591234567 sms # comment", "unexpected text");
-}
-
-static void a_line_with_only_a_user_is_refused(void**) {
-    expectLineRefused("bob", "expected 'USER PHONE");
-}
-
-static void control_characters_are_refused(void**) {
-    expectLineRefused("bob +6591234567 sms\x1b[2J", "control characters");
-    expectLineRefused("bob\x01 +6591234567", "control characters");
-    expectLineRefused("bob +6591234567\x7f", "control characters");
-    expectLineRefused("bob +65912\r34567", "control characters");
-}
-
-static void a_channel_with_invisible_unicode_is_refused(void**) {
-    std::string error;
-    assert_false(parseLine("bob +6591234567 \xe2\x80\xae"
-                           "sms",
-                           error)
-                     .has_value());
-    expect_contains(error, "unknown channel");
+         {"+1234567", "+1234567890123456", "6591234567", "006591234567", "+65912345AB",
+          "+65-9123-4567", "+65(9)1234567", "++6591234567", "+6591234567+", "+", ""})
+        expect_row(!isValidPhone(phone), phone);
 }
 
 // ---- findEnrolment
 
-static void find_returns_the_users_line(void**) {
-    const auto lookup =
-        find("alice +6591234567 sms,voice\nbob +447700900123\n", "bob", Channel::Voice);
-    expectFound(lookup, "+447700900123");
-    expect_str(lookup.entry->user, "bob");
-    assert_true(lookup.entry->channels.at(0) == Channel::Voice);
-}
-
-static void a_user_without_a_line_is_not_enrolled_without_problems(void**) {
-    const auto lookup = find("alice +6591234567\n", "carol");
-    expectNotEnrolled(lookup);
-    assert_int_equal(lookup.problems.size(), 0);
-    expectNotEnrolled(find("", "carol"));
-}
-
-static void a_bad_line_makes_its_user_not_enrolled_with_a_problem(void**) {
-    const auto lookup = find("# users\nalice +6591234567\nbob 447700900123 sms\n", "bob");
-    expectNotEnrolled(lookup);
-    assert_int_equal(lookup.problems.size(), 1);
-    expect_starts_with(lookup.problems[0], kSource + ":3: ");
-    expect_contains(lookup.problems[0], "international form");
-}
-
-static void a_bad_line_does_not_affect_other_users(void**) {
-    const std::string text =
-        "alice +6591234567\nbob 447700900123 sms\ncarol +33612345678 fax\n"
-        "dave +4915112345678 voice\n";
-    expectFound(find(text, "alice"), "+6591234567");
-    expectFound(find(text, "dave"), "+4915112345678");
-}
-
-static void a_user_listed_twice_is_not_enrolled(void**) {
-    const auto lookup = find("alice +6591234567\nbob +447700900123\nalice +6598765432\n", "alice");
-    expectNotEnrolled(lookup);
-    assert_int_equal(lookup.problems.size(), 1);
-    expect_starts_with(lookup.problems[0], kSource + ":3: ");
-    expect_contains(lookup.problems[0], "first on line 1");
-}
-
-static void a_good_line_after_a_bad_one_does_not_enrol_the_user(void**) {
-    // The bad line may have been meant to change the phone: neither line is trusted.
-    const auto lookup = find("alice +6591234\nalice +6598765432\n", "alice");
-    expectNotEnrolled(lookup);
-    expect_starts_with(lookup.problems.at(0), kSource + ":1: ");
-}
-
-static void a_bad_line_after_a_good_one_does_not_enrol_the_user(void**) {
-    const auto lookup = find("alice +6591234567\nalice +6598765432 pager\n", "alice");
-    expectNotEnrolled(lookup);
-    expect_starts_with(lookup.problems.at(0), kSource + ":2: ");
-}
-
-static void comments_and_blank_lines_are_skipped_but_counted(void**) {
-    const std::string text =
+static void find_reads_only_the_users_own_lines(void**) {
+    struct Row {
+        const char* why;
+        std::string text;
+        const char* user;
+        const char* expected;
+        const char* line = nullptr;  // of the one problem, if any
+        const char* needle = "";
+        Channel defaultChannel = Channel::Sms;
+    };
+    const std::string comments =
         "# pam_verif8.users\n\n   \n\t# alice +6500000000\n"
         "#alice +6511111111\nalice +6591234567 voice\nbob x\n";
-    expectFound(find(text, "alice"), "+6591234567");
-    const auto bob = find(text, "bob");
-    expectNotEnrolled(bob);
-    expect_starts_with(bob.problems.at(0), kSource + ":7: ");
+    const std::string crlf = "# windows\r\nalice +6591234567 sms,voice\r\nbob +447700900123\r\n";
+    const std::string badBob =
+        "alice +6591234567\nbob 447700900123 sms\ncarol +33612345678 fax\n"
+        "dave +4915112345678 voice\n";
+    const std::string prefixes = "alice2 +6522222222\nalice +6591234567\nal +6533333333\n";
+    const Row rows[] = {
+        {"the user's line", "alice +6591234567 sms,voice\nbob +447700900123\n", "bob",
+         "bob +447700900123 voice", nullptr, "", Channel::Voice},
+        {"no line", "alice +6591234567\n", "carol", kNotEnrolled},
+        {"an empty file", "", "carol", kNotEnrolled},
+        {"a bad line", "# users\nalice +6591234567\nbob 447700900123 sms\n", "bob", kNotEnrolled,
+         "3", "international form"},
+        {"others' bad lines, alice", badBob, "alice", "alice +6591234567 sms"},
+        {"others' bad lines, dave", badBob, "dave", "dave +4915112345678 voice"},
+        {"others' control characters", "bob not-a-phone\x01\nalice +6591234567\n", "alice",
+         "alice +6591234567 sms"},
+        {"listed twice", "alice +6591234567\nbob +447700900123\nalice +6598765432\n", "alice",
+         kNotEnrolled, "3", "first on line 1"},
+        // The bad line may have been meant to change the phone: neither line is trusted.
+        {"a good line after a bad one", "alice +6591234\nalice +6598765432\n", "alice",
+         kNotEnrolled, "1"},
+        {"a bad line after a good one", "alice +6591234567\nalice +6598765432 pager\n", "alice",
+         kNotEnrolled, "2"},
+        {"comments and blank lines", comments, "alice", "alice +6591234567 voice"},
+        {"comments and blank lines count", comments, "bob", kNotEnrolled, "7"},
+        {"CRLF, alice", crlf, "alice", "alice +6591234567 sms,voice"},
+        {"CRLF, bob", crlf, "bob", "bob +447700900123 sms"},
+        {"no newline at the end", "alice +6591234567\nbob +447700900123", "bob",
+         "bob +447700900123 sms"},
+        {"a prefix, alice", prefixes, "alice", "alice +6591234567 sms"},
+        {"a prefix, alice2", prefixes, "alice2", "alice2 +6522222222 sms"},
+        {"a prefix, al", prefixes, "al", "al +6533333333 sms"},
+        {"alice is not alice2", "alice2 +6522222222\n", "alice", kNotEnrolled},
+        {"alice2 is not alice", "alice +6591234567\n", "alice2", kNotEnrolled},
+        {"ali is not alice", "alice +6591234567\n", "ali", kNotEnrolled},
+        {"case matters", "Alice +6591234567\n", "alice", kNotEnrolled},
+    };
+    for (const Row& row : rows) {
+        const auto lookup = findEnrolment(row.text, row.user, row.defaultChannel, kSource);
+        expectLookup(row.why, lookup, row.expected, row.line ? kSource + ":" + row.line + ": " : "",
+                     row.needle);
+    }
 }
 
-static void crlf_line_ends_are_accepted(void**) {
-    const std::string text = "# windows\r\nalice +6591234567 sms,voice\r\nbob +447700900123\r\n";
-    const auto alice = find(text, "alice");
-    expectFound(alice, "+6591234567");
-    assert_int_equal(alice.entry->channels.size(), 2);
-    assert_true(alice.entry->channels[1] == Channel::Voice);
-    expectFound(find(text, "bob"), "+447700900123");
-}
-
-static void a_last_line_without_newline_is_read(void**) {
-    expectFound(find("alice +6591234567\nbob +447700900123", "bob"), "+447700900123");
-}
-
-static void a_user_name_prefix_does_not_match(void**) {
-    const std::string text = "alice2 +6522222222\nalice +6591234567\nal +6533333333\n";
-    expectFound(find(text, "alice"), "+6591234567");
-    expectFound(find(text, "alice2"), "+6522222222");
-    expectFound(find(text, "al"), "+6533333333");
-    expectNotEnrolled(find("alice2 +6522222222\n", "alice"));
-    expectNotEnrolled(find("alice +6591234567\n", "alice2"));
-    expectNotEnrolled(find("alice +6591234567\n", "ali"));
-}
-
-static void user_names_are_case_sensitive(void**) {
-    expectNotEnrolled(find("Alice +6591234567\n", "alice"));
-}
-
-static void other_users_bad_lines_are_not_reported(void**) {
-    const auto lookup = find("bob not-a-phone\x01\nalice +6591234567\n", "alice");
-    expectFound(lookup, "+6591234567");
+static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
+    const auto lookup =
+        findEnrolment("alice +65912345678901234 sms\n", "alice", Channel::Sms, "users");
+    expectLookup("too long", lookup, kNotEnrolled, "users:1: ", "international form");
+    expect_not_contains(lookup.problems[0], "65912345678901234");
 }
 
 // ---- parseEnrolments
@@ -262,10 +193,8 @@ static void parse_enrolments_reads_every_good_line(void**) {
                                          Channel::Whatsapp, errors);
     assert_int_equal(errors.size(), 0);
     assert_int_equal(entries.size(), 2);
-    expect_str(entries[0].user, "alice");
-    assert_true(entries[0].channels.at(0) == Channel::Voice);
-    expect_str(entries[1].user, "bob");
-    assert_true(entries[1].channels.at(0) == Channel::Whatsapp);
+    expect_str(described(entries[0]), "alice +6591234567 voice");
+    expect_str(described(entries[1]), "bob +447700900123 whatsapp");
 }
 
 static void parse_enrolments_reports_bad_lines_by_number(void**) {
@@ -282,125 +211,66 @@ static void parse_enrolments_reports_bad_lines_by_number(void**) {
     expect_contains(errors[2].message, "'alice' listed again");
 }
 
-// ---- UsersFile
+// ---- UsersFile: root-owned (here: ours), not writable by group or others, no link, no NUL
 
-static void users_file_finds_the_user(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file("alice +6591234567 voice\n", 0600);
-    UsersFile users(path, Channel::Sms, geteuid());
-    const auto lookup = users.find("alice");
-    expectFound(lookup, "+6591234567");
-    assert_true(lookup.entry->channels.at(0) == Channel::Voice);
-}
-
-static void users_file_may_be_world_readable(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file("alice +6591234567\n", 0644);
-    expectFound(UsersFile(path, Channel::Sms, geteuid()).find("alice"), "+6591234567");
-}
-
-static void users_file_writable_by_group_or_others_is_unavailable(void**) {
-    for (mode_t mode : {0664, 0646, 0666, 0620, 0602}) {
+static void users_file_is_read_only_when_safe(void**) {
+    enum class Made { File, Missing, Symlink };
+    struct Row {
+        const char* why;
+        mode_t mode;
+        const char* expected;
+        const char* after = "";  // the problem: the path, then this, then `needle`
+        const char* needle = "";
+        std::string text = "alice +6591234567 voice\n";
+        Made made = Made::File;
+        uid_t ownerOffset = 0;
+        const char* user = "alice";
+    };
+    const char* const unsafe = "not writable by group or others";
+    const Row rows[] = {
+        {"0600", 0600, "alice +6591234567 voice"},
+        {"world-readable", 0644, "alice +6591234567 voice"},
+        {"0664", 0664, kUnavailable, ": ", unsafe},
+        {"0646", 0646, kUnavailable, ": ", unsafe},
+        {"0666", 0666, kUnavailable, ": ", unsafe},
+        {"0620", 0620, kUnavailable, ": ", unsafe},
+        {"0602", 0602, kUnavailable, ": ", unsafe},
+        {"missing", 0600, kUnavailable, ": ", "", "", Made::Missing},
+        {"a NUL byte", 0600, kUnavailable, ": ", "NUL",
+         std::string("alice +6591234567\nbob\0 +4477\n", 29)},
+        {"another owner", 0644, kUnavailable, ": ", "owned by uid", "alice +6591234567\n",
+         Made::File, 1},
+        {"a symbolic link", 0644, kUnavailable, "", "symbolic link", "alice +6591234567\n",
+         Made::Symlink},
+        {"a bad line names file and line", 0644, kNotEnrolled, ":2: ", "",
+         "alice +6591234567\nbob +44\n", Made::File, 0, "bob"},
+    };
+    for (const Row& row : rows) {
         test::TempDir dir;
-        const std::string path = dir.file("alice +6591234567\n", mode);
-        const auto lookup = UsersFile(path, Channel::Sms, geteuid()).find("alice");
-        assert_true(lookup.kind == Kind::Unavailable);
-        assert_false(lookup.entry.has_value());
-        assert_int_equal(lookup.problems.size(), 1);
-        expect_starts_with(lookup.problems[0], path + ": ");
-        expect_contains(lookup.problems[0], "not writable by group or others");
+        std::string path =
+            row.made == Made::Missing ? dir.path() + "/absent.users" : dir.file(row.text, row.mode);
+        if (row.made == Made::Symlink) {
+            const std::string link = dir.path() + "/link.users";
+            assert_int_equal(symlink(path.c_str(), link.c_str()), 0);
+            path = link;
+        }
+        const auto lookup =
+            UsersFile(path, Channel::Sms, geteuid() + row.ownerOffset).find(row.user);
+        expectLookup(row.why, lookup, row.expected,
+                     *row.after || *row.needle ? path + row.after : "", row.needle);
     }
-}
-
-static void a_missing_users_file_is_unavailable(void**) {
-    test::TempDir dir;
-    const std::string path = dir.path() + "/absent.users";
-    const auto lookup = UsersFile(path, Channel::Sms, geteuid()).find("alice");
-    assert_true(lookup.kind == Kind::Unavailable);
-    expect_starts_with(lookup.problems.at(0), path + ": ");
-}
-
-static void a_users_file_with_a_nul_byte_is_unavailable(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file(std::string("alice +6591234567\nbob\0 +4477\n", 29));
-    const auto lookup = UsersFile(path, Channel::Sms, geteuid()).find("alice");
-    assert_true(lookup.kind == Kind::Unavailable);
-    expect_contains(lookup.problems.at(0), "NUL");
-}
-
-static void a_users_file_of_another_owner_is_unavailable(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file("alice +6591234567\n", 0644);
-    const auto lookup = UsersFile(path, Channel::Sms, geteuid() + 1).find("alice");
-    assert_true(lookup.kind == Kind::Unavailable);
-    expect_contains(lookup.problems.at(0), "owned by uid");
-}
-
-static void a_symlinked_users_file_is_unavailable(void**) {
-    test::TempDir dir;
-    const std::string target = dir.file("alice +6591234567\n", 0644);
-    const std::string link = dir.path() + "/link.users";
-    assert_int_equal(symlink(target.c_str(), link.c_str()), 0);
-    const auto lookup = UsersFile(link, Channel::Sms, geteuid()).find("alice");
-    assert_true(lookup.kind == Kind::Unavailable);
-    expect_contains(lookup.problems.at(0), "symbolic link");
-}
-
-static void users_file_problems_name_the_file_and_line(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file("alice +6591234567\nbob +44\n", 0644);
-    const auto lookup = UsersFile(path, Channel::Sms, geteuid()).find("bob");
-    expectNotEnrolled(lookup);
-    expect_starts_with(lookup.problems.at(0), path + ":2: ");
-}
-
-static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
-    const EnrolmentLookup lookup =
-        findEnrolment("alice +65912345678901234 sms\n", "alice", Channel::Sms, "users");
-    assert_int_equal(lookup.problems.size(), 1);
-    expect_not_contains(lookup.problems[0], "65912345678901234");
-    expect_contains(lookup.problems[0], "international form");
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_lines_give_user_phone_and_channels),
+        cmocka_unit_test(bad_lines_are_refused_with_the_reason),
+        cmocka_unit_test(phones_are_plus_and_8_to_15_digits),
+        cmocka_unit_test(find_reads_only_the_users_own_lines),
         cmocka_unit_test(a_bad_phone_is_not_quoted_in_the_problem),
-        cmocka_unit_test(a_line_with_channels_lists_them_in_order),
-        cmocka_unit_test(a_line_without_channels_gets_the_default_channel),
-        cmocka_unit_test(tabs_and_runs_of_blanks_separate_fields),
-        cmocka_unit_test(phones_of_8_to_15_digits_are_accepted),
-        cmocka_unit_test(phones_of_7_or_16_digits_are_refused),
-        cmocka_unit_test(a_phone_without_plus_is_refused),
-        cmocka_unit_test(a_phone_with_letters_or_punctuation_is_refused),
-        cmocka_unit_test(an_unknown_channel_is_refused),
-        cmocka_unit_test(a_channel_listed_twice_is_refused),
-        cmocka_unit_test(an_extra_field_is_refused),
-        cmocka_unit_test(a_line_with_only_a_user_is_refused),
-        cmocka_unit_test(control_characters_are_refused),
-        cmocka_unit_test(a_channel_with_invisible_unicode_is_refused),
-        cmocka_unit_test(find_returns_the_users_line),
-        cmocka_unit_test(a_user_without_a_line_is_not_enrolled_without_problems),
-        cmocka_unit_test(a_bad_line_makes_its_user_not_enrolled_with_a_problem),
-        cmocka_unit_test(a_bad_line_does_not_affect_other_users),
-        cmocka_unit_test(a_user_listed_twice_is_not_enrolled),
-        cmocka_unit_test(a_good_line_after_a_bad_one_does_not_enrol_the_user),
-        cmocka_unit_test(a_bad_line_after_a_good_one_does_not_enrol_the_user),
-        cmocka_unit_test(comments_and_blank_lines_are_skipped_but_counted),
-        cmocka_unit_test(crlf_line_ends_are_accepted),
-        cmocka_unit_test(a_last_line_without_newline_is_read),
-        cmocka_unit_test(a_user_name_prefix_does_not_match),
-        cmocka_unit_test(user_names_are_case_sensitive),
-        cmocka_unit_test(other_users_bad_lines_are_not_reported),
         cmocka_unit_test(parse_enrolments_reads_every_good_line),
         cmocka_unit_test(parse_enrolments_reports_bad_lines_by_number),
-        cmocka_unit_test(users_file_finds_the_user),
-        cmocka_unit_test(users_file_may_be_world_readable),
-        cmocka_unit_test(users_file_writable_by_group_or_others_is_unavailable),
-        cmocka_unit_test(a_missing_users_file_is_unavailable),
-        cmocka_unit_test(a_users_file_with_a_nul_byte_is_unavailable),
-        cmocka_unit_test(a_users_file_of_another_owner_is_unavailable),
-        cmocka_unit_test(a_symlinked_users_file_is_unavailable),
-        cmocka_unit_test(users_file_problems_name_the_file_and_line),
+        cmocka_unit_test(users_file_is_read_only_when_safe),
     };
     return cmocka_run_group_tests_name("enrolment", tests, nullptr, nullptr);
 }

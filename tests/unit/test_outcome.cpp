@@ -1,141 +1,151 @@
-// The outcome table, row by row: design.md's PAM return codes.
+// The outcome table, row by row (design.md's PAM return codes), and the outcome line's format.
 #include <security/_pam_types.h>
 
 #include <set>
 #include <string>
 
-#include "cmocka.hpp"
-#include "verif8/Outcome.hpp"
+#include "support.hpp"
+#include "verif8/OutcomeLine.hpp"
 
-using verif8::Outcome;
-using verif8::outcomeName;
-using verif8::pamCodeFor;
+using namespace verif8;
 
-static void verified_is_the_only_success(void**) {
-    assert_int_equal(pamCodeFor(Outcome::Verified), PAM_SUCCESS);
-    for (int i = 0; i <= static_cast<int>(Outcome::InternalError); ++i) {
+namespace {
+constexpr LogLevel kInfo = LogLevel::Info;
+constexpr LogLevel kNotice = LogLevel::Notice;
+constexpr LogLevel kWarning = LogLevel::Warning;
+constexpr LogLevel kError = LogLevel::Error;
+
+// What each outcome must be, written out again so that a changed row fails here.
+struct Expected {
+    Outcome outcome;
+    int pamCode;
+    const char* name;
+    LogLevel level;
+    bool keepsSession;
+};
+const Expected kExpected[]{
+    {Outcome::Verified, PAM_SUCCESS, "verified", kInfo, false},
+    {Outcome::TooManyWrongCodes, PAM_AUTH_ERR, "too_many_wrong_codes", kNotice, true},
+    {Outcome::SessionFailed, PAM_AUTH_ERR, "session_failed", kNotice, false},
+    {Outcome::SessionExpired, PAM_AUTH_ERR, "session_expired", kNotice, false},
+    {Outcome::UnenrolledDenied, PAM_AUTH_ERR, "unenrolled_denied", kNotice, true},
+    {Outcome::UnenrolledIgnored, PAM_IGNORE, "unenrolled_ignored", kInfo, true},
+    {Outcome::Exempt, PAM_IGNORE, "exempt", kInfo, true},
+    {Outcome::UserUnknown, PAM_USER_UNKNOWN, "user_unknown", kNotice, true},
+    {Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid_user", kNotice, true},
+    {Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, "unreachable", kWarning, true},
+    // The only service trouble that steps aside, and only because the administrator chose it;
+    // its line is a warning: an outage that skips the code must be seen.
+    {Outcome::UnreachableFailOpen, PAM_IGNORE, "unreachable_fail_open", kWarning, true},
+    {Outcome::LoginTimeout, PAM_AUTH_ERR, "login_timeout", kNotice, true},
+    {Outcome::SendLimitReached, PAM_AUTH_ERR, "send_limit", kNotice, true},
+    {Outcome::CertificateInvalid, PAM_AUTHINFO_UNAVAIL, "certificate_invalid", kWarning, true},
+    {Outcome::TlsFailed, PAM_AUTHINFO_UNAVAIL, "tls_failed", kWarning, true},
+    {Outcome::RateLimited, PAM_AUTHINFO_UNAVAIL, "rate_limited", kWarning, true},
+    {Outcome::ResendTooSoon, PAM_AUTH_ERR, "resend_too_soon", kNotice, true},
+    {Outcome::PhoneBusy, PAM_AUTH_ERR, "phone_busy", kNotice, true},
+    {Outcome::SessionTaken, PAM_AUTH_ERR, "session_taken", kWarning, true},
+    {Outcome::StateBusy, PAM_AUTHINFO_UNAVAIL, "state_busy", kWarning, true},
+    {Outcome::InvalidPhone, PAM_AUTH_ERR, "invalid_phone", kWarning, true},
+    {Outcome::ConfigError, PAM_SERVICE_ERR, "config_error", kError, true},
+    {Outcome::CredentialsRejected, PAM_SERVICE_ERR, "credentials_rejected", kError, true},
+    {Outcome::BadResponse, PAM_AUTHINFO_UNAVAIL, "bad_response", kWarning, true},
+    {Outcome::ConversationFailed, PAM_CONV_ERR, "conversation_failed", kNotice, true},
+    // threat-model rule 10: a caller without root is told so, and it is not PAM_SERVICE_ERR.
+    {Outcome::NotRoot, PAM_AUTHINFO_UNAVAIL, "not_root", kError, true},
+    {Outcome::NotRootIgnored, PAM_IGNORE, "not_root_ignored", kInfo, true},
+    {Outcome::InternalError, PAM_SERVICE_ERR, "internal_error", kError, true},
+};
+}  // namespace
+
+static void every_outcome_has_exactly_one_row(void**) {
+    assert_int_equal(std::size(kExpected), kOutcomeCount);
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < kOutcomeCount; ++i) {
         const auto outcome = static_cast<Outcome>(i);
-        if (outcome != Outcome::Verified)
-            assert_int_not_equal(pamCodeFor(outcome), PAM_SUCCESS);
+        std::size_t rows = 0;
+        for (const auto& row : outcomeTable())
+            rows += row.outcome == outcome ? 1 : 0;
+        assert_int_equal(rows, 1);
+        assert_true(factsOf(outcome).outcome == outcome);
+        names.insert(std::string(outcomeName(outcome)));
+    }
+    assert_int_equal(names.size(), kOutcomeCount);  // each its own log name
+}
+
+static void every_row_holds_its_facts(void**) {
+    for (const auto& expected : kExpected) {
+        const OutcomeFacts& facts = factsOf(expected.outcome);
+        expect_str(facts.name, expected.name);
+        assert_int_equal(facts.pamCode, expected.pamCode);
+        assert_true(facts.level == expected.level);
+        assert_int_equal(facts.keepsSession, expected.keepsSession);
+        assert_int_equal(pamCodeFor(expected.outcome), expected.pamCode);
+        expect_str(outcomeName(expected.outcome), expected.name);
     }
 }
 
-static void wrong_codes_and_final_sessions_are_auth_errors(void**) {
-    assert_int_equal(pamCodeFor(Outcome::TooManyWrongCodes), PAM_AUTH_ERR);
-    assert_int_equal(pamCodeFor(Outcome::SessionFailed), PAM_AUTH_ERR);
-    assert_int_equal(pamCodeFor(Outcome::SessionExpired), PAM_AUTH_ERR);
-}
-
-static void unenrolled_follows_the_policy(void**) {
-    assert_int_equal(pamCodeFor(Outcome::UnenrolledDenied), PAM_AUTH_ERR);
-    assert_int_equal(pamCodeFor(Outcome::UnenrolledIgnored), PAM_IGNORE);
-}
-
-static void unknown_user_is_user_unknown(void**) {
-    assert_int_equal(pamCodeFor(Outcome::UserUnknown), PAM_USER_UNKNOWN);
-    assert_int_equal(pamCodeFor(Outcome::InvalidUserPassword), PAM_AUTH_ERR);
-}
-
-static void service_trouble_is_authinfo_unavail(void**) {
-    assert_int_equal(pamCodeFor(Outcome::Unreachable), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(pamCodeFor(Outcome::CertificateInvalid), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(pamCodeFor(Outcome::RateLimited), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(pamCodeFor(Outcome::BadResponse), PAM_AUTHINFO_UNAVAIL);
-}
-
-static void configuration_problems_are_service_errors(void**) {
-    assert_int_equal(pamCodeFor(Outcome::ConfigError), PAM_SERVICE_ERR);
-    assert_int_equal(pamCodeFor(Outcome::CredentialsRejected), PAM_SERVICE_ERR);
-    assert_int_equal(pamCodeFor(Outcome::InternalError), PAM_SERVICE_ERR);
-}
-
-static void user_side_refusals_are_auth_errors(void**) {
-    assert_int_equal(pamCodeFor(Outcome::ResendTooSoon), PAM_AUTH_ERR);
-    assert_int_equal(pamCodeFor(Outcome::InvalidPhone), PAM_AUTH_ERR);
-}
-
-static void conversation_failure_is_conv_err(void**) {
-    assert_int_equal(pamCodeFor(Outcome::ConversationFailed), PAM_CONV_ERR);
-}
-
-static void every_outcome_has_its_own_log_name(void**) {
-    std::set<std::string> names;
-    for (int i = 0; i <= static_cast<int>(Outcome::InternalError); ++i)
-        names.insert(std::string(outcomeName(static_cast<Outcome>(i))));
-    assert_int_equal(names.size(), static_cast<int>(Outcome::InternalError) + 1);
-    assert_string_equal(std::string(outcomeName(Outcome::Verified)).c_str(), "verified");
-}
-
-static void an_outcome_outside_the_table_fails_closed(void**) {
-    assert_int_equal(pamCodeFor(static_cast<Outcome>(999)), PAM_SERVICE_ERR);
-}
-
-static void unreachable_with_fail_mode_open_is_ignore(void**) {
-    // The only service trouble that steps aside, and only because the administrator chose it.
-    assert_int_equal(pamCodeFor(Outcome::UnreachableFailOpen), PAM_IGNORE);
-    assert_string_equal(std::string(outcomeName(Outcome::UnreachableFailOpen)).c_str(),
-                        "unreachable_fail_open");
-}
-
-static void a_login_timeout_is_an_auth_error(void**) {
-    assert_int_equal(pamCodeFor(Outcome::LoginTimeout), PAM_AUTH_ERR);
-    assert_string_equal(std::string(outcomeName(Outcome::LoginTimeout)).c_str(), "login_timeout");
-}
-
-static void a_send_limit_is_an_auth_error(void**) {
-    assert_int_equal(pamCodeFor(Outcome::SendLimitReached), PAM_AUTH_ERR);
-    assert_string_equal(std::string(outcomeName(Outcome::SendLimitReached)).c_str(), "send_limit");
-}
-
-static void only_the_documented_outcomes_are_ignore(void**) {
+static void only_verified_succeeds_and_only_the_documented_outcomes_ignore(void**) {
     // design.md: exempt, unenrolled with unenrolled = ignore, unreachable with fail_mode = open;
     // and a caller without root, for its own account, with the module argument nonroot=ignore.
     const std::set<Outcome> ignored{Outcome::Exempt, Outcome::UnenrolledIgnored,
                                     Outcome::UnreachableFailOpen, Outcome::NotRootIgnored};
-    for (int i = 0; i <= static_cast<int>(Outcome::InternalError); ++i) {
-        const auto outcome = static_cast<Outcome>(i);
-        if (ignored.count(outcome) != 0)
-            assert_int_equal(pamCodeFor(outcome), PAM_IGNORE);
-        else
-            assert_int_not_equal(pamCodeFor(outcome), PAM_IGNORE);
+    for (const auto& row : outcomeTable()) {
+        assert_int_equal(row.pamCode == PAM_SUCCESS, row.outcome == Outcome::Verified);
+        assert_int_equal(row.pamCode == PAM_IGNORE, ignored.count(row.outcome));
     }
 }
 
-static void a_caller_without_root_is_not_a_config_error(void**) {
-    // threat-model rule 10: the refusal names its real cause, and it is not PAM_SERVICE_ERR.
-    assert_int_equal(pamCodeFor(Outcome::NotRoot), PAM_AUTHINFO_UNAVAIL);
-    assert_string_equal(std::string(outcomeName(Outcome::NotRoot)).c_str(), "not_root");
-    assert_int_equal(pamCodeFor(Outcome::NotRootIgnored), PAM_IGNORE);
-    assert_string_equal(std::string(outcomeName(Outcome::NotRootIgnored)).c_str(),
-                        "not_root_ignored");
+static void an_outcome_outside_the_table_fails_closed(void**) {
+    assert_int_equal(pamCodeFor(static_cast<Outcome>(999)), PAM_SERVICE_ERR);
+    expect_str(outcomeName(static_cast<Outcome>(999)), "internal_error");
 }
 
-static void every_outcome_has_a_row_of_its_own(void**) {
-    // An outcome missing from the table would fall back to internal_error's name.
-    for (int i = 0; i < static_cast<int>(Outcome::InternalError); ++i) {
-        const auto outcome = static_cast<Outcome>(i);
-        assert_string_not_equal(std::string(outcomeName(outcome)).c_str(), "internal_error");
-    }
+static void the_user_is_told_fixed_words_for_some_outcomes(void**) {
+    expect_str(factsOf(Outcome::SessionExpired).told, "The code has expired.");
+    expect_str(factsOf(Outcome::SessionFailed).told, "Too many wrong codes for this session.");
+    expect_str(factsOf(Outcome::LoginTimeout).told, "The time for the code has run out.");
+    // Nothing that would tell an attacker more than "no".
+    for (const Outcome quiet : {Outcome::Verified, Outcome::UserUnknown, Outcome::Exempt,
+                                Outcome::ConfigError, Outcome::UnreachableFailOpen})
+        expect_str(factsOf(quiet).told, "");
+}
+
+static void the_outcome_line_has_one_format(void**) {
+    LoginContext login;
+    login.user = "alice";
+    expect_str(formatOutcomeLine(Outcome::UserUnknown, login, OutcomeDetails{}),
+               "outcome=user_unknown user=alice rhost=- service=- attempts=0 ms=0");
+    login.typedUser = "ALICE";
+    login.rhost = "203.0.113.9";
+    login.service = "sshd";
+    OutcomeDetails details{Channel::Voice, "+6591234567", "a44a91be5ea5ea11", 2, 1, 17, "a reason"};
+    expect_str(formatOutcomeLine(Outcome::Verified, login, details),
+               "outcome=verified user=alice as=ALICE rhost=203.0.113.9 service=sshd "
+               "channel=voice to=+65******67 session=a44a91be attempts=2 sends=1 ms=17 "
+               "reason=\"a reason\"");
+}
+
+static void user_names_and_hosts_are_sanitized_in_the_outcome_line(void**) {
+    LoginContext login;
+    login.user = "eve\n\x1b[31moutcome=verified";
+    login.rhost = "198.51.100.7\r\nfake";
+    const std::string line = formatOutcomeLine(Outcome::UserUnknown, login, OutcomeDetails{});
+    assert_false(test::hasControlBytes(line));
+    expect_starts_with(line,
+                       "outcome=user_unknown user=\"eve??[31moutcome=verified\" "
+                       "rhost=198.51.100.7??fake ");
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(verified_is_the_only_success),
-        cmocka_unit_test(wrong_codes_and_final_sessions_are_auth_errors),
-        cmocka_unit_test(unenrolled_follows_the_policy),
-        cmocka_unit_test(unknown_user_is_user_unknown),
-        cmocka_unit_test(service_trouble_is_authinfo_unavail),
-        cmocka_unit_test(configuration_problems_are_service_errors),
-        cmocka_unit_test(user_side_refusals_are_auth_errors),
-        cmocka_unit_test(conversation_failure_is_conv_err),
-        cmocka_unit_test(every_outcome_has_its_own_log_name),
+        cmocka_unit_test(every_outcome_has_exactly_one_row),
+        cmocka_unit_test(every_row_holds_its_facts),
+        cmocka_unit_test(only_verified_succeeds_and_only_the_documented_outcomes_ignore),
         cmocka_unit_test(an_outcome_outside_the_table_fails_closed),
-        cmocka_unit_test(unreachable_with_fail_mode_open_is_ignore),
-        cmocka_unit_test(a_login_timeout_is_an_auth_error),
-        cmocka_unit_test(a_send_limit_is_an_auth_error),
-        cmocka_unit_test(only_the_documented_outcomes_are_ignore),
-        cmocka_unit_test(a_caller_without_root_is_not_a_config_error),
-        cmocka_unit_test(every_outcome_has_a_row_of_its_own),
+        cmocka_unit_test(the_user_is_told_fixed_words_for_some_outcomes),
+        cmocka_unit_test(the_outcome_line_has_one_format),
+        cmocka_unit_test(user_names_and_hosts_are_sanitized_in_the_outcome_line),
     };
     return cmocka_run_group_tests_name("outcome", tests, nullptr, nullptr);
 }

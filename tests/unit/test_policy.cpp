@@ -10,46 +10,60 @@ using Decision = PolicyDecision;
 
 namespace {
 
-const std::string kRhost = "203.0.113.9";
-const std::vector<std::string> kNoGroups;
+constexpr auto kAsk = Decision::AskForCode;
+constexpr auto kUser = Decision::ExemptUser;
+constexpr auto kGroup = Decision::ExemptGroup;
+constexpr auto kOutside = Decision::OutsideOnlyGroups;
+constexpr auto kTrusted = Decision::TrustedNetwork;
+const char* const kRhost = "203.0.113.9";
+const char* const kElsewhere = "198.51.100.7";
+using Names = std::vector<std::string>;
+
+Config rules(Names exemptUsers, Names exemptGroups = {}, Names onlyGroups = {},
+             const Names& trustedNetworks = {}) {
+    Config config;
+    config.exemptUsers = std::move(exemptUsers);
+    config.exemptGroups = std::move(exemptGroups);
+    config.onlyGroups = std::move(onlyGroups);
+    for (const auto& text : trustedNetworks) {
+        const auto network = Network::parse(text);
+        assert_true(network.has_value());
+        config.trustedNetworks.push_back(*network);
+    }
+    return config;
+}
+
+// Every rule, each matching alice in some way.
+Config everyRule() {
+    return rules({"alice"}, {"breakglass"}, {"admins"}, {"203.0.113.0/24"});
+}
+
+struct Login {
+    const char* user;
+    Names groups;
+    const char* rhost;
+    Decision expected;
+    bool groupsKnown = true;
+};
 
 std::string nameOf(Decision decision) {
-    switch (decision) {
-        case Decision::AskForCode:
-            return "AskForCode";
-        case Decision::ExemptUser:
-            return "ExemptUser";
-        case Decision::ExemptGroup:
-            return "ExemptGroup";
-        case Decision::OutsideOnlyGroups:
-            return "OutsideOnlyGroups";
-        case Decision::TrustedNetwork:
-            return "TrustedNetwork";
+    return decision == kAsk ? "ask for a code" : std::string(policyReason(decision));
+}
+
+// Each login's decision under `config`; a failure names the login.
+void expectDecisions(const Config& config, const std::vector<Login>& logins) {
+    for (const Login& login : logins) {
+        const Decision decision =
+            decidePolicy(config, login.user, login.groups, login.groupsKnown, login.rhost);
+        if (decision != login.expected) {
+            std::string groups;
+            for (const auto& group : login.groups)
+                groups += " " + group;
+            fail_msg("'%s' (groups%s%s) from '%s': %s, expected %s", login.user, groups.c_str(),
+                     login.groupsKnown ? "" : " unknown", login.rhost, nameOf(decision).c_str(),
+                     nameOf(login.expected).c_str());
+        }
     }
-    return "?";
-}
-
-void expectDecision(Decision actual, Decision expected) {
-    if (actual != expected) {
-        print_error("decision %s, expected %s\n", nameOf(actual).c_str(), nameOf(expected).c_str());
-        fail();
-    }
-}
-
-Network network(std::string_view text) {
-    const auto parsed = Network::parse(text);
-    assert_true(parsed.has_value());
-    return *parsed;
-}
-
-// Every rule set, each matching alice in some way.
-Config everyRule() {
-    Config config;
-    config.exemptUsers = {"alice"};
-    config.exemptGroups = {"breakglass"};
-    config.onlyGroups = {"admins"};
-    config.trustedNetworks = {network("203.0.113.0/24")};
-    return config;
 }
 
 }  // namespace
@@ -57,132 +71,91 @@ Config everyRule() {
 // ---- each decision
 
 static void no_rules_ask_everyone_for_a_code(void**) {
-    const Config config;
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "root", {"root", "wheel"}, true, "127.0.0.1"),
-                   Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, ""), Decision::AskForCode);
+    expectDecisions(Config{}, {{"alice", {}, kRhost, kAsk},
+                               {"root", {"root", "wheel"}, "127.0.0.1", kAsk},
+                               {"alice", {}, "", kAsk}});
 }
 
-static void an_exempt_user_is_exempt(void**) {
-    Config config;
-    config.exemptUsers = {"bob", "alice"};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "bob", kNoGroups, true, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "carol", kNoGroups, true, kRhost), Decision::AskForCode);
+static void exempt_users_are_exempt_by_exact_name(void**) {
+    expectDecisions(rules({"bob", "alice"}), {{"alice", {}, kRhost, kUser},
+                                              {"bob", {}, kRhost, kUser},
+                                              {"carol", {}, kRhost, kAsk},
+                                              {"Alice", {}, kRhost, kAsk},
+                                              {"alic", {}, kRhost, kAsk},
+                                              {"alice2", {}, kRhost, kAsk},
+                                              {" alice", {}, kRhost, kAsk},
+                                              {"alice ", {}, kRhost, kAsk},
+                                              {"", {}, kRhost, kAsk}});
 }
 
-static void user_names_match_exactly(void**) {
-    Config config;
-    config.exemptUsers = {"alice"};
-    for (const char* other : {"Alice", "alic", "alice2", " alice", "alice ", ""})
-        expectDecision(decidePolicy(config, other, kNoGroups, true, kRhost), Decision::AskForCode);
-}
-
-static void a_member_of_an_exempt_group_is_exempt(void**) {
-    Config config;
-    config.exemptGroups = {"breakglass", "robots"};
-    expectDecision(decidePolicy(config, "alice", {"users", "robots"}, true, kRhost),
-                   Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "alice", {"breakglass"}, true, kRhost),
-                   Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "alice", {"users", "Robots", "robot"}, true, kRhost),
-                   Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
+static void members_of_an_exempt_group_are_exempt(void**) {
+    expectDecisions(rules({}, {"breakglass", "robots"}),
+                    {{"alice", {"users", "robots"}, kRhost, kGroup},
+                     {"alice", {"breakglass"}, kRhost, kGroup},
+                     {"alice", {"users", "Robots", "robot"}, kRhost, kAsk},
+                     {"alice", {}, kRhost, kAsk}});
 }
 
 static void a_group_named_like_the_user_is_not_the_user(void**) {
-    Config config;
-    config.exemptGroups = {"alice"};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::AskForCode);
-    Config users;
-    users.exemptUsers = {"admins"};
-    expectDecision(decidePolicy(users, "alice", {"admins"}, true, kRhost), Decision::AskForCode);
+    expectDecisions(rules({}, {"alice"}), {{"alice", {}, kRhost, kAsk}});
+    expectDecisions(rules({"admins"}), {{"alice", {"admins"}, kRhost, kAsk}});
 }
 
 static void only_groups_asks_members_only(void**) {
-    Config config;
-    config.onlyGroups = {"admins", "ops"};
-    expectDecision(decidePolicy(config, "alice", {"users", "ops"}, true, kRhost),
-                   Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", {"admins"}, true, kRhost), Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", {"users"}, true, kRhost),
-                   Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost),
-                   Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(config, "alice", {"Admins", "admin"}, true, kRhost),
-                   Decision::OutsideOnlyGroups);
+    expectDecisions(rules({}, {}, {"admins", "ops"}),
+                    {{"alice", {"users", "ops"}, kRhost, kAsk},
+                     {"alice", {"admins"}, kRhost, kAsk},
+                     {"alice", {"users"}, kRhost, kOutside},
+                     {"alice", {}, kRhost, kOutside},
+                     {"alice", {"Admins", "admin"}, kRhost, kOutside}});
 }
 
+// Only an IP literal inside a block is trusted: never a host name, a scoped or an empty rhost.
 static void a_trusted_network_is_exempt(void**) {
-    Config config;
-    config.trustedNetworks = {network("10.0.0.0/8"), network("203.0.113.0/24"),
-                              network("2001:db8::/32")};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost),
-                   Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "10.9.8.7"),
-                   Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "2001:db8::42"),
-                   Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "::ffff:203.0.113.200"),
-                   Decision::TrustedNetwork);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "198.51.100.7"),
-                   Decision::AskForCode);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, "2001:db9::1"),
-                   Decision::AskForCode);
-}
-
-static void a_host_name_rhost_is_never_trusted(void**) {
-    Config config;
-    config.trustedNetworks = {network("0.0.0.0/0"), network("::/0")};
-    for (const char* rhost : {"localhost", "host.example.com", "fe80::1%eth0", "203.0.113.9 "})
-        expectDecision(decidePolicy(config, "alice", kNoGroups, true, rhost), Decision::AskForCode);
-}
-
-static void an_empty_rhost_is_never_trusted(void**) {
-    Config config;
-    config.trustedNetworks = {network("0.0.0.0/0"), network("::/0")};
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, ""), Decision::AskForCode);
-    // Other rules still apply to local logins.
-    Config rules = everyRule();
-    expectDecision(decidePolicy(rules, "bob", {"admins"}, true, ""), Decision::AskForCode);
-    expectDecision(decidePolicy(rules, "bob", {"users"}, true, ""), Decision::OutsideOnlyGroups);
-    expectDecision(decidePolicy(rules, "bob", {"breakglass"}, true, ""), Decision::ExemptGroup);
-    expectDecision(decidePolicy(rules, "alice", kNoGroups, true, ""), Decision::ExemptUser);
+    expectDecisions(rules({}, {}, {}, {"10.0.0.0/8", "203.0.113.0/24", "2001:db8::/32"}),
+                    {{"alice", {}, kRhost, kTrusted},
+                     {"alice", {}, "10.9.8.7", kTrusted},
+                     {"alice", {}, "2001:db8::42", kTrusted},
+                     {"alice", {}, "::ffff:203.0.113.200", kTrusted},
+                     {"alice", {}, kElsewhere, kAsk},
+                     {"alice", {}, "2001:db9::1", kAsk}});
+    expectDecisions(rules({}, {}, {}, {"0.0.0.0/0", "::/0"}),
+                    {{"alice", {}, "localhost", kAsk},
+                     {"alice", {}, "host.example.com", kAsk},
+                     {"alice", {}, "fe80::1%eth0", kAsk},
+                     {"alice", {}, "203.0.113.9 ", kAsk},
+                     {"alice", {}, "", kAsk}});
 }
 
 // ---- the order: exempt user, exempt group, only_groups, trusted network
 
-static void an_exempt_user_comes_before_everything(void**) {
-    const Config config = everyRule();
-    // Alice is in an exempt group, outside only_groups and on a trusted network too.
-    expectDecision(decidePolicy(config, "alice", {"breakglass"}, true, kRhost),
-                   Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "alice", kNoGroups, true, kRhost), Decision::ExemptUser);
-    expectDecision(decidePolicy(config, "alice", {"admins"}, true, "198.51.100.7"),
-                   Decision::ExemptUser);
+static void the_rules_apply_in_order(void**) {
+    expectDecisions(everyRule(),
+                    {// alice is in an exempt group, outside only_groups and on a trusted network.
+                     {"alice", {"breakglass"}, kRhost, kUser},
+                     {"alice", {}, kRhost, kUser},
+                     {"alice", {"admins"}, kElsewhere, kUser},
+                     {"bob", {"breakglass"}, kRhost, kGroup},
+                     {"bob", {"breakglass", "admins"}, kRhost, kGroup},
+                     {"bob", {"breakglass"}, kElsewhere, kGroup},
+                     // Outside only_groups on a trusted network: "not in only_groups" is logged.
+                     {"bob", {"users"}, kRhost, kOutside},
+                     {"bob", {"admins"}, kRhost, kTrusted},
+                     {"bob", {"admins"}, kElsewhere, kAsk},
+                     // Local logins (no rhost): the other rules still apply.
+                     {"bob", {"admins"}, "", kAsk},
+                     {"bob", {"users"}, "", kOutside},
+                     {"bob", {"breakglass"}, "", kGroup},
+                     {"alice", {}, "", kUser}});
 }
 
-static void an_exempt_group_comes_before_only_groups_and_networks(void**) {
-    const Config config = everyRule();
-    expectDecision(decidePolicy(config, "bob", {"breakglass"}, true, kRhost),
-                   Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "bob", {"breakglass", "admins"}, true, kRhost),
-                   Decision::ExemptGroup);
-    expectDecision(decidePolicy(config, "bob", {"breakglass"}, true, "198.51.100.7"),
-                   Decision::ExemptGroup);
-}
-
-static void only_groups_comes_before_networks(void**) {
-    const Config config = everyRule();
-    // Outside only_groups on a trusted network: not in only_groups is what the log says.
-    expectDecision(decidePolicy(config, "bob", {"users"}, true, kRhost),
-                   Decision::OutsideOnlyGroups);
-    // A member on a trusted network: the network.
-    expectDecision(decidePolicy(config, "bob", {"admins"}, true, kRhost), Decision::TrustedNetwork);
-    // A member elsewhere: asked.
-    expectDecision(decidePolicy(config, "bob", {"admins"}, true, "198.51.100.7"),
-                   Decision::AskForCode);
+// Outside only_groups would be PAM_IGNORE: with the membership unknown, ask for a code.
+static void unknown_groups_never_exempt_but_leave_the_other_rules_alone(void**) {
+    expectDecisions(rules({}, {"ops"}), {{"alice", {"ops"}, kRhost, kAsk, false}});
+    expectDecisions(rules({}, {}, {"2fa"}), {{"alice", {}, kRhost, kAsk, false}});
+    expectDecisions(rules({"alice"}), {{"alice", {}, "", kUser, false}});
+    expectDecisions(rules({}, {}, {}, {"192.0.2.0/24"}),
+                    {{"bob", {}, "192.0.2.7", kTrusted, false}});
 }
 
 static void each_decision_has_a_reason_but_asking(void**) {
@@ -193,62 +166,24 @@ static void each_decision_has_a_reason_but_asking(void**) {
     expect_str(policyReason(Decision::TrustedNetwork), "trusted network");
 }
 
-// ---- policyNeedsGroups
-
 static void groups_are_needed_only_for_group_rules(void**) {
-    Config config;
-    assert_false(policyNeedsGroups(config));
-    config.exemptUsers = {"alice"};
-    config.trustedNetworks = {network("10.0.0.0/8")};
-    assert_false(policyNeedsGroups(config));
-
-    Config exempt;
-    exempt.exemptGroups = {"breakglass"};
-    assert_true(policyNeedsGroups(exempt));
-
-    Config only;
-    only.onlyGroups = {"admins"};
-    assert_true(policyNeedsGroups(only));
-
+    assert_false(policyNeedsGroups(Config{}));
+    assert_false(policyNeedsGroups(rules({"alice"}, {}, {}, {"10.0.0.0/8"})));
+    assert_true(policyNeedsGroups(rules({}, {"breakglass"})));
+    assert_true(policyNeedsGroups(rules({}, {}, {"admins"})));
     assert_true(policyNeedsGroups(everyRule()));
-}
-
-static void unknown_groups_never_exempt(void**) {
-    Config config;
-    config.exemptGroups = {"ops"};
-    expectDecision(decidePolicy(config, "alice", {"ops"}, false, "203.0.113.9"),
-                   Decision::AskForCode);
-    Config only;
-    only.onlyGroups = {"2fa"};
-    // Outside only_groups would be PAM_IGNORE; with the membership unknown, ask for a code.
-    expectDecision(decidePolicy(only, "alice", {}, false, "203.0.113.9"), Decision::AskForCode);
-}
-
-static void unknown_groups_leave_user_and_network_rules_alone(void**) {
-    Config config;
-    config.exemptUsers = {"alice"};
-    expectDecision(decidePolicy(config, "alice", {}, false, ""), Decision::ExemptUser);
-    Config trusted;
-    trusted.trustedNetworks = {*Network::parse("192.0.2.0/24")};
-    expectDecision(decidePolicy(trusted, "bob", {}, false, "192.0.2.7"), Decision::TrustedNetwork);
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(unknown_groups_never_exempt),
-        cmocka_unit_test(unknown_groups_leave_user_and_network_rules_alone),
         cmocka_unit_test(no_rules_ask_everyone_for_a_code),
-        cmocka_unit_test(an_exempt_user_is_exempt),
-        cmocka_unit_test(user_names_match_exactly),
-        cmocka_unit_test(a_member_of_an_exempt_group_is_exempt),
+        cmocka_unit_test(exempt_users_are_exempt_by_exact_name),
+        cmocka_unit_test(members_of_an_exempt_group_are_exempt),
         cmocka_unit_test(a_group_named_like_the_user_is_not_the_user),
         cmocka_unit_test(only_groups_asks_members_only),
         cmocka_unit_test(a_trusted_network_is_exempt),
-        cmocka_unit_test(a_host_name_rhost_is_never_trusted),
-        cmocka_unit_test(an_empty_rhost_is_never_trusted),
-        cmocka_unit_test(an_exempt_user_comes_before_everything),
-        cmocka_unit_test(an_exempt_group_comes_before_only_groups_and_networks),
-        cmocka_unit_test(only_groups_comes_before_networks),
+        cmocka_unit_test(the_rules_apply_in_order),
+        cmocka_unit_test(unknown_groups_never_exempt_but_leave_the_other_rules_alone),
         cmocka_unit_test(each_decision_has_a_reason_but_asking),
         cmocka_unit_test(groups_are_needed_only_for_group_rules),
     };

@@ -7,6 +7,9 @@
 
 namespace verif8 {
 
+// The syslog priority of a log level.
+int syslogPriority(LogLevel level) noexcept;
+
 class PamLogger : public Logger {
 public:
     PamLogger(pam_handle_t* pamh, bool debug) : pamh_(pamh), debug_(debug) {}

@@ -5,9 +5,22 @@
 
 #include <exception>
 
+#include "PamLogger.hpp"
 #include "PamLogin.hpp"
+#include "verif8/Outcome.hpp"
 
 #define VERIF8_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+// The outcome table's line and code for an exception that reached the boundary. Nothing here
+// allocates, so it cannot throw again.
+int internalError(pam_handle_t* pamh, const char* why) noexcept {
+    const verif8::OutcomeFacts& facts = verif8::factsOf(verif8::Outcome::InternalError);
+    pam_syslog(pamh, verif8::syslogPriority(facts.level), "outcome=%.*s reason=\"%s\"",
+               static_cast<int>(facts.name.size()), facts.name.data(), why);
+    return facts.pamCode;
+}
+}  // namespace
 
 // An exception crossing into sshd or login would end the host process: every entry point
 // catches everything and fails closed.
@@ -15,11 +28,10 @@ VERIF8_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int flags, int argc, c
     try {
         return verif8::authenticateLogin(pamh, flags, argc, argv);
     } catch (const std::exception& error) {
-        pam_syslog(pamh, LOG_ERR, "outcome=internal_error reason=\"%s\"", error.what());
+        return internalError(pamh, error.what());
     } catch (...) {
-        pam_syslog(pamh, LOG_ERR, "outcome=internal_error reason=\"unknown exception\"");
+        return internalError(pamh, "unknown exception");
     }
-    return PAM_SERVICE_ERR;
 }
 
 // The module sets no credentials; PAM_SUCCESS keeps `auth` stacks that call setcred working.

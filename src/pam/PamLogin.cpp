@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "verif8/CodeStep.hpp"
 #include "verif8/ConfigFile.hpp"
 #include "verif8/LoginUser.hpp"
+#include "verif8/OutcomeLine.hpp"
 #include "verif8/Policy.hpp"
 #include "verif8/SessionStore.hpp"
 
@@ -65,13 +67,17 @@ private:
     mode_t saved_;
 };
 
-std::string fieldsOf(const LoginContext& login) {
-    std::string fields = logField("user", login.user);
-    if (!login.typedUser.empty())
-        fields += " " + logField("as", login.typedUser);
-    fields += " " + logField("rhost", login.rhost.empty() ? "-" : login.rhost);
-    fields += " " + logField("service", login.service.empty() ? "-" : login.service);
-    return fields;
+// Every refusal before the Authenticator runs ends like one of its logins: an outcome, its one
+// outcome line, and the outcome table's PAM code.
+int refuse(Logger& logger, Outcome outcome, const LoginContext& login, std::string reason,
+           std::chrono::steady_clock::time_point start) {
+    OutcomeDetails details;
+    details.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+    details.reason = std::move(reason);
+    logOutcome(logger, outcome, login, details);
+    return pamCodeFor(outcome);
 }
 
 // Variables a caller sets to make libcurl or OpenSSL write a file, load code or change whom they
@@ -96,7 +102,8 @@ void reportCallerEnvironment(Logger& logger) {
 // locker running common-auth as the desktop user, say. Nothing can be decided, so it says why
 // instead of reporting a config error; with nonroot=ignore it steps aside, but only for the
 // caller's own account, so no unprivileged program can use it to skip another user's code.
-int refuseNonRoot(pam_handle_t* pamh, const std::vector<std::string>& args, const char* user) {
+int refuseNonRoot(pam_handle_t* pamh, const std::vector<std::string>& args, const char* user,
+                  std::chrono::steady_clock::time_point start) {
     ConfigLoad early;
     readEarlyArguments(args, early);
     PamLogger logger(pamh, early.config.debug);
@@ -108,29 +115,24 @@ int refuseNonRoot(pam_handle_t* pamh, const std::vector<std::string>& args, cons
         logger.log(LogLevel::Error, "config: " + problem.describe());
     const auto account = login.userExists ? resolveAccount(login.user) : std::nullopt;
     const bool ownAccount = account && account->uid == getuid() && getuid() == geteuid();
-    const uid_t uid = geteuid();
-    if (early.ok() && early.config.nonRoot == NonRootMode::Ignore && ownAccount) {
-        logger.log(LogLevel::Info, logField("outcome", outcomeName(Outcome::NotRootIgnored)) + " " +
-                                       fieldsOf(login) + " reason=\"caller is not root (uid " +
-                                       std::to_string(uid) +
-                                       "), own account, nonroot=ignore; nothing sent\"");
-        return pamCodeFor(Outcome::NotRootIgnored);
-    }
-    logger.log(LogLevel::Error,
-               logField("outcome", outcomeName(Outcome::NotRoot)) + " " + fieldsOf(login) +
-                   " reason=\"caller is not root (uid " + std::to_string(uid) +
-                   "): the module needs root to read its configuration; nothing sent\"");
-    return pamCodeFor(Outcome::NotRoot);
+    const std::string caller = "caller is not root (uid " + std::to_string(geteuid()) + ")";
+    if (early.ok() && early.config.nonRoot == NonRootMode::Ignore && ownAccount)
+        return refuse(logger, Outcome::NotRootIgnored, login,
+                      caller + ", own account, nonroot=ignore; nothing sent", start);
+    return refuse(logger, Outcome::NotRoot, login,
+                  caller + ": the module needs root to read its configuration; nothing sent",
+                  start);
 }
 }  // namespace
 
 int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    const auto start = std::chrono::steady_clock::now();
     const std::vector<std::string> args(argv, argv + (argc > 0 ? argc : 0));
     const char* user = nullptr;
     const bool haveUser =
         pam_get_user(pamh, &user, nullptr) == PAM_SUCCESS && user != nullptr && *user != '\0';
     if (geteuid() != 0)
-        return refuseNonRoot(pamh, args, haveUser ? user : nullptr);
+        return refuseNonRoot(pamh, args, haveUser ? user : nullptr, start);
 
     const PrivateUmask privateUmask;
     const ConfigLoad load = loadConfig(args);
@@ -142,22 +144,18 @@ int authenticateLogin(pam_handle_t* pamh, int flags, int argc, const char** argv
         pam_fail_delay(pamh, static_cast<unsigned>(load.config.failDelayMs) * 1000U);
     reportCallerEnvironment(logger);
 
-    if (!haveUser) {
-        logger.log(LogLevel::Error, "outcome=user_unknown reason=\"no user name\"");
-        return PAM_USER_UNKNOWN;
-    }
     LoginContext login;
     login.rhost = stringItem(pamh, PAM_RHOST);
     login.service = stringItem(pamh, PAM_SERVICE);
+    if (!haveUser)
+        return refuse(logger, Outcome::UserUnknown, login, "no user name", start);
     resolveLoginUser(load.config, user, login);
 
     if (!load.ok()) {
         for (const auto& problem : load.problems)
             logger.log(LogLevel::Error, "config: " + problem.describe());
-        logger.log(LogLevel::Error, logField("outcome", outcomeName(Outcome::ConfigError)) + " " +
-                                        fieldsOf(login) +
-                                        " reason=\"configuration refused; nothing sent\"");
-        return pamCodeFor(Outcome::ConfigError);
+        return refuse(logger, Outcome::ConfigError, login, "configuration refused; nothing sent",
+                      start);
     }
     login.placeholderPassword = hasPlaceholderPassword(pamh);
     if (!login.typedUser.empty())

@@ -1,0 +1,25 @@
+// The initiate request: every setting the config gives, for the enrolled phone and a channel.
+#include "verif8/RequestBuilder.hpp"
+
+namespace verif8 {
+
+InitiateRequest buildInitiateRequest(const Config& config, const std::string& phone,
+                                     Channel channel, bool resetSession) {
+    InitiateRequest request;
+    request.destination = phone;
+    request.channel = channel;
+    request.codeLength = config.codeLength;
+    request.codeValidity = config.codeValidity;
+    request.resendingInterval = config.resendInterval;
+    request.resetSession = resetSession;
+    request.brand = config.brand;
+    request.messageTemplate = config.messageTemplate;
+    request.templateKey = config.templateKey;
+    request.language = config.language;
+    request.smsSource = config.smsSender;
+    request.callSource = config.voiceCallerId;
+    request.whatsappTemplate = config.whatsappTemplate;
+    return request;
+}
+
+}  // namespace verif8

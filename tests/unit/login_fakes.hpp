@@ -1,0 +1,316 @@
+// login_fakes.hpp: a scripted VerifyClient, Conversation, enrolments, session table, send limits
+// and logger, and the Harness that runs one login of the Authenticator against them.
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support.hpp"
+#include "verif8/Authenticator.hpp"
+#include "verif8/SessionLease.hpp"
+
+namespace fakes {
+
+using namespace verif8;
+
+inline const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
+inline const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
+inline const std::string kOtherId = "b55b02cf6fb6fb229270131908e06560";
+inline const std::string kPhone = "+6591234567";
+inline const std::string kApiKey = "APIKEY-S3CRET-0042";
+inline const std::string kCode = "739184";
+inline const std::string kLoginKey = "alice\nsshd\n203.0.113.9\n4242:1:00007f0000001000";
+inline const std::string kMasked = "\u2022\u2022\u2022\u2022\u2022\u20224567";
+inline const std::string kAsk = "\nVerification code: ";
+inline const std::string kSmsPrompt = "Code sent by SMS to " + kMasked + "." + kAsk;
+inline const auto kSteadyStart = std::chrono::steady_clock::time_point(std::chrono::hours(1000));
+inline constexpr std::time_t kNow = 1800000000;
+
+inline CallResult sessionResult(SessionStatus status, const std::string& id = kHexId,
+                                int attempt = 0) {
+    CallResult result;
+    result.status = CallStatus::Ok;
+    result.httpStatus = 200;
+    result.session = Session{};
+    result.session->id = id;
+    result.session->status = status;
+    result.session->attempt = attempt;
+    result.detail = "HTTP 200";
+    return result;
+}
+
+inline CallResult failure(CallStatus status, long http = 0, std::string detail = "scripted") {
+    CallResult result;
+    result.status = status;
+    result.httpStatus = http;
+    result.detail = std::move(detail);
+    return result;
+}
+
+class FakeClient : public VerifyClient {
+public:
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    int deadlineCalls = 0;
+    std::vector<std::string>* trace = nullptr;  // the order of calls, shared with the limiter
+    std::deque<CallResult> initiateResults;
+    std::deque<CallResult> validateResults;
+    // When none is scripted, a status read answers as the API would: WAITING, with the
+    // wrong-code count and expiry of the last answer.
+    std::deque<CallResult> statusResults;
+    std::vector<InitiateRequest> initiates;
+    std::vector<std::string> validatedSessions;
+    std::vector<std::string> validatedCodes;
+    // Like the API, a scripted validate answer with no count of its own gets one: WAITING one
+    // more wrong code than before, a final status the same count.
+    bool countAttempts = true;
+    int apiAttempt = 0;
+    std::optional<std::time_t> apiExpiresAt;
+
+    void setDeadline(std::chrono::steady_clock::time_point when) override {
+        deadline = when;
+        ++deadlineCalls;
+        note("deadline");
+    }
+    CallResult initiate(const InitiateRequest& request) override {
+        note("initiate");
+        initiates.push_back(request);
+        CallResult result = next(initiateResults);
+        if (result.session) {
+            apiAttempt = result.session->attempt;
+            apiExpiresAt = result.session->expiresAt;
+        }
+        return result;
+    }
+    CallResult validate(const std::string& sessionId, const SecretString& code) override {
+        note("validate");
+        validatedSessions.push_back(sessionId);
+        validatedCodes.emplace_back(code.view());
+        CallResult result = next(validateResults);
+        if (result.session && countAttempts && result.session->attempt == 0) {
+            if (result.session->status == SessionStatus::Waiting)
+                ++apiAttempt;
+            result.session->attempt = apiAttempt;
+            if (!result.session->expiresAt)
+                result.session->expiresAt = apiExpiresAt;
+        }
+        if (result.session)
+            apiAttempt = result.session->attempt;
+        return result;
+    }
+    CallResult status(const std::string& sessionId) override {
+        note("status");
+        if (!statusResults.empty())
+            return next(statusResults);
+        CallResult result = sessionResult(SessionStatus::Waiting, sessionId, apiAttempt);
+        result.session->expiresAt = apiExpiresAt;
+        return result;
+    }
+
+private:
+    void note(const char* call) {
+        if (trace)
+            trace->push_back(call);
+    }
+    static CallResult next(std::deque<CallResult>& results) {
+        if (results.empty())  // an unscripted call: the test's call counts will catch it
+            return failure(CallStatus::InternalError, 0, "unscripted call");
+        CallResult result = results.front();
+        results.pop_front();
+        return result;
+    }
+};
+
+class FakeConversation : public Conversation {
+public:
+    std::deque<std::optional<std::string>> replies;
+    std::vector<std::string> prompts;
+    std::vector<std::string> errors;
+    std::vector<std::string> infos;
+    std::vector<std::string> passwords;  // what PAM_AUTHTOK / PAM_OLDAUTHTOK hold
+    // Called with each prompt's index before it is answered (to move the clock on, say).
+    std::function<void(std::size_t)> onPrompt;
+
+    std::optional<SecretString> askSecret(const std::string& prompt) override {
+        if (onPrompt)
+            onPrompt(prompts.size());
+        prompts.push_back(prompt);
+        if (replies.empty() || !replies.front()) {
+            if (!replies.empty())
+                replies.pop_front();
+            return std::nullopt;
+        }
+        SecretString reply(*replies.front());
+        replies.pop_front();
+        return reply;
+    }
+    void error(const std::string& text) override { errors.push_back(text); }
+    void info(const std::string& text) override { infos.push_back(text); }
+    bool isLoginPassword(std::string_view answer) const override {
+        for (const auto& password : passwords) {
+            if (answer == password)
+                return true;
+        }
+        return false;
+    }
+};
+
+class FakeEnrolments : public EnrolmentSource {
+public:
+    EnrolmentLookup result;
+    std::vector<std::string> asked;
+    EnrolmentLookup find(const std::string& user) override {
+        asked.push_back(user);
+        return result;
+    }
+};
+
+// The number's session and claim in memory, by phone, as FileSessionStore keeps them.
+struct MemoryRow {
+    std::optional<PendingSession> session;
+    std::optional<Holder> holder;
+    std::int64_t untilMs = 0;
+};
+
+inline bool sameHolder(const Holder& a, const Holder& b) {
+    return a.pid == b.pid && a.started == b.started && a.nonce == b.nonce;
+}
+
+class MemoryStore : public SessionStore {
+public:
+    std::map<std::string, MemoryRow> rows;
+    std::set<pid_t> dead;  // holders whose process has ended
+    std::function<std::int64_t()> now = [] { return std::int64_t{0}; };
+    bool broken = false;
+    bool busy = false;
+    std::string recordProblem;  // when set, sessions cannot be recorded (a full disk, say)
+    std::vector<std::string>* trace = nullptr;
+
+    Claim claim(const std::string& phone, const Holder& holder, std::int64_t untilMs) override {
+        if (trace)
+            trace->push_back("claim");
+        Claim result;
+        if (broken || busy) {
+            result.verdict = busy ? ClaimVerdict::Busy : ClaimVerdict::Unavailable;
+            result.problem = Problem(busy ? "/state/pending.a: locked by another process"
+                                          : "/state: not a directory");
+            return result;
+        }
+        MemoryRow& row = rows[phone];
+        if (row.holder && !sameHolder(*row.holder, holder) && dead.count(row.holder->pid) == 0 &&
+            now() < row.untilMs) {
+            result.verdict = ClaimVerdict::HeldByOther;
+            result.holderPid = row.holder->pid;
+            return result;
+        }
+        row.holder = holder;
+        row.untilMs = untilMs;
+        result.verdict = ClaimVerdict::Claimed;
+        if (row.session && now() < row.session->expiresMs)
+            result.pending = row.session;
+        return result;
+    }
+    Recording record(const std::string& phone, const Holder& holder,
+                     const PendingSession& session) override {
+        if (!recordProblem.empty())
+            return {RecordVerdict::Unavailable, Problem(recordProblem)};
+        MemoryRow& row = rows[phone];
+        if (!row.holder || !sameHolder(*row.holder, holder))
+            return {RecordVerdict::ClaimLost, std::nullopt};
+        row.session = session;
+        return {RecordVerdict::Recorded, std::nullopt};
+    }
+    Result<> release(const std::string& phone, const Holder& holder, bool keepSession) override {
+        const auto found = rows.find(phone);
+        if (found == rows.end() || !found->second.holder ||
+            !sameHolder(*found->second.holder, holder))
+            return succeeded();
+        found->second.holder.reset();
+        if (!keepSession)
+            found->second.session.reset();
+        if (!found->second.session)
+            rows.erase(found);
+        return succeeded();
+    }
+};
+
+// Sends allowed until `allowed` runs out; records who asked.
+class FakeLimiter : public SendLimiter {
+public:
+    int allowed = 100;
+    LimitVerdict refusal = LimitVerdict::UserLimit;
+    std::vector<std::string> problems;
+    std::vector<std::pair<std::string, std::string>> asked;
+    std::vector<std::pair<std::string, std::string>> refunded;
+    std::vector<std::string>* trace = nullptr;
+
+    LimitDecision take(const std::string& user, const std::string& source) override {
+        if (trace)
+            trace->push_back("limit");
+        asked.emplace_back(user, source);
+        LimitDecision decision{allowed > 0 ? LimitVerdict::Allowed : refusal, problems};
+        if (allowed > 0)
+            --allowed;
+        return decision;
+    }
+    void refund(const std::string& user, const std::string& source) override {
+        refunded.emplace_back(user, source);
+        ++allowed;
+    }
+};
+
+class RecordingLogger : public Logger {
+public:
+    bool debugOn = false;
+    std::vector<std::pair<LogLevel, std::string>> lines;
+
+    void log(LogLevel level, const std::string& line) override { lines.emplace_back(level, line); }
+    bool debugEnabled() const override { return debugOn; }
+    std::vector<std::pair<LogLevel, std::string>> outcomeLines() const {
+        std::vector<std::pair<LogLevel, std::string>> found;
+        for (const auto& line : lines) {
+            if (line.second.rfind("outcome=", 0) == 0)
+                found.push_back(line);
+        }
+        return found;
+    }
+    std::string all() const {
+        std::string text;
+        for (const auto& line : lines)
+            text += line.second + "\n";
+        return text;
+    }
+    std::size_t count(LogLevel level, std::string_view part) const {
+        std::size_t found = 0;
+        for (const auto& line : lines)
+            found += line.first == level && line.second.find(part) != std::string::npos ? 1 : 0;
+        return found;
+    }
+};
+
+inline Enrolment enrolment(std::vector<Channel> channels = {Channel::Sms}) {
+    return Enrolment{"alice", kPhone, std::move(channels)};
+}
+
+// What a login left for kPhone: by default this same login's earlier round, sent 10 s ago.
+inline PendingSession pendingSession(Channel channel = Channel::Sms,
+                                     std::time_t lastSend = kNow - 10, int sends = 1,
+                                     const std::string& key = kLoginKey) {
+    PendingSession session;
+    session.sessionId = kHexId;
+    session.channel = channel;
+    session.sends = sends;
+    session.lastSendMs = static_cast<std::int64_t>(lastSend) * 1000;
+    session.expiresMs = (static_cast<std::int64_t>(lastSend) + 300) * 1000;
+    session.loginStamp = loginStamp(key);
+    return session;
+}
+
+}  // namespace fakes
