@@ -55,6 +55,8 @@ VERIF8_TEST_PACKAGES=(libcmocka-dev clang openssh-server openssh-client
 # The memory and fuzz layers: valgrind; libFuzzer and clang's sanitizer runtimes; llvm's
 # symbolizer for readable sanitizer reports.
 VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-dev llvm)
+# scripts/shape.py (suite scripts) measures functions with Universal Ctags.
+VERIF8_TEST_PACKAGES+=(universal-ctags)
 # The Debian 11, 12 and 13 roots of tests/roots and tests/packages.
 VERIF8_TEST_PACKAGES+=(debootstrap)
 # What scripts/package and tests/packages need: the Debian and RPM builds (dpkg-buildpackage
