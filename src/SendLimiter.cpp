@@ -82,11 +82,10 @@ std::optional<Counter> lockCounter(const std::string& path, uid_t owner, int loc
         decision.problems.push_back(opened.problem().text);
         return std::nullopt;
     }
-    bool busy = false;
-    std::string problem = lockStateFile(opened.value().get(), true, path, lockWaitMs, &busy);
-    if (!problem.empty()) {
-        decision.problems.push_back(std::move(problem));
-        if (busy)
+    const Locking locking = lockStateFile(opened.value(), true, path, lockWaitMs);
+    if (locking.verdict != LockVerdict::Locked) {
+        decision.problems.push_back(locking.problem->text);
+        if (locking.verdict == LockVerdict::Busy)
             decision.verdict = LimitVerdict::Busy;
         return std::nullopt;
     }

@@ -128,9 +128,8 @@ Result<ParsedTable> currentTable(TwoCopyFile& file) {
 // `edit` gets the number's row of the pruned table (a new one when it has none).
 Changed changeRow(const std::string& dir, uid_t owner, std::size_t maxBytes, int lockWaitMs,
                   const std::string& stamp, const Edit& edit) {
-    const std::string prepared = preparePrivateDirectory(dir, owner);
-    if (!prepared.empty())
-        return unusable(Change::Unavailable, Problem(prepared));
+    if (const auto prepared = prepareStateDirectory(dir, owner); !prepared)
+        return unusable(Change::Unavailable, prepared.problem());
     TwoCopyFile file(dir + "/pending.a", dir + "/pending.b", owner, maxBytes, kStaleAfter);
     const Locking locking = file.open(lockWaitMs);
     if (locking.verdict != LockVerdict::Locked)

@@ -39,38 +39,22 @@ Result<FileDescriptor> openStateFile(const std::string& path, uid_t owner) {
     return openChecked(path, rules);
 }
 
-std::string preparePrivateDirectory(const std::string& path, uid_t owner) {
-    const auto prepared = prepareStateDirectory(path, owner);
-    return prepared ? std::string() : prepared.problem().text;
-}
-
-int openPrivateFile(const std::string& path, uid_t owner, std::string& problem) {
-    auto opened = openStateFile(path, owner);
-    if (!opened) {
-        problem = opened.problem().text;
-        return -1;
-    }
-    return opened.value().release();
-}
-
-std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs,
-                          bool* timedOut) {
+Locking lockStateFile(const FileDescriptor& file, bool exclusive, const std::string& path,
+                      int waitMs) {
     struct timespec start {};
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
-            return "";
+        if (flock(file.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+            return {LockVerdict::Locked, std::nullopt};
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return path + ": cannot lock: " + strerror(errno);
+            return {LockVerdict::Unavailable, Problem(path + ": cannot lock: " + strerror(errno))};
         struct timespec now {};
         clock_gettime(CLOCK_MONOTONIC, &now);
         const long waitedMs =
             (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (waitedMs >= waitMs) {
-            if (timedOut != nullptr)
-                *timedOut = true;
-            return path + ": locked by another process for " + std::to_string(waitedMs) + " ms";
-        }
+        if (waitedMs >= waitMs)
+            return {LockVerdict::Busy, Problem(path + ": locked by another process for " +
+                                               std::to_string(waitedMs) + " ms")};
         const struct timespec pause = {0, 2 * 1000 * 1000};
         nanosleep(&pause, nullptr);
     }

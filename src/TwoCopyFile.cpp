@@ -41,55 +41,32 @@ TwoCopyFile::TwoCopyFile(std::string firstPath, std::string secondPath, uid_t ow
     copies_[1].path = std::move(secondPath);
 }
 
-TwoCopyFile::~TwoCopyFile() {
-    for (Copy& copy : copies_) {
-        if (copy.fd >= 0)
-            close(copy.fd);  // the first also releases the lock
-    }
-}
-
 Locking TwoCopyFile::open(int lockWaitMs) {
     for (Copy& copy : copies_) {
-        std::string problem;
-        copy.fd = openPrivateFile(copy.path, owner_, problem);
-        if (copy.fd < 0)
-            return {LockVerdict::Unavailable, Problem(problem)};
+        auto opened = openStateFile(copy.path, owner_);
+        if (!opened)
+            return {LockVerdict::Unavailable, opened.problem()};
+        copy.file = std::move(opened).value();
     }
-    bool timedOut = false;
-    const std::string problem =
-        lockStateFile(copies_[0].fd, true, copies_[0].path, lockWaitMs, &timedOut);
-    if (!problem.empty())
-        return {timedOut ? LockVerdict::Busy : LockVerdict::Unavailable, Problem(problem)};
+    const Locking locking = lockStateFile(copies_[0].file, true, copies_[0].path, lockWaitMs);
+    if (locking.verdict != LockVerdict::Locked)
+        return locking;
     for (Copy& copy : copies_)
         read(copy);
-    return {LockVerdict::Locked, std::nullopt};
+    return locking;
 }
 
 void TwoCopyFile::read(Copy& copy) {
     struct stat info {};
-    if (fstat(copy.fd, &info) != 0)
+    if (fstat(copy.file.get(), &info) != 0)
         return;
     copy.size = static_cast<std::size_t>(info.st_size);
     copy.mtime = info.st_mtime;
-    if (copy.size > maxBytes_ + kReadSlack)
-        return;
-    std::string content;
-    char buffer[8192];
-    for (off_t at = 0;;) {
-        const ssize_t got = pread(copy.fd, buffer, sizeof buffer, at);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return;
-        if (got == 0)
-            break;
-        content.append(buffer, static_cast<std::size_t>(got));
-        at += got;
-        if (content.size() > maxBytes_ + kReadSlack)
-            return;
-    }
-    copy.size = std::max(copy.size, content.size());
-    copy.text = std::move(content);
+    const auto content = readCapped(copy.file, maxBytes_ + kReadSlack);
+    if (!content)
+        return;  // unreadable, or more than any text written: not a whole copy
+    copy.size = std::max(copy.size, content.value().size());
+    copy.text = std::string(content.value().view());
 }
 
 const std::optional<std::string>& TwoCopyFile::text(int copy) const {
@@ -129,8 +106,8 @@ Result<> TwoCopyFile::writeOther(const std::string& text) {
     if (padded.size() < target.size)
         padded.append(target.size - padded.size(), '\n');
     for (std::size_t done = 0; done < padded.size();) {
-        const ssize_t wrote =
-            pwrite(target.fd, padded.data() + done, padded.size() - done, static_cast<off_t>(done));
+        const ssize_t wrote = pwrite(target.file.get(), padded.data() + done, padded.size() - done,
+                                     static_cast<off_t>(done));
         if (wrote < 0 && errno == EINTR)
             continue;
         if (wrote <= 0)
@@ -138,7 +115,7 @@ Result<> TwoCopyFile::writeOther(const std::string& text) {
                            (wrote < 0 ? std::string(strerror(errno)) : "no space written"));
         done += static_cast<std::size_t>(wrote);
     }
-    if (ftruncate(target.fd, static_cast<off_t>(text.size())) != 0)
+    if (ftruncate(target.file.get(), static_cast<off_t>(text.size())) != 0)
         return Problem(target.path + ": cannot cut to length: " + strerror(errno));
     return succeeded();
 }

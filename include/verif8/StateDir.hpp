@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "verif8/Result.hpp"
@@ -22,22 +23,26 @@ Result<> checkStateDirectory(const std::string& path, uid_t owner = kTrustedOwne
 // `owner` with no access for group or others. Any size: its reader judges what it holds.
 Result<FileDescriptor> openStateFile(const std::string& path, uid_t owner = kTrustedOwner);
 
-// The two above in the form SessionStore.cpp calls them until it moves to them: what is wrong
-// or "", and the descriptor or -1 with `problem` set. Nothing else may call these.
-std::string preparePrivateDirectory(const std::string& path, uid_t owner);
-int openPrivateFile(const std::string& path, uid_t owner, std::string& problem);
-
 // How long a login waits for a lock on a state file. The module's own holders keep one for
 // microseconds (no network I/O under a lock) and where the caller of su cannot stop them
 // (Unstoppable.hpp), so one held longer belongs to a process root has stopped (a debugger):
 // waiting on it for good would hold every login up. A login that waits this long sends nothing.
 constexpr int kStateLockWaitMs = 2000;
 
-// flock(2)s `fd` (shared or exclusive), retrying for up to `waitMs`. Returns what went wrong,
-// naming `path`, or "" once the lock is held.
-// `timedOut` (when given) tells a lock held by another process past the wait from other errors.
-std::string lockStateFile(int fd, bool exclusive, const std::string& path, int waitMs,
-                          bool* timedOut = nullptr);
+enum class LockVerdict {
+    Locked,
+    Busy,         // another process held the lock past the wait (`problem` says by what)
+    Unavailable,  // the file cannot be opened or locked (`problem` says why)
+};
+
+struct Locking {
+    LockVerdict verdict = LockVerdict::Unavailable;
+    std::optional<Problem> problem;  // Busy, Unavailable
+};
+
+// flock(2)s `file` (shared or exclusive), retrying for up to `waitMs`; problems name `path`.
+Locking lockStateFile(const FileDescriptor& file, bool exclusive, const std::string& path,
+                      int waitMs);
 
 // A file name for a key of any content (user names, hosts, login keys): 16 hex digits of its
 // FNV-1a hash, so that no key can reach outside the directory.

@@ -11,19 +11,10 @@
 #include <string>
 
 #include "verif8/Result.hpp"
+#include "verif8/SafeFile.hpp"
+#include "verif8/StateDir.hpp"
 
 namespace verif8 {
-
-enum class LockVerdict {
-    Locked,
-    Busy,         // another process held the lock past the wait (`problem` says by what)
-    Unavailable,  // a copy cannot be opened or locked (`problem` says why)
-};
-
-struct Locking {
-    LockVerdict verdict = LockVerdict::Unavailable;
-    std::optional<Problem> problem;  // Busy, Unavailable
-};
 
 // The copies hold texts that know their own generation (a number that grows with each write): the
 // reader tells which copies are whole and how new; the newer whole one is the text, and the next
@@ -36,7 +27,7 @@ public:
     // written for `staleAfter` seconds: what they held must no longer matter by then.
     TwoCopyFile(std::string firstPath, std::string secondPath, uid_t owner, std::size_t maxBytes,
                 std::time_t staleAfter);
-    ~TwoCopyFile();  // closes both copies, which releases the lock
+    // Closing both copies (the descriptors' owners) releases the lock.
     TwoCopyFile(const TwoCopyFile&) = delete;
     TwoCopyFile& operator=(const TwoCopyFile&) = delete;
 
@@ -61,7 +52,7 @@ public:
 private:
     struct Copy {
         std::string path;
-        int fd = -1;
+        FileDescriptor file;
         std::size_t size = 0;  // the longer of its size when opened and what was read of it
         std::time_t mtime = 0;
         std::optional<std::string> text;
