@@ -137,24 +137,23 @@ LimitDecision decode(const std::string& text) {
 
 LimitDecision FileSendLimiter::take(const std::string& user, const std::string& source) {
     // The counters are locked files too: the caller of su must not hold them by stopping it.
-    std::string problem;
-    const auto reply = runUnstoppable([&] { return encode(takeHere(user, source)); },
-                                      lockWaitMs_ * 2 + 2000, problem);
-    if (reply)
-        return decode(*reply);
+    const WorkResult work =
+        runUnstoppable([&] { return encode(takeHere(user, source)); }, lockWaitMs_ * 2 + 2000);
+    if (work.verdict == WorkVerdict::Done)
+        return decode(work.reply);
     LimitDecision decision;
-    decision.problems.push_back(stateDir_ + "/limits: " + problem);
+    decision.problems.push_back(stateDir_ + "/limits: " + work.problem->text);
     return decision;
 }
 
 void FileSendLimiter::refund(const std::string& user, const std::string& source) {
-    std::string problem;
-    runUnstoppable(
+    // A refund that cannot be made leaves the send counted: the stricter answer.
+    (void)runUnstoppable(
         [&] {
             refundHere(user, source);
             return std::string();
         },
-        lockWaitMs_ * 2 + 2000, problem);
+        lockWaitMs_ * 2 + 2000);
 }
 
 LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::string& source) {

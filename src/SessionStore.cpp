@@ -159,15 +159,13 @@ Changed changeRow(const std::string& dir, uid_t owner, std::size_t maxBytes, int
 Changed changeTable(const std::string& dir, uid_t owner, std::size_t maxBytes, int lockWaitMs,
                     const std::string& phone, const Edit& edit) {
     const std::string stamp = stateFileName("phone\n" + phone);
-    std::string problem;
-    const auto reply = runUnstoppable(
+    const WorkResult work = runUnstoppable(
         [&] { return encode(changeRow(dir, owner, maxBytes, lockWaitMs, stamp, edit)); },
-        lockWaitMs + 2000, problem);
-    if (!reply) {
-        const bool late = problem.find("not done within") != std::string::npos;
-        return unusable(late ? Change::Busy : Change::Unavailable, Problem(dir + ": " + problem));
-    }
-    return decode(*reply);
+        lockWaitMs + 2000);
+    if (work.verdict != WorkVerdict::Done)
+        return unusable(work.verdict == WorkVerdict::TimedOut ? Change::Busy : Change::Unavailable,
+                        Problem(dir + ": " + work.problem->text));
+    return decode(work.reply);
 }
 }  // namespace
 

@@ -91,20 +91,18 @@ bool readReply(int input, Clock::time_point deadline, std::string& reply) {
 }
 
 // Forks the child that runs `work`, writing to a pipe whose reading end is returned in `input`.
-pid_t startChild(const std::function<std::string()>& work, int& input, std::string& problem) {
+Result<pid_t> startChild(const std::function<std::string()>& work, int& input) {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        problem = std::string("pipe: ") + strerror(errno);
-        return -1;
-    }
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return Problem(std::string("pipe: ") + strerror(errno));
     fds[0] = moveHigh(fds[0]);
     fds[1] = moveHigh(fds[1]);
     const pid_t child = fds[0] < 0 || fds[1] < 0 ? -1 : fork();
     if (child < 0) {
-        problem = std::string("fork: ") + strerror(errno);
+        const Problem problem(std::string("fork: ") + strerror(errno));
         close(fds[0]);
         close(fds[1]);
-        return -1;
+        return problem;
     }
     if (child == 0) {
         close(fds[0]);
@@ -115,13 +113,13 @@ pid_t startChild(const std::function<std::string()>& work, int& input, std::stri
     return child;
 }
 
-std::optional<std::string> inChild(const std::function<std::string()>& work, int timeoutMs,
-                                   std::string& problem) {
+WorkResult inChild(const std::function<std::string()>& work, int timeoutMs) {
     const DefaultSigchld sigchld;
     int input = -1;
-    const pid_t child = startChild(work, input, problem);
-    if (child < 0)
-        return std::nullopt;
+    const auto started = startChild(work, input);
+    if (!started)
+        return {WorkVerdict::Failed, "", started.problem()};
+    const pid_t child = started.value();
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
     std::string reply;
     bool timedOut = !readReply(input, deadline, reply);
@@ -133,18 +131,16 @@ std::optional<std::string> inChild(const std::function<std::string()>& work, int
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
-    if (timedOut) {
-        problem = "not done within " + std::to_string(timeoutMs) + " ms; stopped";
-        return std::nullopt;
-    }
+    if (timedOut)
+        return {WorkVerdict::TimedOut, "",
+                Problem("not done within " + std::to_string(timeoutMs) + " ms; stopped")};
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        reply.compare(0, kDone.size(), kDone) != 0) {
-        problem = WIFEXITED(status) && WEXITSTATUS(status) == 126
-                      ? "could not become root in every id"
-                      : "the worker process failed";
-        return std::nullopt;
-    }
-    return reply.substr(kDone.size());
+        reply.compare(0, kDone.size(), kDone) != 0)
+        return {WorkVerdict::Failed, "",
+                Problem(WIFEXITED(status) && WEXITSTATUS(status) == 126
+                            ? "could not become root in every id"
+                            : "the worker process failed")};
+    return {WorkVerdict::Done, reply.substr(kDone.size()), std::nullopt};
 }
 }  // namespace
 
@@ -155,13 +151,13 @@ bool callerCanSignal() {
     return real != 0 || saved != 0;
 }
 
-std::optional<std::string> runUnstoppable(const std::function<std::string()>& work, int timeoutMs,
-                                          std::string& problem, ShieldMode mode) {
+WorkResult runUnstoppable(const std::function<std::string()>& work, int timeoutMs,
+                          ShieldMode mode) {
     const bool child = mode == ShieldMode::Child || (mode == ShieldMode::Auto && callerCanSignal());
     if (child)
-        return inChild(work, timeoutMs, problem);
+        return inChild(work, timeoutMs);
     const HeldStops held;
-    return work();
+    return {WorkVerdict::Done, work(), std::nullopt};
 }
 
 }  // namespace verif8

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "verif8/Result.hpp"
+
 namespace verif8 {
 
 // Whether an unprivileged user may signal this process: its real or saved uid is not 0 (su,
@@ -24,9 +26,20 @@ enum class ShieldMode {
 // forked child that is root in every id, in a session of its own, with fixed limits and default
 // signals: the caller can neither signal it nor stop it from the terminal, and it ends its work
 // even if the caller stops or kills this process meanwhile. Otherwise (sshd, login: real uid 0)
-// it runs here with the terminal's stop signals held back. Returns what `work` returned, or
-// nullopt with `problem` set when it could not run or did not end within `timeoutMs`.
-std::optional<std::string> runUnstoppable(const std::function<std::string()>& work, int timeoutMs,
-                                          std::string& problem, ShieldMode mode = ShieldMode::Auto);
+// it runs here with the terminal's stop signals held back.
+enum class WorkVerdict {
+    Done,      // `reply` is what `work` returned
+    TimedOut,  // not done within the time: the child was stopped (`problem` says so)
+    Failed,    // it could not run, or failed (`problem` says why)
+};
+
+struct WorkResult {
+    WorkVerdict verdict = WorkVerdict::Failed;
+    std::string reply;
+    std::optional<Problem> problem;  // TimedOut, Failed
+};
+
+WorkResult runUnstoppable(const std::function<std::string()>& work, int timeoutMs,
+                          ShieldMode mode = ShieldMode::Auto);
 
 }  // namespace verif8

@@ -27,17 +27,16 @@ std::string describeSelf() {
 static void in_a_child_the_work_runs_as_root_in_a_session_of_its_own(void**) {
     if (geteuid() != 0)
         skip();  // becoming root in every id needs root
-    std::string problem;
-    const auto reply = runUnstoppable(describeSelf, 2000, problem, ShieldMode::Child);
-    if (!reply) {
-        print_error("no reply: %s\n", problem.c_str());
+    const WorkResult work = runUnstoppable(describeSelf, 2000, ShieldMode::Child);
+    if (work.verdict != WorkVerdict::Done) {
+        print_error("no reply: %s\n", work.problem ? work.problem->text.c_str() : "?");
         fail();
     }
-    const std::string self = describeSelf();
-    const std::string pid = reply->substr(0, reply->find(' '));
-    assert_true(pid != std::to_string(getpid()));                  // another process
-    expect_starts_with(reply->substr(pid.size() + 1), pid + " ");  // leading its own session
-    expect_str(reply->substr(reply->rfind(' ') + 1), "000000");    // root in every id
+    const std::string& reply = work.reply;
+    const std::string pid = reply.substr(0, reply.find(' '));
+    assert_true(pid != std::to_string(getpid()));                 // another process
+    expect_starts_with(reply.substr(pid.size() + 1), pid + " ");  // leading its own session
+    expect_str(reply.substr(reply.rfind(' ') + 1), "000000");     // root in every id
 }
 
 static void the_caller_of_su_cannot_signal_the_child(void**) {
@@ -51,8 +50,7 @@ static void the_caller_of_su_cannot_signal_the_child(void**) {
         if (setresuid(2010, 0, 0) != 0)
             _exit(2);
         assert_true(callerCanSignal());
-        std::string problem;
-        const auto reply = runUnstoppable(
+        const WorkResult work = runUnstoppable(
             [] {
                 const pid_t worker = getpid();
                 const pid_t caller = fork();
@@ -66,8 +64,8 @@ static void the_caller_of_su_cannot_signal_the_child(void**) {
                 waitpid(caller, &status, 0);
                 return std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 4);
             },
-            2000, problem);  // Auto: a child, because the caller may signal this process
-        _exit(reply && *reply == "0" ? 0 : 1);
+            2000);  // Auto: a child, because the caller may signal this process
+        _exit(work.verdict == WorkVerdict::Done && work.reply == "0" ? 0 : 1);
     }
     int status = 0;
     waitpid(su, &status, 0);
@@ -78,40 +76,37 @@ static void the_caller_of_su_cannot_signal_the_child(void**) {
 static void work_that_does_not_end_in_time_is_stopped(void**) {
     if (geteuid() != 0)
         skip();
-    std::string problem;
     const auto start = std::chrono::steady_clock::now();
-    const auto reply = runUnstoppable(
+    const WorkResult work = runUnstoppable(
         [] {
             sleep(30);
             return std::string("late");
         },
-        200, problem, ShieldMode::Child);
-    assert_false(reply.has_value());
-    expect_contains(problem, "not done within 200 ms");
+        200, ShieldMode::Child);
+    assert_true(work.verdict == WorkVerdict::TimedOut);
+    expect_contains(work.problem->text, "not done within 200 ms");
     assert_true(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
 
 static void work_that_throws_is_a_failure_not_a_reply(void**) {
     if (geteuid() != 0)
         skip();
-    std::string problem;
-    const auto reply = runUnstoppable([]() -> std::string { throw std::bad_alloc(); }, 2000,
-                                      problem, ShieldMode::Child);
-    assert_false(reply.has_value());
-    expect_contains(problem, "failed");
+    const WorkResult work =
+        runUnstoppable([]() -> std::string { throw std::bad_alloc(); }, 2000, ShieldMode::Child);
+    assert_true(work.verdict == WorkVerdict::Failed);
+    expect_contains(work.problem->text, "failed");
 }
 
 static void inline_work_runs_here_with_the_terminal_stops_held(void**) {
-    std::string problem;
-    const auto reply = runUnstoppable(
+    const WorkResult work = runUnstoppable(
         [] {
             sigset_t mask;
             pthread_sigmask(SIG_BLOCK, nullptr, &mask);
             return std::to_string(getpid()) + (sigismember(&mask, SIGTSTP) ? " held" : " open");
         },
-        2000, problem, ShieldMode::Inline);
-    assert_true(reply.has_value());
-    expect_str(*reply, std::to_string(getpid()) + " held");
+        2000, ShieldMode::Inline);
+    assert_true(work.verdict == WorkVerdict::Done);
+    expect_str(work.reply, std::to_string(getpid()) + " held");
     sigset_t after;
     pthread_sigmask(SIG_BLOCK, nullptr, &after);
     assert_false(sigismember(&after, SIGTSTP));  // given back
