@@ -19,19 +19,15 @@ bool isCommentOrBlank(std::string_view line) {
     return line.empty() || line.front() == '#';
 }
 
-std::optional<std::vector<Channel>> parseChannels(std::string_view list, std::string& error) {
+Result<std::vector<Channel>> parseChannels(std::string_view list) {
     std::vector<Channel> channels;
     for (std::string_view name : split(list, ",", EmptyFields::Keep)) {
         const auto channel = parseChannel(name);
-        if (!channel) {
-            error = "unknown channel '" + sanitizeForMessage(name) +
-                    "' (expected sms, voice, whatsapp or viber, separated by commas)";
-            return std::nullopt;
-        }
-        if (std::find(channels.begin(), channels.end(), *channel) != channels.end()) {
-            error = "channel '" + std::string(name) + "' is listed twice";
-            return std::nullopt;
-        }
+        if (!channel)
+            return Problem("unknown channel '" + sanitizeForMessage(name) +
+                           "' (expected sms, voice, whatsapp or viber, separated by commas)");
+        if (std::find(channels.begin(), channels.end(), *channel) != channels.end())
+            return Problem("channel '" + std::string(name) + "' is listed twice");
         channels.push_back(*channel);
     }
     return channels;
@@ -44,38 +40,30 @@ bool isValidPhone(std::string_view phone) {
     return std::all_of(phone.begin() + 1, phone.end(), isAsciiDigit);
 }
 
-std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel,
-                                            std::string& error) {
+Result<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel) {
     const bool hasControlBesidesTab = std::any_of(line.begin(), line.end(), [](char c) {
         return c != '\t' && hasControl(std::string_view(&c, 1));
     });
-    if (hasControlBesidesTab) {
-        error = "contains control characters";
-        return std::nullopt;
-    }
+    if (hasControlBesidesTab)
+        return Problem("contains control characters");
     const auto fields = split(line, kBlanks, EmptyFields::Skip);
-    if (fields.size() < 2) {
-        error = "expected 'USER PHONE [CHANNEL,...]'";
-        return std::nullopt;
-    }
-    if (fields.size() > 3) {
-        error = "unexpected text after the channels: '" + sanitizeForMessage(fields[3]) + "'";
-        return std::nullopt;
-    }
-    if (!isValidPhone(fields[1])) {
-        // Not quoted: a mistyped number is still somebody's phone number, and this reaches logs.
-        error = "the phone number (" + std::to_string(fields[1].size()) +
-                " characters) is not in international form ('+' and 8 to 15 digits)";
-        return std::nullopt;
-    }
+    if (fields.size() < 2)
+        return Problem("expected 'USER PHONE [CHANNEL,...]'");
+    if (fields.size() > 3)
+        return Problem("unexpected text after the channels: '" + sanitizeForMessage(fields[3]) +
+                       "'");
+    // Not quoted: a mistyped number is still somebody's phone number, and this reaches logs.
+    if (!isValidPhone(fields[1]))
+        return Problem("the phone number (" + std::to_string(fields[1].size()) +
+                       " characters) is not in international form ('+' and 8 to 15 digits)");
     Enrolment entry;
     entry.user = std::string(fields[0]);
     entry.phone = std::string(fields[1]);
     if (fields.size() == 3) {
-        auto channels = parseChannels(fields[2], error);
+        auto channels = parseChannels(fields[2]);
         if (!channels)
-            return std::nullopt;
-        entry.channels = std::move(*channels);
+            return channels.problem();
+        entry.channels = std::move(channels).value();
     } else {
         // assign(), not "= {x}": GCC 14 warns (-Warray-bounds) on that form at -O2.
         entry.channels.assign(1, defaultChannel);
@@ -93,10 +81,10 @@ EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Chan
         ++number;
         if (isCommentOrBlank(line) || firstField(line) != user)
             return;
-        std::string error;
-        auto entry = parseEnrolmentLine(line, defaultChannel, error);
+        auto entry = parseEnrolmentLine(line, defaultChannel);
         if (!entry) {
-            lookup.problems.push_back(source + ":" + std::to_string(number) + ": " + error);
+            lookup.problems.push_back(source + ":" + std::to_string(number) + ": " +
+                                      entry.problem().text);
             bad = true;
         } else if (foundOn != 0) {
             lookup.problems.push_back(source + ":" + std::to_string(number) +
@@ -105,7 +93,7 @@ EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Chan
             bad = true;
         } else {
             foundOn = number;
-            lookup.entry = std::move(entry);
+            lookup.entry = std::move(entry).value();
         }
     });
     if (bad || !lookup.entry) {
@@ -119,31 +107,30 @@ EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Chan
     return lookup;
 }
 
-std::vector<Enrolment> parseEnrolments(std::string_view text, Channel defaultChannel,
-                                       std::vector<EnrolmentLineError>& errors) {
-    std::vector<Enrolment> entries;
+EnrolmentList parseEnrolments(std::string_view text, Channel defaultChannel) {
+    EnrolmentList list;
+    std::vector<Enrolment>& entries = list.entries;
     int number = 0;
     forEachLine(text, [&](std::string_view line) {
         ++number;
         if (isCommentOrBlank(line))
             return;
-        std::string error;
-        auto entry = parseEnrolmentLine(line, defaultChannel, error);
+        auto entry = parseEnrolmentLine(line, defaultChannel);
         if (!entry) {
-            errors.push_back({number, error});
+            list.problems.push_back({number, entry.problem().text});
             return;
         }
-        const auto earlier = std::find_if(entries.begin(), entries.end(), [&](const Enrolment& e) {
-            return e.user == entry->user;
-        });
+        const std::string& user = entry.value().user;
+        const auto earlier = std::find_if(entries.begin(), entries.end(),
+                                          [&](const Enrolment& e) { return e.user == user; });
         if (earlier != entries.end()) {
-            errors.push_back(
-                {number, "user '" + sanitizeForMessage(entry->user) + "' listed again"});
+            list.problems.push_back(
+                {number, "user '" + sanitizeForMessage(user) + "' listed again"});
             return;
         }
-        entries.push_back(std::move(*entry));
+        entries.push_back(std::move(entry).value());
     });
-    return entries;
+    return list;
 }
 
 Result<SecretString> readUsersFile(const std::string& path, uid_t owner) {

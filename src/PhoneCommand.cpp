@@ -202,15 +202,14 @@ EnrolmentLookup PhoneCommand::find(const std::string& user) {
     }
     if (output.find('\n') != std::string_view::npos)
         return unavailable("printed more than one line");
-    std::string error;
     // The user is not part of the output; a stand-in keeps the users-file line format.
-    auto entry = parseEnrolmentLine("user " + std::string(output), defaultChannel_, error);
+    auto entry = parseEnrolmentLine("user " + std::string(output), defaultChannel_);
     if (!entry)
-        return unavailable("its output is not 'PHONE [CHANNEL,...]': " + error);
-    entry->user = user;
+        return unavailable("its output is not 'PHONE [CHANNEL,...]': " + entry.problem().text);
     EnrolmentLookup lookup;
     lookup.kind = EnrolmentLookup::Kind::Found;
-    lookup.entry = std::move(entry);
+    lookup.entry = std::move(entry).value();
+    lookup.entry->user = user;
     return lookup;
 }
 

@@ -32,16 +32,21 @@ struct EnrolmentLookup {
     std::vector<std::string> problems;  // bad lines for this user, or why the file is unusable
 };
 
-struct EnrolmentLineError {
+// A bad line of the users file, by its number.
+struct EnrolmentProblem {
     int line = 0;
-    std::string message;
+    std::string text;
+};
+
+struct EnrolmentList {
+    std::vector<Enrolment> entries;
+    std::vector<EnrolmentProblem> problems;  // bad and repeated lines
 };
 
 inline constexpr std::size_t kMaxUsersFileSize = 8 * 1024 * 1024;
 
-// Parses one non-comment line; on failure returns nullopt and sets `error`.
-std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel,
-                                            std::string& error);
+// Parses one non-comment line.
+Result<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel);
 
 // Looks one user up in users-file text. Lines of other users are not parsed beyond their first
 // field, so a login pays only for its own line; a bad line or a second line for the user makes
@@ -49,9 +54,8 @@ std::optional<Enrolment> parseEnrolmentLine(std::string_view line, Channel defau
 EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Channel defaultChannel,
                               const std::string& source);
 
-// Parses every line (for verif8ctl check-config); bad lines land in `errors`.
-std::vector<Enrolment> parseEnrolments(std::string_view text, Channel defaultChannel,
-                                       std::vector<EnrolmentLineError>& errors);
+// Parses every line (for verif8ctl check-config).
+EnrolmentList parseEnrolments(std::string_view text, Channel defaultChannel);
 
 // Where the Authenticator finds a user's phone.
 class EnrolmentSource {

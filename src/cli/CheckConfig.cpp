@@ -64,21 +64,21 @@ bool checkUsersFile(const Config& c) {
         fprintf(stderr, "%s\n", sanitize(file.problem().text).c_str());
         return false;
     }
-    std::vector<EnrolmentLineError> errors;
-    const auto entries = parseEnrolments(file.value().view(), c.channel, errors);
-    for (const auto& error : errors)
-        fprintf(stderr, "%s:%d: %s\n", c.usersFile.c_str(), error.line,
-                sanitize(error.message).c_str());
-    bool ok = errors.empty();
+    const EnrolmentList list = parseEnrolments(file.value().view(), c.channel);
+    for (const auto& problem : list.problems)
+        fprintf(stderr, "%s:%d: %s\n", c.usersFile.c_str(), problem.line,
+                sanitize(problem.text).c_str());
+    bool ok = list.problems.empty();
     std::set<Channel> channels;
-    for (const auto& entry : entries)
+    for (const auto& entry : list.entries)
         channels.insert(entry.channels.begin(), entry.channels.end());
     if (channels.count(Channel::Whatsapp) != 0 && !c.whatsappTemplate) {
         fprintf(stderr, "%s: users on WhatsApp need whatsapp_template in the config\n",
                 c.usersFile.c_str());
         ok = false;
     }
-    printf("%s: %zu users, %zu bad lines\n", c.usersFile.c_str(), entries.size(), errors.size());
+    printf("%s: %zu users, %zu bad lines\n", c.usersFile.c_str(), list.entries.size(),
+           list.problems.size());
     return ok;
 }
 

@@ -41,10 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(lookup.problems.empty());
     }
 
-    std::vector<verif8::EnrolmentLineError> errors;
-    const auto entries = verif8::parseEnrolments(text, defaultChannel, errors);
-    for (const auto& error : errors)
-        check(error.line > 0 && !error.message.empty());
+    const auto [entries, problems] = verif8::parseEnrolments(text, defaultChannel);
+    for (const auto& problem : problems)
+        check(problem.line > 0 && !problem.text.empty());
     std::size_t looked = 0;
     for (const auto& entry : entries) {
         checkEntry(entry);
@@ -61,11 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
 
-    std::string error;
-    const auto line = verif8::parseEnrolmentLine(user, defaultChannel, error);
+    const auto line = verif8::parseEnrolmentLine(user, defaultChannel);
     if (line)
-        checkEntry(*line);
+        checkEntry(line.value());
     else
-        check(!error.empty());
+        check(!line.problem().text.empty());
     return 0;
 }

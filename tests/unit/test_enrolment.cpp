@@ -70,11 +70,10 @@ static void good_lines_give_user_phone_and_channels(void**) {
         {"bob +123456789012345", Channel::Sms, "bob +123456789012345 sms"},
     };
     for (const Row& row : rows) {
-        std::string problem;
-        const auto entry = parseEnrolmentLine(row.line, row.defaultChannel, problem);
+        const auto entry = parseEnrolmentLine(row.line, row.defaultChannel);
         if (!entry)
-            fail_msg("'%s' refused: %s", row.line, problem.c_str());
-        expect_str(described(*entry), row.expected);
+            fail_msg("'%s' refused: %s", row.line, entry.problem().text.c_str());
+        expect_str(described(entry.value()), row.expected);
     }
 }
 
@@ -103,8 +102,9 @@ static void bad_lines_are_refused_with_the_reason(void**) {
         {"bob +65912\r34567", "control characters"},
     };
     for (const auto& [line, needle] : rows) {
-        std::string problem;
-        expect_row(!parseEnrolmentLine(line, Channel::Sms, problem).has_value(), line);
+        const auto entry = parseEnrolmentLine(line, Channel::Sms);
+        expect_row(!entry.ok(), line);
+        const std::string problem = entry.ok() ? std::string() : entry.problem().text;
         expect_contains(problem, needle);
         expect_row(!test::hasControlBytes(problem), line);
     }
@@ -188,27 +188,25 @@ static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
 // ---- parseEnrolments
 
 static void parse_enrolments_reads_every_good_line(void**) {
-    std::vector<EnrolmentLineError> errors;
-    const auto entries = parseEnrolments("# all\nalice +6591234567 voice\n\nbob +447700900123\r\n",
-                                         Channel::Whatsapp, errors);
-    assert_int_equal(errors.size(), 0);
+    const auto [entries, problems] = parseEnrolments(
+        "# all\nalice +6591234567 voice\n\nbob +447700900123\r\n", Channel::Whatsapp);
+    assert_int_equal(problems.size(), 0);
     assert_int_equal(entries.size(), 2);
     expect_str(described(entries[0]), "alice +6591234567 voice");
     expect_str(described(entries[1]), "bob +447700900123 whatsapp");
 }
 
 static void parse_enrolments_reports_bad_lines_by_number(void**) {
-    std::vector<EnrolmentLineError> errors;
-    const auto entries = parseEnrolments(
+    const auto [entries, problems] = parseEnrolments(
         "alice +6591234567\nbob 12345\ncarol +33612345678 sms,sms\nalice +6598765432\n",
-        Channel::Sms, errors);
+        Channel::Sms);
     assert_int_equal(entries.size(), 1);
     expect_str(entries[0].phone, "+6591234567");
-    assert_int_equal(errors.size(), 3);
-    assert_int_equal(errors[0].line, 2);
-    assert_int_equal(errors[1].line, 3);
-    assert_int_equal(errors[2].line, 4);
-    expect_contains(errors[2].message, "'alice' listed again");
+    assert_int_equal(problems.size(), 3);
+    assert_int_equal(problems[0].line, 2);
+    assert_int_equal(problems[1].line, 3);
+    assert_int_equal(problems[2].line, 4);
+    expect_contains(problems[2].text, "'alice' listed again");
 }
 
 // ---- UsersFile: root-owned (here: ours), not writable by group or others, no link, no NUL
