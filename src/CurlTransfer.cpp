@@ -132,17 +132,14 @@ CallStatus classifyTransportError(CURLcode code) {
 // retries only on a reused one), and only if no TLS handshake completed (the request goes out
 // after it) or the name did not resolve or the connect was refused. Anything else may have.
 bool failedBeforeAnyRequest(CURLcode code, bool mayHaveReused, curl_off_t tlsDoneUs) {
-    if (mayHaveReused)
-        return false;
-    return tlsDoneUs == 0 || code == CURLE_COULDNT_RESOLVE_HOST ||
-           code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_COULDNT_CONNECT;
+    return !mayHaveReused && (tlsDoneUs == 0 || code == CURLE_COULDNT_RESOLVE_HOST ||
+                              code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_COULDNT_CONNECT);
 }
 
 TransferResult internalError(std::string problem) {
-    TransferResult result;
-    result.call.status = CallStatus::InternalError;
-    result.call.detail = std::move(problem);
-    return result;
+    return {CallResult{CallStatus::InternalError, 0, std::nullopt, std::nullopt, true,
+                       std::move(problem)},
+            false};
 }
 }  // namespace
 
@@ -165,7 +162,8 @@ Result<CURL*> CurlTransfer::ready() {
 }
 
 bool CurlTransfer::configure(const SecretString& url, const std::string* postBody,
-                             curl_slist* headers, Exchange& exchange, long timeLeftMs) {
+                             curl_slist* headers, Exchange& exchange,
+                             std::chrono::steady_clock::time_point deadline) {
     CURL* h = handle_.get();
     curlApi().easyReset(h);
     errorText_[0] = '\0';
@@ -185,7 +183,9 @@ bool CurlTransfer::configure(const SecretString& url, const std::string* postBod
     set(api.easySetopt(h, CURLOPT_NOPROXY, ""));
     set(api.easySetopt(h, CURLOPT_NOSIGNAL, 1L));
     // The login's budget bounds every request; curl takes 0 as "no limit", so never pass 0.
-    const long left = std::max(1L, timeLeftMs);
+    const auto timeLeft = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const long left = std::max(1L, static_cast<long>(timeLeft.count()));
     set(api.easySetopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                        std::min(config_.connectTimeout * 1000, left)));
     set(api.easySetopt(h, CURLOPT_TIMEOUT_MS, std::min(config_.requestTimeout * 1000, left)));
@@ -232,7 +232,7 @@ bool CurlTransfer::setTrust() {
 }
 
 TransferResult CurlTransfer::perform(const SecretString& url, const std::string* postBody,
-                                     long timeLeftMs) {
+                                     std::chrono::steady_clock::time_point deadline) {
     // The caller's environment (su's caller chose it) never reaches libcurl or OpenSSL: not at
     // load (OpenSSL's constructors), not at libcurl's global init (SSLKEYLOGFILE), not while a
     // request is made (proxies, SSL_CERT_FILE, OPENSSL_CONF).
@@ -249,7 +249,7 @@ TransferResult CurlTransfer::perform(const SecretString& url, const std::string*
         (postBody == nullptr || appendHeader(headers, "Content-Type: application/json")) &&
         appendHeader(headers, "Expect:");
     Exchange exchange;
-    if (!headersOk || !configure(url, postBody, headers.get(), exchange, timeLeftMs))
+    if (!headersOk || !configure(url, postBody, headers.get(), exchange, deadline))
         return internalError("could not set up the HTTPS request");
     const bool mayHaveReused = connectionsOpened_ > 0;
     const CURLcode code = curlApi().easyPerform(handle.value());

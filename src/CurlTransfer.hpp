@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,8 +30,10 @@ public:
     CurlTransfer(const CurlTransfer&) = delete;
     CurlTransfer& operator=(const CurlTransfer&) = delete;
 
-    // GET when `postBody` is null, else POST of it; no request may take longer than `timeLeftMs`.
-    TransferResult perform(const SecretString& url, const std::string* postBody, long timeLeftMs);
+    // GET when `postBody` is null, else POST of it; the request ends by `deadline` (the time
+    // left is taken after libcurl is loaded and the handle set up, just before the request).
+    TransferResult perform(const SecretString& url, const std::string* postBody,
+                           std::chrono::steady_clock::time_point deadline);
 
     struct Exchange;
 
@@ -41,7 +44,7 @@ private:
 
     Result<CURL*> ready();
     bool configure(const SecretString& url, const std::string* postBody, curl_slist* headers,
-                   Exchange& exchange, long timeLeftMs);
+                   Exchange& exchange, std::chrono::steady_clock::time_point deadline);
     bool setTrust();
     TransferResult failed(CURLcode code, const Exchange& exchange, bool mayHaveReused);
 

@@ -69,8 +69,7 @@ CallResult CurlVerifyClient::Impl::callOnce(const std::string& path, const Secre
         SecretString url(baseUrls[index] + path);
         if (query != nullptr)
             url.append(query->view());
-        const TransferResult transferred =
-            transfer.perform(url, postBody, millisecondsUntil(deadline));
+        const TransferResult transferred = transfer.perform(url, postBody, deadline);
         result = transferred.call;
         const bool nothingSent = transferred.nothingSent;
         // A request whose time was cut to what was left of the login's budget and ran out
