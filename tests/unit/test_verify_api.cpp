@@ -2,7 +2,6 @@
 // response, read from tests/fixtures/verify/. Repeated cases are table rows named in failures.
 #include <rapidjson/document.h>
 
-#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,8 +43,8 @@ Keys keysOf(const rapidjson::Value& object) {
 void expectBody(const std::string& row, const InitiateRequest& request,
                 const std::string& expected) {
     const std::string text = buildInitiateBody(request);
-    const rapidjson::Value& actual = parseJson(text);
-    if (actual != static_cast<const rapidjson::Value&>(parseJson(expected))) {
+    const rapidjson::Document actual = parseJson(text), wanted = parseJson(expected);
+    if (static_cast<const rapidjson::Value&>(actual) != wanted) {
         print_error("row \"%s\": body %s\n      expected %s\n", row.c_str(), text.c_str(),
                     expected.c_str());
         fail();
@@ -60,15 +59,16 @@ void expectRowText(const std::string& row, const std::string& actual, const std:
     }
 }
 
-// The request fields verify-api.md documents, top level and inside each channel object.
-const Keys kDocumentedFields{
-    "destination", "country",  "channel",     "codeLength", "codeValidity", "codeType",
-    "brand",       "template", "templateKey", "language",   "resetSession", "resendingInterval",
-    "callbackUrl", "clientIp", "sms",         "call",       "whatsapp"};
-const std::vector<std::pair<const char*, Keys>> kDocumentedObjectFields{
-    {"sms", {"source", "encoding"}},
-    {"call", {"source", "speed", "repetition", "voiceProfile"}},
-    {"whatsapp", {"templateName"}}};
+// The request fields verify-api.md documents, a channel object's as "sms.source".
+bool documented(const std::string& field) {
+    return std::string(
+               " destination country channel codeLength codeValidity codeType brand template"
+               " templateKey language resetSession resendingInterval callbackUrl clientIp sms"
+               " sms.source sms.encoding call call.source call.speed call.repetition"
+               " call.voiceProfile whatsapp whatsapp.templateName ")
+               .find(" " + field + " ") != std::string::npos;
+}
+const Keys kChannelObjects{"sms", "call", "whatsapp"};
 
 InitiateRequest minimalRequest(Channel channel = Channel::Sms) {
     InitiateRequest request;
@@ -114,8 +114,7 @@ void expectBadSession(const std::string& text, const std::string& row) {
     expect_row(!parseSession(text).has_value(), row);
     const CallResult result = interpretResponse(200, text, std::nullopt);
     expectStatus(result, CallStatus::BadResponse, row);
-    expect_row(result.httpStatus == 200, row);
-    expect_row(!result.session.has_value(), row);
+    expect_row(result.httpStatus == 200 && !result.session.has_value(), row);
     expect_row(result.detail.find("HTTP 200") != std::string::npos, row);
 }
 
@@ -188,14 +187,13 @@ static void initiate_body_fields_are_all_documented(void**) {
         for (const char* wrong : {"\"expiry\"", "\"text\"", "\"voice\"", "\"maxAttempts\""})
             expect_row(text.find(wrong) == std::string::npos, row + " " + wrong);
         const auto json = parseJson(text);
-        for (const auto& key : keysOf(json))
-            expect_row(kDocumentedFields.count(key) == 1, row + " " + key);
-        for (const auto& [object, documented] : kDocumentedObjectFields) {
-            if (!json.HasMember(object))
+        for (const auto& key : keysOf(json)) {
+            expect_row(documented(key), row + " " + key);
+            if (kChannelObjects.count(key) == 0)
                 continue;
-            expect_row(json[object].IsObject(), row + " " + object);
-            for (const auto& key : keysOf(json[object]))
-                expect_row(documented.count(key) == 1, row + " " + object + "." + key);
+            expect_row(json[key.c_str()].IsObject(), row + " " + key);
+            for (const auto& inner : keysOf(json[key.c_str()]))
+                expect_row(documented(key + "." + inner), row + " " + key + "." + inner);
         }
     }
 }
@@ -476,20 +474,17 @@ static void hostile_bodies_are_bad_responses(void**) {
         "{\"sessionId\":\"" + std::string(129, 'a') + "\",\"status\":\"WAITING\"}"};
     for (const std::string& text : texts)
         rows.emplace_back(text, text);
-    for (const auto& [row, text] : rows)
-        expectBadSession(text, row);
-}
-
-static void deep_nesting_does_not_crash(void**) {
-    const std::string open(100000, '[');
+    // Deep nesting must not exhaust the stack.
+    const std::string open(100000, '['), session = R"({"sessionId":"abc","status":"WAITING","x":)";
     std::string objects;
     for (int i = 0; i < 100000; ++i)
         objects += "{\"a\":";
-    expectBadSession(open, "100000 x [");
-    expectBadSession(open + std::string(100000, ']'), "100000 x [ then ]");
-    expectBadSession(objects, "100000 x {\"a\":");
-    expectBadSession(R"({"sessionId":"abc","status":"WAITING","x":)" + open,
-                     "a session then 100000 x [");
+    rows.insert(rows.end(), {{"100000 x [", open},
+                             {"100000 x [ then ]", open + std::string(100000, ']')},
+                             {"100000 x {\"a\":", objects},
+                             {"a session then 100000 x [", session + open}});
+    for (const auto& [row, text] : rows)
+        expectBadSession(text, row);
 }
 
 int main() {
@@ -510,7 +505,6 @@ int main() {
         cmocka_unit_test(bodies_that_are_not_error_envelopes_have_no_api_error),
         cmocka_unit_test(every_other_answer_is_classified_by_its_status),
         cmocka_unit_test(hostile_bodies_are_bad_responses),
-        cmocka_unit_test(deep_nesting_does_not_crash),
     };
     return cmocka_run_group_tests_name("verify_api", tests, nullptr, nullptr);
 }
