@@ -39,12 +39,14 @@ Keys keysOf(const rapidjson::Value& object) {
 }
 
 // The body built from `request` must be the JSON object `expected`: the same members (in any
-// order) with the same values, so every field and the absence of every other is checked.
+// order) with the same values, so every field and the absence of every other is checked. The
+// comparison takes 8.0 for 8, so the two numbers are checked for integers as well.
 void expectBody(const std::string& row, const InitiateRequest& request,
                 const std::string& expected) {
     const std::string text = buildInitiateBody(request);
     const rapidjson::Document actual = parseJson(text), wanted = parseJson(expected);
-    if (static_cast<const rapidjson::Value&>(actual) != wanted) {
+    if (static_cast<const rapidjson::Value&>(actual) != wanted || !actual["codeLength"].IsInt() ||
+        !actual["codeValidity"].IsInt()) {
         print_error("row \"%s\": body %s\n      expected %s\n", row.c_str(), text.c_str(),
                     expected.c_str());
         fail();
@@ -176,8 +178,6 @@ static void initiate_body_sends_each_optional_only_when_set(void**) {
          R"("codeValidity":300})"}};
     for (const auto& [row, request, expected] : rows)
         expectBody(row, request, expected);
-    const auto json = parseJson(buildInitiateBody(minimalRequest()));
-    assert_true(json["codeLength"].IsInt() && json["codeValidity"].IsInt());
 }
 
 static void initiate_body_fields_are_all_documented(void**) {
