@@ -120,62 +120,57 @@ pid_t pidFrom(const std::string& path) {
 
 // ---- good output
 
-static void a_phone_and_channels_are_found(void**) {
+static void a_phone_and_its_channels_are_found(void**) {
+    const struct {
+        const char* name;
+        const char* body;
+        Channel fallback;
+        std::vector<Channel> channels;
+    } rows[] = {
+        {"phone and channels",
+         "echo '+6591234567 sms,voice'",
+         Channel::Sms,
+         {Channel::Sms, Channel::Voice}},
+        {"no channels: sms by default", "echo +6591234567", Channel::Sms, {Channel::Sms}},
+        {"no channels: voice by default", "echo +6591234567", Channel::Voice, {Channel::Voice}},
+        {"no channels: viber by default", "echo +6591234567", Channel::Viber, {Channel::Viber}},
+        {"blanks around and CRLF",
+         "printf '  +6591234567\\tvoice  \\r\\n\\n'",
+         Channel::Sms,
+         {Channel::Voice}},
+    };
     Scripts s;
-    const auto lookup = run({s.script("echo '+6591234567 sms,voice'")});
-    expectFound(lookup);
-    assert_int_equal(lookup.problems.size(), 0);
-    expect_str(lookup.entry->user, "alice");
-    expect_str(lookup.entry->phone, kPhone);
-    assert_int_equal(lookup.entry->channels.size(), 2);
-    assert_true(lookup.entry->channels[0] == Channel::Sms);
-    assert_true(lookup.entry->channels[1] == Channel::Voice);
-}
-
-static void a_phone_without_channels_gets_the_default_channel(void**) {
-    Scripts s;
-    const std::string program = s.script("echo +6591234567");
-    for (Channel channel : {Channel::Sms, Channel::Voice, Channel::Viber}) {
-        const auto lookup = run({program}, "alice", channel);
-        expectFound(lookup);
-        expect_str(lookup.entry->phone, kPhone);
-        assert_int_equal(lookup.entry->channels.size(), 1);
-        assert_true(lookup.entry->channels[0] == channel);
+    for (const auto& row : rows) {
+        const auto lookup = run({s.script(row.body)}, "alice", row.fallback);
+        expect_row(lookup.kind == Kind::Found && lookup.entry && lookup.problems.empty(), row.name);
+        expect_row(lookup.entry->user == "alice" && lookup.entry->phone == kPhone, row.name);
+        expect_row(lookup.entry->channels == row.channels, row.name);
     }
 }
 
-static void surrounding_blanks_and_crlf_are_tolerated(void**) {
-    Scripts s;
-    const auto lookup = run({s.script("printf '  +6591234567\\tvoice  \\r\\n\\n'")});
-    expectFound(lookup);
-    expect_str(lookup.entry->phone, kPhone);
-    assert_true(lookup.entry->channels.at(0) == Channel::Voice);
-}
-
-static void the_user_replaces_percent_u_in_every_argument(void**) {
-    Scripts s;
-    const std::string program =
-        s.script("printf '%s' \"$1\" > " + s.at("arg1") + "\nprintf '%s' \"$2\" > " + s.at("arg2") +
-                 "\nprintf '%s' \"$3\" > " + s.at("arg3") + "\nprintf '%s' \"$#\" > " +
-                 s.at("argc") + "\necho +6591234567");
-    const auto lookup = run({program, "%u", "--user=%u@%u.example", "plain"}, "alice");
-    expectFound(lookup);
-    expect_str(readFile(s.at("arg1")), "alice");
-    expect_str(readFile(s.at("arg2")), "--user=alice@alice.example");
-    expect_str(readFile(s.at("arg3")), "plain");
-    expect_str(readFile(s.at("argc")), "3");
-}
-
-static void a_user_is_passed_as_one_argument_without_a_shell(void**) {
+// The user replaces every "%u" in the arguments; the replacement is not searched again, and
+// nothing in it is interpreted (no shell). Each argument ends in '|' where the program saw it.
+static void the_user_replaces_percent_u_in_the_arguments_as_is(void**) {
     Scripts s;
     const std::string program =
         s.script("printf '%s|' \"$@\" > " + s.at("args") + "\necho +6591234567");
-    // Replacement text is not searched again, and nothing in it is interpreted.
-    const std::string user = "%u;$(touch " + s.at("pwned") + ") *";
-    const auto lookup = run({program, "%u", "x%uy"}, user);
-    expectFound(lookup);
-    expect_str(readFile(s.at("args")), user + "|x" + user + "y|");
-    assert_int_not_equal(access(s.at("pwned").c_str(), F_OK), 0);
+    const std::string odd = "%u;$(touch " + s.at("pwned") + ") *";
+    const struct {
+        const char* name;
+        std::vector<std::string> command;
+        std::string user, seen;
+    } rows[] = {
+        {"in every argument",
+         {program, "%u", "--user=%u@%u.example", "plain"},
+         "alice",
+         "alice|--user=alice@alice.example|plain|"},
+        {"as one argument, without a shell", {program, "%u", "x%uy"}, odd, odd + "|x" + odd + "y|"},
+    };
+    for (const auto& row : rows) {
+        expect_row(run(row.command, row.user).kind == Kind::Found, row.name);
+        expect_row(readFile(s.at("args")) == row.seen, row.name);
+        expect_row(access(s.at("pwned").c_str(), F_OK) != 0, row.name);
+    }
 }
 
 static void percent_u_in_the_program_path_is_not_replaced(void**) {
@@ -255,43 +250,46 @@ static void bad_output_or_status_is_a_problem_naming_it(void**) {
     }
 }
 
-// ---- time limit
+// ---- time limit: it covers the program's whole life, and what it leaves in its session ends
+// with it
 
-static void a_slow_program_is_stopped_with_its_children(void**) {
+static void the_program_and_what_it_leaves_are_stopped(void**) {
     Scripts s;
-    const std::string program =
-        s.script("sleep 30 &\necho $! > " + s.at("pid") + "\nwait\necho +6591234567");
-    const auto start = std::chrono::steady_clock::now();
-    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 300);
-    const double took = secondsSince(start);
-    expectRefused(lookup, "no answer within");
-    expect_contains(lookup.problems[0], "300 ms");
-    if (took < 0.25 || took > 3.0) {
-        print_error("took %.2f s with a 300 ms limit\n", took);
-        fail();
-    }
-    const pid_t child = pidFrom(s.at("pid"));
-    if (!stopsWithin(child, std::chrono::milliseconds(2000))) {
-        kill(child, SIGKILL);
-        print_error("the program's child %d still runs\n", static_cast<int>(child));
-        fail();
-    }
-}
-
-static void a_background_child_holding_the_output_is_stopped(void**) {
-    // The program itself ends at once, but what it left behind keeps stdout open.
-    Scripts s;
-    const std::string program =
-        s.script("sleep 30 &\necho $! > " + s.at("pid") + "\necho +6591234567\nexit 0");
-    const auto start = std::chrono::steady_clock::now();
-    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 300);
-    assert_true(secondsSince(start) < 3.0);
-    assert_true(lookup.kind == Kind::Unavailable);
-    const pid_t child = pidFrom(s.at("pid"));
-    if (!stopsWithin(child, std::chrono::milliseconds(2000))) {
-        kill(child, SIGKILL);
-        print_error("the program's child %d still runs\n", static_cast<int>(child));
-        fail();
+    const std::string pid = s.at("pid");
+    const struct {
+        const char* name;
+        std::string body;
+        int timeoutMs;
+        const char* reason;  // none: the phone is found
+        double least;        // seconds the lookup takes at least
+    } rows[] = {
+        {"a slow program, with its children",
+         "sleep 30 &\necho $! > " + pid + "\nwait\necho +6591234567", 300,
+         "no answer within 300 ms", 0.25},
+        {"a background child holding the output (the program itself ends at once)",
+         "sleep 30 &\necho $! > " + pid + "\necho +6591234567\nexit 0", 300,
+         "no answer within 300 ms", 0},
+        {"a program that closes its output and lingers",
+         "echo +6591234567\nexec >&-\necho $$ > " + pid + "\nexec sleep 30", 400,
+         "no answer within 400 ms; stopped", 0.3},
+        {"a background job with its output closed, when the program exits",
+         "sleep 30 >/dev/null 2>&1 &\necho $! > " + pid + "\necho +6591234567", 5000, nullptr, 0},
+    };
+    for (const auto& row : rows) {
+        const auto start = std::chrono::steady_clock::now();
+        const auto lookup =
+            run({s.script(row.body)}, "alice", Channel::Sms, geteuid(), row.timeoutMs);
+        const double took = secondsSince(start);
+        expect_row(took >= row.least && took < 3.0, row.name);
+        if (row.reason)
+            expectRefused(lookup, row.reason);
+        else
+            expect_row(lookup.kind == Kind::Found, row.name);
+        const pid_t left = pidFrom(pid);
+        const bool stopped = stopsWithin(left, std::chrono::milliseconds(2000));
+        if (!stopped)
+            kill(left, SIGKILL);
+        expect_row(stopped, row.name);
     }
 }
 
@@ -336,49 +334,40 @@ static void the_environment_holds_only_path_lc_all_and_home(void**) {
     expect_not_contains(env, "leaked");
 }
 
-static void stdin_is_dev_null(void**) {
+// For the while, our stdin is a file, and another is open without O_CLOEXEC, as a host might (on
+// a descriptor above 3, which the program's own file takes in the child).
+static void the_program_gets_none_of_our_descriptors(void**) {
     Scripts s;
-    const std::string program =
-        s.script("readlink /proc/$$/fd/0 > " + s.at("stdin") + "\ncat\necho +6591234567");
-    // Our own stdin is a file for the while, so that inheriting it would show.
-    const std::string ours = s.dir.file("not for the program\n");
-    const int saved = dup(STDIN_FILENO);
-    const int file = open(ours.c_str(), O_RDONLY);
-    assert_true(saved >= 0 && file >= 0);
+    const std::string ours = s.dir.file("not for the program\n"), seen = s.at("seen");
+    const int saved = dup(STDIN_FILENO), file = open(ours.c_str(), O_RDONLY);
+    const int extra = fcntl(file, F_DUPFD, 20);
+    assert_true(saved >= 0 && file >= 0 && extra >= 20);
     dup2(file, STDIN_FILENO);
     close(file);
-    const auto lookup = run({program});
+    const struct {
+        const char* name;
+        std::string body;
+        const char* seen;
+    } rows[] = {
+        {"stdin is /dev/null", "readlink /proc/$$/fd/0 > " + seen + "\ncat", "/dev/null\n"},
+        {"stderr is /dev/null, not the output",
+         "readlink /proc/$$/fd/2 > " + seen + "\necho 'lookup warning' >&2", "/dev/null\n"},
+        {"no other descriptor is inherited",
+         "if [ -e /proc/$$/fd/" + std::to_string(extra) +
+             " ]; then echo inherited; else echo closed; fi > " + seen,
+         "closed\n"},
+    };
+    std::vector<std::string> found;  // each row's phone, then what it saw
+    for (const auto& row : rows) {
+        const auto lookup = run({s.script(row.body + "\necho +6591234567")});
+        found.push_back(lookup.entry ? lookup.entry->phone : "");
+        found.push_back(readFile(seen));
+    }
     dup2(saved, STDIN_FILENO);
     close(saved);
-    expectFound(lookup);
-    expect_str(readFile(s.at("stdin")), "/dev/null\n");
-}
-
-static void stderr_is_not_the_output(void**) {
-    Scripts s;
-    const std::string program = s.script("readlink /proc/$$/fd/2 > " + s.at("stderr") +
-                                         "\necho 'lookup warning' >&2\necho +6591234567");
-    const auto lookup = run({program});
-    expectFound(lookup);
-    expect_str(lookup.entry->phone, kPhone);
-    expect_str(readFile(s.at("stderr")), "/dev/null\n");
-}
-
-static void no_other_descriptor_is_inherited(void**) {
-    Scripts s;
-    const std::string secret = s.dir.file("held open by the host process\n");
-    // No O_CLOEXEC, as a host might; above 3, which the program's own file takes in the child.
-    const int opened = open(secret.c_str(), O_RDONLY);
-    const int fd = fcntl(opened, F_DUPFD, 20);
-    close(opened);
-    assert_true(fd >= 20);
-    const std::string program = s.script("if [ -e /proc/$$/fd/" + std::to_string(fd) +
-                                         " ]; then echo inherited; else echo closed; fi > " +
-                                         s.at("fd") + "\necho +6591234567");
-    const auto lookup = run({program});
-    close(fd);
-    expectFound(lookup);
-    expect_str(readFile(s.at("fd")), "closed\n");
+    close(extra);
+    for (std::size_t i = 0; i < std::size(rows); ++i)
+        expect_row(found[2 * i] == kPhone && found[2 * i + 1] == rows[i].seen, rows[i].name);
 }
 
 static void an_ignored_sigchld_does_not_hide_the_exit_status(void**) {
@@ -396,39 +385,6 @@ static void an_ignored_sigchld_does_not_hide_the_exit_status(void**) {
     assert_true(after.sa_handler == SIG_IGN);  // the host's setting is restored
     expectFound(good);
     expectRefused(bad, "exited with status 4");
-}
-
-// The limit covers the program's whole life: closing its output does not end its hold on the
-// login.
-static void a_program_that_closes_its_output_and_lingers_is_stopped(void**) {
-    Scripts s;
-    const std::string program =
-        s.script("echo +6591234567\nexec >&-\necho $$ > " + s.at("pid") + "\nexec sleep 30");
-    const auto start = std::chrono::steady_clock::now();
-    const auto lookup = run({program}, "alice", Channel::Sms, geteuid(), 400);
-    const double took = secondsSince(start);
-    if (took < 0.3 || took > 3.0) {
-        print_error("took %.2f s with a 400 ms limit\n", took);
-        fail();
-    }
-    expectRefused(lookup, "no answer within 400 ms; stopped");
-    const pid_t program_pid = pidFrom(s.at("pid"));
-    assert_true(stopsWithin(program_pid, std::chrono::milliseconds(2000)));
-}
-
-// What the program leaves running in its session, even with its output closed, ends with it.
-static void a_background_job_is_ended_when_the_program_exits(void**) {
-    Scripts s;
-    const std::string program =
-        s.script("sleep 30 >/dev/null 2>&1 &\necho $! > " + s.at("pid") + "\necho +6591234567");
-    const auto lookup = run({program});
-    expectFound(lookup);
-    const pid_t job = pidFrom(s.at("pid"));
-    if (!stopsWithin(job, std::chrono::milliseconds(2000))) {
-        kill(job, SIGKILL);
-        print_error("the background job %d still runs\n", static_cast<int>(job));
-        fail();
-    }
 }
 
 // su's credentials (real uid the caller's, effective uid 0, the caller's groups), umask,
@@ -496,25 +452,17 @@ static void the_program_runs_as_root_in_slash_whatever_the_caller_is(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_phone_and_channels_are_found),
-        cmocka_unit_test(a_phone_without_channels_gets_the_default_channel),
-        cmocka_unit_test(surrounding_blanks_and_crlf_are_tolerated),
-        cmocka_unit_test(the_user_replaces_percent_u_in_every_argument),
-        cmocka_unit_test(a_user_is_passed_as_one_argument_without_a_shell),
+        cmocka_unit_test(a_phone_and_its_channels_are_found),
+        cmocka_unit_test(the_user_replaces_percent_u_in_the_arguments_as_is),
         cmocka_unit_test(percent_u_in_the_program_path_is_not_replaced),
         cmocka_unit_test(empty_output_and_exit_0_is_no_phone_without_a_problem),
         cmocka_unit_test(bad_output_or_status_is_a_problem_naming_it),
-        cmocka_unit_test(a_slow_program_is_stopped_with_its_children),
-        cmocka_unit_test(a_background_child_holding_the_output_is_stopped),
-        cmocka_unit_test(a_program_that_closes_its_output_and_lingers_is_stopped),
-        cmocka_unit_test(a_background_job_is_ended_when_the_program_exits),
+        cmocka_unit_test(the_program_and_what_it_leaves_are_stopped),
         cmocka_unit_test(the_program_runs_as_root_in_slash_whatever_the_caller_is),
         cmocka_unit_test(a_group_writable_program_is_refused_and_never_run),
         cmocka_unit_test(no_program_at_all_is_refused),
         cmocka_unit_test(the_environment_holds_only_path_lc_all_and_home),
-        cmocka_unit_test(stdin_is_dev_null),
-        cmocka_unit_test(stderr_is_not_the_output),
-        cmocka_unit_test(no_other_descriptor_is_inherited),
+        cmocka_unit_test(the_program_gets_none_of_our_descriptors),
         cmocka_unit_test(an_ignored_sigchld_does_not_hide_the_exit_status),
     };
     return cmocka_run_group_tests_name("phone_command", tests, nullptr, nullptr);
