@@ -59,25 +59,36 @@ EnrolmentLookup run(const std::vector<std::string>& command, const std::string& 
     return phones.find(user);
 }
 
-void expectFound(const EnrolmentLookup& lookup) {
+// Found, or else a failure naming `row` with the problems.
+void expectFound(const EnrolmentLookup& lookup, const std::string& row = "") {
     if (lookup.kind != Kind::Found || !lookup.entry) {
-        print_error("not found; problems:\n%s", joined(lookup.problems).c_str());
+        print_error("%s: not found; problems:\n%s", row.c_str(), joined(lookup.problems).c_str());
         fail();
     }
 }
 
 // Unavailable (the login fails closed, whatever unenrolled says), with exactly one problem that
-// names the reason.
-void expectRefused(const EnrolmentLookup& lookup, const std::string& reason) {
-    assert_true(lookup.kind == Kind::Unavailable);
-    assert_false(lookup.entry.has_value());
-    if (lookup.problems.size() != 1) {
-        print_error("expected one problem, got:\n%s", joined(lookup.problems).c_str());
+// names the reason, in one line, and quotes nothing of the phone.
+void expectRefused(const EnrolmentLookup& lookup, const std::string& reason,
+                   const std::string& row = "") {
+    const bool one = lookup.problems.size() == 1;
+    const std::string problem = one ? lookup.problems[0] : joined(lookup.problems);
+    if (lookup.kind != Kind::Unavailable || lookup.entry || !one ||
+        problem.rfind("phone_command: ", 0) != 0 || problem.find(reason) == std::string::npos ||
+        test::hasControlBytes(problem) || problem.find("912345678901234567") != std::string::npos) {
+        print_error("%s: expected one problem naming \"%s\", got:\n%s", row.c_str(), reason.c_str(),
+                    problem.c_str());
         fail();
     }
-    expect_starts_with(lookup.problems[0], "phone_command: ");
-    expect_contains(lookup.problems[0], reason);
-    assert_false(test::hasControlBytes(lookup.problems[0]));
+}
+
+// The text after `label` up to the end of its line.
+std::string lineAfter(const std::string& text, const std::string& label) {
+    const std::size_t at = text.find(label);
+    if (at == std::string::npos)
+        fail_msg("no \"%s\" in:\n%s", label.c_str(), text.c_str());
+    const std::size_t from = at + label.size();
+    return text.substr(from, text.find('\n', from) - from);
 }
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -200,12 +211,8 @@ static void empty_output_and_exit_0_is_no_phone_without_a_problem(void**) {
     Scripts s;
     for (const char* body : {"exit 0", "true", "printf '\\n'", "printf '  \\n\\t\\n'"}) {
         const auto lookup = run({s.script(body)});
-        assert_true(lookup.kind == Kind::NotEnrolled);
-        assert_false(lookup.entry.has_value());
-        if (!lookup.problems.empty()) {
-            print_error("'%s' gave problems:\n%s", body, joined(lookup.problems).c_str());
-            fail();
-        }
+        expect_row(lookup.kind == Kind::NotEnrolled && !lookup.entry && lookup.problems.empty(),
+                   body);
     }
 }
 
@@ -243,10 +250,7 @@ static void bad_output_or_status_is_a_problem_naming_it(void**) {
         const auto lookup =
             run({s.script(row.body)}, "alice", Channel::Sms, geteuid(), row.timeoutMs);
         expect_row(secondsSince(start) < 3.0, row.body);
-        expect_row(lookup.kind == Kind::Unavailable && lookup.problems.size() == 1, row.body);
-        expect_row(lookup.problems.at(0).find(row.reason) != std::string::npos, row.body);
-        expectRefused(lookup, row.reason);
-        expect_row(lookup.problems[0].find("912345678901234567") == std::string::npos, row.body);
+        expectRefused(lookup, row.reason, row.body);
     }
 }
 
@@ -282,9 +286,9 @@ static void the_program_and_what_it_leaves_are_stopped(void**) {
         const double took = secondsSince(start);
         expect_row(took >= row.least && took < 3.0, row.name);
         if (row.reason)
-            expectRefused(lookup, row.reason);
+            expectRefused(lookup, row.reason, row.name);
         else
-            expect_row(lookup.kind == Kind::Found, row.name);
+            expectFound(lookup, row.name);
         const pid_t left = pidFrom(pid);
         const bool stopped = stopsWithin(left, std::chrono::milliseconds(2000));
         if (!stopped)
@@ -424,30 +428,16 @@ static void the_program_runs_as_root_in_slash_whatever_the_caller_is(void**) {
         expect_contains(seen, line);
     // No ignored signal, but those glibc reserves below SIGRTMIN (a parent such as make may
     // ignore them, and no process can change them through glibc).
-    const std::size_t ignoredAt = seen.find("SigIgn:\t");
-    assert_true(ignoredAt != std::string::npos);
-    unsigned long long ignored = std::stoull(seen.substr(ignoredAt + 8, 16), nullptr, 16);
+    unsigned long long ignored = std::stoull(lineAfter(seen, "SigIgn:\t"), nullptr, 16);
     for (int number = 32; number < SIGRTMIN; ++number)
         ignored &= ~(1ULL << (number - 1));
     assert_int_equal(ignored, 0);
     // No supplementary groups: nothing but blanks after "Groups:".
-    const std::size_t groupsAt = seen.find("Groups:");
-    assert_true(groupsAt != std::string::npos);
-    const std::string groupsLine =
-        seen.substr(groupsAt + 7, seen.find('\n', groupsAt) - groupsAt - 7);
-    assert_true(groupsLine.find_first_not_of(" \t") == std::string::npos);
-    const std::size_t core = seen.find("Max core file size");
-    assert_true(core != std::string::npos);
-    expect_starts_with(seen.substr(core), "Max core file size        0 ");
-    const std::size_t files = seen.find("Max open files");
-    assert_true(files != std::string::npos);
-    expect_starts_with(seen.substr(files), "Max open files            1024 ");
-    const std::size_t sid = seen.find("sid=");
-    assert_true(sid != std::string::npos);
-    const std::string ids = seen.substr(sid);
-    const std::string sidValue = ids.substr(4, ids.find(' ') - 4);
-    const std::string pidValue = ids.substr(ids.find("pid=") + 4);
-    expect_str(sidValue + "\n", pidValue);
+    assert_true(lineAfter(seen, "Groups:").find_first_not_of(" \t") == std::string::npos);
+    expect_starts_with(lineAfter(seen, "Max core file size"), "        0 ");
+    expect_starts_with(lineAfter(seen, "Max open files"), "            1024 ");
+    const std::string ids = lineAfter(seen, "sid=");  // its own session: "SID pid=PID"
+    expect_str(ids.substr(0, ids.find(' ')), ids.substr(ids.find(" pid=") + 5));
 }
 
 int main() {
