@@ -188,17 +188,11 @@ static void percent_u_in_the_program_path_is_not_replaced(void**) {
     // The program checked must be the program run: "%u" is for its arguments only.
     Scripts s;
     const std::string checked = s.at("look%u");
-    const std::string other = s.at("lookalice");
-    {
-        std::ofstream out(checked);
-        out << "#!/bin/sh\necho +6591234567 voice\n";
-    }
-    {
-        std::ofstream out(other);
-        out << "#!/bin/sh\ntouch " << s.at("wrong-program-ran") << "\necho +6500000000\n";
-    }
+    std::ofstream(checked) << "#!/bin/sh\necho +6591234567 voice\n";
+    std::ofstream(s.at("lookalice"))
+        << "#!/bin/sh\ntouch " << s.at("wrong-program-ran") << "\necho +6500000000\n";
     chmod(checked.c_str(), 0755);
-    chmod(other.c_str(), 0777);  // writable by anyone: must never run
+    chmod(s.at("lookalice").c_str(), 0777);  // writable by anyone: must never run
     const auto lookup = run({checked, "%u"}, "alice");
     expectFound(lookup);
     expect_str(lookup.entry->phone, kPhone);

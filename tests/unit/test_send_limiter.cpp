@@ -177,19 +177,16 @@ Step sourceSends(const std::string& source, std::size_t n) {
     return {Step::SourceSends, "", source, LimitVerdict::Allowed, n};
 }
 
-// Limits of so many sends in 900 s; written as a call so that a row keeps to a few lines.
 struct Scenario {
-    Scenario(const char* name, int user, int source, bool limiterPerTake, std::vector<Step> steps)
-        : name(name),
-          user{user, 900},
-          source{source, 900},
-          limiterPerTake(limiterPerTake),
-          steps(std::move(steps)) {}
     const char* name;
     SendLimit user, source;
     bool limiterPerTake;  // each login is its own process: the count lives in the files
     std::vector<Step> steps;
 };
+// Limits of so many sends in 900 s; a call keeps a row to a few lines.
+Scenario scenario(const char* name, int user, int source, bool perTake, std::vector<Step> steps) {
+    return {name, {user, 900}, {source, 900}, perTake, std::move(steps)};
+}
 
 // A refused send has no problem to log either; every time counted lies in [before, now].
 void runStep(const State& state, FileSendLimiter& shared, const Scenario& row, const Step& step,
@@ -200,10 +197,9 @@ void runStep(const State& state, FileSendLimiter& shared, const Scenario& row, c
             FileSendLimiter own = state.limiter(row.user, row.source);
             const LimitDecision decision =
                 (row.limiterPerTake ? own : shared).take(step.user, step.source);
-            expect_row(decision.verdict == step.verdict, name + ": " + step.user + " #" +
-                                                             std::to_string(i + 1) + " got " +
-                                                             verdictName(decision.verdict));
-            expect_row(decision.problems.empty(), name + ": " + problemsOf(decision));
+            expectVerdict(
+                decision, step.verdict, {},
+                "row \"" + name + "\": " + step.user + " #" + std::to_string(i + 1) + ": ");
         }
     } else if (step.op == Step::Refund) {
         shared.refund(step.user, step.source);
@@ -222,26 +218,26 @@ static void sends_are_counted_per_user_and_per_source(void**) {
     const LimitVerdict ok = LimitVerdict::Allowed, byUser = LimitVerdict::UserLimit,
                        bySource = LimitVerdict::SourceLimit;
     const Scenario rows[] = {
-        Scenario("up to the user limit, from any source; other users apart", 3, 1000, false,
+        scenario("up to the user limit, from any source; other users apart", 3, 1000, false,
                  {take("alice", ok, 3), take("alice", byUser), take("alice", byUser, 1, other),
                   userSends("alice", 3), take("bob", ok)}),
-        Scenario("a second limiter reads the same counters", 2, 1000, true,
+        scenario("a second limiter reads the same counters", 2, 1000, true,
                  {take("alice", ok, 2), take("alice", byUser)}),
-        Scenario("the source limit counts across users, not against the user", 5, 3, false,
+        scenario("the source limit counts across users, not against the user", 5, 3, false,
                  {take("alice", ok), take("bob", ok), take("carol", ok), take("dave", bySource),
                   sourceSends(kSource, 3), take("dave", ok, 1, other), userSends("dave", 1)}),
-        Scenario("the user limit is checked first", 1, 1, false,
+        scenario("the user limit is checked first", 1, 1, false,
                  {take("alice", ok), take("alice", byUser), take("bob", bySource)}),
-        Scenario("a send refused by the user limit is counted nowhere", 2, 100, false,
+        scenario("a send refused by the user limit is counted nowhere", 2, 100, false,
                  {take("alice", ok, 2), take("alice", byUser, 5), userSends("alice", 2),
                   sourceSends(kSource, 2)}),
-        Scenario("a send refused by the source limit is counted nowhere", 100, 1, false,
+        scenario("a send refused by the source limit is counted nowhere", 100, 1, false,
                  {take("carol", ok, 1, other), take("erin", bySource, 3, other),
                   userSends("erin", 0), sourceSends(other, 1)}),
-        Scenario("a refund gives back the last send of both counters", 1, 1, false,
+        scenario("a refund gives back the last send of both counters", 1, 1, false,
                  {take("alice", ok), take("alice", byUser), refund("alice"), userSends("alice", 0),
                   sourceSends(kSource, 0), take("alice", ok)}),
-        Scenario("a refund of nothing changes nothing", 2, 1000, false,
+        scenario("a refund of nothing changes nothing", 2, 1000, false,
                  {refund("alice"), take("alice", ok, 2), take("alice", byUser)}),
     };
     for (const Scenario& row : rows) {
