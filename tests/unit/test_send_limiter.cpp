@@ -280,19 +280,6 @@ static void only_sends_inside_the_configured_window_count(void**) {
     const LimitVerdict ok = LimitVerdict::Allowed, byUser = LimitVerdict::UserLimit;
     using Text = std::optional<std::string>;
     struct Row {
-        Row(const char* name, Text user, Text source, int userCount, int userWindow,
-            int sourceCount, LimitVerdict first, LimitVerdict second, std::vector<std::time_t> kept,
-            std::size_t sourceSends)
-            : name(name),
-              userText(std::move(user)),
-              sourceText(std::move(source)),
-              userCount(userCount),
-              userWindow(userWindow),
-              sourceCount(sourceCount),
-              first(first),
-              second(second),
-              kept(std::move(kept)),
-              sourceSends(sourceSends) {}
         const char* name;
         Text userText, sourceText;               // the counters planted, if any
         int userCount, userWindow, sourceCount;  // the source window is 900 s
@@ -300,21 +287,28 @@ static void only_sends_inside_the_configured_window_count(void**) {
         std::vector<std::time_t> kept;           // the old sends the user's counter keeps, in order
         std::size_t sourceSends;  // what the source counter lists after the first take
     };
+    // A call keeps a row to a few lines.
+    const auto make = [](const char* name, Text user, Text source, int userCount, int userWindow,
+                         int sourceCount, LimitVerdict first, LimitVerdict second,
+                         std::vector<std::time_t> kept, std::size_t sourceSends) {
+        return Row{name,  std::move(user), std::move(source), userCount,  userWindow, sourceCount,
+                   first, second,          std::move(kept),   sourceSends};
+    };
     const Row rows[] = {
-        Row("old sends are pruned and do not count",
-            counterText({now - 86400, now - 5000, now - 905, now - 600}), none, 2, 900, 1000, ok,
-            byUser, {now - 600}, 1),
-        Row("a full window of old sends is empty", counterText({now - 1000, now - 990, now - 980}),
-            counterText({now - 1000, now - 990, now - 980}), 3, 900, 3, ok, ok, {}, 1),
-        Row("a full window refuses and is pruned anyway",
-            counterText({now - 7200, now - 100, now - 50}), none, 2, 900, 1000, byUser, byUser,
-            {now - 100, now - 50}, 0),
-        Row("inside a 3600 s window", counterText({now - 3000}), none, 1, 3600, 1000, byUser,
-            byUser, {now - 3000}, 0),
-        Row("outside a 900 s window", counterText({now - 3000}), none, 1, 900, 1000, ok, byUser, {},
-            1),
-        Row("an empty counter file is a new counter", std::string(), kHeader, 1, 900, 1000, ok,
-            byUser, {}, 1),
+        make("old sends are pruned and do not count",
+             counterText({now - 86400, now - 5000, now - 905, now - 600}), none, 2, 900, 1000, ok,
+             byUser, {now - 600}, 1),
+        make("a full window of old sends is empty", counterText({now - 1000, now - 990, now - 980}),
+             counterText({now - 1000, now - 990, now - 980}), 3, 900, 3, ok, ok, {}, 1),
+        make("a full window refuses and is pruned anyway",
+             counterText({now - 7200, now - 100, now - 50}), none, 2, 900, 1000, byUser, byUser,
+             {now - 100, now - 50}, 0),
+        make("inside a 3600 s window", counterText({now - 3000}), none, 1, 3600, 1000, byUser,
+             byUser, {now - 3000}, 0),
+        make("outside a 900 s window", counterText({now - 3000}), none, 1, 900, 1000, ok, byUser,
+             {}, 1),
+        make("an empty counter file is a new counter", std::string(), kHeader, 1, 900, 1000, ok,
+             byUser, {}, 1),
     };
     for (const Row& row : rows) {
         State state;
@@ -347,8 +341,8 @@ static void the_window_slides_in_real_time_past_a_time_ahead_of_the_clock(void**
     sleep(3);
     expectAllowed(limiter.take("alice", kSource));
     assert_int_equal(timesIn(state.userFile("alice")).size(), 1);
-    // A send far in the future, as a counter written before the clock stepped back, leaves the
-    // window like any other.
+    // A send far in the future, as a counter written before the clock stepped back, leaves
+    // the window like any other.
     writeFile(state.userFile("alice"), counterText({99999999999}));
     expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
     sleep(3);
@@ -358,7 +352,6 @@ static void the_window_slides_in_real_time_past_a_time_ahead_of_the_clock(void**
 // ---- damaged counters
 
 namespace {
-
 struct Damage {
     const char* what;
     std::string text;
@@ -477,9 +470,8 @@ static void a_counter_locked_too_long_is_busy(void**) {
 // ---- concurrency: sshd forks one process per connection
 
 namespace {
-
-// Forks `children` processes that wait on a pipe, then all call take() at once; returns how
-// many were Allowed without a problem, refused without one, and anything else.
+// Forks `children` processes that wait on a pipe, then all call take() at once; returns
+// how many were Allowed without a problem, refused without one, and anything else.
 struct Race {
     int allowed = 0, refused = 0, other = 0;
 };
