@@ -129,35 +129,68 @@ pid_t pidFrom(const std::string& path) {
 
 }  // namespace
 
-// ---- good output
+// ---- what the output and the exit status make of a lookup: a phone (with its channels, or the
+// default one), no phone (empty output, exit 0, no problem), or a problem naming the reason.
+// Every answer comes within 3 s, endless output included.
 
-static void a_phone_and_its_channels_are_found(void**) {
+static void the_output_and_the_status_decide_the_lookup(void**) {
+    const char* const shape = "its output is not 'PHONE [CHANNEL,...]'";
     const struct {
-        const char* name;
         const char* body;
-        Channel fallback;
-        std::vector<Channel> channels;
+        const char* reason = nullptr;  // none: found, or not enrolled when `channels` is empty
+        std::vector<Channel> channels = {};
+        Channel fallback = Channel::Sms;
+        int timeoutMs = 5000;
     } rows[] = {
-        {"phone and channels",
-         "echo '+6591234567 sms,voice'",
-         Channel::Sms,
-         {Channel::Sms, Channel::Voice}},
-        {"no channels: sms by default", "echo +6591234567", Channel::Sms, {Channel::Sms}},
-        {"no channels: voice by default", "echo +6591234567", Channel::Voice, {Channel::Voice}},
-        {"no channels: viber by default", "echo +6591234567", Channel::Viber, {Channel::Viber}},
-        {"blanks around and CRLF",
-         "printf '  +6591234567\\tvoice  \\r\\n\\n'",
-         Channel::Sms,
-         {Channel::Voice}},
+        {"echo '+6591234567 sms,voice'", nullptr, {Channel::Sms, Channel::Voice}},
+        {"echo +6591234567", nullptr, {Channel::Sms}},  // no channels: the default one
+        {"echo '+6591234567'", nullptr, {Channel::Voice}, Channel::Voice},
+        {"printf '+6591234567\\n'", nullptr, {Channel::Viber}, Channel::Viber},
+        {"printf '  +6591234567\\tvoice  \\r\\n\\n'", nullptr, {Channel::Voice}},  // blanks, CRLF
+        {"exit 0"},
+        {"true"},
+        {"printf '\\n'"},
+        {"printf '  \\n\\t\\n'"},
+        {"echo +6591234567\nexit 3", "exited with status 3"},
+        {"exit 1", "exited with status 1"},
+        {"exit 255", "exited with status 255"},
+        {"echo +6591234567\nkill -KILL $$", "signal 9"},
+        {"echo garbage", shape},
+        {"echo 6591234567", shape},
+        {"echo +65", shape},
+        {"echo 'alice +6591234567'", shape},
+        {"echo '+6591234567 carrier-pigeon'", shape},
+        {"echo '+6591234567 sms extra'", shape},
+        {"echo '+65912345678901234567'", "is not 'PHONE"},  // the phone is not quoted
+        {"printf '+6591234567 \\033[31msms\\n'", "control characters"},
+        {"echo +6591234567\necho +6598765432", "more than one line"},
+        {"printf '+6591234567\\n\\n+6598765432\\n'", "more than one line"},
+        {"head -c 5000 /dev/zero | tr '\\0' 'x'", "more than 4096 bytes"},
+        // Exactly the limit is read whole (and then judged on its content).
+        {"head -c 4096 /dev/zero | tr '\\0' 'x'", "is not 'PHONE"},
+        {"exec yes +6591234567", "more than 4096 bytes"},
+        {"exec sleep 30", "no answer within 1 s", {}, Channel::Sms, 1000},  // in whole seconds
     };
     Scripts s;
     for (const auto& row : rows) {
-        const auto lookup = run({s.script(row.body)}, "alice", row.fallback);
-        expect_row(lookup.kind == Kind::Found && lookup.entry && lookup.problems.empty(), row.name);
-        expect_row(lookup.entry->user == "alice" && lookup.entry->phone == kPhone, row.name);
-        expect_row(lookup.entry->channels == row.channels, row.name);
+        const auto start = std::chrono::steady_clock::now();
+        const auto lookup =
+            run({s.script(row.body)}, "alice", row.fallback, geteuid(), row.timeoutMs);
+        expect_row(secondsSince(start) < 3.0, row.body);
+        if (row.reason) {
+            expectRefused(lookup, row.reason, row.body);
+        } else if (row.channels.empty()) {
+            expect_row(lookup.kind == Kind::NotEnrolled && !lookup.entry, row.body);
+            expect_row(lookup.problems.empty(), row.body);
+        } else {
+            expectFound(lookup, row.body);
+            expect_row(lookup.entry->user == "alice" && lookup.entry->phone == kPhone, row.body);
+            expect_row(lookup.entry->channels == row.channels && lookup.problems.empty(), row.body);
+        }
     }
 }
+
+// ---- the command line
 
 // The user replaces every "%u" in the arguments; the replacement is not searched again, and
 // nothing in it is interpreted (no shell). Each argument ends in '|' where the program saw it.
@@ -197,55 +230,6 @@ static void percent_u_in_the_program_path_is_not_replaced(void**) {
     expectFound(lookup);
     expect_str(lookup.entry->phone, kPhone);
     assert_int_not_equal(access(s.at("wrong-program-ran").c_str(), F_OK), 0);
-}
-
-// ---- no phone, or a failing program
-
-static void empty_output_and_exit_0_is_no_phone_without_a_problem(void**) {
-    Scripts s;
-    for (const char* body : {"exit 0", "true", "printf '\\n'", "printf '  \\n\\t\\n'"}) {
-        const auto lookup = run({s.script(body)});
-        expect_row(lookup.kind == Kind::NotEnrolled && !lookup.entry && lookup.problems.empty(),
-                   body);
-    }
-}
-
-// Each row: the program's body, the problem's reason, and the time limit; every refusal comes
-// within 3 s, endless output included.
-static void bad_output_or_status_is_a_problem_naming_it(void**) {
-    const struct {
-        const char* body;
-        const char* reason;
-        int timeoutMs;
-    } rows[] = {
-        {"echo +6591234567\nexit 3", "exited with status 3", 5000},
-        {"exit 1", "exited with status 1", 5000},
-        {"exit 255", "exited with status 255", 5000},
-        {"echo +6591234567\nkill -KILL $$", "signal 9", 5000},
-        {"echo garbage", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo 6591234567", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo +65", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo 'alice +6591234567'", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo '+6591234567 carrier-pigeon'", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo '+6591234567 sms extra'", "its output is not 'PHONE [CHANNEL,...]'", 5000},
-        {"echo '+65912345678901234567'", "is not 'PHONE", 5000},  // the phone is not quoted
-        {"printf '+6591234567 \\033[31msms\\n'", "control characters", 5000},
-        {"echo +6591234567\necho +6598765432", "more than one line", 5000},
-        {"printf '+6591234567\\n\\n+6598765432\\n'", "more than one line", 5000},
-        {"head -c 5000 /dev/zero | tr '\\0' 'x'", "more than 4096 bytes", 5000},
-        // Exactly the limit is read whole (and then judged on its content).
-        {"head -c 4096 /dev/zero | tr '\\0' 'x'", "is not 'PHONE", 5000},
-        {"exec yes +6591234567", "more than 4096 bytes", 5000},
-        {"exec sleep 30", "no answer within 1 s", 1000},  // whole seconds are told in seconds
-    };
-    Scripts s;
-    for (const auto& row : rows) {
-        const auto start = std::chrono::steady_clock::now();
-        const auto lookup =
-            run({s.script(row.body)}, "alice", Channel::Sms, geteuid(), row.timeoutMs);
-        expect_row(secondsSince(start) < 3.0, row.body);
-        expectRefused(lookup, row.reason, row.body);
-    }
 }
 
 // ---- time limit: it covers the program's whole life, and what it leaves in its session ends
@@ -436,11 +420,9 @@ static void the_program_runs_as_root_in_slash_whatever_the_caller_is(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_phone_and_its_channels_are_found),
+        cmocka_unit_test(the_output_and_the_status_decide_the_lookup),
         cmocka_unit_test(the_user_replaces_percent_u_in_the_arguments_as_is),
         cmocka_unit_test(percent_u_in_the_program_path_is_not_replaced),
-        cmocka_unit_test(empty_output_and_exit_0_is_no_phone_without_a_problem),
-        cmocka_unit_test(bad_output_or_status_is_a_problem_naming_it),
         cmocka_unit_test(the_program_and_what_it_leaves_are_stopped),
         cmocka_unit_test(the_program_runs_as_root_in_slash_whatever_the_caller_is),
         cmocka_unit_test(a_group_writable_program_is_refused_and_never_run),
