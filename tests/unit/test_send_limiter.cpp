@@ -111,32 +111,23 @@ std::string counterText(const std::vector<std::time_t>& times) {
 std::vector<std::time_t> timesIn(const std::string& path) {
     const std::string text = readFile(path);
     expect_starts_with(text, kHeader);
+    expect_row(text.back() == '\n', path + ": no newline at the end");
     std::vector<std::time_t> times;
     std::istringstream lines(text.substr(kHeader.size()));
-    std::string line;
-    while (std::getline(lines, line)) {
-        if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos) {
-            print_error("%s: not a time: '%s'\n", path.c_str(), line.c_str());
-            fail();
-        }
+    for (std::string line; std::getline(lines, line);) {
+        expect_row(!line.empty() && line.find_first_not_of("0123456789") == std::string::npos,
+                   path + ": not a time: '" + line + "'");
         times.push_back(static_cast<std::time_t>(std::stoll(line)));
-    }
-    if (!text.empty() && text.back() != '\n') {
-        print_error("%s: no newline at the end\n", path.c_str());
-        fail();
     }
     return times;
 }
 
 // Every time lies within [from, to].
 void expectTimesBetween(const std::vector<std::time_t>& times, std::time_t from, std::time_t to) {
-    for (std::time_t time : times) {
-        if (time < from || time > to) {
-            print_error("time %lld outside [%lld, %lld]\n", static_cast<long long>(time),
-                        static_cast<long long>(from), static_cast<long long>(to));
-            fail();
-        }
-    }
+    for (std::time_t time : times)
+        expect_row(time >= from && time <= to, std::to_string(time) + " in [" +
+                                                   std::to_string(from) + ", " +
+                                                   std::to_string(to) + "]");
 }
 
 mode_t modeOf(const std::string& path) {
