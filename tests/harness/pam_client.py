@@ -283,13 +283,16 @@ def run_under_pam_wrapper(env, marker="VERIF8_UNDER_PAM_WRAPPER"):
     """For a script's main(): when `marker` is not in the environment, runs this same script
     again with `env` (PamWorld.env(), which preloads pam_wrapper and nss_wrapper) plus the marker,
     and returns its exit status; returns None when already running under the wrapper. A child
-    process rather than exec, so that the caller can clean up after it."""
+    process rather than exec, so that the caller can clean up after it; it runs with a /tmp of
+    its own (verif8_harness.in_private_tmp), where pam_wrapper's dirs meet no other suite's."""
     import subprocess
+    import verif8_harness
     if os.environ.get(marker):
         return None
     env = dict(env)
     env[marker] = "1"
-    return subprocess.run([sys.executable, *sys.argv], env=env).returncode
+    command, env = verif8_harness.in_private_tmp([sys.executable, *sys.argv], env)
+    return subprocess.run(command, env=env).returncode
 
 
 class LoginInChild:

@@ -239,6 +239,49 @@ class PamWorld:
         return env
 
 
+# pam_wrapper gives each process that starts a PAM transaction a runtime dir /tmp/pam.X (X from
+# its pid), checks for a free name and then makes it: two processes starting at once (suites run
+# side by side) can take the same dir, each copying its own services into it, and the first to
+# exit removes it under the other. In a mount namespace whose /tmp is its own, a suite's processes
+# meet only each other. The entries of the machine's /tmp that the command names (its work dir,
+# the build tree when it lies there) are bound back in, reached through a descriptor of the old
+# /tmp (mount --no-canonicalize, or mount would resolve the path into the new /tmp); the
+# preloads are for the command, not for sh and mount.
+PRIVATE_TMP_BOOT = r"""
+set -e
+exec 3</tmp
+mount -t tmpfs -o mode=1777 verif8-private-tmp /tmp
+while [ "$1" != -- ]; do
+    if [ -d "/proc/self/fd/3/$1" ]; then mkdir "/tmp/$1"; else : > "/tmp/$1"; fi
+    mount --no-canonicalize --bind "/proc/self/fd/3/$1" "/tmp/$1"
+    shift
+done
+shift
+exec 3<&-
+if [ -n "${VERIF8_PRIVATE_TMP_PRELOAD:-}" ]; then
+    export LD_PRELOAD="$VERIF8_PRIVATE_TMP_PRELOAD"
+fi
+unset VERIF8_PRIVATE_TMP_PRELOAD
+exec "$@"
+"""
+
+
+def in_private_tmp(command, env):
+    """`command` (argv) and `env` made to run with a /tmp of their own (see PRIVATE_TMP_BOOT):
+    every entry of /tmp that the command, its working directory or its environment names stays
+    visible, anything made in /tmp afterwards is private and goes with the namespace."""
+    env = dict(env)
+    named = [os.getcwd(), *command, *(part for value in env.values()
+                                      for part in value.replace("=", ":").split(":"))]
+    keep = sorted({Path(text).parts[2] for text in named
+                   if text.startswith("/tmp/") and len(Path(text).parts) > 2
+                   and os.path.lexists(os.path.join("/tmp", Path(text).parts[2]))})
+    if "LD_PRELOAD" in env:
+        env["VERIF8_PRIVATE_TMP_PRELOAD"] = env.pop("LD_PRELOAD")
+    return (["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_TMP_BOOT,
+             "sh", *keep, "--", *command], env)
+
+
 def forget_sessions(state_dir):
     """Removes the module's session table from a state directory: a test that resets the
     sandbox (which forgets every session) makes the table's record of them stale, and a login

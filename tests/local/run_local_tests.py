@@ -59,7 +59,7 @@ class LocalLogins(unittest.TestCase):
             command += ["-I", item]
         env = WORLD.env()
         env["PAM_WRAPPER_DEBUGLEVEL"] = "0"
-        session = PtySession(command + [service, user, operation], env)
+        session = PtySession(*harness.in_private_tmp(command + [service, user, operation], env))
         session.expect("Password: ")
         session.type(password)
         return session

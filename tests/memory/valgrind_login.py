@@ -101,7 +101,7 @@ def main():
             command += ["/usr/bin/env", *settings, "pamtester", "-v", SERVICE, USER,
                         "authenticate"]
 
-            session = PtySession(command, plain)
+            session = PtySession(*harness.in_private_tmp(command, plain))
             status, failure = None, ""
             try:
                 session.expect("Verification code: ", timeout=SLOW)

@@ -250,6 +250,16 @@ class ZzRun(unittest.TestCase):
                                         world.work / "sandbox.out", world.sandbox.requests_log)
         self.assertEqual(findings, [], "\n".join(findings[:20]))
 
+    def test_the_run_has_a_tmp_of_its_own(self):
+        # pam_wrapper's dir of this process lies in a /tmp that no other suite's processes see
+        # (verif8_harness.in_private_tmp), so none of theirs can take it or remove it.
+        mounts = [line.split() for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+        on_tmp = [fields[fields.index("-") + 1:][:2] for fields in mounts if fields[4] == "/tmp"]
+        self.assertEqual(on_tmp[-1:], [["tmpfs", "verif8-private-tmp"]], on_tmp)
+        runtime = Path(os.environ["PAM_WRAPPER_RUNTIME_DIR"])
+        self.assertEqual(runtime.parent, Path("/tmp"))
+        self.assertEqual((runtime / "pid").read_text(), str(os.getpid()))
+
     def test_no_leak_from_the_module(self):
         check = getattr(ctypes.CDLL(None), "__lsan_do_recoverable_leak_check", None)
         if check is None:
