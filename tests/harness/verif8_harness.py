@@ -8,6 +8,7 @@ machine's /etc or running services."""
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -271,11 +272,9 @@ def in_private_tmp(command, env):
     every entry of /tmp that the command, its working directory or its environment names stays
     visible, anything made in /tmp afterwards is private and goes with the namespace."""
     env = dict(env)
-    named = [os.getcwd(), *command, *(part for value in env.values()
-                                      for part in value.replace("=", ":").split(":"))]
-    keep = sorted({Path(text).parts[2] for text in named
-                   if text.startswith("/tmp/") and len(Path(text).parts) > 2
-                   and os.path.lexists(os.path.join("/tmp", Path(text).parts[2]))})
+    named = re.findall(r"(?<![\w./-])/tmp/([^/\s:=]+)",
+                       "\n".join([os.getcwd(), *command, *env.values()]))
+    keep = sorted({name for name in named if os.path.lexists(os.path.join("/tmp", name))})
     if "LD_PRELOAD" in env:
         env["VERIF8_PRIVATE_TMP_PRELOAD"] = env.pop("LD_PRELOAD")
     return (["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_TMP_BOOT,
