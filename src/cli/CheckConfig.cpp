@@ -110,13 +110,14 @@ bool checkStateDir(const Config& c) {
 }  // namespace
 
 int checkConfig(const Options& options) {
-    ConfigLoad load;
-    if (!loadForCommand(options, load)) {
+    Result<ConfigLoad> loaded = loadForCommand(options);
+    if (!loaded) {
         fprintf(stderr,
                 "the module would refuse this configuration: every login through it "
                 "would fail (PAM_SERVICE_ERR)\n");
         return kExitFailed;
     }
+    const ConfigLoad& load = loaded.value();
     printSummary(load.config, load.path);
     bool ok = load.config.phoneCommand.empty() ? checkUsersFile(load.config)
                                                : checkPhoneCommand(load.config);

@@ -20,10 +20,10 @@ std::string channelList(const std::vector<Channel>& channels) {
 }  // namespace
 
 int lookup(const Options& options) {
-    ConfigLoad load;
-    if (!loadForCommand(options, load))
+    Result<ConfigLoad> load = loadForCommand(options);
+    if (!load)
         return kExitFailed;
-    const Config& config = load.config;
+    const Config& config = load.value().config;
     LoginContext login;
     resolveLoginUser(config, options.user, login);
     const std::string user = sanitize(login.user);

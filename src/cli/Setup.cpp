@@ -7,19 +7,21 @@
 
 namespace verif8::cli {
 
-bool loadForCommand(const Options& options, ConfigLoad& load) {
+Result<ConfigLoad> loadForCommand(const Options& options) {
     std::vector<std::string> args;
     if (!options.conf.empty())
         args.push_back("conf=" + options.conf);
     if (options.debug)
         args.emplace_back("debug");
-    load = loadConfig(args);
+    ConfigLoad load = loadConfig(args);
     for (const auto& problem : load.problems)
         fprintf(stderr, "%s\n", sanitize(problem.describe()).c_str());
     if (!load.ok() && geteuid() != 0)
         fprintf(stderr, "(verif8ctl runs as uid %u; the files are root's: run it as root)\n",
                 static_cast<unsigned>(geteuid()));
-    return load.ok();
+    if (!load.ok())
+        return Problem(std::to_string(load.problems.size()) + " problem(s) in the configuration");
+    return load;
 }
 
 }  // namespace verif8::cli

@@ -4,11 +4,13 @@
 #include "Commands.hpp"
 #include "verif8/ConfigFile.hpp"
 #include "verif8/Logger.hpp"
+#include "verif8/Result.hpp"
 
 namespace verif8::cli {
 
-// Loads the config named by --conf (or the default) with the module's own loader. Prints every
-// problem with file and line; returns whether the module would accept it.
-bool loadForCommand(const Options& options, ConfigLoad& load);
+// Loads the config named by --conf (or the default) with the module's own loader and prints
+// every problem with file and line: the load when the module would accept it, else a Problem
+// that counts them.
+Result<ConfigLoad> loadForCommand(const Options& options);
 
 }  // namespace verif8::cli

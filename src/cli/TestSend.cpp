@@ -57,10 +57,10 @@ private:
 }  // namespace
 
 int testSend(const Options& options) {
-    ConfigLoad load;
-    if (!loadForCommand(options, load))
+    Result<ConfigLoad> load = loadForCommand(options);
+    if (!load)
         return kExitFailed;
-    const Config& config = load.config;
+    const Config& config = load.value().config;
     LoginContext login;
     login.service = "verif8ctl";
     resolveLoginUser(config, options.user, login);
