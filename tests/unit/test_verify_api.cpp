@@ -274,7 +274,8 @@ static void timestamps_in_rfc_3339_are_read_and_others_refused(void**) {
 // timestamps are dropped and unknown fields ignored, not refused).
 static void sessions_are_read_field_by_field(void**) {
     const std::string longId(128, 'a');
-    const auto W = SessionStatus::Waiting;
+    const auto W = SessionStatus::Waiting, V = SessionStatus::Verified;
+    const auto F = SessionStatus::Failed, E = SessionStatus::Expired;
     const auto none = std::nullopt;
     std::vector<std::tuple<std::string, std::string, Session>> rows{
         // clang-format off
@@ -282,11 +283,11 @@ static void sessions_are_read_field_by_field(void**) {
         {"initiate-200-openapi.json", "",
          {"18b526ad-d063-48c0-bb93-4e71f042f047", W, 0, kOpenApiExpires, kOpenApiRetry}},
         {"validate-200-waiting.json", "", {kDocId, W, 1, kDocExpires, kDocRetry}},
-        {"validate-200-verified.json", "", {kDocId, SessionStatus::Verified, 1, kDocExpires, kDocRetry}},
-        {"validate-200-failed.json", "", {kDocId, SessionStatus::Failed, 5, kDocExpires, kDocRetry}},
-        {"validate-200-expired.json", "", {kDocId, SessionStatus::Expired, 2, kDocExpires, kDocRetry}},
+        {"validate-200-verified.json", "", {kDocId, V, 1, kDocExpires, kDocRetry}},
+        {"validate-200-failed.json", "", {kDocId, F, 5, kDocExpires, kDocRetry}},
+        {"validate-200-expired.json", "", {kDocId, E, 2, kDocExpires, kDocRetry}},
         {"id and status", R"({"sessionId":"abc","status":"VERIFIED"})",
-         {"abc", SessionStatus::Verified, 0, none, none}},
+         {"abc", V, 0, none, none}},
         {"unreadable timestamps",
          R"({"sessionId":"abc","status":"WAITING","expiresAt":"tomorrow","retryAfter":""})",
          {"abc", W, 0, none, none}},
@@ -321,9 +322,11 @@ static void every_documented_error_is_classified(void**) {
     // clang-format off
     const std::vector<std::tuple<const char*, long, S, long, const char*, const char*>> rows{
         {"error-400-1001.json", 400, S::CredentialsRejected, 1001,
-         "Provided subAccountId doesn't belong to your account", "91b106f0-c0da-4aba-a43a-7af9c5893a80"},
+         "Provided subAccountId doesn't belong to your account",
+         "91b106f0-c0da-4aba-a43a-7af9c5893a80"},
         {"error-400-1002.json", 400, S::InvalidDestination, 1002,
-         "Invalid MSISDN format (not E.164 international number)", "b4478860-b76c-e811-814e-022a35cc1c71"},
+         "Invalid MSISDN format (not E.164 international number)",
+         "b4478860-b76c-e811-814e-022a35cc1c71"},
         {"error-400-1010.json", 400, S::RequestRejected, 1010,
          "Parameter codeValidity is out of range", "0b6d3f0e-8f3c-4c3e-9a51-2d1f7c7e1a10"},
         {"error-400-1000.json", 400, S::RequestRejected, 1000,
