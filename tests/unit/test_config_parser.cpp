@@ -1,6 +1,5 @@
 // ConfigParser and its key table: every key with good and bad values, the line format, and
 // checkComplete. Most tests run a table: one row per key and value, or per file text.
-#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -77,140 +76,44 @@ std::string limit(const SendLimit& limit) {
     return std::to_string(limit.count) + "/" + std::to_string(limit.seconds);
 }
 
-// Each key's setting as text, to compare with what a row expects.
-using Read = std::string (*)(const Config&);
-const std::map<std::string, Read>& settings() {
+using C = const Config&;
+using S = std::string;
+S num(long n) {
+    return std::to_string(n);
+}
+
+// Each key: its setting as text, its default, the values it accepts and the ones it refuses. A
+// good value is kept as written, or "VALUE => SETTING"; the first of each key goes into one file
+// with the others. A bad value is refused, naming the key, and leaves the setting as it was.
+struct Key {
+    S name;
+    S (*read)(C);
+    S byDefault;
+    std::vector<S> good, bad;
+};
+
+const std::vector<Key>& keys() {
+    static const S longKey(1025, 'k'), longTemplate = "{code}" + S(995, 't');
     // clang-format off
-    static const std::map<std::string, Read> read{
-        {"api_key", [](const Config& c) { return std::string(c.apiKey.view()); }},
-        {"api_key_file", [](const Config& c) { return c.apiKeyFile; }},
-        {"subaccount_id", [](const Config& c) { return c.subaccountId; }},
-        {"region", [](const Config& c) { return regionBaseUrl(c.region); }},
-        {"api_url", [](const Config& c) { return joined(c.baseUrls()); }},
-        {"https_proxy", [](const Config& c) { return c.httpsProxy; }},
-        {"ca_file", [](const Config& c) { return c.caFile; }},
-        {"ca_path", [](const Config& c) { return c.caPath; }},
-        {"connect_timeout", [](const Config& c) { return std::to_string(c.connectTimeout); }},
-        {"request_timeout", [](const Config& c) { return std::to_string(c.requestTimeout); }},
-        {"channel", [](const Config& c) { return std::string(channelName(c.channel)); }},
-        {"code_length", [](const Config& c) { return std::to_string(c.codeLength); }},
-        {"code_validity", [](const Config& c) { return std::to_string(c.codeValidity); }},
-        {"brand", [](const Config& c) { return text(c.brand); }},
-        {"template", [](const Config& c) { return text(c.messageTemplate); }},
-        {"template_key", [](const Config& c) { return text(c.templateKey); }},
-        {"language", [](const Config& c) { return text(c.language); }},
-        {"sms_sender", [](const Config& c) { return text(c.smsSender); }},
-        {"voice_caller_id", [](const Config& c) { return text(c.voiceCallerId); }},
-        {"whatsapp_template", [](const Config& c) { return text(c.whatsappTemplate); }},
-        {"max_attempts", [](const Config& c) { return std::to_string(c.maxAttempts); }},
-        {"unenrolled", [](const Config& c) {
-             return std::string(c.unenrolled == UnenrolledPolicy::Ignore ? "ignore" : "deny"); }},
-        {"users_file", [](const Config& c) { return c.usersFile; }},
-        {"resend_interval", [](const Config& c) { return std::to_string(c.resendInterval); }},
-        {"phone_command", [](const Config& c) { return joined(c.phoneCommand); }},
-        {"exempt_users", [](const Config& c) { return joined(c.exemptUsers); }},
-        {"exempt_groups", [](const Config& c) { return joined(c.exemptGroups); }},
-        {"only_groups", [](const Config& c) { return joined(c.onlyGroups); }},
-        {"trusted_networks", [](const Config& c) {
-             return std::to_string(c.trustedNetworks.size()) + " networks"; }},
-        {"state_dir", [](const Config& c) { return c.stateDir; }},
-        {"login_timeout", [](const Config& c) { return std::to_string(c.loginTimeout); }},
-        {"fail_mode", [](const Config& c) {
-             return std::string(c.failMode == FailMode::Open ? "open" : "closed"); }},
-        {"fail_delay", [](const Config& c) { return std::to_string(c.failDelayMs); }},
-        {"user_send_limit", [](const Config& c) { return limit(c.userSendLimit); }},
-        {"source_send_limit", [](const Config& c) { return limit(c.sourceSendLimit); }},
-    };
-    // clang-format on
-    return read;
-}
-
-std::string setting(const Config& config, const std::string& key) {
-    return settings().at(key)(config);
-}
-
-using Values = std::vector<std::pair<std::string, std::vector<std::string>>>;
-
-// Values each key accepts and keeps as written; the first of each key goes into one file with the
-// others.
-const Values& goodValues() {
-    // clang-format off
-    static const Values rows{
-        {"api_key", {"k3y_ABC-123.xyz"}}, {"api_key_file", {"/etc/security/verif8.key"}},
-        {"subaccount_id", {"demo-account_1.2&co"}},
-        {"api_url", {"https://verify.example.com:8443/base", "https://verify.example.com:65535"}},
-        // The last '@' ends the user part: a raw '@' in the password does not move the host.
-        {"https_proxy", {"http://proxy.example.com:3128", "https://proxy.example.com:443",
-          "http://10.0.0.1:8080", "http://[2001:db8::1]:3128", "http://proxy.example.com:65535",
-          "http://svc-2fa:Pr0xy%40Pw@proxy.example.com:3128", "https://user:p@ss@[::1]:8443"}},
-        {"ca_file", {"/etc/ssl/certs/ca.pem"}}, {"ca_path", {"/etc/ssl/certs"}},
-        {"connect_timeout", {"7", "1"}}, {"request_timeout", {"20", "1", "300"}},
-        {"channel", {"voice"}}, {"code_length", {"8", "4", "10"}},
-        {"code_validity", {"600", "30", "7200"}}, {"brand", {"Acme Corp", "Caf\u00e9"}},
-        {"template", {"{brand}: your code is {code}", "{code}", "Code {code} for {brand}"}},
-        {"template_key", {"login-otp"}}, {"language", {"fr-FR", "en-US", "zh-CN", "id-ID"}},
-        {"sms_sender", {"Acme", "ABCDEFGHIJK", "My Bank 24", "1234567890123456", "+6512345678"}},
-        {"voice_caller_id", {"+6512345678"}}, {"whatsapp_template", {"auth_code_v2"}},
-        {"max_attempts", {"4", "1", "5"}}, {"unenrolled", {"ignore"}},
-        {"users_file", {"/etc/security/other.users"}}, {"resend_interval", {"45"}},
-        {"phone_command", {"/usr/local/sbin/phone-of --user %u"}},
-        {"exempt_users", {"root backup"}}, {"exempt_groups", {"break-glass"}},
-        {"only_groups", {"2fa staff"}}, {"state_dir", {"/var/lib/pam_verif8-test"}},
-        {"login_timeout", {"120", "10", "3600"}}, {"fail_mode", {"open", "closed"}},
-        {"fail_delay", {"0", "10000"}},
-        {"user_send_limit", {"3/600", "1/1", "1000/86400", "5/900"}},
-        {"source_send_limit", {"50/3600", "5/900", "1000/86400", "1/1", "3/600"}},
-    };
-    // clang-format on
-    return rows;
-}
-
-// Values a key accepts and keeps in another form, and that form.
-const std::vector<std::tuple<std::string, std::string, std::string>>& rewrittenValues() {
-    // clang-format off
-    static const std::vector<std::tuple<std::string, std::string, std::string>> rows{
-        {"region", "europe", "https://verify.8x8.uk"}, {"region", "asia", "https://verify.8x8.com"},
-        {"region", "us", "https://verify.us.8x8.com"},
-        {"region", "indonesia", "https://verify.8x8.id"},
-        {"api_url", "https://verify.example.com/", "https://verify.example.com"},
-        {"api_url", "https://127.0.0.1:8443/base//", "https://127.0.0.1:8443/base"},
-        {"api_url", "https://a.example.com/\thttps://b.example.com:8443//  https://[::1]:9443/base "
-         "https://d.example.com", "https://a.example.com https://b.example.com:8443 "
-         "https://[::1]:9443/base https://d.example.com"},
-        {"https_proxy", "http://proxy.example.com:3128/", "http://proxy.example.com:3128"},
-        {"connect_timeout", "060", "60"},
-        {"trusted_networks", "192.0.2.0/24 2001:db8::/32 198.51.100.7", "3 networks"},
-        {"user_send_limit", "020/0900", "20/900"}, {"source_send_limit", "020/0900", "20/900"},
-    };
-    // clang-format on
-    return rows;
-}
-
-// The first good value of a key, and its setting once applied.
-std::pair<std::string, std::string> firstGood(const std::string& key) {
-    for (const auto& [name, values] : goodValues()) {
-        if (name == key)
-            return {values.front(), values.front()};
-    }
-    for (const auto& [name, value, stored] : rewrittenValues()) {
-        if (name == key)
-            return {value, stored};
-    }
-    return {};
-}
-
-// Each value must be refused, naming the key, and leave the setting as it was.
-const Values& badValues() {
-    static const std::string longKey(1025, 'k');
-    static const std::string longTemplate = "{code}" + std::string(995, 't');
-    // clang-format off
-    static const Values rows{
-        {"api_key", {"", "two words", "tab\tinside", "ctl\x01", longKey}},
-        {"api_key_file", {"", "relative/key", "./key", "/with space", "/ctl\x01"}},
-        {"subaccount_id",
-         {"", "ab", std::string(51, 's'), "has/slash", "has space", "per%cent", "caf\xc3\xa9x"}},
-        {"region", {"", "Asia", "ASIA", "eu", "apac", "asia ", " us"}},
-        {"api_url", {"", "   ", " \t ", "http://verify.example.com", "ftp://verify.example.com",
+    static const std::vector<Key> rows{
+        {"api_key", [](C c) { return S(c.apiKey.view()); }, "", {"k3y_ABC-123.xyz"},
+         {"", "two words", "tab\tinside", "ctl\x01", longKey}},
+        {"api_key_file", [](C c) { return c.apiKeyFile; }, "", {"/etc/security/verif8.key"},
+         {"", "relative/key", "./key", "/with space", "/ctl\x01"}},
+        {"subaccount_id", [](C c) { return c.subaccountId; }, "", {"demo-account_1.2&co"},
+         {"", "ab", S(51, 's'), "has/slash", "has space", "per%cent", "caf\xc3\xa9x"}},
+        {"region", [](C c) { return regionBaseUrl(c.region); }, "https://verify.8x8.com",
+         {"europe => https://verify.8x8.uk", "asia => https://verify.8x8.com",
+          "us => https://verify.us.8x8.com", "indonesia => https://verify.8x8.id"},
+         {"", "Asia", "ASIA", "eu", "apac", "asia ", " us"}},
+        {"api_url", [](C c) { return joined(c.baseUrls()); }, "https://verify.8x8.com",
+         {"https://verify.example.com:8443/base", "https://verify.example.com:65535",
+          "https://verify.example.com/ => https://verify.example.com",
+          "https://127.0.0.1:8443/base// => https://127.0.0.1:8443/base",
+          "https://a.example.com/\thttps://b.example.com:8443//  https://[::1]:9443/base "
+          "https://d.example.com => https://a.example.com https://b.example.com:8443 "
+          "https://[::1]:9443/base https://d.example.com"},
+         {"", "   ", " \t ", "http://verify.example.com", "ftp://verify.example.com",
           "verify.example.com", "HTTPS//verify", "https://", "https:///", "https:///path",
           "https://verify\\example.com", "https://[::1", "https://verify.example.com/?x=1",
           "https://verify.example.com/#frag", "https://verify.example.com/api?key=1",
@@ -223,38 +126,13 @@ const Values& badValues() {
           "https://a.example.com http://b.example.com",
           "https://c.example.com https://d.example.com/?q",
           "https://a.example.com https://b.exa\x1b[2Jmple.com"}},
-        {"ca_file", {"", "ca.pem", "/a b.pem", "/ca\x02.pem"}},
-        {"ca_path", {"", "certs", "/a b", "/ctl\x01"}},
-        {"connect_timeout",
-         {"0", "61", "-1", "+5", " 5", "5 ", "5s", "five", "", "1e1", "0x10", "9999999999", "5.0"}},
-        {"request_timeout", {"0", "301", "-10", "+10", "1 0", "ten", "", "1000000000"}},
-        {"channel", {"", "SMS", "Voice", "call", "sma", "email", "sms,voice"}},
-        {"code_length",
-         {"3", "11", "0", "-6", "+6", "six", " 6", "6 ", "", "06x", "4.5", "6\x1b[2J\x07"}},
-        {"code_validity", {"29", "7201", "0", "-300", "+300", "300s", "", "5 min"}},
-        {"brand", {"", std::string(31, 'b'), "bell\x07", "Acme\xff"}},
-        {"template", {"", "no placeholder here", "{CODE}", "{ code }", "code", "{code}\x01",
-          longTemplate, "Code {code} \xc0\xaf"}},
-        {"template_key", {"", std::string(201, 't'), "tab\there"}},
-        {"language", {"", "en-us", "EN-US", "zh-cn", "en", "english", "en_US", "xx-XX", "fr-FR "}},
-        {"sms_sender", {"", "ABCDEFGHIJKL", "12345678901234567", "+12345678901234567", "Acme-Co",
-          "Acme_Co", "Acme-Bank", "Caf\xc3\xa9", "+", "+Acme"}},
-        {"voice_caller_id", {"", "12", "+12", "12345678901234567", "caller", "+65 1234", "+"}},
-        {"whatsapp_template", {"", "two words", "ctl\x01", std::string(513, 'w')}},
-        {"max_attempts", {"0", "6", "-1", "+3", "three", " 3", "", "3.0"}},
-        {"unenrolled", {"", "Deny", "IGNORE", "allow", "open"}},
-        {"users_file", {"", "pam_verif8.users", "/a b", "/ctl\x01"}},
-        {"resend_interval", {"9", "7201", "0", "-30", "thirty", ""}},
-        {"phone_command", {"", "phone-of %u", "./phone-of", "/bin/x\x01"}},
-        {"exempt_users", {"", "   ", "root\x01"}}, {"exempt_groups", {"", "ops\x7f"}},
-        {"only_groups", {"", "\xff"}},
-        {"trusted_networks", {"", "10.0.0.0/33", "2001:db8::/129", "10.0.0/8", "example.com",
-          "10.0.0.0/8,10.1.0.0/16", "10.0.0.0/-1"}},
-        {"state_dir", {"", "var/lib", "/with space"}},
-        {"login_timeout", {"9", "3601", "0", "-90", "90s", ""}},
-        {"fail_mode", {"", "Closed", "OPEN", "Open", "fail", "ignore"}},
-        {"fail_delay", {"-1", "10001", "2s", ""}},
-        {"https_proxy", {"", "proxy.example.com:3128", "socks5://proxy:1080", "http://",
+        // The last '@' ends the user part: a raw '@' in the password does not move the host.
+        {"https_proxy", [](C c) { return c.httpsProxy; }, "",
+         {"http://proxy.example.com:3128", "https://proxy.example.com:443",
+          "http://10.0.0.1:8080", "http://[2001:db8::1]:3128", "http://proxy.example.com:65535",
+          "http://svc-2fa:Pr0xy%40Pw@proxy.example.com:3128", "https://user:p@ss@[::1]:8443",
+          "http://proxy.example.com:3128/ => http://proxy.example.com:3128"},
+         {"", "proxy.example.com:3128", "socks5://proxy:1080", "http://",
           "http://proxy:0", "http://proxy:3128/path", "http://a b:1", "ftp://proxy.example.com:21",
           "socks5h://proxy.example.com:1080", "//proxy.example.com:3128",
           "http://proxy.example.com:65536", "http://proxy.example.com:3128?x",
@@ -262,12 +140,103 @@ const Values& badValues() {
           "http://pro\x01xy:3128", "http://:3128", "http://proxy_host:3128",
           "http://[2001:db8::1:3128", "http://proxy.example.com:-1", "http://proxy.example.com",
           "http://[2001:db8::1]"}},  // a proxy needs its port
-        {"user_send_limit",
+        {"ca_file", [](C c) { return c.caFile; }, "", {"/etc/ssl/certs/ca.pem"},
+         {"", "ca.pem", "/a b.pem", "/ca\x02.pem"}},
+        {"ca_path", [](C c) { return c.caPath; }, "", {"/etc/ssl/certs"},
+         {"", "certs", "/a b", "/ctl\x01"}},
+        {"connect_timeout", [](C c) { return num(c.connectTimeout); }, "5", {"7", "1", "060 => 60"},
+         {"0", "61", "-1", "+5", " 5", "5 ", "5s", "five", "", "1e1", "0x10", "9999999999", "5.0"}},
+        {"request_timeout", [](C c) { return num(c.requestTimeout); }, "10", {"20", "1", "300"},
+         {"0", "301", "-10", "+10", "1 0", "ten", "", "1000000000"}},
+        {"channel", [](C c) { return S(channelName(c.channel)); }, "sms", {"voice"},
+         {"", "SMS", "Voice", "call", "sma", "email", "sms,voice"}},
+        {"code_length", [](C c) { return num(c.codeLength); }, "6", {"8", "4", "10"},
+         {"3", "11", "0", "-6", "+6", "six", " 6", "6 ", "", "06x", "4.5", "6\x1b[2J\x07"}},
+        {"code_validity", [](C c) { return num(c.codeValidity); }, "300", {"600", "30", "7200"},
+         {"29", "7201", "0", "-300", "+300", "300s", "", "5 min"}},
+        {"brand", [](C c) { return text(c.brand); }, "(unset)", {"Acme Corp", "Caf\u00e9"},
+         {"", S(31, 'b'), "bell\x07", "Acme\xff"}},
+        {"template", [](C c) { return text(c.messageTemplate); }, "(unset)",
+         {"{brand}: your code is {code}", "{code}", "Code {code} for {brand}"},
+         {"", "no placeholder here", "{CODE}", "{ code }", "code", "{code}\x01", longTemplate,
+          "Code {code} \xc0\xaf"}},
+        {"template_key", [](C c) { return text(c.templateKey); }, "(unset)", {"login-otp"},
+         {"", S(201, 't'), "tab\there"}},
+        {"language", [](C c) { return text(c.language); }, "(unset)",
+         {"fr-FR", "en-US", "zh-CN", "id-ID"},
+         {"", "en-us", "EN-US", "zh-cn", "en", "english", "en_US", "xx-XX", "fr-FR "}},
+        {"sms_sender", [](C c) { return text(c.smsSender); }, "(unset)",
+         {"Acme", "ABCDEFGHIJK", "My Bank 24", "1234567890123456", "+6512345678"},
+         {"", "ABCDEFGHIJKL", "12345678901234567", "+12345678901234567", "Acme-Co", "Acme_Co",
+          "Acme-Bank", "Caf\xc3\xa9", "+", "+Acme"}},
+        {"voice_caller_id", [](C c) { return text(c.voiceCallerId); }, "(unset)", {"+6512345678"},
+         {"", "12", "+12", "12345678901234567", "caller", "+65 1234", "+"}},
+        {"whatsapp_template", [](C c) { return text(c.whatsappTemplate); }, "(unset)",
+         {"auth_code_v2"}, {"", "two words", "ctl\x01", S(513, 'w')}},
+        {"max_attempts", [](C c) { return num(c.maxAttempts); }, "3", {"4", "1", "5"},
+         {"0", "6", "-1", "+3", "three", " 3", "", "3.0"}},
+        {"unenrolled",
+         [](C c) { return S(c.unenrolled == UnenrolledPolicy::Ignore ? "ignore" : "deny"); },
+         "deny", {"ignore"}, {"", "Deny", "IGNORE", "allow", "open"}},
+        {"users_file", [](C c) { return c.usersFile; }, "/etc/security/pam_verif8.users",
+         {"/etc/security/other.users"}, {"", "pam_verif8.users", "/a b", "/ctl\x01"}},
+        {"resend_interval", [](C c) { return num(c.resendInterval); }, "30", {"45"},
+         {"9", "7201", "0", "-30", "thirty", ""}},
+        {"phone_command", [](C c) { return joined(c.phoneCommand); }, "",
+         {"/usr/local/sbin/phone-of --user %u"}, {"", "phone-of %u", "./phone-of", "/bin/x\x01"}},
+        {"exempt_users", [](C c) { return joined(c.exemptUsers); }, "", {"root backup"},
+         {"", "   ", "root\x01"}},
+        {"exempt_groups", [](C c) { return joined(c.exemptGroups); }, "", {"break-glass"},
+         {"", "ops\x7f"}},
+        {"only_groups", [](C c) { return joined(c.onlyGroups); }, "", {"2fa staff"}, {"", "\xff"}},
+        {"trusted_networks", [](C c) { return num(c.trustedNetworks.size()) + " networks"; },
+         "0 networks", {"192.0.2.0/24 2001:db8::/32 198.51.100.7 => 3 networks"},
+         {"", "10.0.0.0/33", "2001:db8::/129", "10.0.0/8", "example.com", "10.0.0.0/8,10.1.0.0/16",
+          "10.0.0.0/-1"}},
+        {"state_dir", [](C c) { return c.stateDir; }, "/var/lib/pam_verif8",
+         {"/var/lib/pam_verif8-test"}, {"", "var/lib", "/with space"}},
+        {"login_timeout", [](C c) { return num(c.loginTimeout); }, "90", {"120", "10", "3600"},
+         {"9", "3601", "0", "-90", "90s", ""}},
+        {"fail_mode", [](C c) { return S(c.failMode == FailMode::Open ? "open" : "closed"); },
+         "closed", {"open", "closed"}, {"", "Closed", "OPEN", "Open", "fail", "ignore"}},
+        {"fail_delay", [](C c) { return num(c.failDelayMs); }, "2000", {"0", "10000"},
+         {"-1", "10001", "2s", ""}},
+        {"user_send_limit", [](C c) { return limit(c.userSendLimit); }, "5/900",
+         {"3/600", "1/1", "1000/86400", "5/900", "020/0900 => 20/900"},
          {"", "5", "5/", "/900", "0/900", "5/0", "1001/900", "5/86401", "5 /900"}},
-        {"source_send_limit", {"", "x/y", "-1/900", "20/900/1"}},
+        {"source_send_limit", [](C c) { return limit(c.sourceSendLimit); }, "20/900",
+         {"50/3600", "5/900", "1000/86400", "1/1", "3/600", "020/0900 => 20/900"},
+         {"", "x/y", "-1/900", "20/900/1"}},
     };
     // clang-format on
     return rows;
+}
+
+const Key& key(const S& name) {
+    for (const Key& key : keys()) {
+        if (key.name == name)
+            return key;
+    }
+    fail_msg("key '%s' is not in this test", name.c_str());
+    return keys().front();
+}
+
+std::string setting(const Config& config, const std::string& name) {
+    return key(name).read(config);
+}
+
+// A key's setting is `expected`; a failure names the key and the value that was set.
+void expectSetting(const Key& row, const Config& config, const S& value, const S& expected) {
+    if (const test::Miss miss = test::differs(row.read(config), expected))
+        fail_msg("%s = '%s': %s", row.name.c_str(), value.c_str(), miss->c_str());
+}
+
+// A good value and its setting once applied.
+std::pair<S, S> applied(const S& good) {
+    const auto arrow = good.find(" => ");
+    if (arrow == S::npos)
+        return {good, good};
+    return {good.substr(0, arrow), good.substr(arrow + 4)};
 }
 
 enum class Match { Exactly, StartsWith, Contains, Omits };
@@ -318,53 +287,44 @@ const std::vector<Says>& refusals() {
 
 }  // namespace
 
-static void good_values_of_every_key_land_in_the_config_alone_and_in_one_file(void**) {
+// Every key is in the table; each good value lands in the config alone, the first of every key
+// in one file; each bad value is refused; and a new Config holds every default.
+static void every_key_takes_its_good_values_and_refuses_its_bad_ones(void**) {
+    assert_int_equal(keys().size(), ConfigParser::knownKeys().size());
     std::string file;
-    for (const auto& key : ConfigParser::knownKeys()) {
-        if (firstGood(key).first.empty())
-            fail_msg("no good value in this test for key '%s'", key.c_str());
-        file += key + " = " + firstGood(key).first + "\n";
-    }
-    std::vector<std::tuple<std::string, std::string, std::string>> rows = rewrittenValues();
-    for (const auto& [key, values] : goodValues()) {
-        for (const auto& value : values)
-            rows.emplace_back(key, value, value);
-    }
-    for (const auto& [key, value, stored] : rows) {
-        Config config;
-        const std::string problem = problemOf(ConfigParser(config).set(key, value));
-        if (!problem.empty())
-            fail_msg("%s = %s refused: %s", key.c_str(), value.c_str(), problem.c_str());
-        expect_str(setting(config, key), stored);
-    }
-    const Parsed parsed = parse(file);
-    expectNoProblems(parsed.problems);
-    for (const auto& key : ConfigParser::knownKeys())
-        expect_str(setting(parsed.config, key), firstGood(key).second);
-}
-
-static void every_key_refuses_bad_values_and_keeps_its_setting(void**) {
-    for (const auto& key : ConfigParser::knownKeys()) {
-        bool tested = false;
-        for (const auto& [name, values] : badValues())
-            tested = tested || name == key;
-        if (!tested)
-            fail_msg("no bad values in this test for key '%s'", key.c_str());
-    }
-    for (const auto& [key, values] : badValues()) {
-        const auto [good, stored] = firstGood(key);
-        for (const auto& value : values) {
+    const Config defaults;
+    for (const auto& name : ConfigParser::knownKeys()) {
+        const Key& row = key(name);
+        expect_row(!row.good.empty() && !row.bad.empty(), name);
+        file += name + " = " + applied(row.good.front()).first + "\n";
+        expectSetting(row, defaults, "(the default)", row.byDefault);
+        for (const auto& good : row.good) {
+            const auto [value, stored] = applied(good);
+            Config config;
+            const std::string problem = problemOf(ConfigParser(config).set(name, value));
+            if (!problem.empty())
+                fail_msg("%s = %s refused: %s", name.c_str(), value.c_str(), problem.c_str());
+            expectSetting(row, config, value, stored);
+        }
+        const auto [first, stored] = applied(row.good.front());
+        for (const auto& value : row.bad) {
             Config config;
             ConfigParser parser(config);
-            assert_true(parser.set(key, good).ok());
-            const std::string problem = problemOf(parser.set(key, value));
+            assert_true(parser.set(name, first).ok());
+            const std::string problem = problemOf(parser.set(name, value));
             if (problem.empty())
-                fail_msg("%s = '%s' was accepted", key.c_str(), value.c_str());
-            expect_starts_with(problem, key + ": ");
-            assert_false(test::hasControlBytes(problem));
-            expect_str(setting(config, key), stored);
+                fail_msg("%s = '%s' was accepted", name.c_str(), value.c_str());
+            expect_row(problem.rfind(name + ": ", 0) == 0, name + " = " + value);
+            expect_row(!test::hasControlBytes(problem), name + " = " + value);
+            expectSetting(row, config, value, stored);
         }
     }
+    assert_int_equal(defaults.apiUrls.size(), 0);
+    assert_false(defaults.debug);
+    const Parsed parsed = parse(file);
+    expectNoProblems(parsed.problems);
+    for (const Key& row : keys())
+        expectSetting(row, parsed.config, "(in one file)", applied(row.good.front()).second);
 }
 
 static void a_refusal_says_what_is_wrong_without_secrets(void**) {
@@ -429,28 +389,8 @@ static void a_proxy_password_is_never_echoed_in_a_problem(void**) {
     expect_not_contains(describeAll(twice.problems), "0therPw");
 }
 
-static void defaults_follow_the_design_and_api_url_overrides_the_region(void**) {
-    // clang-format off
-    const std::vector<std::pair<std::string, std::string>> defaults{
-        {"api_key", ""}, {"api_key_file", ""}, {"subaccount_id", ""},
-        {"region", "https://verify.8x8.com"}, {"api_url", "https://verify.8x8.com"},
-        {"https_proxy", ""}, {"ca_file", ""}, {"ca_path", ""}, {"connect_timeout", "5"},
-        {"request_timeout", "10"}, {"channel", "sms"}, {"code_length", "6"},
-        {"code_validity", "300"}, {"brand", "(unset)"}, {"template", "(unset)"},
-        {"template_key", "(unset)"}, {"language", "(unset)"}, {"sms_sender", "(unset)"},
-        {"voice_caller_id", "(unset)"}, {"whatsapp_template", "(unset)"}, {"max_attempts", "3"},
-        {"unenrolled", "deny"}, {"users_file", "/etc/security/pam_verif8.users"},
-        {"resend_interval", "30"}, {"phone_command", ""}, {"exempt_users", ""},
-        {"exempt_groups", ""}, {"only_groups", ""}, {"trusted_networks", "0 networks"},
-        {"state_dir", "/var/lib/pam_verif8"}, {"login_timeout", "90"}, {"fail_mode", "closed"},
-        {"fail_delay", "2000"}, {"user_send_limit", "5/900"}, {"source_send_limit", "20/900"}};
-    // clang-format on
+static void api_url_overrides_the_region(void**) {
     Config config;
-    assert_int_equal(defaults.size(), ConfigParser::knownKeys().size());
-    for (const auto& [key, value] : defaults)
-        expect_str(setting(config, key), value);
-    assert_int_equal(config.apiUrls.size(), 0);
-    assert_false(config.debug);
     ConfigParser parser(config);
     assert_true(parser.set("region", "us").ok());
     expect_str(config.baseUrls().front(), "https://verify.us.8x8.com");
@@ -593,12 +533,11 @@ static void check_complete_names_what_no_line_can(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_values_of_every_key_land_in_the_config_alone_and_in_one_file),
-        cmocka_unit_test(every_key_refuses_bad_values_and_keeps_its_setting),
+        cmocka_unit_test(every_key_takes_its_good_values_and_refuses_its_bad_ones),
         cmocka_unit_test(a_refusal_says_what_is_wrong_without_secrets),
         cmocka_unit_test(the_key_table_marks_the_secrets),
         cmocka_unit_test(a_proxy_password_is_never_echoed_in_a_problem),
-        cmocka_unit_test(defaults_follow_the_design_and_api_url_overrides_the_region),
+        cmocka_unit_test(api_url_overrides_the_region),
         cmocka_unit_test(file_texts_are_read_line_by_line),
         cmocka_unit_test(a_bad_line_is_reported_where_it_is),
         cmocka_unit_test(a_file_that_is_no_text_is_refused_whole),

@@ -93,18 +93,16 @@ static void secret_string_move_leaves_the_source_empty(void**) {
 static void phone_masks_show_few_digits(void**) {
     const std::string dots = "\u2022\u2022\u2022\u2022\u2022\u2022";
     // The prompt shows only the last four digits, and none of a short number.
+    // clang-format off
     for (const auto& [phone, masked] : Pairs{{"+6591234567", dots + "4567"},
-                                             {"+447700900123", dots + "0123"},
-                                             {"+1234", dots},
-                                             {"", dots}})
+             {"+447700900123", dots + "0123"}, {"+1234", dots}, {"", dots}})
         expect_str(maskPhoneForPrompt(phone), masked);
     // The log shows two digits at each end, and none of a short number.
     for (const auto& [phone, masked] : Pairs{{"+6591234567", "+65******67"},
-                                             {"+447700900123", "+44********23"},
-                                             {"+12345678", "+12****78"},
-                                             {"+12345", "+*****"},
-                                             {"", "+"}})
+             {"+447700900123", "+44********23"}, {"+12345678", "+12****78"}, {"+12345", "+*****"},
+             {"", "+"}})
         expect_str(maskPhoneForLog(phone), masked);
+    // clang-format on
 }
 
 // ---- sanitize and logField
@@ -130,16 +128,15 @@ static void sanitize_replaces_what_a_terminal_would_obey(void**) {
 }
 
 static void log_field_quotes_only_what_needs_it(void**) {
+    // clang-format off
     const std::vector<std::pair<Pairs::value_type, std::string>> rows{
-        {{"user", "alice"}, "user=alice"},
-        {{"to", "+65******67"}, "to=+65******67"},
-        {{"reason", "no such user"}, "reason=\"no such user\""},
-        {{"user", "a=b"}, "user=\"a=b\""},
+        {{"user", "alice"}, "user=alice"}, {{"to", "+65******67"}, "to=+65******67"},
+        {{"reason", "no such user"}, "reason=\"no such user\""}, {{"user", "a=b"}, "user=\"a=b\""},
         {{"user", "say \"hi\""}, "user=\"say \\\"hi\\\"\""},
         {{"m", "back\\slash and space"}, "m=\"back\\\\slash and space\""},
-        {{"rhost", ""}, "rhost=\"\""},
-        {{"user", "eve\nfake=line"}, "user=\"eve?fake=line\""},
+        {{"rhost", ""}, "rhost=\"\""}, {{"user", "eve\nfake=line"}, "user=\"eve?fake=line\""},
     };
+    // clang-format on
     for (const auto& [field, text] : rows) {
         expect_str(logField(field.first, field.second), text);
         assert_false(test::hasControlBytes(logField(field.first, field.second)));
@@ -227,31 +224,28 @@ static void split_finds_words_or_fields(void**) {
         EmptyFields empties;
         const char* pieces;
     };
+    const auto skip = EmptyFields::Skip, keep = EmptyFields::Keep;
+    // clang-format off
     const std::vector<Row> rows{
-        {"a b\tc", " \t", EmptyFields::Skip, "3:[a][b][c]"},
-        {"  a  \t b ", " \t", EmptyFields::Skip, "2:[a][b]"},
-        {"", " \t", EmptyFields::Skip, "0:"},
-        {" \t ", " \t", EmptyFields::Skip, "0:"},
-        {"a\vb", " \t", EmptyFields::Skip, "1:[a\vb]"},
-        {"sms,voice", ",", EmptyFields::Keep, "2:[sms][voice]"},
-        {"a,,b", ",", EmptyFields::Keep, "3:[a][][b]"},
-        {"a,", ",", EmptyFields::Keep, "2:[a][]"},
-        {"", ",", EmptyFields::Keep, "1:[]"},
-        {"phone X ", " ", EmptyFields::Keep, "3:[phone][X][]"},
+        {"a b\tc", " \t", skip, "3:[a][b][c]"}, {"  a  \t b ", " \t", skip, "2:[a][b]"},
+        {"", " \t", skip, "0:"}, {" \t ", " \t", skip, "0:"}, {"a\vb", " \t", skip, "1:[a\vb]"},
+        {"sms,voice", ",", keep, "2:[sms][voice]"}, {"a,,b", ",", keep, "3:[a][][b]"},
+        {"a,", ",", keep, "2:[a][]"}, {"", ",", keep, "1:[]"},
+        {"phone X ", " ", keep, "3:[phone][X][]"},
     };
+    // clang-format on
     for (const auto& row : rows)
         expect_str(piecesOf(split(row.text, row.separators, row.empties)), row.pieces);
 }
 
 static void for_each_line_strips_lf_and_crlf_only(void**) {
-    for (const auto& [text, lines] : Pairs{
-             {"one\ntwo\r\nthree\n", "3:[one][two][three]"},
-             {"one\r\ntwo", "2:[one][two]"},  // a last line without newline
-             {"a\n\n\r\nb", "4:[a][][][b]"},  // blank lines in their place
-             {"", "0:"},
-             {"\n", "1:[]"},
-             {"a\rb\n", "1:[a\rb]"},  // a lone carriage return stays inside its line
-         }) {
+    // A last line without newline; blank lines in their place; a lone carriage return stays
+    // inside its line.
+    // clang-format off
+    for (const auto& [text, lines] : Pairs{{"one\ntwo\r\nthree\n", "3:[one][two][three]"},
+             {"one\r\ntwo", "2:[one][two]"}, {"a\n\n\r\nb", "4:[a][][][b]"}, {"", "0:"},
+             {"\n", "1:[]"}, {"a\rb\n", "1:[a\rb]"}}) {
+        // clang-format on
         std::vector<std::string_view> seen;
         forEachLine(text, [&](std::string_view line) { seen.push_back(line); });
         expect_str(piecesOf(seen), lines);
@@ -289,13 +283,12 @@ static void same_session_id_matches_only_the_same_id(void**) {
         {"A44A91BE5EA5EA118169020897DF5459", "a44a91be-5ea5-ea11-8169-020897df5459", true},
         {hex, "a44a91be5ea5ea118169020897df545a", false},
         {hex, "a44a91be5ea5ea118169020897df545", false},
-        {hex, "", false},
-        {"", "", false},
-        {"-", "", false},
-        {"--", "-", false},
+        // clang-format off
+        {hex, "", false}, {"", "", false}, {"-", "", false}, {"--", "-", false},
+        // clang-format on
     };
     for (const auto& [a, b, same] : rows)
-        assert_int_equal(sameSessionId(a, b), same);
+        expect_row(sameSessionId(a, b) == same, a + " " + b);
 }
 
 static void session_status_names_are_the_api_words(void**) {
