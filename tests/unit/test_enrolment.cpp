@@ -78,6 +78,7 @@ static void good_lines_give_user_phone_and_channels(void**) {
 }
 
 static void bad_lines_are_refused_with_the_reason(void**) {
+    // clang-format off
     const std::pair<std::string, const char*> rows[] = {
         {"bob +1234567", "international form"},           // 7 digits
         {"bob +1234567890123456", "international form"},  // 16 digits
@@ -89,9 +90,7 @@ static void bad_lines_are_refused_with_the_reason(void**) {
         {"bob +6591234567 call", "unknown channel 'call'"},
         {"bob +6591234567 sms,", "unknown channel ''"},
         {"bob +6591234567 ,sms", "unknown channel ''"},
-        {"bob +6591234567 \xe2\x80\xae"
-         "sms",
-         "unknown channel"},  // invisible Unicode
+        {"bob +6591234567 \xe2\x80\xae" "sms", "unknown channel"},  // invisible Unicode
         {"bob +6591234567 sms,voice,sms", "'sms' is listed twice"},
         {"bob +6591234567 sms voice", "unexpected text"},
         {"bob +6591234567 sms # comment", "unexpected text"},
@@ -101,6 +100,7 @@ static void bad_lines_are_refused_with_the_reason(void**) {
         {"bob +6591234567\x7f", "control characters"},
         {"bob +65912\r34567", "control characters"},
     };
+    // clang-format on
     for (const auto& [line, needle] : rows) {
         const auto entry = parseEnrolmentLine(line, Channel::Sms);
         expect_row(!entry.ok(), line);
@@ -139,6 +139,7 @@ static void find_reads_only_the_users_own_lines(void**) {
         "alice +6591234567\nbob 447700900123 sms\ncarol +33612345678 fax\n"
         "dave +4915112345678 voice\n";
     const std::string prefixes = "alice2 +6522222222\nalice +6591234567\nal +6533333333\n";
+    // clang-format off
     const Row rows[] = {
         {"the user's line", "alice +6591234567 sms,voice\nbob +447700900123\n", "bob",
          "bob +447700900123 voice", nullptr, "", Channel::Voice},
@@ -171,6 +172,7 @@ static void find_reads_only_the_users_own_lines(void**) {
         {"ali is not alice", "alice +6591234567\n", "ali", kNotEnrolled},
         {"case matters", "Alice +6591234567\n", "alice", kNotEnrolled},
     };
+    // clang-format on
     for (const Row& row : rows) {
         const auto lookup = findEnrolment(row.text, row.user, row.defaultChannel, kSource);
         expectLookup(row.why, lookup, row.expected, row.line ? kSource + ":" + row.line + ": " : "",
@@ -187,26 +189,23 @@ static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
 
 // ---- parseEnrolments
 
-static void parse_enrolments_reads_every_good_line(void**) {
+static void parse_enrolments_reads_every_good_line_and_reports_the_bad(void**) {
     const auto [entries, problems] = parseEnrolments(
         "# all\nalice +6591234567 voice\n\nbob +447700900123\r\n", Channel::Whatsapp);
     assert_int_equal(problems.size(), 0);
     assert_int_equal(entries.size(), 2);
     expect_str(described(entries[0]), "alice +6591234567 voice");
     expect_str(described(entries[1]), "bob +447700900123 whatsapp");
-}
-
-static void parse_enrolments_reports_bad_lines_by_number(void**) {
-    const auto [entries, problems] = parseEnrolments(
+    // Bad lines are reported by number.
+    const auto [good, bad] = parseEnrolments(
         "alice +6591234567\nbob 12345\ncarol +33612345678 sms,sms\nalice +6598765432\n",
         Channel::Sms);
-    assert_int_equal(entries.size(), 1);
-    expect_str(entries[0].phone, "+6591234567");
-    assert_int_equal(problems.size(), 3);
-    assert_int_equal(problems[0].line, 2);
-    assert_int_equal(problems[1].line, 3);
-    assert_int_equal(problems[2].line, 4);
-    expect_contains(problems[2].text, "'alice' listed again");
+    assert_int_equal(good.size(), 1);
+    expect_str(good[0].phone, "+6591234567");
+    assert_int_equal(bad.size(), 3);
+    for (int i = 0; i < 3; ++i)
+        assert_int_equal(bad[i].line, i + 2);
+    expect_contains(bad[2].text, "'alice' listed again");
 }
 
 // ---- UsersFile: root-owned (here: ours), not writable by group or others, no link, no NUL
@@ -266,8 +265,7 @@ int main() {
         cmocka_unit_test(phones_are_plus_and_8_to_15_digits),
         cmocka_unit_test(find_reads_only_the_users_own_lines),
         cmocka_unit_test(a_bad_phone_is_not_quoted_in_the_problem),
-        cmocka_unit_test(parse_enrolments_reads_every_good_line),
-        cmocka_unit_test(parse_enrolments_reports_bad_lines_by_number),
+        cmocka_unit_test(parse_enrolments_reads_every_good_line_and_reports_the_bad),
         cmocka_unit_test(users_file_is_read_only_when_safe),
     };
     return cmocka_run_group_tests_name("enrolment", tests, nullptr, nullptr);

@@ -14,24 +14,15 @@ static Result<int> half(int n) {
     return n / 2;
 }
 
-static void a_value_is_ok_and_readable(void**) {
-    const auto result = half(8);
-    assert_true(result.ok());
-    assert_true(static_cast<bool>(result));
-    assert_int_equal(result.value(), 4);
-}
-
-static void a_problem_is_not_ok_and_says_why(void**) {
-    const auto result = half(7);
-    assert_false(result.ok());
-    assert_false(static_cast<bool>(result));
-    assert_string_equal(result.problem().text.c_str(), "7 is odd");
-}
-
-static void nothing_to_return_uses_succeeded(void**) {
-    const Result<> done = verif8::succeeded();
+// A value is ok and readable; a problem is not ok and says why; Result<> has no value.
+static void a_result_holds_a_value_or_a_problem(void**) {
+    const auto even = half(8), odd = half(7);
+    assert_true(even.ok() && static_cast<bool>(even));
+    assert_int_equal(even.value(), 4);
+    assert_false(odd.ok() || static_cast<bool>(odd));
+    assert_string_equal(odd.problem().text.c_str(), "7 is odd");
+    const Result<> done = verif8::succeeded(), failed = Problem("no");
     assert_true(done.ok());
-    const Result<> failed = Problem("no");
     assert_false(failed.ok());
     assert_string_equal(failed.problem().text.c_str(), "no");
 }
@@ -46,9 +37,7 @@ static void a_move_only_value_can_be_taken(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_value_is_ok_and_readable),
-        cmocka_unit_test(a_problem_is_not_ok_and_says_why),
-        cmocka_unit_test(nothing_to_return_uses_succeeded),
+        cmocka_unit_test(a_result_holds_a_value_or_a_problem),
         cmocka_unit_test(a_move_only_value_can_be_taken),
     };
     return cmocka_run_group_tests_name("result", tests, nullptr, nullptr);

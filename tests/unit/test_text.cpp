@@ -23,7 +23,7 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 // ---- SecretString
 
-static void secret_string_assign_keeps_the_text(void**) {
+static void secret_string_assign_append_and_clear_keep_the_text(void**) {
     SecretString secret;
     assert_true(secret.empty());
     secret.assign("123456");
@@ -33,44 +33,43 @@ static void secret_string_assign_keeps_the_text(void**) {
     secret.assign("ab");
     expect_str(secret.view(), "ab");
     expect_str(SecretString("key").view(), "key");
-}
-
-static void secret_string_append_keeps_every_piece(void**) {
-    SecretString secret("start:");
+    secret.clear();
+    assert_true(secret.empty());
+    assert_string_equal(secret.c_str(), "");
+    secret.append("78");
+    expect_str(secret.view(), "78");
+    SecretString own("abcdef");
+    own.assign(own.view().substr(2));  // from its own view
+    expect_str(own.view(), "cdef");
+    SecretString grown("start:");
     std::string expected = "start:";
     // Far past the initial capacity, so that the buffer has to grow at least twice.
     for (int i = 0; i < 100; ++i) {
-        const std::string piece = std::to_string(i) + ",";
-        secret.append(piece);
-        expected += piece;
+        grown.append(std::to_string(i) + ",");
+        expected += std::to_string(i) + ",";
     }
-    expect_str(secret.view(), expected);
-    assert_int_equal(secret.size(), expected.size());
-    assert_string_equal(secret.c_str(), expected.c_str());
+    expect_str(grown.view(), expected);
+    assert_int_equal(grown.size(), expected.size());
+    assert_string_equal(grown.c_str(), expected.c_str());
 }
 
-static void secret_string_copy_is_independent(void**) {
+static void secret_string_copies_are_independent_and_self_assignment_keeps_the_text(void**) {
     SecretString original("api-key-1");
     SecretString copy(original);
     expect_str(copy.view(), "api-key-1");
     copy.append("-changed");
     expect_str(original.view(), "api-key-1");
     expect_str(copy.view(), "api-key-1-changed");
-
     SecretString assigned("something longer than the original");
     assigned = original;
     expect_str(assigned.view(), "api-key-1");
     original.clear();
     expect_str(assigned.view(), "api-key-1");
-}
-
-static void secret_string_self_assignment_keeps_the_text(void**) {
-    SecretString secret("654321");
-    SecretString& same = secret;
-    secret = same;
-    expect_str(secret.view(), "654321");
-    secret = std::move(same);
-    expect_str(secret.view(), "654321");
+    SecretString& same = assigned;
+    assigned = same;
+    expect_str(assigned.view(), "api-key-1");
+    assigned = std::move(same);
+    expect_str(assigned.view(), "api-key-1");
 }
 
 static void secret_string_move_leaves_the_source_empty(void**) {
@@ -78,7 +77,6 @@ static void secret_string_move_leaves_the_source_empty(void**) {
     SecretString moved(std::move(source));
     expect_str(moved.view(), "short");
     assert_true(source.empty());  // NOLINT(bugprone-use-after-move): the contract under test
-
     const std::string longText(300, 'k');
     SecretString longSource(longText);
     SecretString target("old contents");
@@ -86,25 +84,8 @@ static void secret_string_move_leaves_the_source_empty(void**) {
     expect_str(target.view(), longText);
     assert_true(longSource.empty());  // NOLINT(bugprone-use-after-move)
     assert_int_equal(longSource.size(), 0);
-
-    // A moved-from string can be used again.
-    longSource.assign("reused");
+    longSource.assign("reused");  // a moved-from string can be used again
     expect_str(longSource.view(), "reused");
-}
-
-static void secret_string_clear_empties_it(void**) {
-    SecretString secret("123456");
-    secret.clear();
-    assert_true(secret.empty());
-    assert_string_equal(secret.c_str(), "");
-    secret.append("78");
-    expect_str(secret.view(), "78");
-}
-
-static void secret_string_assign_from_its_own_view_keeps_the_text(void**) {
-    SecretString secret("abcdef");
-    secret.assign(secret.view().substr(2));
-    expect_str(secret.view(), "cdef");
 }
 
 // ---- Masking
@@ -112,66 +93,50 @@ static void secret_string_assign_from_its_own_view_keeps_the_text(void**) {
 static void phone_masks_show_few_digits(void**) {
     const std::string dots = "\u2022\u2022\u2022\u2022\u2022\u2022";
     // The prompt shows only the last four digits, and none of a short number.
+    // clang-format off
     for (const auto& [phone, masked] : Pairs{{"+6591234567", dots + "4567"},
-                                             {"+447700900123", dots + "0123"},
-                                             {"+1234", dots},
-                                             {"", dots}})
+             {"+447700900123", dots + "0123"}, {"+1234", dots}, {"", dots}})
         expect_str(maskPhoneForPrompt(phone), masked);
     // The log shows two digits at each end, and none of a short number.
     for (const auto& [phone, masked] : Pairs{{"+6591234567", "+65******67"},
-                                             {"+447700900123", "+44********23"},
-                                             {"+12345678", "+12****78"},
-                                             {"+12345", "+*****"},
-                                             {"", "+"}})
+             {"+447700900123", "+44********23"}, {"+12345678", "+12****78"}, {"+12345", "+*****"},
+             {"", "+"}})
         expect_str(maskPhoneForLog(phone), masked);
+    // clang-format on
 }
 
 // ---- sanitize and logField
 
 static void sanitize_replaces_what_a_terminal_would_obey(void**) {
+    // clang-format off
     const Pairs rows{
-        {std::string("a\nb\rc\td\x1b[2J\x7f"
-                     "e\x01",
-                     14),
-         "a?b?c?d?[2J?e?"},
+        {std::string("a\nb\rc\td\x1b[2J\x7f" "e\x01", 14), "a?b?c?d?[2J?e?"},
         {std::string("nul\0byte", 8), "nul?byte"},
         {"alice@example.com ~!", "alice@example.com ~!"},
         {"Jos\xc3\xa9 \u2022", "Jos\xc3\xa9 \u2022"},
         {"\u2022\u20224567 caf\u00e9 \u65e5\u672c", "\u2022\u20224567 caf\u00e9 \u65e5\u672c"},
         // U+009B (CSI as one character), U+202E (right-to-left override), U+2066 (isolate).
-        {"a\xc2\x9b"
-         "b\xe2\x80\xae"
-         "c\xe2\x81\xa6"
-         "d",
-         "a?b?c?d"},
+        {"a\xc2\x9b" "b\xe2\x80\xae" "c\xe2\x81\xa6" "d", "a?b?c?d"},
         // Malformed UTF-8, byte by byte: a lone continuation byte, an overlong '/', a UTF-16
         // surrogate, a sequence cut short.
-        {"a\x9b"
-         "b",
-         "a?b"},
-        {"a\xc0\xaf"
-         "b",
-         "a??b"},
-        {"a\xed\xa0\x80"
-         "b",
-         "a???b"},
+        {"a\x9b" "b", "a?b"}, {"a\xc0\xaf" "b", "a??b"}, {"a\xed\xa0\x80" "b", "a???b"},
         {"a\xe2\x80", "a??"},
     };
+    // clang-format on
     for (const auto& [text, clean] : rows)
         expect_str(sanitize(text), clean);
 }
 
 static void log_field_quotes_only_what_needs_it(void**) {
+    // clang-format off
     const std::vector<std::pair<Pairs::value_type, std::string>> rows{
-        {{"user", "alice"}, "user=alice"},
-        {{"to", "+65******67"}, "to=+65******67"},
-        {{"reason", "no such user"}, "reason=\"no such user\""},
-        {{"user", "a=b"}, "user=\"a=b\""},
+        {{"user", "alice"}, "user=alice"}, {{"to", "+65******67"}, "to=+65******67"},
+        {{"reason", "no such user"}, "reason=\"no such user\""}, {{"user", "a=b"}, "user=\"a=b\""},
         {{"user", "say \"hi\""}, "user=\"say \\\"hi\\\"\""},
         {{"m", "back\\slash and space"}, "m=\"back\\\\slash and space\""},
-        {{"rhost", ""}, "rhost=\"\""},
-        {{"user", "eve\nfake=line"}, "user=\"eve?fake=line\""},
+        {{"rhost", ""}, "rhost=\"\""}, {{"user", "eve\nfake=line"}, "user=\"eve?fake=line\""},
     };
+    // clang-format on
     for (const auto& [field, text] : rows) {
         expect_str(logField(field.first, field.second), text);
         assert_false(test::hasControlBytes(logField(field.first, field.second)));
@@ -192,7 +157,7 @@ static void trim_removes_surrounding_white_space(void**) {
         expect_str(trim(text), trimmed);
 }
 
-static void character_classes_are_ascii_only(void**) {
+static void character_classes_are_ascii_only_and_utf8_is_checked_by_sequence(void**) {
     assert_true(isAsciiDigit('0') && isAsciiDigit('9'));
     assert_false(isAsciiDigit('a') || isAsciiDigit('/') || isAsciiDigit(':'));
     assert_true(isAsciiAlnum('a') && isAsciiAlnum('Z') && isAsciiAlnum('5'));
@@ -201,13 +166,8 @@ static void character_classes_are_ascii_only(void**) {
     assert_false(hasControl("a b"));
     assert_true(hasControlOrSpace("a b"));
     assert_false(hasControlOrSpace("ab"));
-}
-
-static void utf8_validity_is_checked_sequence_by_sequence(void**) {
-    assert_true(isValidUtf8("plain"));
-    assert_true(isValidUtf8("\u00e9\u2022\U0001F600"));
-    assert_false(isValidUtf8("\xff"));
-    assert_false(isValidUtf8("\xe2\x80"));
+    assert_true(isValidUtf8("plain") && isValidUtf8("\u00e9\u2022\U0001F600"));
+    assert_false(isValidUtf8("\xff") || isValidUtf8("\xe2\x80"));
     assert_false(isValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
 }
 
@@ -223,7 +183,7 @@ static void expectDecimal(std::string_view text, std::size_t width, std::optiona
     }
 }
 
-static void parse_decimal_reads_plain_digits_up_to_the_width(void**) {
+static void parse_decimal_reads_plain_digits_up_to_the_width_and_type(void**) {
     for (const auto& [text, value] : std::vector<std::pair<const char*, long>>{
              {"0", 0}, {"42", 42}, {"007", 7}, {"999999999", 999999999}})
         expectDecimal<long>(text, 9, value);
@@ -232,11 +192,8 @@ static void parse_decimal_reads_plain_digits_up_to_the_width(void**) {
         expectDecimal<long>(bad, 9, std::nullopt);
     expectDecimal<std::time_t>("999999999999", 12, std::time_t{999999999999});
     expectDecimal<std::time_t>("1000000000000", 12, std::nullopt);
-}
-
-// The session table's generation counter is a full uint64: every value must read back, and
-// nothing past it may wrap around.
-static void parse_decimal_reads_the_full_range_of_its_type(void**) {
+    // The session table's generation counter is a full uint64: every value must read back, and
+    // nothing past it may wrap around.
     constexpr auto u64max = std::numeric_limits<std::uint64_t>::max();
     expectDecimal<std::uint64_t>("18446744073709551615", 20, u64max);
     expectDecimal<std::uint64_t>("10000000000000000000", 20, std::uint64_t{10000000000000000000u});
@@ -267,31 +224,28 @@ static void split_finds_words_or_fields(void**) {
         EmptyFields empties;
         const char* pieces;
     };
+    const auto skip = EmptyFields::Skip, keep = EmptyFields::Keep;
+    // clang-format off
     const std::vector<Row> rows{
-        {"a b\tc", " \t", EmptyFields::Skip, "3:[a][b][c]"},
-        {"  a  \t b ", " \t", EmptyFields::Skip, "2:[a][b]"},
-        {"", " \t", EmptyFields::Skip, "0:"},
-        {" \t ", " \t", EmptyFields::Skip, "0:"},
-        {"a\vb", " \t", EmptyFields::Skip, "1:[a\vb]"},
-        {"sms,voice", ",", EmptyFields::Keep, "2:[sms][voice]"},
-        {"a,,b", ",", EmptyFields::Keep, "3:[a][][b]"},
-        {"a,", ",", EmptyFields::Keep, "2:[a][]"},
-        {"", ",", EmptyFields::Keep, "1:[]"},
-        {"phone X ", " ", EmptyFields::Keep, "3:[phone][X][]"},
+        {"a b\tc", " \t", skip, "3:[a][b][c]"}, {"  a  \t b ", " \t", skip, "2:[a][b]"},
+        {"", " \t", skip, "0:"}, {" \t ", " \t", skip, "0:"}, {"a\vb", " \t", skip, "1:[a\vb]"},
+        {"sms,voice", ",", keep, "2:[sms][voice]"}, {"a,,b", ",", keep, "3:[a][][b]"},
+        {"a,", ",", keep, "2:[a][]"}, {"", ",", keep, "1:[]"},
+        {"phone X ", " ", keep, "3:[phone][X][]"},
     };
+    // clang-format on
     for (const auto& row : rows)
         expect_str(piecesOf(split(row.text, row.separators, row.empties)), row.pieces);
 }
 
 static void for_each_line_strips_lf_and_crlf_only(void**) {
-    for (const auto& [text, lines] : Pairs{
-             {"one\ntwo\r\nthree\n", "3:[one][two][three]"},
-             {"one\r\ntwo", "2:[one][two]"},  // a last line without newline
-             {"a\n\n\r\nb", "4:[a][][][b]"},  // blank lines in their place
-             {"", "0:"},
-             {"\n", "1:[]"},
-             {"a\rb\n", "1:[a\rb]"},  // a lone carriage return stays inside its line
-         }) {
+    // A last line without newline; blank lines in their place; a lone carriage return stays
+    // inside its line.
+    // clang-format off
+    for (const auto& [text, lines] : Pairs{{"one\ntwo\r\nthree\n", "3:[one][two][three]"},
+             {"one\r\ntwo", "2:[one][two]"}, {"a\n\n\r\nb", "4:[a][][][b]"}, {"", "0:"},
+             {"\n", "1:[]"}, {"a\rb\n", "1:[a\rb]"}}) {
+        // clang-format on
         std::vector<std::string_view> seen;
         forEachLine(text, [&](std::string_view line) { seen.push_back(line); });
         expect_str(piecesOf(seen), lines);
@@ -329,58 +283,48 @@ static void same_session_id_matches_only_the_same_id(void**) {
         {"A44A91BE5EA5EA118169020897DF5459", "a44a91be-5ea5-ea11-8169-020897df5459", true},
         {hex, "a44a91be5ea5ea118169020897df545a", false},
         {hex, "a44a91be5ea5ea118169020897df545", false},
-        {hex, "", false},
-        {"", "", false},
-        {"-", "", false},
-        {"--", "-", false},
+        // clang-format off
+        {hex, "", false}, {"", "", false}, {"-", "", false}, {"--", "-", false},
+        // clang-format on
     };
     for (const auto& [a, b, same] : rows)
-        assert_int_equal(sameSessionId(a, b), same);
+        expect_row(sameSessionId(a, b) == same, a + " " + b);
 }
 
 static void session_status_names_are_the_api_words(void**) {
-    expect_str(sessionStatusName(SessionStatus::Waiting), "WAITING");
-    expect_str(sessionStatusName(SessionStatus::Verified), "VERIFIED");
-    expect_str(sessionStatusName(SessionStatus::Failed), "FAILED");
-    expect_str(sessionStatusName(SessionStatus::Expired), "EXPIRED");
+    const std::pair<SessionStatus, const char*> rows[] = {{SessionStatus::Waiting, "WAITING"},
+                                                          {SessionStatus::Verified, "VERIFIED"},
+                                                          {SessionStatus::Failed, "FAILED"},
+                                                          {SessionStatus::Expired, "EXPIRED"}};
+    for (const auto& [status, name] : rows)
+        expect_str(sessionStatusName(status), name);
 }
 
 // ---- isPlausibleCode
 
 static void plausible_codes_are_3_to_10_letters_digits_or_dashes(void**) {
     for (const char* good : {"123", "123456", "1234567890", "AbC123", "123-456", "FDAR315"})
-        assert_true(isPlausibleCode(good));
-    for (const char* bad : {"", "12", "12345678901", "12 34", "123\t456",
-                            "12\xc3\xa9"
-                            "34",
-                            "%n%s", "12345\n", "1/2/3", "123?code=1", "12&34",
-                            "\xef\xbc\x91\xef\xbc\x92"
-                            "3"})
-        assert_false(isPlausibleCode(bad));
-    assert_false(
-        isPlausibleCode(std::string("123\0"
-                                    "456",
-                                    7)));
+        expect_row(isPlausibleCode(good), good);
+    // clang-format off
+    for (const std::string& bad : std::vector<std::string>{"", "12", "12345678901", "12 34",
+             "123\t456", "12\xc3\xa9" "34", "%n%s", "12345\n", "1/2/3", "123?code=1", "12&34",
+             "\xef\xbc\x91\xef\xbc\x92" "3", std::string("123\0" "456", 7)})
+        expect_row(!isPlausibleCode(bad), bad);
+    // clang-format on
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(secret_string_assign_keeps_the_text),
-        cmocka_unit_test(secret_string_append_keeps_every_piece),
-        cmocka_unit_test(secret_string_copy_is_independent),
-        cmocka_unit_test(secret_string_self_assignment_keeps_the_text),
+        cmocka_unit_test(secret_string_assign_append_and_clear_keep_the_text),
+        cmocka_unit_test(secret_string_copies_are_independent_and_self_assignment_keeps_the_text),
         cmocka_unit_test(secret_string_move_leaves_the_source_empty),
-        cmocka_unit_test(secret_string_clear_empties_it),
-        cmocka_unit_test(secret_string_assign_from_its_own_view_keeps_the_text),
         cmocka_unit_test(phone_masks_show_few_digits),
         cmocka_unit_test(sanitize_replaces_what_a_terminal_would_obey),
         cmocka_unit_test(log_field_quotes_only_what_needs_it),
         cmocka_unit_test(sanitize_for_message_cuts_long_text),
         cmocka_unit_test(trim_removes_surrounding_white_space),
-        cmocka_unit_test(character_classes_are_ascii_only),
-        cmocka_unit_test(utf8_validity_is_checked_sequence_by_sequence),
-        cmocka_unit_test(parse_decimal_reads_plain_digits_up_to_the_width),
-        cmocka_unit_test(parse_decimal_reads_the_full_range_of_its_type),
+        cmocka_unit_test(character_classes_are_ascii_only_and_utf8_is_checked_by_sequence),
+        cmocka_unit_test(parse_decimal_reads_plain_digits_up_to_the_width_and_type),
         cmocka_unit_test(split_finds_words_or_fields),
         cmocka_unit_test(for_each_line_strips_lf_and_crlf_only),
         cmocka_unit_test(channel_names_in_files_on_the_wire_and_on_screen),
