@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <ctime>
 #include <fstream>
@@ -318,32 +320,6 @@ static void the_window_slides_in_real_time_past_a_time_ahead_of_the_clock(void**
 
 // ---- damaged counters
 
-namespace {
-struct Damage {
-    const char* what;
-    std::string text;
-};
-
-std::vector<Damage> damages() {
-    std::string huge = kHeader;
-    const std::string line = std::to_string(time(nullptr) - 86400) + "\n";
-    while (huge.size() <= 64 * 1024)
-        huge += line;  // valid lines, but more than any counter holds
-    return {
-        {"garbage", std::string("\x7f") + "ELF\x02\x01\x01garbage"},
-        {"text without a header", "1800000000\n1800000001\n"},
-        {"wrong header", "verif8-sends 2\n1800000000\n"},
-        {"header without newline", "verif8-sends 1"},
-        {"a non-number line", kHeader + std::to_string(time(nullptr)) + "\nabc\n"},
-        {"a negative number", kHeader + "-5\n"},
-        {"an empty line", kHeader + "\n"},
-        {"a number too long", kHeader + "1234567890123\n"},
-        {"over 64 KiB", huge},
-    };
-}
-
-}  // namespace
-
 // A damaged counter is logged, rebuilt as full in the documented format (refused for a whole
 // window, without a new problem when read again), and the refused send counts against nobody.
 static void a_damaged_counter_is_reported_and_counted_as_full(void**) {
@@ -365,8 +341,22 @@ static void a_damaged_counter_is_reported_and_counted_as_full(void**) {
         const LimitDecision again = limiter.take("alice", kSource);
         expect_row(again.verdict == full && again.problems.empty(), row);
     };
-    for (const Damage& damage : damages())
-        check(damage.what, damage.text, true);
+    std::string huge = kHeader;
+    while (huge.size() <= 64 * 1024)  // valid lines, but more than any counter holds
+        huge += std::to_string(time(nullptr) - 86400) + "\n";
+    const std::pair<const char*, std::string> damages[] = {
+        {"garbage", std::string("\x7f") + "ELF\x02\x01\x01garbage"},
+        {"text without a header", "1800000000\n1800000001\n"},
+        {"wrong header", "verif8-sends 2\n1800000000\n"},
+        {"header without newline", "verif8-sends 1"},
+        {"a non-number line", kHeader + std::to_string(time(nullptr)) + "\nabc\n"},
+        {"a negative number", kHeader + "-5\n"},
+        {"an empty line", kHeader + "\n"},
+        {"a number too long", kHeader + "1234567890123\n"},
+        {"over 64 KiB", huge},
+    };
+    for (const auto& [what, text] : damages)
+        check(what, text, true);
     check("a source counter with a bad line", "verif8-sends 1\n17x\n", false);
 }
 
@@ -416,11 +406,8 @@ static void a_counter_locked_too_long_is_busy(void**) {
 namespace {
 // Forks `children` processes that wait on a pipe, then all call take() at once; returns
 // how many were Allowed without a problem, refused without one, and anything else.
-struct Race {
-    int allowed = 0, refused = 0, other = 0;
-};
-
-Race race(const State& state, int children, SendLimit user, SendLimit source, bool differentUsers) {
+std::array<int, 3> race(const State& state, int children, SendLimit user, SendLimit source,
+                        bool differentUsers) {
     int gate[2];
     assert_int_equal(pipe(gate), 0);
     std::vector<pid_t> pids;
@@ -437,22 +424,22 @@ Race race(const State& state, int children, SendLimit user, SendLimit source, bo
                 limiter.take(differentUsers ? "user" + std::to_string(i) : "alice", kSource);
             const bool refused = decision.verdict == LimitVerdict::UserLimit ||
                                  decision.verdict == LimitVerdict::SourceLimit;
-            if (!decision.problems.empty())
-                _exit(2);
-            _exit(decision.verdict == LimitVerdict::Allowed ? 0 : refused ? 1 : 2);
+            _exit(!decision.problems.empty()                  ? 2
+                  : decision.verdict == LimitVerdict::Allowed ? 0
+                  : refused                                   ? 1
+                                                              : 2);
         }
         pids.push_back(pid);
     }
     close(gate[0]);
     close(gate[1]);  // every child's read returns at once
-    Race result;
+    std::array<int, 3> counts{};
     for (pid_t pid : pids) {
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
-        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
-        ++(code == 0 ? result.allowed : code == 1 ? result.refused : result.other);
+        ++counts[WIFEXITED(status) ? std::min(WEXITSTATUS(status), 2) : 2];
     }
-    return result;
+    return counts;
 }
 
 }  // namespace
@@ -471,9 +458,9 @@ static void concurrent_sends_are_counted_exactly(void**) {
         for (int round = 0; round < (row.differentUsers ? 1 : 3); ++round) {
             State state;
             // The directories are created by the racers too, at the same moment.
-            const Race result = race(state, 20, row.user, row.source, row.differentUsers);
-            expect_row(result.other == 0, row.name);
-            expect_row(result.allowed == row.allowed && result.refused == 20 - row.allowed,
+            const auto [allowed, refused, other] =
+                race(state, 20, row.user, row.source, row.differentUsers);
+            expect_row(other == 0 && allowed == row.allowed && refused == 20 - row.allowed,
                        row.name);
             expect_row(timesIn(state.sourceFile(kSource)).size() == std::size_t(row.allowed),
                        row.name);
