@@ -196,8 +196,8 @@ void checkRow(const Row& row) {
         failRow(row, "created through a link");
 }
 
-int openDescriptors(int fd) {
-    return fcntl(fd, F_GETFD) != -1 ? 1 : 0;
+bool isOpen(int fd) {
+    return fcntl(fd, F_GETFD) != -1;
 }
 
 }  // namespace
@@ -302,14 +302,14 @@ static void a_descriptor_is_closed_once_by_its_last_owner(void**) {
         assert_int_equal(second.get(), fd);
         FileDescriptor third;
         third = std::move(second);
-        assert_int_equal(openDescriptors(fd), 1);
+        assert_true(isOpen(fd));
     }
-    assert_int_equal(openDescriptors(fd), 0);  // closed when the last owner went
+    assert_false(isOpen(fd));  // closed when the last owner went
     FileDescriptor kept(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     const int released = kept.release();
     assert_int_equal(kept.get(), -1);
     { FileDescriptor gone(std::move(kept)); }
-    assert_int_equal(openDescriptors(released), 1);  // released: the caller's to close
+    assert_true(isOpen(released));  // released: the caller's to close
     close(released);
 }
 

@@ -33,18 +33,12 @@ std::int64_t inSeconds(int seconds) {
     return bootClockMs() + seconds * 1000LL;
 }
 
+// Every field set; the API's expiry is 2100-01-01.
 PendingSession sample() {
     static const std::int64_t sentAt = bootClockMs();
-    PendingSession session;
-    session.sessionId = kHexId;
-    session.channel = Channel::Viber;
-    session.sends = 2;
-    session.lastSendMs = sentAt;
-    session.expiresMs = session.lastSendMs + 300000;
-    session.apiAttempt = 1;
-    session.apiExpiresAt = 4102444800;  // 2100-01-01
-    session.loginStamp = loginStamp("alice\nsshd\n203.0.113.9\n4242:1000:00007f0000001000");
-    return session;
+    PendingSession s{kHexId, Channel::Viber, 2, sentAt, sentAt + 300000, 1, 4102444800, {}};
+    s.loginStamp = loginStamp("alice\nsshd\n203.0.113.9\n4242:1000:00007f0000001000");
+    return s;
 }
 
 // Every field, as the table writes it.

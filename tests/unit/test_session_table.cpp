@@ -36,18 +36,9 @@ SessionRow claimRow() {
     return SessionRow{"1a2b3c4d5e6f7081", std::nullopt, Holder{4242, 123456, 0xa1}, 98765};
 }
 
-PendingSession session() {
-    PendingSession s;
-    s.sessionId = kHexId;
-    s.channel = Channel::Viber;
-    s.sends = 2;
-    s.lastSendMs = 5000;
-    s.expiresMs = 305000;
-    s.apiAttempt = 1;
-    s.apiExpiresAt = 4102444800;  // 2100-01-01
-    s.loginStamp = "9c1d2e3f4a5b6c7d:52";
-    return s;
-}
+// Every field set; the API's expiry is 2100-01-01.
+const PendingSession kSession{kHexId,     Channel::Viber,       2, 5000, 305000, 1,
+                              4102444800, "9c1d2e3f4a5b6c7d:52"};
 
 void expectSameRow(const SessionRow& got, const SessionRow& want) {
     expect_str(renderRow(got), renderRow(want));  // every field of the format
@@ -90,7 +81,7 @@ static void rows_round_trip_with_every_channel_and_large_numbers(void**) {
     SessionRow row = claimRow();
     row.untilMs = 9223372036854775807;
     for (Channel channel : {Channel::Sms, Channel::Voice, Channel::Whatsapp, Channel::Viber}) {
-        PendingSession s = session();
+        PendingSession s = kSession;
         s.channel = channel;
         s.sends = 3;
         s.expiresMs = 9000000000000000000;
