@@ -202,7 +202,8 @@ static void the_user_replaces_percent_u_in_the_arguments_only(void**) {
     };
     for (const auto& row : rows) {
         const auto lookup = run(row.command, row.user);
-        expect_row(lookup.kind == Kind::Found && lookup.entry->phone == kPhone, row.name);
+        expect_row(lookup.kind == Kind::Found && lookup.entry && lookup.entry->phone == kPhone,
+                   row.name);
         expect_row(readFile(s.at("args")) == row.seen, row.name);
         expect_row(access(s.at("pwned").c_str(), F_OK) != 0, row.name);
     }
