@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -78,9 +79,7 @@ void expectAllowed(const LimitDecision& decision) {
 
 std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // Writes a counter file by hand: private, owned by us, holding exactly `text`.

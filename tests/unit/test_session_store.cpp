@@ -13,7 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
-#include <sstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -75,9 +75,7 @@ void expectVerdict(const Claim& claim, ClaimVerdict expected, const std::string&
 
 std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // Rewrites the file in place: same inode, owner and mode.
