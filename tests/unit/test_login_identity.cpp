@@ -9,7 +9,7 @@
 
 using namespace verif8;
 
-static void a_holder_is_this_process_while_it_runs(void**) {
+static void a_holder_is_this_process_while_it_runs_on_this_boot(void**) {
     const Holder a = currentHolder();
     const Holder b = currentHolder();
     assert_int_equal(a.pid, getpid());
@@ -21,41 +21,14 @@ static void a_holder_is_this_process_while_it_runs(void**) {
     reused.started += 1;
     assert_false(holderAlive(reused));
     assert_false(holderAlive(Holder{}));
-    // (An ended process: test_session_store's the_claim_of_an_ended_login_binds_nobody.)
-}
-
-static void the_boot_has_an_id_and_a_clock(void**) {
+    // (An ended process: test_session_store's the_claim_of_an_ended_or_late_login_binds_nobody.)
+    // The boot has an id (a UUID) and a clock.
     const std::string id = bootId();
-    assert_int_equal(id.size(), 36);  // a UUID
+    assert_int_equal(id.size(), 36);
     expect_str(bootId(), id);
     const std::int64_t before = bootClockMs();
     usleep(20 * 1000);
     assert_true(bootClockMs() - before >= 20);
-}
-
-static void the_login_key_names_user_service_host_process_and_handle(void**) {
-    // Run directly (not forked from a process of the same program), the handle is our own.
-    int handle = 0;
-    const std::string key = loginKey("alice", "sshd", "203.0.113.9", &handle);
-    expect_starts_with(key, "alice\nsshd\n203.0.113.9\n" + std::to_string(getpid()) + ":");
-    expect_str(loginKey("alice", "sshd", "203.0.113.9", &handle), key);  // stable
-    int otherHandle = 0;
-    const std::string other = loginKey("alice", "sshd", "203.0.113.9", &otherHandle);
-    assert_true(other != key);
-    assert_true(loginStamp(key) != loginStamp(other));
-    for (const std::string& another : {loginKey("bob", "sshd", "203.0.113.9", &handle),
-                                       loginKey("alice", "login", "203.0.113.9", &handle),
-                                       loginKey("alice", "sshd", "203.0.113.10", &handle),
-                                       loginKey("alice", "sshd", "", &handle)}) {
-        assert_false(another.empty());
-        if (another == key) {
-            print_error("same key for another login: %s\n", key.c_str());
-            fail();
-        }
-    }
-    // The separator keeps "ab"+"c" and "a"+"bc" apart.
-    assert_true(loginKey("ab", "c", "h", &handle) != loginKey("a", "bc", "h", &handle));
-    assert_true(loginKey("a", "b", "", &handle) != loginKey("a", "", "b", &handle));
 }
 
 // loginKey in a forked child of this process, as sshd runs each round.
@@ -81,19 +54,35 @@ static std::string keyInForkedRound(const void* handle) {
     return key;
 }
 
-static void forked_rounds_share_the_key_of_their_parent(void**) {
+static void the_login_key_names_user_service_host_process_and_handle(void**) {
+    // Run directly (not forked from a process of the same program), the handle is our own.
     int handle = 0;
-    const std::string mine = loginKey("alice", "sshd", "203.0.113.9", &handle);
-    expect_str(keyInForkedRound(&handle), mine);
-    expect_str(keyInForkedRound(&handle), mine);
+    const std::string key = loginKey("alice", "sshd", "203.0.113.9", &handle);
+    expect_starts_with(key, "alice\nsshd\n203.0.113.9\n" + std::to_string(getpid()) + ":");
+    expect_str(loginKey("alice", "sshd", "203.0.113.9", &handle), key);  // stable
+    expect_str(keyInForkedRound(&handle), key);  // sshd's rounds share their parent's key
+    expect_str(keyInForkedRound(&handle), key);
+    int otherHandle = 0;
+    const std::string other = loginKey("alice", "sshd", "203.0.113.9", &otherHandle);
+    assert_true(other != key);
+    assert_true(loginStamp(key) != loginStamp(other));
+    for (const std::string& another : {loginKey("bob", "sshd", "203.0.113.9", &handle),
+                                       loginKey("alice", "login", "203.0.113.9", &handle),
+                                       loginKey("alice", "sshd", "203.0.113.10", &handle),
+                                       loginKey("alice", "sshd", "", &handle)}) {
+        assert_false(another.empty());
+        if (another == key)
+            fail_msg("same key for another login: %s", key.c_str());
+    }
+    // The separator keeps "ab"+"c" and "a"+"bc" apart.
+    assert_true(loginKey("ab", "c", "h", &handle) != loginKey("a", "bc", "h", &handle));
+    assert_true(loginKey("a", "b", "", &handle) != loginKey("a", "", "b", &handle));
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_holder_is_this_process_while_it_runs),
-        cmocka_unit_test(the_boot_has_an_id_and_a_clock),
+        cmocka_unit_test(a_holder_is_this_process_while_it_runs_on_this_boot),
         cmocka_unit_test(the_login_key_names_user_service_host_process_and_handle),
-        cmocka_unit_test(forked_rounds_share_the_key_of_their_parent),
     };
     return cmocka_run_group_tests_name("login_identity", tests, nullptr, nullptr);
 }

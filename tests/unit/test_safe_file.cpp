@@ -34,61 +34,21 @@ enum class Shape {
 };
 
 // The rule sets the module uses (callers fill in the details the same way).
-FileRules privateFile() {  // the config, the API key file
-    FileRules rules;
-    rules.owner = geteuid();
-    rules.maxSize = kCap;
-    return rules;
-}
-
-FileRules readableFile() {  // the users file, ca_file
-    FileRules rules = privateFile();
-    rules.access = Access::OthersMayRead;
-    return rules;
-}
-
-FileRules program() {  // phone_command
-    FileRules rules = readableFile();
-    rules.maxSize = std::nullopt;
-    rules.executable = true;
-    return rules;
-}
-
-FileRules directory() {  // ca_path, state_dir as check-config checks it
-    FileRules rules = readableFile();
-    rules.kind = FileKind::Directory;
-    return rules;
-}
-
-FileRules stateFile() {
-    FileRules rules = privateFile();
-    rules.maxSize = std::nullopt;
-    rules.createPrivate = true;
-    return rules;
-}
-
-FileRules stateDirectory() {
-    FileRules rules = directory();
-    rules.createPrivate = true;
-    return rules;
-}
+const uid_t kMe = geteuid();
+const FileRules kPrivate{FileKind::Regular, kMe, Access::OwnerOnly, kCap};       // config, API key
+const FileRules kReadable{FileKind::Regular, kMe, Access::OthersMayRead, kCap};  // users, ca_file
+const FileRules kProgram{FileKind::Regular, kMe, Access::OthersMayRead, std::nullopt, true};
+const FileRules kDirectory{FileKind::Directory, kMe, Access::OthersMayRead, kCap};  // ca_path
+const FileRules kStateFile{FileKind::Regular, kMe, Access::OwnerOnly, std::nullopt, false, true};
+const FileRules kStateDir{FileKind::Directory, kMe, Access::OthersMayRead, kCap, false, true};
 
 struct Row {
-    Row(std::string name, Shape shape, mode_t mode, FileRules rules, std::string expected,
-        std::size_t size = 10)
-        : name(std::move(name)),
-          shape(shape),
-          mode(mode),
-          rules(rules),
-          expected(std::move(expected)),
-          size(size) {}
-
     std::string name;
     Shape shape;
     mode_t mode;
     FileRules rules;
     std::string expected;  // "": accepted; else a fragment of the problem after "PATH: "
-    std::size_t size;
+    std::size_t size = 10;
 };
 
 std::vector<Row> rows() {
@@ -96,58 +56,57 @@ std::vector<Row> rows() {
     const std::string owner = "must be owned by uid " + mine + " (is owned by uid 4242)";
     const std::string notWritable = "; it must be not writable by group or others";
     return {
-        {"a private file", Shape::Regular, 0600, privateFile(), ""},
-        {"a read-only private file", Shape::Regular, 0400, privateFile(), ""},
-        {"group-readable, private rules", Shape::Regular, 0640, privateFile(),
+        {"a private file", Shape::Regular, 0600, kPrivate, ""},
+        {"a read-only private file", Shape::Regular, 0400, kPrivate, ""},
+        {"group-readable, private rules", Shape::Regular, 0640, kPrivate,
          "has mode 0640; it must be 0600 (no access for group or others)"},
-        {"world-readable, private rules", Shape::Regular, 0604, privateFile(),
+        {"world-readable, private rules", Shape::Regular, 0604, kPrivate,
          "has mode 0604; it must be 0600 (no access for group or others)"},
-        {"world-readable, readable rules", Shape::Regular, 0644, readableFile(), ""},
-        {"group-writable", Shape::Regular, 0664, readableFile(), "has mode 0664" + notWritable},
-        {"world-writable", Shape::Regular, 0646, readableFile(), "has mode 0646" + notWritable},
-        {"a symlink to a good file", Shape::Symlink, 0600, privateFile(),
+        {"world-readable, readable rules", Shape::Regular, 0644, kReadable, ""},
+        {"group-writable", Shape::Regular, 0664, kReadable, "has mode 0664" + notWritable},
+        {"world-writable", Shape::Regular, 0646, kReadable, "has mode 0646" + notWritable},
+        {"a symlink to a good file", Shape::Symlink, 0600, kPrivate,
          "is a symbolic link; refusing it"},
-        {"a dangling symlink", Shape::Dangling, 0, readableFile(), "is a symbolic link"},
-        {"a directory for a file", Shape::Directory, 0700, privateFile(), "is not a regular file"},
-        {"a fifo", Shape::Fifo, 0600, privateFile(), "is not a regular file"},
-        {"another owner", Shape::OtherOwner, 0600, privateFile(), owner},
-        {"exactly the size limit", Shape::Regular, 0600, privateFile(), "", kCap},
-        {"too large", Shape::Regular, 0600, privateFile(), "is larger than 65536 bytes", kCap + 1},
-        {"missing", Shape::Missing, 0, privateFile(), "cannot open: No such file or directory"},
-        {"a program", Shape::Regular, 0755, program(), ""},
-        {"a large program", Shape::Regular, 0700, program(), "", kCap + 1},
-        {"a program not executable", Shape::Regular, 0644, program(), "is not executable"},
-        {"a program writable by others", Shape::Regular, 0757, program(),
+        {"a dangling symlink", Shape::Dangling, 0, kReadable, "is a symbolic link"},
+        {"a directory for a file", Shape::Directory, 0700, kPrivate, "is not a regular file"},
+        {"a fifo", Shape::Fifo, 0600, kPrivate, "is not a regular file"},
+        {"another owner", Shape::OtherOwner, 0600, kPrivate, owner},
+        {"exactly the size limit", Shape::Regular, 0600, kPrivate, "", kCap},
+        {"too large", Shape::Regular, 0600, kPrivate, "is larger than 65536 bytes", kCap + 1},
+        {"missing", Shape::Missing, 0, kPrivate, "cannot open: No such file or directory"},
+        {"a program", Shape::Regular, 0755, kProgram, ""},
+        {"a large program", Shape::Regular, 0700, kProgram, "", kCap + 1},
+        {"a program not executable", Shape::Regular, 0644, kProgram, "is not executable"},
+        {"a program writable by others", Shape::Regular, 0757, kProgram,
          "has mode 0757" + notWritable},
-        {"a directory", Shape::Directory, 0755, directory(), ""},
-        {"a group-writable directory", Shape::Directory, 0775, directory(),
+        {"a directory", Shape::Directory, 0755, kDirectory, ""},
+        {"a group-writable directory", Shape::Directory, 0775, kDirectory,
          "has mode 0775" + notWritable},
-        {"a file for a directory", Shape::Regular, 0644, directory(), "is not a directory"},
-        {"a symlink to a directory", Shape::DirSymlink, 0755, directory(), "is not a directory"},
-        {"a directory of another owner", Shape::OtherOwnerDir, 0755, directory(), owner},
-        {"a missing directory", Shape::Missing, 0, directory(), "cannot open"},
-        {"a state file, created", Shape::Missing, 0, stateFile(), ""},
-        {"a state file of any size", Shape::Regular, 0600, stateFile(), "", kCap + 1},
-        {"a state file readable by others", Shape::Regular, 0640, stateFile(),
+        {"a file for a directory", Shape::Regular, 0644, kDirectory, "is not a directory"},
+        {"a symlink to a directory", Shape::DirSymlink, 0755, kDirectory, "is not a directory"},
+        {"a directory of another owner", Shape::OtherOwnerDir, 0755, kDirectory, owner},
+        {"a missing directory", Shape::Missing, 0, kDirectory, "cannot open"},
+        {"a state file, created", Shape::Missing, 0, kStateFile, ""},
+        {"a state file of any size", Shape::Regular, 0600, kStateFile, "", kCap + 1},
+        {"a state file readable by others", Shape::Regular, 0640, kStateFile,
          "not a private regular file: has mode 0640; it must be 0600"},
-        {"a state file of another owner", Shape::OtherOwner, 0600, stateFile(),
+        {"a state file of another owner", Shape::OtherOwner, 0600, kStateFile,
          "not a private regular file: " + owner},
-        {"a directory for a state file", Shape::Directory, 0700, stateFile(),
+        {"a directory for a state file", Shape::Directory, 0700, kStateFile,
          "cannot open: Is a directory"},  // opened for writing
-        {"a fifo for a state file", Shape::Fifo, 0600, stateFile(),
+        {"a fifo for a state file", Shape::Fifo, 0600, kStateFile,
          "not a private regular file: is not a regular file"},
-        {"a dangling symlink for a state file", Shape::Dangling, 0, stateFile(),
+        {"a dangling symlink for a state file", Shape::Dangling, 0, kStateFile,
          "is a symbolic link"},
-        {"a state directory, created", Shape::Missing, 0, stateDirectory(), ""},
-        {"a state directory without its parent", Shape::MissingParent, 0, stateDirectory(),
+        {"a state directory, created", Shape::Missing, 0, kStateDir, ""},
+        {"a state directory without its parent", Shape::MissingParent, 0, kStateDir,
          "cannot create: No such file or directory"},
-        {"a group-writable state directory", Shape::Directory, 0770, stateDirectory(),
+        {"a group-writable state directory", Shape::Directory, 0770, kStateDir,
          "has mode 0770" + notWritable},
-        {"a state directory of another owner", Shape::OtherOwnerDir, 0700, stateDirectory(), owner},
-        {"a symlink for a state directory", Shape::DirSymlink, 0700, stateDirectory(),
+        {"a state directory of another owner", Shape::OtherOwnerDir, 0700, kStateDir, owner},
+        {"a symlink for a state directory", Shape::DirSymlink, 0700, kStateDir,
          "is not a directory"},
-        {"a file for a state directory", Shape::Regular, 0600, stateDirectory(),
-         "is not a directory"},
+        {"a file for a state directory", Shape::Regular, 0600, kStateDir, "is not a directory"},
     };
 }
 
@@ -210,8 +169,7 @@ std::string describe(const std::string& path) {
 }
 
 void failRow(const Row& row, const std::string& what) {
-    print_error("row '%s': %s\n", row.name.c_str(), what.c_str());
-    fail();
+    fail_msg("row '%s': %s", row.name.c_str(), what.c_str());
 }
 
 void checkRow(const Row& row) {
@@ -219,6 +177,13 @@ void checkRow(const Row& row) {
     const std::string path = make(row, dir);
     const std::string before = describe(path);
     const auto opened = openChecked(path, row.rules);
+    // check-config's checkTrustedPath applies the same rules, with the same words.
+    if (!row.rules.createPrivate) {
+        const auto checked = checkTrustedPath(path, row.rules);
+        if (checked.ok() != opened.ok() ||
+            (!opened && checked.problem().text != opened.problem().text))
+            failRow(row, "checkTrustedPath differs");
+    }
     if (row.expected.empty()) {
         if (!opened)
             failRow(row, "refused: " + opened.problem().text);
@@ -238,8 +203,8 @@ void checkRow(const Row& row) {
         failRow(row, "created through a link");
 }
 
-int openDescriptors(int fd) {
-    return fcntl(fd, F_GETFD) != -1 ? 1 : 0;
+bool isOpen(int fd) {
+    return fcntl(fd, F_GETFD) != -1;
 }
 
 }  // namespace
@@ -263,8 +228,8 @@ static void created_state_files_are_private_whatever_the_umask_and_group(void**)
     const gid_t group = getegid();
     if (geteuid() == 0)
         assert_int_equal(setegid(kOtherUid), 0);  // su: the caller's group
-    const auto file = openChecked(dir.path() + "/file", stateFile());
-    const auto directory = openChecked(dir.path() + "/dir", stateDirectory());
+    const auto file = openChecked(dir.path() + "/file", kStateFile);
+    const auto directory = openChecked(dir.path() + "/dir", kStateDir);
     if (geteuid() == 0)
         assert_int_equal(setegid(group), 0);
     umask(mask);
@@ -281,17 +246,22 @@ static void created_state_files_are_private_whatever_the_umask_and_group(void**)
     }
     // A state file is opened for writing; one that is there already keeps what it holds.
     assert_int_equal(write(file.value().get(), "kept", 4), 4);
-    const auto again = openChecked(dir.path() + "/file", stateFile());
+    const auto again = openChecked(dir.path() + "/file", kStateFile);
     assert_true(again.ok());
     const auto text = readCapped(again.value(), kCap);
     assert_true(text.ok());
     expect_str(text.value().view(), "kept");
 }
 
-static void read_capped_reads_from_the_start_up_to_the_cap(void**) {
+// readCapped reads from the start whatever the offset, up to the cap; a file checked small, then
+// grown, is capped all the same, and the path named.
+static void reads_start_at_the_start_and_stop_at_the_cap(void**) {
     test::TempDir dir;
     const std::string path = dir.file("0123456789");
-    const auto file = openChecked(path, privateFile());
+    const auto text = readChecked(path, kPrivate);
+    assert_true(text.ok());
+    expect_str(text.value().view(), "0123456789");
+    const auto file = openChecked(path, kPrivate);
     assert_true(file.ok());
     char skipped[4];
     assert_int_equal(read(file.value().get(), skipped, sizeof skipped), 4);  // offset moved
@@ -301,17 +271,6 @@ static void read_capped_reads_from_the_start_up_to_the_cap(void**) {
     const auto over = readCapped(file.value(), 9);
     assert_false(over.ok());
     expect_str(over.problem().text, "is larger than 9 bytes");
-}
-
-static void read_checked_refuses_a_file_grown_past_the_cap_after_the_check(void**) {
-    test::TempDir dir;
-    const std::string path = dir.file("k3y\n");
-    const auto text = readChecked(path, privateFile());
-    assert_true(text.ok());
-    expect_str(text.value().view(), "k3y\n");
-    // Checked small, then grown: what is read is capped all the same, and the path named.
-    const auto file = openChecked(path, privateFile());
-    assert_true(file.ok());
     const int writer = open(path.c_str(), O_WRONLY | O_APPEND);
     assert_true(writer >= 0);
     const std::string more(kCap, 'x');
@@ -320,20 +279,9 @@ static void read_checked_refuses_a_file_grown_past_the_cap_after_the_check(void*
     const auto grown = readCapped(file.value(), kCap);
     assert_false(grown.ok());
     expect_str(grown.problem().text, "is larger than 65536 bytes");
-    const auto byPath = readChecked(path, privateFile());
+    const auto byPath = readChecked(path, kPrivate);
     assert_false(byPath.ok());
     expect_str(byPath.problem().text, path + ": is larger than 65536 bytes");
-}
-
-static void check_trusted_path_applies_the_same_rules(void**) {
-    test::TempDir dir;
-    assert_true(checkTrustedPath(dir.file("ca", 0644), readableFile()).ok());
-    const std::string writable = dir.file("ca", 0666);
-    const auto refused = checkTrustedPath(writable, readableFile());
-    assert_false(refused.ok());
-    expect_str(refused.problem().text,
-               writable + ": has mode 0666; it must be not writable by group or others");
-    assert_true(checkTrustedPath(dir.path(), directory()).ok());
 }
 
 static void a_descriptor_is_closed_once_by_its_last_owner(void**) {
@@ -341,7 +289,7 @@ static void a_descriptor_is_closed_once_by_its_last_owner(void**) {
     const std::string path = dir.file("x");
     int fd = -1;
     {
-        auto opened = openChecked(path, privateFile());
+        auto opened = openChecked(path, kPrivate);
         assert_true(opened.ok());
         FileDescriptor first = std::move(opened).value();
         fd = first.get();
@@ -350,14 +298,14 @@ static void a_descriptor_is_closed_once_by_its_last_owner(void**) {
         assert_int_equal(second.get(), fd);
         FileDescriptor third;
         third = std::move(second);
-        assert_int_equal(openDescriptors(fd), 1);
+        assert_true(isOpen(fd));
     }
-    assert_int_equal(openDescriptors(fd), 0);  // closed when the last owner went
+    assert_false(isOpen(fd));  // closed when the last owner went
     FileDescriptor kept(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     const int released = kept.release();
     assert_int_equal(kept.get(), -1);
     { FileDescriptor gone(std::move(kept)); }
-    assert_int_equal(openDescriptors(released), 1);  // released: the caller's to close
+    assert_true(isOpen(released));  // released: the caller's to close
     close(released);
 }
 
@@ -365,9 +313,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_row_of_the_rules_table),
         cmocka_unit_test(created_state_files_are_private_whatever_the_umask_and_group),
-        cmocka_unit_test(read_capped_reads_from_the_start_up_to_the_cap),
-        cmocka_unit_test(read_checked_refuses_a_file_grown_past_the_cap_after_the_check),
-        cmocka_unit_test(check_trusted_path_applies_the_same_rules),
+        cmocka_unit_test(reads_start_at_the_start_and_stop_at_the_cap),
         cmocka_unit_test(a_descriptor_is_closed_once_by_its_last_owner),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -6,9 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -53,31 +56,21 @@ struct State {
     }
 };
 
-const char* verdictName(LimitVerdict verdict) {
-    const char* const names[] = {"Allowed", "UserLimit", "SourceLimit", "Busy", "Unavailable"};
-    return names[static_cast<int>(verdict)];
-}
-
-std::string problemsOf(const LimitDecision& decision) {
-    std::string text;
-    for (const auto& problem : decision.problems)
-        text += problem + "\n";
-    return text;
-}
-
 // `expected`, with as many problems as `parts`, the first holding every part; `row` names the
-// table row in a failure.
+// table row in a failure. Verdicts print as numbers: Allowed, UserLimit, SourceLimit, Busy,
+// Unavailable.
 void expectVerdict(const LimitDecision& decision, LimitVerdict expected,
                    const std::vector<std::string>& parts = {}, const std::string& row = "") {
+    std::string problems;
+    for (const auto& problem : decision.problems)
+        problems += problem + "\n";
     bool held = decision.verdict == expected && decision.problems.size() == (parts.empty() ? 0 : 1);
     for (const std::string& part : parts)
         held = held && decision.problems[0].find(part) != std::string::npos;
-    if (!held) {
-        print_error("%sverdict %s, expected %s with \"%s\"; problems:\n%s", row.c_str(),
-                    verdictName(decision.verdict), verdictName(expected),
-                    parts.empty() ? "" : parts.back().c_str(), problemsOf(decision).c_str());
-        fail();
-    }
+    if (!held)
+        fail_msg("%sverdict %d, expected %d with \"%s\"; problems:\n%s", row.c_str(),
+                 static_cast<int>(decision.verdict), static_cast<int>(expected),
+                 parts.empty() ? "" : parts.back().c_str(), problems.c_str());
 }
 
 void expectAllowed(const LimitDecision& decision) {
@@ -86,17 +79,14 @@ void expectAllowed(const LimitDecision& decision) {
 
 std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // Writes a counter file by hand: private, owned by us, holding exactly `text`.
-void writeFile(const std::string& path, const std::string& text, mode_t mode = 0600) {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
-    assert_true(fd >= 0);
+void writeFile(const std::string& path, const std::string& text) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+    assert_true(fd >= 0 && fchmod(fd, 0600) == 0);
     assert_int_equal(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    assert_int_equal(fchmod(fd, mode), 0);
     close(fd);
 }
 
@@ -107,8 +97,9 @@ std::string counterText(const std::vector<std::time_t>& times) {
     return text;
 }
 
-// The send times a counter file lists; fails the test unless it is in the documented format.
-std::vector<std::time_t> timesIn(const std::string& path) {
+// The send times a counter file lists; fails the test unless it is in the documented format
+// and (when `from` is given) every time lies within [from, now].
+std::vector<std::time_t> timesIn(const std::string& path, std::time_t from = 0) {
     const std::string text = readFile(path);
     expect_starts_with(text, kHeader);
     expect_row(text.back() == '\n', path + ": no newline at the end");
@@ -118,27 +109,16 @@ std::vector<std::time_t> timesIn(const std::string& path) {
         expect_row(!line.empty() && line.find_first_not_of("0123456789") == std::string::npos,
                    path + ": not a time: '" + line + "'");
         times.push_back(static_cast<std::time_t>(std::stoll(line)));
+        expect_row(from == 0 || (times.back() >= from && times.back() <= time(nullptr)),
+                   path + ": " + line + " is not in [" + std::to_string(from) + ", now]");
     }
     return times;
-}
-
-// Every time lies within [from, to].
-void expectTimesBetween(const std::vector<std::time_t>& times, std::time_t from, std::time_t to) {
-    for (std::time_t time : times)
-        expect_row(time >= from && time <= to, std::to_string(time) + " in [" +
-                                                   std::to_string(from) + ", " +
-                                                   std::to_string(to) + "]");
 }
 
 mode_t modeOf(const std::string& path) {
     struct stat info {};
     assert_int_equal(lstat(path.c_str(), &info), 0);
     return info.st_mode & 07777;
-}
-
-bool exists(const std::string& path) {
-    struct stat info {};
-    return lstat(path.c_str(), &info) == 0;
 }
 
 }  // namespace
@@ -195,10 +175,9 @@ void runStep(const State& state, FileSendLimiter& shared, const Scenario& row, c
     } else if (step.op == Step::Refund) {
         shared.refund(step.user, step.source);
     } else {
-        const std::vector<std::time_t> times = timesIn(
-            step.op == Step::UserSends ? state.userFile(step.user) : state.sourceFile(step.source));
-        expect_row(times.size() == step.n, name + ": sends of " + step.user + step.source);
-        expectTimesBetween(times, before, time(nullptr));
+        const std::string path =
+            step.op == Step::UserSends ? state.userFile(step.user) : state.sourceFile(step.source);
+        expect_row(timesIn(path, before).size() == step.n, name + ": sends of " + path);
     }
 }
 
@@ -240,27 +219,26 @@ static void sends_are_counted_per_user_and_per_source(void**) {
     }
 }
 
-static void users_and_sources_with_any_bytes_stay_inside_the_directory(void**) {
+// The directories and counters are private, and their names hold neither the user nor the host
+// nor anything that leads outside the directory.
+static void counters_are_private_files_inside_the_directory_whatever_the_name(void**) {
     State state;
     FileSendLimiter limiter = state.limiter({1, 900});
-    for (const std::string& user : {std::string("../../etc/passwd"), std::string("a/b"),
-                                    std::string("eve\n1\n2"), std::string("")}) {
-        expectAllowed(limiter.take(user, "../" + user));
-        expect_row(exists(state.userFile(user)) && exists(state.sourceFile("../" + user)), user);
-        expectVerdict(limiter.take(user, kSource), LimitVerdict::UserLimit);
-    }
-}
-
-static void the_directories_and_counters_are_private(void**) {
-    State state;
-    expectAllowed(state.limiter({5, 900}).take("alice", kSource));
+    expectAllowed(limiter.take("alice", kSource));
     assert_int_equal(modeOf(state.path), 0700);
     assert_int_equal(modeOf(state.limits()), 0700);
     assert_int_equal(modeOf(state.userFile("alice")), 0600);
     assert_int_equal(modeOf(state.sourceFile(kSource)), 0600);
-    // The file names hold neither the user nor the host.
     expect_not_contains(state.userFile("alice"), "alice");
     expect_not_contains(state.sourceFile(kSource), kSource);
+    for (const std::string& user : {std::string("../../etc/passwd"), std::string("a/b"),
+                                    std::string("eve\n1\n2"), std::string("")}) {
+        expectAllowed(limiter.take(user, "../" + user));
+        expect_row(access(state.userFile(user).c_str(), F_OK) == 0 &&
+                       access(state.sourceFile("../" + user).c_str(), F_OK) == 0,
+                   user);
+        expectVerdict(limiter.take(user, kSource), LimitVerdict::UserLimit);
+    }
 }
 
 // ---- the sliding window: counters written by hand, then one take and a second one
@@ -275,31 +253,24 @@ static void only_sends_inside_the_configured_window_count(void**) {
         Text userText, sourceText;               // the counters planted, if any
         int userCount, userWindow, sourceCount;  // the source window is 900 s
         LimitVerdict first, second;              // the verdicts of two takes
-        std::vector<std::time_t> kept;           // the old sends the user's counter keeps, in order
+        std::string kept;         // the old sends the user's counter keeps, as a counter
         std::size_t sourceSends;  // what the source counter lists after the first take
     };
-    // A call keeps a row to a few lines.
-    const auto make = [](const char* name, Text user, Text source, int userCount, int userWindow,
-                         int sourceCount, LimitVerdict first, LimitVerdict second,
-                         std::vector<std::time_t> kept, std::size_t sourceSends) {
-        return Row{name,  std::move(user), std::move(source), userCount,  userWindow, sourceCount,
-                   first, second,          std::move(kept),   sourceSends};
-    };
     const Row rows[] = {
-        make("old sends are pruned and do not count",
-             counterText({now - 86400, now - 5000, now - 905, now - 600}), none, 2, 900, 1000, ok,
-             byUser, {now - 600}, 1),
-        make("a full window of old sends is empty", counterText({now - 1000, now - 990, now - 980}),
-             counterText({now - 1000, now - 990, now - 980}), 3, 900, 3, ok, ok, {}, 1),
-        make("a full window refuses and is pruned anyway",
-             counterText({now - 7200, now - 100, now - 50}), none, 2, 900, 1000, byUser, byUser,
-             {now - 100, now - 50}, 0),
-        make("inside a 3600 s window", counterText({now - 3000}), none, 1, 3600, 1000, byUser,
-             byUser, {now - 3000}, 0),
-        make("outside a 900 s window", counterText({now - 3000}), none, 1, 900, 1000, ok, byUser,
-             {}, 1),
-        make("an empty counter file is a new counter", std::string(), kHeader, 1, 900, 1000, ok,
-             byUser, {}, 1),
+        {"old sends are pruned and do not count",
+         counterText({now - 86400, now - 5000, now - 905, now - 600}), none, 2, 900, 1000, ok,
+         byUser, counterText({now - 600}), 1},
+        {"a full window of old sends is empty", counterText({now - 1000, now - 990, now - 980}),
+         counterText({now - 1000, now - 990, now - 980}), 3, 900, 3, ok, ok, kHeader, 1},
+        {"a full window refuses and is pruned anyway",
+         counterText({now - 7200, now - 100, now - 50}), none, 2, 900, 1000, byUser, byUser,
+         counterText({now - 100, now - 50}), 0},
+        {"inside a 3600 s window", counterText({now - 3000}), none, 1, 3600, 1000, byUser, byUser,
+         counterText({now - 3000}), 0},
+        {"outside a 900 s window", counterText({now - 3000}), none, 1, 900, 1000, ok, byUser,
+         kHeader, 1},
+        {"an empty counter file is a new counter", std::string(), kHeader, 1, 900, 1000, ok, byUser,
+         kHeader, 1},
     };
     for (const Row& row : rows) {
         State state;
@@ -318,57 +289,32 @@ static void only_sends_inside_the_configured_window_count(void**) {
                        row.name);
             times.pop_back();
         }
-        expect_row(times == row.kept, row.name);
+        expect_row(counterText(times) == row.kept, row.name);
         expect_row(timesIn(state.sourceFile(kSource)).size() == row.sourceSends, row.name);
         expect_row(limiter.take("alice", kSource).verdict == row.second, row.name);
     }
 }
 
+// Sends leave the window in real time: this process's own, one far in the future (a counter
+// written before the clock stepped back) and a damaged counter's, rebuilt as full.
 static void the_window_slides_in_real_time_past_a_time_ahead_of_the_clock(void**) {
     State state;
+    state.prepare();
+    writeFile(state.userFile("bob"), "garbage\n");
+    writeFile(state.userFile("carol"), counterText({99999999999}));
     FileSendLimiter limiter = state.limiter({1, 2});
     expectAllowed(limiter.take("alice", kSource));
     expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
+    expectVerdict(limiter.take("bob", kSource), LimitVerdict::UserLimit, {"damaged"});
+    expectVerdict(limiter.take("carol", kSource), LimitVerdict::UserLimit);
     sleep(3);
-    expectAllowed(limiter.take("alice", kSource));
-    assert_int_equal(timesIn(state.userFile("alice")).size(), 1);
-    // A send far in the future, as a counter written before the clock stepped back, leaves
-    // the window like any other.
-    writeFile(state.userFile("alice"), counterText({99999999999}));
-    expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
-    sleep(3);
-    expectAllowed(limiter.take("alice", kSource));
+    for (const std::string user : {"alice", "bob", "carol"}) {
+        expectVerdict(limiter.take(user, kSource), LimitVerdict::Allowed, {}, user + ": ");
+        expect_row(timesIn(state.userFile(user)).size() == 1, user);
+    }
 }
 
 // ---- damaged counters
-
-namespace {
-struct Damage {
-    const char* what;
-    std::string text;
-};
-
-std::vector<Damage> damages() {
-    std::string huge = kHeader;
-    const std::string line = std::to_string(time(nullptr) - 86400) + "\n";
-    while (huge.size() <= 64 * 1024)
-        huge += line;  // valid lines, but more than any counter holds
-    return {
-        {"garbage",
-         "\x7f"
-         "ELF\x02\x01\x01garbage"},
-        {"text without a header", "1800000000\n1800000001\n"},
-        {"wrong header", "verif8-sends 2\n1800000000\n"},
-        {"header without newline", "verif8-sends 1"},
-        {"a non-number line", kHeader + std::to_string(time(nullptr)) + "\nabc\n"},
-        {"a negative number", kHeader + "-5\n"},
-        {"an empty line", kHeader + "\n"},
-        {"a number too long", kHeader + "1234567890123\n"},
-        {"over 64 KiB", huge},
-    };
-}
-
-}  // namespace
 
 // A damaged counter is logged, rebuilt as full in the documented format (refused for a whole
 // window, without a new problem when read again), and the refused send counts against nobody.
@@ -385,36 +331,29 @@ static void a_damaged_counter_is_reported_and_counted_as_full(void**) {
         const LimitVerdict full = user ? LimitVerdict::UserLimit : LimitVerdict::SourceLimit;
         expectVerdict(limiter.take("alice", kSource), full, {path, user ? "damaged" : "source"},
                       "row \"" + row + "\": ");
-        const std::vector<std::time_t> times = timesIn(path);
-        expect_row(times.size() == std::size_t(limit.count) && modeOf(path) == 0600, row);
-        expectTimesBetween(times, before, time(nullptr));
+        expect_row(timesIn(path, before).size() == std::size_t(limit.count), row);
+        expect_row(modeOf(path) == 0600, row);
         expect_row(timesIn(other).empty(), row);
         const LimitDecision again = limiter.take("alice", kSource);
         expect_row(again.verdict == full && again.problems.empty(), row);
     };
-    for (const Damage& damage : damages())
-        check(damage.what, damage.text, true);
+    std::string huge = kHeader;
+    while (huge.size() <= 64 * 1024)  // valid lines, but more than any counter holds
+        huge += std::to_string(time(nullptr) - 86400) + "\n";
+    const std::pair<const char*, std::string> damages[] = {
+        {"garbage", std::string("\x7f") + "ELF\x02\x01\x01garbage"},
+        {"text without a header", "1800000000\n1800000001\n"},
+        {"wrong header", "verif8-sends 2\n1800000000\n"},
+        {"header without newline", "verif8-sends 1"},
+        {"a non-number line", kHeader + std::to_string(time(nullptr)) + "\nabc\n"},
+        {"a negative number", kHeader + "-5\n"},
+        {"an empty line", kHeader + "\n"},
+        {"a number too long", kHeader + "1234567890123\n"},
+        {"over 64 KiB", huge},
+    };
+    for (const auto& [what, text] : damages)
+        check(what, text, true);
     check("a source counter with a bad line", "verif8-sends 1\n17x\n", false);
-}
-
-static void a_damaged_counter_heals_after_the_window(void**) {
-    State state;
-    state.prepare();
-    const std::vector<Damage> all = damages();
-    for (std::size_t i = 0; i < all.size(); ++i)
-        writeFile(state.userFile("user" + std::to_string(i)), all[i].text);
-    FileSendLimiter limiter = state.limiter({2, 1});
-    for (std::size_t i = 0; i < all.size(); ++i)
-        expect_row(
-            limiter.take("user" + std::to_string(i), kSource).verdict == LimitVerdict::UserLimit,
-            all[i].what);
-    usleep(2100 * 1000);
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        const LimitDecision decision = limiter.take("user" + std::to_string(i), kSource);
-        expect_row(decision.verdict == LimitVerdict::Allowed && decision.problems.empty(),
-                   std::string(all[i].what) + " did not heal: " + problemsOf(decision));
-        expect_row(timesIn(state.userFile("user" + std::to_string(i))).size() == 1, all[i].what);
-    }
 }
 
 // ---- counters and directories that cannot be trusted: the directories and each counter are
@@ -437,7 +376,7 @@ static void an_untrusted_counter_or_directory_is_unavailable(void**) {
                       {path + (link ? ": is a symbolic link" : ": has mode 0770")},
                       std::string("row \"") + names[row] + "\": ");
         expect_row(readFile(target) == "precious\n", names[row]);
-        expect_row(link || !exists(state.userFile("alice")), names[row]);
+        expect_row(link || access(state.userFile("alice").c_str(), F_OK) != 0, names[row]);
     }
 }
 
@@ -463,11 +402,8 @@ static void a_counter_locked_too_long_is_busy(void**) {
 namespace {
 // Forks `children` processes that wait on a pipe, then all call take() at once; returns
 // how many were Allowed without a problem, refused without one, and anything else.
-struct Race {
-    int allowed = 0, refused = 0, other = 0;
-};
-
-Race race(const State& state, int children, SendLimit user, SendLimit source, bool differentUsers) {
+std::array<int, 3> race(const State& state, int children, SendLimit user, SendLimit source,
+                        bool differentUsers) {
     int gate[2];
     assert_int_equal(pipe(gate), 0);
     std::vector<pid_t> pids;
@@ -484,22 +420,22 @@ Race race(const State& state, int children, SendLimit user, SendLimit source, bo
                 limiter.take(differentUsers ? "user" + std::to_string(i) : "alice", kSource);
             const bool refused = decision.verdict == LimitVerdict::UserLimit ||
                                  decision.verdict == LimitVerdict::SourceLimit;
-            if (!decision.problems.empty())
-                _exit(2);
-            _exit(decision.verdict == LimitVerdict::Allowed ? 0 : refused ? 1 : 2);
+            _exit(!decision.problems.empty()                  ? 2
+                  : decision.verdict == LimitVerdict::Allowed ? 0
+                  : refused                                   ? 1
+                                                              : 2);
         }
         pids.push_back(pid);
     }
     close(gate[0]);
     close(gate[1]);  // every child's read returns at once
-    Race result;
+    std::array<int, 3> counts{};
     for (pid_t pid : pids) {
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
-        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
-        ++(code == 0 ? result.allowed : code == 1 ? result.refused : result.other);
+        ++counts[WIFEXITED(status) ? std::min(WEXITSTATUS(status), 2) : 2];
     }
-    return result;
+    return counts;
 }
 
 }  // namespace
@@ -518,9 +454,9 @@ static void concurrent_sends_are_counted_exactly(void**) {
         for (int round = 0; round < (row.differentUsers ? 1 : 3); ++round) {
             State state;
             // The directories are created by the racers too, at the same moment.
-            const Race result = race(state, 20, row.user, row.source, row.differentUsers);
-            expect_row(result.other == 0, row.name);
-            expect_row(result.allowed == row.allowed && result.refused == 20 - row.allowed,
+            const auto [allowed, refused, other] =
+                race(state, 20, row.user, row.source, row.differentUsers);
+            expect_row(other == 0 && allowed == row.allowed && refused == 20 - row.allowed,
                        row.name);
             expect_row(timesIn(state.sourceFile(kSource)).size() == std::size_t(row.allowed),
                        row.name);
@@ -533,12 +469,10 @@ static void concurrent_sends_are_counted_exactly(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sends_are_counted_per_user_and_per_source),
-        cmocka_unit_test(users_and_sources_with_any_bytes_stay_inside_the_directory),
-        cmocka_unit_test(the_directories_and_counters_are_private),
+        cmocka_unit_test(counters_are_private_files_inside_the_directory_whatever_the_name),
         cmocka_unit_test(only_sends_inside_the_configured_window_count),
         cmocka_unit_test(the_window_slides_in_real_time_past_a_time_ahead_of_the_clock),
         cmocka_unit_test(a_damaged_counter_is_reported_and_counted_as_full),
-        cmocka_unit_test(a_damaged_counter_heals_after_the_window),
         cmocka_unit_test(an_untrusted_counter_or_directory_is_unavailable),
         cmocka_unit_test(a_counter_locked_too_long_is_busy),
         cmocka_unit_test(concurrent_sends_are_counted_exactly),
