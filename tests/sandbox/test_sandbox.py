@@ -136,19 +136,19 @@ class ApiCase(unittest.TestCase):
     def initiate(self, destination=PHONE, **fields) -> Reply:
         return self.request("POST", SESSIONS, dict(destination=destination, **fields))
 
-    def started(self, destination=PHONE, **fields) -> dict:
-        reply = self.initiate(destination, **fields)
-        self.assertEqual(reply.status, 200, reply.body)
-        return reply.json
-
     def validate(self, session_id, code=None, **kwargs) -> Reply:
         query = "" if code is None else "?" + urllib.parse.urlencode({"code": code})
         return self.request("GET", f"{SESSIONS}/{session_id}{query}", **kwargs)
 
-    def validated(self, session_id, code=None) -> dict:
-        reply = self.validate(session_id, code)
+    def ok(self, reply: Reply) -> dict:
         self.assertEqual(reply.status, 200, reply.body)
         return reply.json
+
+    def started(self, destination=PHONE, **fields) -> dict:
+        return self.ok(self.initiate(destination, **fields))
+
+    def validated(self, session_id, code=None) -> dict:
+        return self.ok(self.validate(session_id, code))
 
     def deliveries(self) -> list:
         return self.sandbox.deliveries()[self.outbox_mark:]
@@ -398,45 +398,41 @@ class Initiate(ApiCase):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validate: right and wrong codes, attempts, expiry
+# Validate, and sending again to the same number
 
 class Validate(ApiCase):
-    def test_right_code_verifies_after_a_status_read_that_changes_nothing(self):
-        session = self.started()
-        self.assertState(self.validated(session["sessionId"]), "WAITING", 0)
-        answer = self.validated(session["sessionId"], self.code_of(session))
-        self.assertState(answer, "VERIFIED", 0)
+    def test_status_read_changes_nothing_and_only_the_exact_code_verifies(self):
+        session = self.started(codeType="ALPHANUMERIC_CAPITALS", codeLength=10)
+        sid, code = session["sessionId"], self.code_of(session)
+        self.assertState(self.validated(sid), "WAITING", 0)
+        wrong = code.lower() if code != code.lower() else "A" + code[1:].lower()
+        self.assertState(self.validated(sid, wrong), "WAITING", 1)
+        answer = self.validated(sid, code)
+        self.assertState(answer, "VERIFIED", 1)
         self.assertEqual(set(answer), SESSION_FIELDS)
-        self.assertEqual((answer["sessionId"], answer["expiresAt"]),
-                         (session["sessionId"], session["expiresAt"]))
+        self.assertEqual((answer["sessionId"], answer["expiresAt"]), (sid, session["expiresAt"]))
+        for code in ("12", "1" * 11):  # counts no attempt
+            self.assertError(self.validate(sid, code), 400, 1010, "code")
+        self.assertError(self.validate("0" * 32, "1234"), 404, 1404)
+        self.assertState(self.validated(sid), "VERIFIED", 1)
 
-    def test_wrong_codes_count_attempts_and_the_fifth_fails(self):
-        session = self.started(codeLength=6)
-        for attempt in range(1, 5):
-            self.assertState(self.validated(session["sessionId"], "x" * 6), "WAITING", attempt)
-        self.assertState(self.validated(session["sessionId"], "bad"), "FAILED", 5)
-
-    def test_final_sessions_keep_their_status(self):
+    def test_the_fifth_wrong_code_fails_and_final_sessions_keep_their_status(self):
         for final in ("VERIFIED", "FAILED", "EXPIRED"):
             with self.subTest(final):
                 self.control("POST", "reset")
-                session = self.started()
-                code = self.code_of(session)
-                for typed in {"VERIFIED": [code], "FAILED": ["bad"] * 5, "EXPIRED": []}[final]:
-                    self.validated(session["sessionId"], typed)
-                if final == "EXPIRED":
-                    self.assertEqual(self.control("POST", "expire").json["expired"],
-                                     [session["sessionId"]])
-                attempt = self.validated(session["sessionId"])["attempt"]
+                session = self.started(codeLength=6)
+                sid, code = session["sessionId"], self.code_of(session)
+                if final == "FAILED":
+                    for attempt in range(1, 5):
+                        self.assertState(self.validated(sid, "x" * 6), "WAITING", attempt)
+                    self.assertState(self.validated(sid, "bad"), "FAILED", 5)
+                elif final == "VERIFIED":
+                    self.validated(sid, code)
+                else:
+                    self.assertEqual(self.control("POST", "expire").json["expired"], [sid])
+                attempt = self.validated(sid)["attempt"]
                 for typed in (code, "bad"):
-                    self.assertState(self.validated(session["sessionId"], typed), final, attempt)
-
-    def test_code_comparison_is_exact(self):
-        session = self.started(codeType="ALPHANUMERIC_CAPITALS", codeLength=10)
-        code = self.code_of(session)
-        if code == code.lower():
-            code = "A" + code[1:]  # all digits: make sure lower() changes something
-        self.assertEqual(self.validated(session["sessionId"], code.lower())["status"], "WAITING")
+                    self.assertState(self.validated(sid, typed), final, attempt)
 
     def test_session_expires_when_its_validity_has_passed(self):
         session = self.started(codeValidity=30)
@@ -444,52 +440,33 @@ class Validate(ApiCase):
             self.control("POST", "advance", seconds=seconds)
             self.assertEqual(self.validated(session["sessionId"])["status"], status)
 
-    def test_unknown_session_is_404_1404_and_a_code_of_wrong_length_400_1010(self):
-        self.assertError(self.validate("0" * 32, "1234"), 404, 1404)
-        session = self.started()
-        for code in ("12", "1" * 11):
-            self.assertError(self.validate(session["sessionId"], code), 400, 1010, "code")
-        self.assertEqual(self.validated(session["sessionId"])["attempt"], 0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending again to the same number
-
-class Resend(ApiCase):
-    def test_resend_inside_the_sessions_interval_is_403_1400_and_delivers_nothing(self):
-        self.started()
+    def test_resend_inside_the_sessions_interval_is_403_1400_and_final_sessions_start_anew(self):
+        first = self.started()
         self.assertError(self.initiate(), 403, 1400)
         session = self.started(PHONE2, resendingInterval=60)  # other numbers are not held back
         self.control("POST", "advance", seconds=30, sessionId=session["sessionId"])
         self.assertError(self.initiate(PHONE2), 403, 1400)
         self.assertEqual(len(self.deliveries()), 2)
+        self.validated(first["sessionId"], self.code_of(first))
+        second = self.started()
+        self.assertNotEqual(second["sessionId"], first["sessionId"])
+        self.assertEqual(second["status"], "WAITING")
 
     def test_resend_keeps_session_code_and_attempts_and_extends_validity(self):
-        first = self.started(codeValidity=300)
+        first = self.started(codeValidity=300, codeType="ALPHANUMERIC", codeLength=10)
         self.validated(first["sessionId"], "bad")
         self.control("POST", "advance", seconds=100)
         second = self.started(codeValidity=300, channel="call")
         self.assertEqual((second["sessionId"], second["attempt"]), (first["sessionId"], 1))
         self.assertAlmostEqual(parse_time(second["expiresAt"]), time.time() + 300, delta=2)
-        sent = self.deliveries()
-        self.assertEqual([d["channel"] for d in sent], ["sms", "call"])
-        self.assertEqual(sent[0]["code"], sent[1]["code"])
-
-    def test_resend_with_reset_session_sends_a_new_code(self):
-        first = self.started(codeType="ALPHANUMERIC", codeLength=10)
         self.control("POST", "advance", seconds=10)
-        second = self.started(codeType="ALPHANUMERIC", codeLength=10, resetSession=True)
-        self.assertEqual(second["sessionId"], first["sessionId"])
-        codes = [d["code"] for d in self.deliveries()]
-        self.assertNotEqual(codes[0], codes[1])
-        self.assertEqual(self.validated(first["sessionId"], codes[1])["status"], "VERIFIED")
-
-    def test_number_with_a_final_session_starts_a_new_session(self):
-        first = self.started()
-        self.validated(first["sessionId"], self.code_of(first))
-        second = self.started()
-        self.assertNotEqual(second["sessionId"], first["sessionId"])
-        self.assertEqual(second["status"], "WAITING")
+        self.started(codeType="ALPHANUMERIC", codeLength=10, resetSession=True)
+        sent = self.deliveries()
+        self.assertEqual([(d["sessionId"], d["channel"]) for d in sent],
+                         [(first["sessionId"], channel) for channel in ("sms", "call", "sms")])
+        self.assertEqual(sent[0]["code"], sent[1]["code"])
+        self.assertNotEqual(sent[1]["code"], sent[2]["code"])  # resetSession: a new code
+        self.assertEqual(self.validated(first["sessionId"], sent[2]["code"])["status"], "VERIFIED")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,8 +656,8 @@ class Lifecycle(unittest.TestCase):
             self.assertFalse((sandbox.state_dir / "sandbox.json").exists())
 
 
-CASES = [Transport, InitiateChecks, Initiate, Validate, Resend, RequestLogAndControls,
-         FaultSwitches, TlsFaultListeners, Lifecycle]
+CASES = [Transport, InitiateChecks, Initiate, Validate, RequestLogAndControls, FaultSwitches,
+         TlsFaultListeners, Lifecycle]
 
 if __name__ == "__main__":
     sys.exit(0 if tap.run(CASES) else 1)
