@@ -59,11 +59,11 @@ class Reply:
         return json.loads(self.body)
 
 
-def start_sandbox(*args: str) -> harness.Sandbox:
+def start_sandbox(*args: str, **settings) -> harness.Sandbox:
     """A sandbox in a state directory of its own (console output in console.out there)."""
     state = tempfile.mkdtemp(prefix="verif8-sandbox-test-")
     with open(os.path.join(state, "console.out"), "w") as console:
-        STARTED.append(harness.Sandbox(state, extra_args=args, stdout=console))
+        STARTED.append(harness.Sandbox(state, extra_args=args, stdout=console, **settings))
         STARTED[-1].start()
     return STARTED[-1]
 
@@ -209,6 +209,19 @@ class Transport(ApiCase):
         self.assertEqual(self.deliveries(), [])
         self.ok(self.request("POST", "/api/v2/subaccounts/sandbox%2Daccount/sessions",
                              {"destination": PHONE}))
+
+    def test_configured_key_and_subaccount_replace_the_defaults(self):
+        other, name = start_sandbox(api_key="other-key", subaccount="other.sub&co"), "other.sub&co"
+        path = f"/api/v2/subaccounts/{urllib.parse.quote(name, safe='')}/sessions"
+        self.assertError(request(other, "POST", path, {"destination": PHONE}), 401, 1200)
+        self.assertError(request(other, "POST", SESSIONS, {"destination": PHONE}, "other-key"),
+                         400, 1001)
+        session = self.ok(request(other, "POST", path, {"destination": PHONE}, "other-key"))
+        sid = session["sessionId"]
+        self.assertEqual(session["verifyUri"], f"/api/v2/subaccounts/{name}/sessions/{sid}")
+        # The published example shows a dashed sessionId next to an undashed verifyUri.
+        for uri in (session["verifyUri"], f"{path}/{sid[:8]}-{sid[8:12].upper()}-{sid[12:]}"):
+            self.assertEqual(self.ok(request(other, "GET", uri, key="other-key"))["sessionId"], sid)
 
 
 # Initiate: request checks (every refusal sends nothing)
