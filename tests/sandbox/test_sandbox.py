@@ -1,12 +1,10 @@
 #!/usr/bin/python3
 """verif8-sandbox against the Verify API v2 as verify-api.md and 8x8's published OpenAPI file
-describe it (paths, methods, authentication, request checks, answers and status codes, the life
-of a session), then one smoke test per fault switch: each shows it takes effect, once. How the
-module copes with those faults is tests/faults' business. Prints TAP.
-
-usage: test_sandbox.py [VERIF8-SANDBOX]   (default: the verif8-sandbox beside this file)"""
+describe it, then one smoke test per fault kind (how the module copes with the faults is
+tests/faults' business). Prints TAP. usage: test_sandbox.py [VERIF8-SANDBOX]"""
 
 import atexit
+import datetime
 import http.client
 import json
 import os
@@ -24,8 +22,7 @@ import urllib.parse
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "harness"))
-sys.path.insert(0, os.path.join(HERE, "..", "pam"))
+sys.path[:0] = [os.path.join(HERE, "..", "harness"), os.path.join(HERE, "..", "pam")]
 import openapi_check  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
@@ -33,12 +30,9 @@ import verif8_harness as harness  # noqa: E402
 if len(sys.argv) > 1:
     harness.SANDBOX = os.path.abspath(sys.argv[1])
 OPENAPI = harness.ROOT.parent / "shared" / "8x8-verification-api.openapi.json"
-KEY = "sandbox-api-key"
-SUB = "sandbox-account"
+KEY, SUB = "sandbox-api-key", "sandbox-account"
 SESSIONS = f"/api/v2/subaccounts/{SUB}/sessions"
-PHONE = "+6591234567"
-SHORT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(\d{2})Z")
-LONG_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(\d{7})\+00:00")
+PHONE, PHONE2, JSON = "+6591234567", "+6591234568", "application/json"
 SESSION_FIELDS = {"sessionId", "verifyUri", "destination", "status", "attempt", "expiresAt",
                   "retryAfter"}
 LANGUAGES = """
@@ -46,46 +40,32 @@ LANGUAGES = """
     es-ES es-MX fi-FI fr-CA fr-CH fr-FR he-IL hi-IN hr-HR hu-HU id-ID it-IT ja-JP ko-KR ms-MY nb-NO
     nl-NL pl-PL pt-BR pt-PT ro-RO ru-RU sk-SK sl-SI sv-SE ta-IN th-TH tr-TR vi-VN zh-CN zh-HK zh-TW
 """.split()
+STARTED = []
 
 
 def parse_time(text: str) -> float:
-    """Seconds since the epoch from either documented timestamp form."""
-    match = SHORT_TIME.fullmatch(text) or LONG_TIME.fullmatch(text)
-    if not match:
+    """Seconds since the epoch from a timestamp in the documented form 2025-12-18T05:59:54.09Z."""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\dZ", text):
         raise ValueError(f"not a documented timestamp: {text}")
-    whole = time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
-    return time.mktime(whole) - time.timezone + float("0." + match.group(1))
+    return datetime.datetime.strptime(text + "+0000", "%Y-%m-%dT%H:%M:%S.%fZ%z").timestamp()
 
-
-def add_rows(cls, table, template, make):
-    """One named test per table row (the row's first item names it), so TAP counts each case."""
-    for row in table:
-        setattr(cls, template.format(row[0]), make(*row))
-
-
-# ---------------------------------------------------------------------------------------------
-# Sandboxes and requests
 
 class Reply:
-    def __init__(self, status: int, headers: dict, body: bytes):
-        self.status, self.headers, self.body = status, headers, body
+    def __init__(self, status: int, headers: dict, body: bytes, elapsed: float = 0):
+        self.status, self.headers, self.body, self.elapsed = status, headers, body, elapsed
 
     @property
     def json(self):
         return json.loads(self.body)
 
 
-STARTED = []
-
-
 def start_sandbox(*args: str, **settings) -> harness.Sandbox:
     """A sandbox in a state directory of its own (console output in console.out there)."""
     state = tempfile.mkdtemp(prefix="verif8-sandbox-test-")
     with open(os.path.join(state, "console.out"), "w") as console:
-        sandbox = harness.Sandbox(state, extra_args=args, stdout=console, **settings)
-        STARTED.append(sandbox)
-        sandbox.start()
-    return sandbox
+        STARTED.append(harness.Sandbox(state, extra_args=args, stdout=console, **settings))
+        STARTED[-1].start()
+    return STARTED[-1]
 
 
 @atexit.register
@@ -95,8 +75,8 @@ def _stop_every_sandbox():
         shutil.rmtree(sandbox.state_dir, ignore_errors=True)
 
 
-def text(sandbox, name: str) -> str:
-    return (sandbox.state_dir / name).read_text(errors="replace")
+def console_text(sandbox) -> str:
+    return (sandbox.state_dir / "console.out").read_text(errors="replace")
 
 
 def tls(sandbox) -> ssl.SSLContext:
@@ -109,36 +89,33 @@ def connection(sandbox, timeout: float = 10) -> http.client.HTTPSConnection:
 
 
 def request(sandbox, method, path, body=None, key=KEY, raw=None, headers=None,
-            content_type="application/json", reuse=None) -> Reply:
+            content_type=JSON, reuse=None) -> Reply:
     """One HTTP request (on the connection `reuse` when given), and its answer."""
-    sent = dict(headers or {})
-    if key is not None:
-        sent["Authorization"] = f"Bearer {key}"
+    sent = dict(headers or {}, **({"Authorization": f"Bearer {key}"} if key else {}))
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     if data is not None and content_type is not None:
         sent["Content-Type"] = content_type
-    conn = reuse or connection(sandbox)
+    conn, started = reuse or connection(sandbox), time.monotonic()
     try:
         conn.request(method, path, body=data, headers=sent)
         response = conn.getresponse()
         headers = {k.lower(): v for k, v in response.getheaders()}
-        return Reply(response.status, headers, response.read())
+        return Reply(response.status, headers, response.read(), time.monotonic() - started)
     finally:
         if reuse is None:
             conn.close()
 
 
-SHARED = []
-
-
 class ApiCase(unittest.TestCase):
-    """Tests against one sandbox, reset before each test; marks where its own lines begin."""
-    sandbox = None  # a class that starts its own sets this
+    """Tests against one shared sandbox, reset before each test; marks where its lines begin."""
+    shared = []
 
     def setUp(self):
-        if self.sandbox is None:
-            SHARED[:] = SHARED or [start_sandbox()]
-            self.sandbox = SHARED[0]
+        self.shared[:] = self.shared or [start_sandbox()]
+        self.sandbox = self.shared[0]
+        self.reset()
+
+    def reset(self):
         self.assertEqual(self.control("POST", "reset").status, 200)
         self.outbox_mark = len(self.sandbox.deliveries())
         self.requests_mark = len(self.sandbox.requests())
@@ -153,19 +130,19 @@ class ApiCase(unittest.TestCase):
     def initiate(self, destination=PHONE, **fields) -> Reply:
         return self.request("POST", SESSIONS, dict(destination=destination, **fields))
 
-    def started(self, destination=PHONE, **fields) -> dict:
-        reply = self.initiate(destination, **fields)
-        self.assertEqual(reply.status, 200, reply.body)
-        return reply.json
-
     def validate(self, session_id, code=None, **kwargs) -> Reply:
         query = "" if code is None else "?" + urllib.parse.urlencode({"code": code})
         return self.request("GET", f"{SESSIONS}/{session_id}{query}", **kwargs)
 
-    def validated(self, session_id, code=None) -> dict:
-        reply = self.validate(session_id, code)
+    def ok(self, reply: Reply) -> dict:
         self.assertEqual(reply.status, 200, reply.body)
         return reply.json
+
+    def started(self, destination=PHONE, **fields) -> dict:
+        return self.ok(self.initiate(destination, **fields))
+
+    def validated(self, session_id, code=None) -> dict:
+        return self.ok(self.validate(session_id, code))
 
     def deliveries(self) -> list:
         return self.sandbox.deliveries()[self.outbox_mark:]
@@ -176,38 +153,33 @@ class ApiCase(unittest.TestCase):
     def logged(self) -> list:
         return self.sandbox.requests()[self.requests_mark:]
 
-    def assertError(self, reply: Reply, status: int, code: int, names: str = None):
+    def assertError(self, reply: Reply, status: int, code: int, names: str = ""):
         """The documented error envelope, with the status and code wanted, naming `names`."""
-        self.assertEqual(reply.status, status, reply.body)
-        self.assertEqual(reply.headers.get("content-type"), "application/json")
+        self.assertEqual((reply.status, reply.headers.get("content-type")), (status, JSON),
+                         reply.body)
         body = reply.json
         self.assertEqual(set(body), {"code", "message", "errorId", "timestamp"})
         self.assertEqual(body["code"], code, body["message"])
-        self.assertTrue(isinstance(body["message"], str) and body["message"])
+        self.assertTrue(isinstance(body["message"], str) and names in body["message"], body)
         self.assertEqual(uuid.UUID(body["errorId"]).version, 4)
         parse_time(body["timestamp"])
-        if names:
-            self.assertIn(names, body["message"])
 
     def assertState(self, answer: dict, status: str, attempt: int):
         self.assertEqual((answer["status"], answer["attempt"]), (status, attempt))
 
 
-# ---------------------------------------------------------------------------------------------
 # Transport, paths, methods and authentication
 
 class Transport(ApiCase):
-    def handshake(self, context: ssl.SSLContext) -> str:
-        with socket.create_connection(("127.0.0.1", self.sandbox.info["port"]), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                return tls.version()
-
-    def test_tls_1_3_with_a_certificate_for_127_0_0_1_from_the_sandbox_ca(self):
-        self.assertEqual(self.handshake(tls(self.sandbox)), "TLSv1.3")
-
-    def test_a_client_without_the_sandbox_ca_refuses_the_certificate(self):
-        with self.assertRaises(ssl.SSLCertVerificationError):
-            self.handshake(ssl.create_default_context())
+    def test_tls_1_3_with_the_sandbox_ca_and_refused_without_it(self):
+        for context, trusted in ((tls(self.sandbox), True), (ssl.create_default_context(), False)):
+            with socket.create_connection(("127.0.0.1", self.sandbox.info["port"]), 5) as raw:
+                if trusted:
+                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as wrapped:
+                        self.assertEqual(wrapped.version(), "TLSv1.3")
+                else:
+                    with self.assertRaises(ssl.SSLCertVerificationError):
+                        context.wrap_socket(raw, server_hostname="127.0.0.1")
 
     def test_paths_methods_keys_and_subaccounts_are_checked(self):
         """404 and 405 for what the API does not have, 413 for an oversized body, 401 before
@@ -217,52 +189,54 @@ class Transport(ApiCase):
         self.addCleanup(kept.close)
         self.request("GET", "/nowhere", reuse=kept)
         first_socket = kept.sock
-        for method, path, key, status, code in [
-                ("GET", "/api/v1/verify", KEY, 404, 1300), ("GET", SESSIONS, KEY, 405, 1000),
-                ("DELETE", session, KEY, 405, 1000), ("POST", SESSIONS, None, 401, 1200),
-                ("POST", SESSIONS, "wrong-key", 401, 1200), ("GET", session, None, 401, 1200),
-                ("POST", other, KEY, 400, 1001), ("POST", other, None, 401, 1200)]:
-            with self.subTest(method=method, path=path, key=key):
+        for method, path, key, headers, status, code in [
+                ("GET", "/api/v1/verify", KEY, {}, 404, 1300),
+                ("GET", SESSIONS, KEY, {}, 405, 1000),
+                ("DELETE", session, KEY, {}, 405, 1000),
+                ("POST", SESSIONS, None, {}, 401, 1200),
+                ("POST", SESSIONS, None, {"Authorization": KEY}, 401, 1200),  # no Bearer
+                ("POST", SESSIONS, "wrong-key", {}, 401, 1200),
+                ("GET", session, None, {}, 401, 1200),
+                ("POST", other, KEY, {}, 400, 1001),
+                ("POST", other, None, {}, 401, 1200)]:
+            with self.subTest(method=method, path=path, key=key, headers=headers):
                 body = {"destination": PHONE} if method == "POST" else None
-                self.assertError(self.request(method, path, body, key=key, reuse=kept),
-                                 status, code)
+                self.assertError(self.request(method, path, body, key=key, headers=headers,
+                                              reuse=kept), status, code)
         self.assertError(self.request("POST", SESSIONS, raw=b" " * (65 * 1024), reuse=kept),
                          413, 1000)
         self.assertIs(kept.sock, first_socket)  # every refusal kept the connection open
         self.assertEqual(self.deliveries(), [])
+        self.ok(self.request("POST", "/api/v2/subaccounts/sandbox%2Daccount/sessions",
+                             {"destination": PHONE}))
 
-    def test_key_without_the_bearer_scheme_is_401_1200(self):
-        reply = self.request("POST", SESSIONS, {"destination": PHONE}, key=None,
-                                     headers={"Authorization": KEY})
-        self.assertError(reply, 401, 1200)
+    def test_configured_key_and_subaccount_replace_the_defaults(self):
+        other, name = start_sandbox(api_key="other-key", subaccount="other.sub&co"), "other.sub&co"
+        path = f"/api/v2/subaccounts/{urllib.parse.quote(name, safe='')}/sessions"
+        self.assertError(request(other, "POST", path, {"destination": PHONE}), 401, 1200)
+        self.assertError(request(other, "POST", SESSIONS, {"destination": PHONE}, "other-key"),
+                         400, 1001)
+        session = self.ok(request(other, "POST", path, {"destination": PHONE}, "other-key"))
+        sid = session["sessionId"]
+        self.assertEqual(session["verifyUri"], f"/api/v2/subaccounts/{name}/sessions/{sid}")
+        # The published example shows a dashed sessionId next to an undashed verifyUri.
+        for uri in (session["verifyUri"], f"{path}/{sid[:8]}-{sid[8:12].upper()}-{sid[12:]}"):
+            self.assertEqual(self.ok(request(other, "GET", uri, key="other-key"))["sessionId"], sid)
 
-    def test_percent_encoded_subaccount_is_decoded(self):
-        reply = self.request("POST", "/api/v2/subaccounts/sandbox%2Daccount/sessions",
-                                     {"destination": PHONE})
-        self.assertEqual(reply.status, 200, reply.body)
 
-
-# ---------------------------------------------------------------------------------------------
 # Initiate: request checks (every refusal sends nothing)
 
 BAD_REQUESTS = [
-    # (name, raw body or None for {"destination": PHONE}, content type, word in the message)
-    ("form_content_type", b"destination=%2B6591234567", "application/x-www-form-urlencoded", ""),
-    ("missing_content_type", None, None, ""),
-    ("malformed_json", b'{"destination": "+6591234567",}', "application/json", ""),
-    ("json_array", b'["+6591234567"]', "application/json", ""),
-    ("empty_body", b"", "application/json", ""),
-    ("unknown_field", b'{"destination": "+6591234567", "expiry": 300}', "application/json",
-     "expiry"),
-    ("unknown_nested_field", b'{"destination": "+6591234567", "sms": {"text": "hi"}}',
-     "application/json", "sms.text"),
-    ("field_given_twice", b'{"destination": "+6591234567", "codeLength": 6, "codeLength": 8}',
-     "application/json", "codeLength"),
-    ("missing_destination", b'{"codeLength": 6}', "application/json", "destination"),
-    ("whatsapp_without_template", b'{"destination": "+6591234567", "channel": "whatsapp"}',
-     "application/json", "templateName"),
+    # (raw body, content type, word in the message): 400/1000
+    (b"destination=%2B6591234567", "application/x-www-form-urlencoded", ""),
+    (b'{"destination": "+6591234567"}', None, ""),
+    (b'{"destination": "+6591234567",}', JSON, ""), (b'["+6591234567"]', JSON, ""),
+    (b"", JSON, ""), (b'{"destination": "+6591234567", "expiry": 300}', JSON, "expiry"),
+    (b'{"destination": "+6591234567", "sms": {"text": "hi"}}', JSON, "sms.text"),
+    (b'{"destination": "+6591234567", "codeLength": 6, "codeLength": 8}', JSON, "codeLength"),
+    (b'{"codeLength": 6}', JSON, "destination"),
+    (b'{"destination": "+6591234567", "channel": "whatsapp"}', JSON, "templateName"),
 ]
-
 # Field (dotted: inside its object) -> values refused with 400/1010, out of range. sma is a
 # documented channel, but not one a server login can use.
 OUT_OF_RANGE = {
@@ -279,61 +253,46 @@ WRONG_TYPES = {
     "brand": [7], "sms": ["AUTO"], "call.speed": ["fast"], "whatsapp.templateName": [["otp"]],
 }
 # destination (and country) refused with 400/1002, not a phone number.
-BAD_NUMBERS = ["+6591234", "+6591234567890123", "+65 91A3 4567", "", "++6591234567", "9123456",
-               ("912", "SG")]
+BAD_NUMBERS = [{"destination": n} for n in ("+6591234", "+6591234567890123", "+65 91A3 4567",
+                                            "", "++6591234567", "9123456")] + [
+    {"destination": "912", "country": "SG"}]
 
 
 def with_field(field: str, value) -> dict:
     """A request body with `field` (dotted: inside its object) set to `value`."""
-    body = {"destination": PHONE, "channel": "whatsapp"} if field.startswith("whatsapp") else {
-        "destination": PHONE}
+    body = {"destination": PHONE, **({"channel": "whatsapp"} if "whatsapp" in field else {})}
     *outer, name = field.split(".")
     body.update({outer[0]: {name: value}} if outer else {name: value})
     return body
 
 
-def refused_field_test(status, code, table):
-    def make(name, field):
-        def test(self):
-            for value in table[field]:
-                with self.subTest(value=value):
-                    reply = self.request("POST", SESSIONS, with_field(field, value))
-                    self.assertError(reply, status, code,
-                                     "not supported" if value == "sma" else field)
-            self.assertEqual(self.deliveries(), [])
-        return test
-    return make
-
-
-def bad_request_test(name, raw, content_type, word):
-    def test(self):
-        reply = self.request("POST", SESSIONS, {"destination": PHONE}, raw=raw,
-                                     content_type=content_type)
-        self.assertError(reply, 400, 1000, word)
-        self.assertEqual(self.deliveries(), [])
-    return test
-
-
 class InitiateChecks(ApiCase):
-    def test_json_content_type_with_charset_is_accepted(self):
-        reply = self.request("POST", SESSIONS, {"destination": PHONE},
-                                     content_type="application/json; charset=utf-8")
-        self.assertEqual(reply.status, 200, reply.body)
+    def test_refusals_are_400_with_their_code_and_send_nothing(self):
+        cases = [(raw, ctype, 1000, word, None) for raw, ctype, word in BAD_REQUESTS]
+        cases += [(None, JSON, code, "not supported" if v == "sma" else field, with_field(field, v))
+                  for code, table in ((1010, OUT_OF_RANGE), (1000, WRONG_TYPES))
+                  for field, values in table.items() for v in values]
+        cases += [(None, JSON, 1002, "", body) for body in BAD_NUMBERS]
+        for raw, content_type, code, word, body in cases:
+            with self.subTest(raw=raw, body=body):
+                reply = self.request("POST", SESSIONS, body, raw=raw, content_type=content_type)
+                self.assertError(reply, 400, code, word)
+        self.assertEqual(self.deliveries(), [])
 
-    def test_boundary_values_are_accepted(self):
+    def test_boundary_values_languages_and_a_charset_are_accepted(self):
         self.started(codeLength=10, codeValidity=7200, resendingInterval=7200, brand="b" * 30,
                      sms={"source": "Acme Bank 1", "encoding": "UCS2"},
                      call={"source": "+6512345678", "speed": 0.5, "repetition": 3,
                            "voiceProfile": "v" * 50},
                      callbackUrl="https://example.com/hook", clientIp="2001:db8::1",
                      language="zh-TW", template="{code}", templateKey="otp", resetSession=True)
-        self.started("+6591234568", codeLength=3, codeValidity=30, resendingInterval=10,
+        self.started(PHONE2, codeLength=3, codeValidity=30, resendingInterval=10,
                      sms={"source": "+1234567890123456"}, call={"speed": 2, "repetition": 1})
-
-    def test_every_documented_language_is_accepted(self):
         self.assertEqual(len(LANGUAGES), 48)
         for number, language in enumerate(LANGUAGES):
             self.started(f"+659100{number:04d}", language=language, channel="call")
+        self.ok(self.request("POST", SESSIONS, {"destination": "+6591000100"},
+                             content_type="application/json; charset=utf-8"))
 
     def test_published_examples_are_answered_as_the_schemas_say(self):
         if not OPENAPI.is_file():
@@ -341,61 +300,39 @@ class InitiateChecks(ApiCase):
         document = json.loads(OPENAPI.read_text())
         schemas = document["components"]["schemas"]
         post = document["paths"]["/api/v2/subaccounts/{subAccountId}/sessions"]["post"]
-        for name, example in post["requestBody"]["content"]["application/json"][
-                "examples"].items():
+        for name, example in post["requestBody"]["content"][JSON]["examples"].items():
             with self.subTest(name):
-                self.control("POST", "reset")
+                self.reset()
                 reply = self.request("POST", SESSIONS, example["value"])
                 if example["value"].get("channel") == "sma":  # not usable from a server login
                     self.assertError(reply, 400, 1010, "not supported")
-                    self.assertEqual(openapi_check.problems(
-                        reply.json, schemas["ErrorResponse"], schemas), [])
-                    continue
-                self.assertEqual(reply.status, 200, reply.body)
-                session = reply.json
-                validated = self.validated(session["sessionId"], "000")
-                for answer in (session, validated):
-                    self.assertEqual(openapi_check.problems(
-                        answer, schemas["VerifyResponseV2"], schemas), [])
-
-    def test_bad_numbers_are_400_1002(self):
-        for number in BAD_NUMBERS:
-            destination, country = number if isinstance(number, tuple) else (number, None)
-            with self.subTest(destination=destination, country=country):
-                body = {"destination": destination, **({"country": country} if country else {})}
-                self.assertError(self.request("POST", SESSIONS, body), 400, 1002)
-        self.assertEqual(self.deliveries(), [])
+                    answers, schema = [reply.json], "ErrorResponse"
+                else:
+                    answers = [self.ok(reply), self.validated(reply.json["sessionId"], "000")]
+                    schema = "VerifyResponseV2"
+                for answer in answers:
+                    self.assertEqual(openapi_check.problems(answer, schemas[schema], schemas), [])
 
 
-add_rows(InitiateChecks, BAD_REQUESTS, "test_bad_request_{}_is_400_1000", bad_request_test)
-add_rows(InitiateChecks, [(f.replace(".", "_"), f) for f in OUT_OF_RANGE],
-         "test_out_of_range_{}_is_400_1010", refused_field_test(400, 1010, OUT_OF_RANGE))
-add_rows(InitiateChecks, [(f.replace(".", "_"), f) for f in WRONG_TYPES],
-         "test_wrong_type_{}_is_400_1000", refused_field_test(400, 1000, WRONG_TYPES))
-
-
-# ---------------------------------------------------------------------------------------------
 # Initiate: the answer and the delivery
 
 CODE_PATTERNS = [
     # (codeType, codeLength, the code's pattern); NUMERIC_WITH_DASH as the codeType
     # description's examples "231-461" (7) and "234-3294" (8)
-    (None, None, r"[0-9]{4}"),
-    ("NUMERIC", 10, r"[0-9]{10}"),
-    ("ALPHANUMERIC", 10, r"[a-zA-Z0-9]{10}"),
-    ("ALPHANUMERIC_CAPITALS", 10, r"[A-Z0-9]{10}"),
+    (None, None, r"[0-9]{4}"), ("NUMERIC", 10, r"[0-9]{10}"),
+    ("ALPHANUMERIC", 10, r"[a-zA-Z0-9]{10}"), ("ALPHANUMERIC_CAPITALS", 10, r"[A-Z0-9]{10}"),
     ("ALPHANUMERIC_EASY", 10, r"((?![IOQSZ])[A-Z0-9]){10}"),
     ("NUMERIC_WITH_DASH", 3, r"\d{3}"), ("NUMERIC_WITH_DASH", 4, r"\d-\d\d"),
     ("NUMERIC_WITH_DASH", 5, r"\d\d-\d\d"), ("NUMERIC_WITH_DASH", 7, r"\d{3}-\d{3}"),
     ("NUMERIC_WITH_DASH", 8, r"\d{3}-\d{4}"), ("NUMERIC_WITH_DASH", 10, r"\d{4}-\d{5}"),
 ]
-
 MESSAGES = [
     # (fields, channel named on the console, message with C for the code)
     ({}, "SMS", "Your verification code is C"),
     ({"brand": "Acme"}, "SMS", "Acme: Your verification code is C"),
     ({"brand": "Acme", "template": "{brand} login code {code}, {code}"}, "SMS",
      "Acme login code C, C"),
+    ({"templateKey": "otp"}, "SMS", "Template otp: C"),
     ({"channel": "call"}, "voice call", "Your verification code is C"),
     ({"channel": "whatsapp", "whatsapp": {"templateName": "otp"}}, "WhatsApp",
      "WhatsApp template otp: C"),
@@ -405,43 +342,43 @@ MESSAGES = [
 
 class Initiate(ApiCase):
     def test_answer_is_the_documented_session(self):
-        session = self.started()
-        self.assertEqual(set(session), SESSION_FIELDS)
-        self.assertRegex(session["sessionId"], r"^[0-9a-f]{32}$")
-        self.assertEqual(session["verifyUri"], f"{SESSIONS}/{session['sessionId']}")
-        self.assertEqual(session["destination"], PHONE)
-        self.assertState(session, "WAITING", 0)
-        # Defaults: codeValidity 300 s, resendingInterval 10 s.
-        self.assertRegex(session["expiresAt"], SHORT_TIME)
-        self.assertRegex(session["retryAfter"], SHORT_TIME)
-        self.assertAlmostEqual(parse_time(session["expiresAt"]), time.time() + 300, delta=2)
-        self.assertAlmostEqual(parse_time(session["retryAfter"]), time.time() + 10, delta=2)
-
-    def test_expires_at_and_retry_after_follow_the_request(self):
-        session = self.started(codeValidity=600, resendingInterval=45)
-        self.assertAlmostEqual(parse_time(session["expiresAt"]), time.time() + 600, delta=2)
-        self.assertAlmostEqual(parse_time(session["retryAfter"]), time.time() + 45, delta=2)
+        """Defaults: codeValidity 300 s, resendingInterval 10 s; then values from the request."""
+        for destination, fields, validity, interval in (
+                (PHONE, {}, 300, 10), (PHONE2, {"codeValidity": 600, "resendingInterval": 45},
+                                       600, 45)):
+            session = self.started(destination, **fields)
+            self.assertEqual(set(session), SESSION_FIELDS)
+            self.assertRegex(session["sessionId"], r"^[0-9a-f]{32}$")
+            self.assertEqual(session["verifyUri"], f"{SESSIONS}/{session['sessionId']}")
+            self.assertEqual(session["destination"], destination)
+            self.assertState(session, "WAITING", 0)
+            for name, seconds in (("expiresAt", validity), ("retryAfter", interval)):
+                self.assertAlmostEqual(parse_time(session[name]), time.time() + seconds, delta=2)
 
     def test_destination_is_normalised(self):
-        for number, (given, country, shown) in enumerate([
-                ("+65 (912) 3-4567", None, PHONE), ("6591234567", None, PHONE),
-                ("9123 4567", "SG", "91234567")]):
+        for given, country, shown in [("+65 (912) 3-4567", None, PHONE),
+                                      ("6591234567", None, PHONE), ("9123 4567", "SG", "91234567")]:
             with self.subTest(given):
-                self.control("POST", "reset")
+                self.reset()
                 fields = {"country": country} if country else {}
                 self.assertEqual(self.started(given, **fields)["destination"], shown)
 
-    def test_delivery_is_logged_in_the_outbox_and_printed(self):
-        session = self.started(codeLength=6)
-        [delivery] = self.deliveries()
-        self.assertEqual(set(delivery), {"time", "sessionId", "destination", "channel", "code",
-                                         "message"})
-        self.assertEqual((delivery["sessionId"], delivery["destination"], delivery["channel"]),
-                         (session["sessionId"], PHONE, "sms"))
-        self.assertRegex(delivery["code"], r"^[0-9]{6}$")
-        self.assertAlmostEqual(delivery["time"], time.time(), delta=5)
-        self.assertIn(f"[verif8-sandbox] SMS to {PHONE}: Your verification code is "
-                      f"{delivery['code']}\n", text(self.sandbox, "console.out"))
+    def test_deliveries_fill_the_template_for_each_channel_and_are_logged_and_printed(self):
+        for number, (fields, channel, message) in enumerate(MESSAGES):
+            with self.subTest(fields=fields):
+                destination = f"+65912301{number:02d}"
+                session = self.started(destination, **fields)
+                delivery = self.deliveries()[-1]
+                self.assertEqual(set(delivery), {"time", "sessionId", "destination", "channel",
+                                                 "code", "message"})
+                self.assertEqual(
+                    (delivery["sessionId"], delivery["destination"], delivery["channel"]),
+                    (session["sessionId"], destination, fields.get("channel", "sms")))
+                self.assertAlmostEqual(delivery["time"], time.time(), delta=5)
+                wanted = message.replace("C", delivery["code"])
+                self.assertEqual(delivery["message"], wanted)
+                self.assertIn(f"[verif8-sandbox] {channel} to {destination}: {wanted}\n",
+                              console_text(self.sandbox))
 
     def test_code_types_match_their_documented_patterns(self):
         for number, (code_type, length, pattern) in enumerate(CODE_PATTERNS):
@@ -450,157 +387,104 @@ class Initiate(ApiCase):
                 session = self.started(f"+65912300{number:02d}", **fields)
                 self.assertRegex(self.code_of(session), f"^{pattern}$")
 
-    def test_messages_fill_the_template_for_each_channel(self):
-        for number, (fields, channel, message) in enumerate(MESSAGES):
-            with self.subTest(fields=fields):
-                session = self.started(f"+65912301{number:02d}", **fields)
-                wanted = message.replace("C", self.code_of(session))
-                self.assertEqual(self.deliveries()[-1]["message"], wanted)
-                self.assertIn(f"[verif8-sandbox] {channel} to +65912301{number:02d}: {wanted}\n",
-                              text(self.sandbox, "console.out"))
 
-
-# ---------------------------------------------------------------------------------------------
-# Validate: right and wrong codes, attempts, expiry
+# Validate, and sending again to the same number
 
 class Validate(ApiCase):
-    def test_right_code_verifies_and_answers_the_session(self):
-        session = self.started()
-        answer = self.validated(session["sessionId"], self.code_of(session))
-        self.assertState(answer, "VERIFIED", 0)
+    def test_status_read_changes_nothing_and_only_the_exact_code_verifies(self):
+        session = self.started(codeType="ALPHANUMERIC_CAPITALS", codeLength=10)
+        sid, code = session["sessionId"], self.code_of(session)
+        self.assertState(self.validated(sid), "WAITING", 0)
+        wrong = code.lower() if code != code.lower() else "A" + code[1:]
+        self.assertState(self.validated(sid, wrong), "WAITING", 1)
+        answer = self.validated(sid, code)
+        self.assertState(answer, "VERIFIED", 1)
         self.assertEqual(set(answer), SESSION_FIELDS)
-        self.assertEqual((answer["sessionId"], answer["expiresAt"]),
-                         (session["sessionId"], session["expiresAt"]))
+        self.assertEqual((answer["sessionId"], answer["expiresAt"]), (sid, session["expiresAt"]))
+        for code in ("12", "1" * 11):  # counts no attempt
+            self.assertError(self.validate(sid, code), 400, 1010, "code")
+        self.assertError(self.validate("0" * 32, "1234"), 404, 1404)
+        self.assertState(self.validated(sid), "VERIFIED", 1)
 
-    def test_wrong_codes_count_attempts_and_the_fifth_fails(self):
-        session = self.started(codeLength=6)
-        for attempt in range(1, 5):
-            self.assertState(self.validated(session["sessionId"], "x" * 6), "WAITING", attempt)
-        self.assertState(self.validated(session["sessionId"], "bad"), "FAILED", 5)
-
-    def test_final_sessions_keep_their_status(self):
+    def test_the_fifth_wrong_code_fails_and_final_sessions_keep_their_status(self):
         for final in ("VERIFIED", "FAILED", "EXPIRED"):
             with self.subTest(final):
-                self.control("POST", "reset")
-                session = self.started()
-                code = self.code_of(session)
-                for typed in {"VERIFIED": [code], "FAILED": ["bad"] * 5, "EXPIRED": []}[final]:
-                    self.validated(session["sessionId"], typed)
-                if final == "EXPIRED":
-                    self.assertEqual(self.control("POST", "expire").json["expired"],
-                                     [session["sessionId"]])
-                attempt = self.validated(session["sessionId"])["attempt"]
+                self.reset()
+                session = self.started(codeLength=6)
+                sid, code = session["sessionId"], self.code_of(session)
+                if final == "FAILED":
+                    for attempt in range(1, 5):
+                        self.assertState(self.validated(sid, "x" * 6), "WAITING", attempt)
+                    self.assertState(self.validated(sid, "bad"), "FAILED", 5)
+                elif final == "VERIFIED":
+                    self.validated(sid, code)
+                else:
+                    self.assertEqual(self.control("POST", "expire").json["expired"], [sid])
+                attempt = self.validated(sid)["attempt"]
                 for typed in (code, "bad"):
-                    self.assertState(self.validated(session["sessionId"], typed), final,
-                                     attempt)
-
-    def test_code_comparison_is_exact(self):
-        session = self.started(codeType="ALPHANUMERIC_CAPITALS", codeLength=10)
-        code = self.code_of(session)
-        if code == code.lower():
-            code = "A" + code[1:]  # all digits: make sure lower() changes something
-        self.assertEqual(self.validated(session["sessionId"], code.lower())["status"], "WAITING")
-
-    def test_status_read_without_code_changes_nothing(self):
-        session = self.started()
-        self.assertState(self.validated(session["sessionId"]), "WAITING", 0)
-        self.assertState(self.validated(session["sessionId"], self.code_of(session)),
-                         "VERIFIED", 0)
+                    self.assertState(self.validated(sid, typed), final, attempt)
 
     def test_session_expires_when_its_validity_has_passed(self):
         session = self.started(codeValidity=30)
-        self.control("POST", "advance", seconds=25)
-        self.assertEqual(self.validated(session["sessionId"])["status"], "WAITING")
-        self.control("POST", "advance", seconds=5)
-        self.assertEqual(self.validated(session["sessionId"])["status"], "EXPIRED")
+        for seconds, status in ((25, "WAITING"), (5, "EXPIRED")):
+            self.control("POST", "advance", seconds=seconds)
+            self.assertEqual(self.validated(session["sessionId"])["status"], status)
 
-    def test_unknown_session_is_404_1404(self):
-        self.assertError(self.validate("0" * 32, "1234"), 404, 1404)
-
-    def test_code_of_wrong_length_is_400_1010_and_counts_no_attempt(self):
-        session = self.started()
-        for code in ("12", "1" * 11):
-            self.assertError(self.validate(session["sessionId"], code), 400, 1010, "code")
-        self.assertEqual(self.validated(session["sessionId"])["attempt"], 0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending again to the same number
-
-class Resend(ApiCase):
-    def test_resend_inside_the_interval_is_403_1400_and_delivers_nothing(self):
-        self.started()
-        self.assertError(self.initiate(), 403, 1400)
-        self.assertEqual(len(self.deliveries()), 1)
-
-    def test_interval_is_the_sessions_own(self):
-        session = self.started(resendingInterval=60)
-        self.control("POST", "advance", seconds=30, sessionId=session["sessionId"])
-        self.assertError(self.initiate(), 403, 1400)
-
-    def test_resend_keeps_session_code_and_attempts_and_extends_validity(self):
-        first = self.started(codeValidity=300)
-        self.validated(first["sessionId"], "bad")
-        self.control("POST", "advance", seconds=100)
-        second = self.started(codeValidity=300, channel="call")
-        self.assertEqual((second["sessionId"], second["attempt"]), (first["sessionId"], 1))
-        self.assertAlmostEqual(parse_time(second["expiresAt"]), time.time() + 300, delta=2)
-        sent = self.deliveries()
-        self.assertEqual([d["channel"] for d in sent], ["sms", "call"])
-        self.assertEqual(sent[0]["code"], sent[1]["code"])
-
-    def test_resend_with_reset_session_sends_a_new_code(self):
-        first = self.started(codeType="ALPHANUMERIC", codeLength=10)
-        self.control("POST", "advance", seconds=10)
-        second = self.started(codeType="ALPHANUMERIC", codeLength=10, resetSession=True)
-        self.assertEqual(second["sessionId"], first["sessionId"])
-        codes = [d["code"] for d in self.deliveries()]
-        self.assertNotEqual(codes[0], codes[1])
-        self.assertEqual(self.validated(first["sessionId"], codes[1])["status"], "VERIFIED")
-
-    def test_number_with_a_final_session_starts_a_new_session(self):
+    def test_resend_inside_the_sessions_interval_is_403_1400_and_final_sessions_start_anew(self):
         first = self.started()
+        self.assertError(self.initiate(), 403, 1400)
+        session = self.started(PHONE2, resendingInterval=60)  # other numbers are not held back
+        self.control("POST", "advance", seconds=30, sessionId=session["sessionId"])
+        self.assertError(self.initiate(PHONE2), 403, 1400)
+        self.assertEqual(len(self.deliveries()), 2)
         self.validated(first["sessionId"], self.code_of(first))
         second = self.started()
         self.assertNotEqual(second["sessionId"], first["sessionId"])
         self.assertEqual(second["status"], "WAITING")
 
-    def test_other_numbers_are_not_held_back(self):
-        self.started()
-        self.started("+6591234568")
+    def test_resend_keeps_session_code_and_attempts_and_extends_validity(self):
+        first = self.started(codeValidity=300, codeType="ALPHANUMERIC", codeLength=10)
+        self.validated(first["sessionId"], "bad")
+        self.control("POST", "advance", seconds=100)
+        second = self.started(codeValidity=300, channel="call")
+        self.assertEqual((second["sessionId"], second["attempt"]), (first["sessionId"], 1))
+        self.assertAlmostEqual(parse_time(second["expiresAt"]), time.time() + 300, delta=2)
+        self.control("POST", "advance", seconds=10)
+        self.started(codeType="ALPHANUMERIC", codeLength=10, resetSession=True)
+        sent = self.deliveries()
+        self.assertEqual([(d["sessionId"], d["channel"]) for d in sent],
+                         [(first["sessionId"], channel) for channel in ("sms", "call", "sms")])
+        self.assertEqual(sent[0]["code"], sent[1]["code"])
+        self.assertNotEqual(sent[1]["code"], sent[2]["code"])  # resetSession: a new code
+        self.assertEqual(self.validated(first["sessionId"], sent[2]["code"])["status"], "VERIFIED")
 
 
-# ---------------------------------------------------------------------------------------------
 # What the other suites read: requests.jsonl and the controls
 
 class RequestLogAndControls(ApiCase):
     def test_requests_are_logged_with_their_facts_never_the_code_or_the_key(self):
         session = self.started(codeType="ALPHANUMERIC", codeLength=10)
-        code = self.code_of(session)
+        code, path = self.code_of(session), f"{SESSIONS}/{session['sessionId']}"
         self.validated(session["sessionId"], "bad-code")
-        self.request("GET", f"{SESSIONS}/{session['sessionId']}?code={code}&lang=en")
+        self.request("GET", f"{path}?code={code}&lang=en")
         self.validate("0" * 32, "1234", key="another-secret-key")
         self.request("POST", SESSIONS, raw=b"x" * 300, key=None, content_type="text/plain")
-        initiate, wrong, right, unknown, unparsed = self.logged()
-        self.assertEqual(initiate["body"], {"destination": PHONE, "codeType": "ALPHANUMERIC",
-                                            "codeLength": 10})
         self.assertEqual([(e["method"], e["path"], e["query"], e["status"], e["errorCode"],
-                           e["auth"], e["codePresent"], e["codeLength"], e["codeMatched"])
-                          for e in self.logged()], [
-            ("POST", SESSIONS, {}, 200, None, "ok", False, None, None),
-            ("GET", f"{SESSIONS}/{session['sessionId']}", {}, 200, None, "ok", True, 8, False),
-            ("GET", f"{SESSIONS}/{session['sessionId']}", {"lang": "en"}, 200, None, "ok", True,
-             10, True),
-            ("GET", f"{SESSIONS}/{'0' * 32}", {}, 401, 1200, "bad", True, 4, None),
-            ("POST", SESSIONS, {}, 401, 1200, "missing", False, None, None)])
-        self.assertEqual((unparsed["contentType"], unparsed["body"]),
-                         ("text/plain", {"unparsed": "x" * 200}))
-        logged = text(self.sandbox, "requests.jsonl")
+                           e["auth"], e["codePresent"], e["codeLength"], e["codeMatched"],
+                           e["contentType"], e["body"]) for e in self.logged()], [
+            ("POST", SESSIONS, {}, 200, None, "ok", False, None, None, JSON,
+             {"destination": PHONE, "codeType": "ALPHANUMERIC", "codeLength": 10}),
+            ("GET", path, {}, 200, None, "ok", True, 8, False, None, None),
+            ("GET", path, {"lang": "en"}, 200, None, "ok", True, 10, True, None, None),
+            ("GET", f"{SESSIONS}/{'0' * 32}", {}, 401, 1200, "bad", True, 4, None, None, None),
+            ("POST", SESSIONS, {}, 401, 1200, "missing", False, None, None, "text/plain",
+             {"unparsed": "x" * 200})])
+        logged = (self.sandbox.state_dir / "requests.jsonl").read_text()
         for secret in (code, KEY, "another-secret-key"):
             self.assertNotIn(secret, logged)
 
     def test_controls_list_expire_advance_and_reset_unlogged(self):
-        first, second = self.started(), self.started("+6591234568")
+        first, second = self.started(), self.started(PHONE2)
         listed = self.control("GET", "sessions").json["sessions"]
         self.assertEqual([(s["sessionId"], s["code"], s["status"]) for s in listed],
                          [(s["sessionId"], self.code_of(s), "WAITING") for s in (first, second)])
@@ -609,6 +493,8 @@ class RequestLogAndControls(ApiCase):
         self.assertEqual(self.validated(second["sessionId"])["status"], "WAITING")
         self.assertError(self.control("POST", "advance", seconds="soon"), 400, 1000)
         self.assertError(self.control("POST", "nonsense"), 404, 1300)
+        self.assertError(self.control("POST", "fault", route="initiate", kind="hang",
+                                      interval_ms=5), 400, 1000, "interval_ms")
         self.assertEqual(len(self.logged()), 4)  # the API calls only
         self.control("POST", "reset")
         self.assertError(self.validate(first["sessionId"]), 404, 1404)
@@ -616,193 +502,115 @@ class RequestLogAndControls(ApiCase):
         self.assertEqual((len(self.deliveries()), len(self.logged())), (3, 6))
 
 
-# ---------------------------------------------------------------------------------------------
-# The forms the documentation has seen, on a second sandbox
+# Fault switches: one smoke test per kind. Each row: (kind, route, parameters, a check of what
+# the faulted call got: an answer or an exception). The call after it is answered as usual.
 
-class StyleFlags(ApiCase):
-    SUBACCOUNT = "other.sub&co"
-    OTHER = f"/api/v2/subaccounts/{urllib.parse.quote(SUBACCOUNT, safe='')}/sessions"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = start_sandbox("--timestamp-style", "long", "--session-id-style", "uuid",
-                                    "--destination-style", "noplus", "--verify-uri", "absolute",
-                                    api_key="other-key", subaccount=cls.SUBACCOUNT)
-
-    def test_long_timestamps_uuid_ids_no_plus_and_an_absolute_verify_uri(self):
-        session = self.request("POST", self.OTHER, {"destination": PHONE},
-                                       key="other-key").json
-        self.assertRegex(session["expiresAt"], LONG_TIME)
-        self.assertRegex(session["retryAfter"], LONG_TIME)
-        self.assertEqual(uuid.UUID(session["sessionId"]).version, 4)
-        self.assertEqual(session["destination"], PHONE[1:])
-        self.assertEqual(self.deliveries()[-1]["destination"], PHONE)
-        self.assertEqual(session["verifyUri"], f"{self.sandbox.info['url']}/api/v2/subaccounts/"
-                         f"other.sub&co/sessions/{session['sessionId'].replace('-', '')}")
-        for path in (urllib.parse.urlsplit(session["verifyUri"]).path,
-                     f"{self.OTHER}/{session['sessionId']}"):
-            reply = self.request("GET", path, key="other-key")
-            self.assertEqual(reply.json["sessionId"], session["sessionId"])
-
-    def test_configured_key_and_subaccount_replace_the_defaults(self):
-        error = self.request("POST", self.OTHER, {"destination": PHONE})
-        self.assertError(error, 401, 1200)
-        self.assertRegex(error.json["timestamp"], LONG_TIME)
-        reply = self.request("POST", SESSIONS, {"destination": PHONE}, key="other-key")
-        self.assertError(reply, 400, 1001)
+def envelope(status, code, header=None, value=None):
+    def check(t, r, s):
+        t.assertError(r, status, code)
+        t.assertEqual(r.headers.get(header), value)
+    return check
 
 
-# ---------------------------------------------------------------------------------------------
-# Fault switches: one smoke test each, on the shared sandbox
+def session_is(t, r, s, status, other=False):
+    t.assertEqual((r.json["sessionId"] != s if other else r.json["sessionId"], r.json["status"]),
+                  (True if other else s, status))
 
-BODY_FAULTS = [
-    # (kind, what the spoiled answer to a wrong code is)
-    ("malformed", lambda r, s: r.body == b'{"sessionId": "abc", "status": '),
-    ("truncated", lambda r, s: r.body.startswith(f'{{"sessionId": "{s}"'.encode())
-     and int(r.headers["content-length"]) == len(r.body) and r.body[-1:] != b"}"),
-    ("huge", lambda r, s: len(r.body) == 10 * 1024 * 1024 and r.json["status"] == "VERIFIED"),
-    ("wrong_types", lambda r, s: (r.json["status"], r.json["attempt"]) == (1, "x")),
-    ("missing_fields", lambda r, s: r.json == {"attempt": 0}),
-    ("other_session", lambda r, s: r.json["sessionId"] != s and r.json["status"] == "VERIFIED"),
-    ("unknown_status", lambda r, s: (r.json["sessionId"], r.json["status"]) == (s, "APPROVED")),
-    ("redirect", lambda r, s: r.status == 302 and r.headers["location"].endswith("/elsewhere")),
-    ("verified", lambda r, s: (r.json["sessionId"], r.json["status"]) == (s, "VERIFIED")),
+
+FAULTS = [
+    ("status", "initiate", {"status": 503}, envelope(503, 2000)),
+    ("status", "initiate", {"status": 400, "code": 1002}, envelope(400, 1002)),
+    ("status", "initiate", {"status": 429, "retry_after": 7},
+     envelope(429, 429, "retry-after", "7")),
+    ("status", "initiate", {"status": 426}, envelope(426, 1014, "upgrade", "TLS/1.3")),
+    ("status", "initiate", {"status": 503, "body": "html"}, lambda t, r, s: t.assertEqual(
+        (r.status, r.headers["content-type"], r.body[:6]), (503, "text/html", b"<html>"))),
+    ("hang", "initiate", {}, lambda t, r, s: t.assertIsInstance(r, TimeoutError)),
+    ("trickle", "initiate", {"interval_ms": 2}, lambda t, r, s: t.assertTrue(
+        r.json["sessionId"] == t.deliveries()[0]["sessionId"] and r.elapsed >= len(r.body) / 500)),
+    # Cut after the head: not a connection closed before any answer (RemoteDisconnected).
+    ("reset", "initiate", {}, lambda t, r, s: t.assertIsInstance(
+        r, (ConnectionResetError, http.client.IncompleteRead))),
+    ("malformed", "validate", {}, lambda t, r, s: t.assertEqual(
+        r.body, b'{"sessionId": "abc", "status": ')),
+    ("truncated", "validate", {}, lambda t, r, s: t.assertTrue(
+        r.body.startswith(f'{{"sessionId": "{s}"'.encode()) and r.body[-1:] != b"}"
+        and int(r.headers["content-length"]) == len(r.body))),
+    ("huge", "validate", {}, lambda t, r, s: t.assertEqual(
+        (len(r.body), r.json["status"]), (10 * 1024 * 1024, "VERIFIED"))),
+    ("wrong_types", "validate", {}, lambda t, r, s: t.assertEqual(
+        (r.json["status"], r.json["attempt"]), (1, "x"))),
+    ("missing_fields", "validate", {}, lambda t, r, s: t.assertEqual(r.json, {"attempt": 0})),
+    ("other_session", "validate", {}, lambda t, r, s: session_is(t, r, s, "VERIFIED", True)),
+    ("unknown_status", "validate", {}, lambda t, r, s: session_is(t, r, s, "APPROVED")),
+    ("redirect", "validate", {}, lambda t, r, s: t.assertTrue(
+        r.status == 302 and r.headers["location"].endswith("/elsewhere"))),
+    ("verified", "validate", {}, lambda t, r, s: session_is(t, r, s, "VERIFIED")),
 ]
 
 
 class FaultSwitches(ApiCase):
-    def arm(self, route: str, kind: str, **params) -> None:
-        reply = self.control("POST", "fault", route=route, kind=kind, **params)
-        self.assertEqual(reply.status, 200, reply.body)
-
-    def test_status_sends_the_envelope_once(self):
-        self.arm("initiate", "status", status=503)
-        self.assertError(self.initiate(), 503, 2000)
-        self.assertEqual(self.deliveries(), [])
-        self.assertEqual(self.initiate().status, 200)
-
-    def test_status_parameters_code_retry_after_upgrade_and_html(self):
-        for params, check in [
-                ({"status": 400, "code": 1002}, lambda r: self.assertError(r, 400, 1002)),
-                ({"status": 429, "retry_after": 7}, lambda r: self.assertEqual(
-                    r.headers.get("retry-after"), "7")),
-                ({"status": 426}, lambda r: self.assertEqual(r.headers.get("upgrade"),
-                                                             "TLS/1.3")),
-                ({"status": 503, "body": "html"}, lambda r: self.assertEqual(
-                    (r.headers["content-type"], r.body[:6]), ("text/html", b"<html>")))]:
-            with self.subTest(params):
-                self.arm("initiate", "status", **params)
-                check(self.initiate())
-
-    def test_hang_answers_nothing(self):
-        self.arm("initiate", "hang")
-        waiting = connection(self.sandbox, timeout=0.5)
-        self.addCleanup(waiting.close)
-        with self.assertRaises(TimeoutError):
-            self.request("POST", SESSIONS, {"destination": PHONE}, reuse=waiting)
-
-    def test_trickle_sends_the_real_answer_slowly(self):
-        self.arm("initiate", "trickle", interval_ms=2)
-        started = time.monotonic()
-        reply = self.initiate()
-        self.assertEqual(reply.json["sessionId"], self.deliveries()[0]["sessionId"])
-        self.assertGreaterEqual(time.monotonic() - started, len(reply.body) * 0.002)
-
-    def test_reset_cuts_the_answer_and_close_sends_none(self):
-        for kind, error in (("reset", (ConnectionResetError, http.client.IncompleteRead)),
-                            ("close", http.client.RemoteDisconnected)):
-            with self.subTest(kind):
-                self.control("POST", "reset")
-                self.arm("initiate", kind)
-                with self.assertRaises(error) as caught:
-                    self.initiate()
-                if kind == "reset":  # the head came: not a connection closed before any answer
-                    self.assertNotIsInstance(caught.exception, http.client.RemoteDisconnected)
-                self.assertEqual(self.initiate("+6591234568").status, 200)
-
-    def test_fault_routes_pick_their_call(self):
-        session = self.started()
-        self.arm("status", "status", status=502)
-        self.arm("validate", "status", status=504)
-        self.assertEqual(self.validate(session["sessionId"], "000").status, 504)
-        self.assertEqual(self.validate(session["sessionId"]).status, 502)
-        self.arm("any", "status", status=500, times=2)
-        self.assertEqual([self.initiate("+6591234568").status,
-                          self.validate(session["sessionId"]).status], [500, 500])
-        self.assertEqual(self.validate(session["sessionId"]).status, 200)
-
-
-def body_fault_test(kind, spoiled):
-    def test(self):
-        session = self.started()
-        self.arm("validate", kind)
-        reply = self.validate(session["sessionId"], "000")
-        self.assertTrue(spoiled(reply, session["sessionId"]), reply.body[:300])
-        self.assertState(self.validated(session["sessionId"], "000"), "WAITING", 2)
-    return test
-
-
-add_rows(FaultSwitches, BODY_FAULTS, "test_{}_spoils_one_answer", body_fault_test)
+    def test_each_fault_kind_spoils_one_answer(self):
+        for kind, route, params, check in FAULTS:
+            with self.subTest(kind=kind, params=params):
+                self.reset()
+                sid = self.started(PHONE2)["sessionId"] if route == "validate" else None
+                self.ok(self.control("POST", "fault", route=route, kind=kind, **params))
+                waiting = connection(self.sandbox, timeout=0.5)
+                self.addCleanup(waiting.close)
+                try:
+                    reply = (self.validate(sid, "000", reuse=waiting) if sid else
+                             self.request("POST", SESSIONS, {"destination": PHONE}, reuse=waiting))
+                except (OSError, http.client.HTTPException) as error:
+                    reply = error
+                check(self, reply, sid)
+                if sid:  # the wrong code was counted once, and the next answer is not spoiled
+                    self.assertState(self.validated(sid, "000"), "WAITING", 2)
+                else:
+                    self.ok(self.initiate(PHONE2))
 
 
 class TlsFaultListeners(unittest.TestCase):
     """--tls-faults: listeners whose TLS fails a client's checks, and a port that never
     completes a connection."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sandbox = start_sandbox("--tls-faults", "--quiet")
-
-    def handshake(self, name: str, context: ssl.SSLContext = None):
-        url = self.sandbox.info["tls_faults"][name]
-        if url is None:  # offered only where Python/OpenSSL can speak TLS 1.1
-            self.skipTest(f"the sandbox does not offer {name} here")
-        raw = socket.create_connection(("127.0.0.1", urllib.parse.urlsplit(url).port), 5)
-        self.addCleanup(raw.close)
-        (context or tls(self.sandbox)).wrap_socket(raw, server_hostname="127.0.0.1").close()
-
-    def test_certificate_faults_fail_verification_as_named(self):
+    def test_each_listener_fails_a_client_as_named(self):
+        sandbox = start_sandbox("--tls-faults", "--quiet")
+        with self.assertRaises(TimeoutError):  # the blackhole: not refused, not connected
+            socket.create_connection(("127.0.0.1", urllib.parse.urlsplit(
+                sandbox.info["blackhole"]).port), timeout=0.5).close()
         for name, verify_code, words in (
                 ("untrusted", 20, "unable to get local issuer certificate"),
-                ("wrong_host", 64, "IP address mismatch"), ("expired", 10, "has expired")):
+                ("wrong_host", 64, "IP address mismatch"), ("expired", 10, "has expired"),
+                ("tls11", None, "TLSV1_ALERT_PROTOCOL_VERSION")):
             with self.subTest(name):
-                with self.assertRaises(ssl.SSLCertVerificationError) as caught:
-                    self.handshake(name)
-                self.assertEqual(caught.exception.verify_code, verify_code, caught.exception)
-                self.assertIn(words, caught.exception.verify_message)
+                url = sandbox.info["tls_faults"][name]
+                if url is None:  # offered only where Python/OpenSSL can speak TLS 1.1
+                    self.skipTest(f"the sandbox does not offer {name} here")
+                raw = socket.create_connection(("127.0.0.1", urllib.parse.urlsplit(url).port), 5)
+                self.addCleanup(raw.close)
+                context = tls(sandbox)
+                context.minimum_version = ssl.TLSVersion.TLSv1_2
+                with self.assertRaises(ssl.SSLError) as caught:
+                    context.wrap_socket(raw, server_hostname="127.0.0.1")
+                found = caught.exception
+                self.assertEqual(getattr(found, "verify_code", None), verify_code, found)
+                self.assertIn(words, found.verify_message if verify_code else found.reason)
 
-    def test_tls11_refuses_a_client_requiring_tls_1_2(self):
-        context = tls(self.sandbox)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        with self.assertRaises(ssl.SSLError) as caught:
-            self.handshake("tls11", context)
-        self.assertEqual(caught.exception.reason, "TLSV1_ALERT_PROTOCOL_VERSION")
-
-    def test_blackhole_connect_times_out(self):
-        port = urllib.parse.urlsplit(self.sandbox.info["blackhole"]).port
-        with self.assertRaises(TimeoutError):  # not refused, not connected
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Start and stop
 
 class Lifecycle(unittest.TestCase):
     def test_non_loopback_hosts_are_refused_with_exit_2(self):
         with tempfile.TemporaryDirectory() as state:
             for host in ("0.0.0.0", "192.0.2.1", "::", "localhost"):
-                result = subprocess.run(
-                    [str(harness.SANDBOX), "--state-dir", state, "--host", host],
-                    capture_output=True, text=True, timeout=20)
-                self.assertEqual(result.returncode, 2, host)
-                self.assertIn("loopback", result.stderr)
+                result = subprocess.run([str(harness.SANDBOX), "--state-dir", state, "--host",
+                                         host], capture_output=True, text=True, timeout=20)
+                self.assertEqual((result.returncode, "loopback" in result.stderr), (2, True), host)
 
-    def test_sigterm_and_sigint_exit_0_and_remove_sandbox_json(self):
+    def test_private_files_and_sigterm_and_sigint_exit_0_and_remove_sandbox_json(self):
         for signum in (signal.SIGTERM, signal.SIGINT):
             sandbox = start_sandbox()
-            info = sandbox.info
-            self.assertIn(f"verif8-sandbox listening on {info['url']} (CA: {info['ca_file']})",
-                          text(sandbox, "console.out"))
+            self.assertIn(f"verif8-sandbox listening on {sandbox.url} (CA: {sandbox.ca_file})",
+                          console_text(sandbox))
             self.assertEqual(os.stat(sandbox.state_dir).st_mode & 0o777, 0o700)
             for key in ("ca.key", "server.key"):
                 self.assertEqual(os.stat(sandbox.state_dir / key).st_mode & 0o077, 0, key)
@@ -814,8 +622,8 @@ class Lifecycle(unittest.TestCase):
             self.assertFalse((sandbox.state_dir / "sandbox.json").exists())
 
 
-CASES = [Transport, InitiateChecks, Initiate, Validate, Resend,
-         RequestLogAndControls, StyleFlags, FaultSwitches, TlsFaultListeners, Lifecycle]
+CASES = [Transport, InitiateChecks, Initiate, Validate, RequestLogAndControls, FaultSwitches,
+         TlsFaultListeners, Lifecycle]
 
 if __name__ == "__main__":
     sys.exit(0 if tap.run(CASES) else 1)
