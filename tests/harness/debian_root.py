@@ -110,8 +110,8 @@ def remove_root(path):
 
 
 class DebianRoot:
-    """A Debian root under the work directory; commands run in it through chroot, with /proc
-    and /dev mounted only while they run."""
+    """A Debian root under the work directory; commands run in it through chroot, with the
+    root bound onto itself, /proc and /dev mounted only while they run."""
 
     ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
            "DEBIAN_FRONTEND": "noninteractive", "TERM": "dumb"}
@@ -138,8 +138,17 @@ class DebianRoot:
 
     @contextlib.contextmanager
     def mounted(self):
-        mounted = []
+        if getattr(self, "_mounted", False):  # inside another mounted(): all there already
+            yield
+            return
+        self._mounted, mounted = True, []
         try:
+            # The root bound onto itself and private: its / is then a mount point, which
+            # `unshare --mount --propagation private` inside it needs (the suites' private /tmp,
+            # verif8_harness.in_private_tmp), and nothing mounted in it reaches the machine.
+            run(["mount", "--bind", str(self.path), str(self.path)], check=True)
+            mounted.append(self.path)
+            run(["mount", "--make-private", str(self.path)], check=True)
             # rslave: an unmount in the root never reaches the machine's own /dev.
             dev = ["--rbind", "--make-rslave"] if self.recursive_dev else ["--bind"]
             for source, target, args in (("proc", "proc", ["-t", "proc"]),
@@ -150,6 +159,7 @@ class DebianRoot:
                 mounted.append(self.path / target)
             yield
         finally:
+            self._mounted = False
             for target in reversed(mounted):
                 if run(["umount", "-R", str(target)]).returncode != 0:
                     run(["umount", "-R", "-l", str(target)])
