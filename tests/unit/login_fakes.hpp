@@ -28,24 +28,25 @@ inline std::string gRow;
 
 #undef fail
 #define fail() (print_error("in row \"%s\"\n", fakes::gRow.c_str()), _fail(__FILE__, __LINE__))
-#define CHECK(condition)                                   \
-    do {                                                   \
-        if (!(condition)) {                                \
-            print_error("%s does not hold\n", #condition); \
-            fail();                                        \
-        }                                                  \
-    } while (0)
-#define EQ(actual, expected)                                             \
-    do {                                                                 \
-        const auto a_ = static_cast<long long>(actual);                  \
-        const auto e_ = static_cast<long long>(expected);                \
-        if (a_ != e_) {                                                  \
-            print_error("%s is %lld, expected %lld\n", #actual, a_, e_); \
-            fail();                                                      \
-        }                                                                \
-    } while (0)
+#define CHECK(condition) fakes::check_(condition, #condition " does not hold", __FILE__, __LINE__)
+#define EQ(actual, expected)                                                                 \
+    fakes::equal_(static_cast<long long>(actual), static_cast<long long>(expected), #actual, \
+                  __FILE__, __LINE__)
 
 namespace fakes {
+
+inline void check_(bool held, const std::string& failure, const char* file, int line) {
+    if (!held) {
+        print_error("%s\nin row \"%s\"\n", failure.c_str(), gRow.c_str());
+        _fail(file, line);
+    }
+}
+inline void equal_(long long actual, long long expected, const char* what, const char* file,
+                   int line) {
+    check_(actual == expected,
+           what + (" is " + std::to_string(actual)) + ", expected " + std::to_string(expected),
+           file, line);
+}
 
 inline const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
 inline const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
