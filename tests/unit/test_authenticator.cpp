@@ -478,14 +478,15 @@ static void the_first_send_goes_by_the_users_first_channel(void**) {
         {{Channel::Voice, Channel::Sms}, "Code sent by voice call to "},
         {{Channel::Whatsapp}, "Code sent by WhatsApp to "},
     };
-    for (const auto& [channels, prompt] : rows) {
+    for (const auto& row : rows) {
+        const std::string& prompt = row.second;
         check({prompt, [&](H& h) {
                    h.config.whatsappTemplate = "auth_code_v2";
-                   h.enrol(channels).script({verified()}).reply({kCode});
+                   h.enrol(row.first).script({verified()}).reply({kCode});
                }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [&](H& h) {
-                   CHECK(h.client.initiates[0].channel == channels.front());
+                   CHECK(h.client.initiates[0].channel == row.first.front());
                    expect_str(h.client.initiates[0].whatsappTemplate.value_or("?"), "auth_code_v2");
-                   expect_str(h.conversation.prompts[0], prompt + kMasked + "." + kAsk);
+                   expect_str(h.conversation.prompts[0], row.second + kMasked + "." + kAsk);
                }});
     }
 }
@@ -647,7 +648,7 @@ static void a_session_moved_elsewhere_is_refused_before_the_check(void**) {
         {moved, "expiry moved"},
     };
     for (const auto& [status, reason] : rows) {
-        check({reason, [&](H& h) {
+        check({reason, [&, &status = status](H& h) {
                    h.script({verified()}).reply({"000000"}).client.statusResults = {status};
                    h.client.initiateResults[0].session->expiresAt = 1800000300;
                }, Outcome::SessionTaken, PAM_AUTH_ERR, 1, 0, 1, kTaken, reason,
