@@ -1,5 +1,6 @@
 // login_fakes.hpp: a scripted VerifyClient, Conversation, enrolments, session table, send limits
-// and logger for the login flow's tests, and checks that name the table row they fail in.
+// and logger for the login flow's tests. Every failure names the table row it happened in
+// (gRow): fail() is redefined for support.hpp's checks, and CHECK/EQ stand for cmocka's asserts.
 #pragma once
 
 #include <chrono>

@@ -142,6 +142,7 @@ static void a_send_must_answer_with_this_logins_session(void**) {
 }
 
 static void a_checked_session_must_be_as_this_login_left_it(void**) {
+    gRow = "one check";
     Table t;
     SessionLease lease = t.claimed();
     CHECK(recordSend(lease, apiSession(kHexId, 0, 1800000300), kLoginKey) ==
