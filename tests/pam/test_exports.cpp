@@ -14,28 +14,27 @@
 static std::string modulePath;
 static bool runtimeLinkedIn = false;
 
-static std::set<std::string> neededLibraries() {
-    const std::string command = "readelf -d '" + modulePath + "'";
-    FILE* pipe = popen(command.c_str(), "r");
+// The lines a command prints about the module; it must succeed.
+static std::vector<std::string> linesOf(const std::string& command) {
+    FILE* pipe = popen((command + " '" + modulePath + "'").c_str(), "r");
     assert_non_null(pipe);
-    std::set<std::string> needed;
+    std::vector<std::string> lines;
     char line[512];
-    while (fgets(line, sizeof line, pipe) != nullptr) {
-        const std::string text = line;
-        const auto open = text.find("(NEEDED)");
-        const auto start = text.find('[');
-        const auto end = text.find(']');
-        if (open != std::string::npos && start != std::string::npos && end > start)
-            needed.insert(text.substr(start + 1, end - start - 1));
-    }
+    while (fgets(line, sizeof line, pipe) != nullptr)
+        lines.emplace_back(line);
     assert_int_equal(pclose(pipe), 0);
-    return needed;
+    return lines;
 }
 
-static void module_loads_with_every_symbol_resolved(void**) {
+static void* load() {
     void* module = dlopen(modulePath.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (module == nullptr)
         fail_msg("dlopen: %s", dlerror());
+    return module;
+}
+
+static void module_loads_with_every_symbol_resolved(void**) {
+    void* module = load();
     assert_non_null(dlsym(module, "pam_sm_authenticate"));
     assert_non_null(dlsym(module, "pam_sm_setcred"));
     // The core library's functions stay private to the module.
@@ -44,43 +43,38 @@ static void module_loads_with_every_symbol_resolved(void**) {
 }
 
 static void only_pam_entry_points_are_exported(void**) {
-    const std::string command = "nm -D --defined-only '" + modulePath + "'";
-    FILE* pipe = popen(command.c_str(), "r");
-    assert_non_null(pipe);
-    std::set<std::string> exported;
-    char line[512];
-    while (fgets(line, sizeof line, pipe) != nullptr) {
+    std::string exported;
+    for (const auto& line : linesOf("nm -D --defined-only")) {
         char address[64], type[8], name[400];
-        if (sscanf(line, "%63s %7s %399s", address, type, name) == 3)
-            exported.insert(name);
+        if (sscanf(line.c_str(), "%63s %7s %399s", address, type, name) == 3)
+            exported += std::string(name) + " ";
     }
-    assert_int_equal(pclose(pipe), 0);
-    const std::set<std::string> expected{"pam_sm_authenticate", "pam_sm_setcred"};
-    if (exported != expected) {
-        std::string names;
-        for (const auto& name : exported)
-            names += name + " ";
-        fail_msg("exported: %s", names.c_str());
-    }
+    if (exported != "pam_sm_authenticate pam_sm_setcred ")  // nm sorts by name
+        fail_msg("exported: %s", exported.c_str());
 }
 
 // sshd is a C program: with the runtime linked in (meson option static_libstdcxx), loading the
 // module must not bring libstdc++ or libgcc_s into it. The module always needs libpam and libc,
-// and never libcurl (opened at the first request).
-static void needed_libraries(void**) {
-    const auto needed = neededLibraries();
+// and never libcurl (opened at the first request). It must load into any host: static TLS would
+// make dlopen fail where the host has used up its static TLS space.
+static void needed_libraries_and_no_static_tls(void**) {
+    std::set<std::string> needed;
+    for (const auto& text : linesOf("readelf -d")) {
+        const auto start = text.find('['), end = text.find(']');
+        if (text.find("(NEEDED)") != std::string::npos && start != std::string::npos && end > start)
+            needed.insert(text.substr(start + 1, end - start - 1));
+        if (text.find("STATIC_TLS") != std::string::npos)
+            fail_msg("the module needs static TLS: %s", text.c_str());
+    }
     assert_true(needed.count("libpam.so.0") == 1);
     assert_true(needed.count("libc.so.6") == 1);
     assert_true(needed.count("libcurl.so.4") == 0);
-    if (runtimeLinkedIn) {
-        for (const auto& name : needed) {
-            if (name.find("libstdc++") != std::string::npos ||
-                name.find("libgcc_s") != std::string::npos)
-                fail_msg("the module needs %s", name.c_str());
-        }
-    } else {
-        assert_true(needed.count("libstdc++.so.6") == 1);
+    for (const auto& name : needed) {
+        if (runtimeLinkedIn && (name.find("libstdc++") != std::string::npos ||
+                                name.find("libgcc_s") != std::string::npos))
+            fail_msg("the module needs %s", name.c_str());
     }
+    assert_int_equal(needed.count("libstdc++.so.6"), runtimeLinkedIn ? 0 : 1);
 }
 
 // Bytes in use on the heap: mallinfo2 from glibc 2.33, mallinfo (int fields, enough for a
@@ -108,34 +102,14 @@ static bool heapIsCounted() {
 // Whatever the module allocates when loaded, the C++ runtime's exception pool included, must go
 // with it.
 static void loading_and_unloading_leaks_nothing(void**) {
-    const auto cycle = [] {
-        void* module = dlopen(modulePath.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (module == nullptr)
-            fail_msg("dlopen: %s", dlerror());
-        dlclose(module);
-    };
-    cycle();  // the first load sets up what stays for good (the loader's own tables)
+    dlclose(load());  // the first load sets up what stays for good (the loader's own tables)
     const std::size_t before = heapInUse();
     for (int i = 0; i < 200; ++i)
-        cycle();
+        dlclose(load());
     const std::size_t after = heapInUse();
     // A leaked exception pool alone would be some 14 MB over 200 loads.
     if (after > before + 512 * 1024)
         fail_msg("200 loads left %zu bytes allocated", after - before);
-}
-
-// The module must load into any host: static TLS would make dlopen fail where the host has used
-// up its static TLS space.
-static void no_static_tls(void**) {
-    const std::string command = "readelf -d '" + modulePath + "'";
-    FILE* pipe = popen(command.c_str(), "r");
-    assert_non_null(pipe);
-    char line[512];
-    while (fgets(line, sizeof line, pipe) != nullptr) {
-        if (std::string(line).find("STATIC_TLS") != std::string::npos)
-            fail_msg("the module needs static TLS: %s", line);
-    }
-    assert_int_equal(pclose(pipe), 0);
 }
 
 int main(int argc, char** argv) {
@@ -148,8 +122,7 @@ int main(int argc, char** argv) {
     std::vector<CMUnitTest> tests = {
         cmocka_unit_test(module_loads_with_every_symbol_resolved),
         cmocka_unit_test(only_pam_entry_points_are_exported),
-        cmocka_unit_test(needed_libraries),
-        cmocka_unit_test(no_static_tls),
+        cmocka_unit_test(needed_libraries_and_no_static_tls),
     };
     // Left out, not skipped (CMocka's skip reads as a failure to Meson), where it cannot run.
     if (heapIsCounted())

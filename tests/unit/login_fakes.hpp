@@ -1,5 +1,6 @@
 // login_fakes.hpp: a scripted VerifyClient, Conversation, enrolments, session table, send limits
-// and logger, and the Harness that runs one login of the Authenticator against them.
+// and logger for the login flow's tests. Every failure names the table row it happened in
+// (gRow): fail() is redefined for support.hpp's checks, and CHECK/EQ stand for cmocka's asserts.
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,33 @@ namespace fakes {
 
 using namespace verif8;
 
+// The table row being run: any failure in these tests names it (support.hpp's checks too).
+inline std::string gRow;
+
+}  // namespace fakes
+
+#undef fail
+#define fail() (print_error("in row \"%s\"\n", fakes::gRow.c_str()), _fail(__FILE__, __LINE__))
+#define CHECK(condition) fakes::check_(condition, #condition " does not hold", __FILE__, __LINE__)
+#define EQ(actual, expected)                                                                 \
+    fakes::equal_(static_cast<long long>(actual), static_cast<long long>(expected), #actual, \
+                  __FILE__, __LINE__)
+
+namespace fakes {
+
+inline void check_(bool held, const std::string& failure, const char* file, int line) {
+    if (!held) {
+        print_error("%s\nin row \"%s\"\n", failure.c_str(), gRow.c_str());
+        _fail(file, line);
+    }
+}
+inline void equal_(long long actual, long long expected, const char* what, const char* file,
+                   int line) {
+    check_(actual == expected,
+           what + (" is " + std::to_string(actual)) + ", expected " + std::to_string(expected),
+           file, line);
+}
+
 inline const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
 inline const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
 inline const std::string kOtherId = "b55b02cf6fb6fb229270131908e06560";
@@ -36,23 +64,20 @@ inline constexpr std::time_t kNow = 1800000000;
 
 inline CallResult sessionResult(SessionStatus status, const std::string& id = kHexId,
                                 int attempt = 0) {
-    CallResult result;
-    result.status = CallStatus::Ok;
-    result.httpStatus = 200;
-    result.session = Session{};
+    CallResult result{CallStatus::Ok, 200, Session{}, std::nullopt, true, "HTTP 200"};
     result.session->id = id;
     result.session->status = status;
     result.session->attempt = attempt;
-    result.detail = "HTTP 200";
     return result;
 }
-
+inline CallResult waiting(int attempt = 0, const std::string& id = kHexId) {
+    return sessionResult(SessionStatus::Waiting, id, attempt);
+}
+inline CallResult verified(int attempt = 0, const std::string& id = kHexId) {
+    return sessionResult(SessionStatus::Verified, id, attempt);
+}
 inline CallResult failure(CallStatus status, long http = 0, std::string detail = "scripted") {
-    CallResult result;
-    result.status = status;
-    result.httpStatus = http;
-    result.detail = std::move(detail);
-    return result;
+    return CallResult{status, http, std::nullopt, std::nullopt, true, std::move(detail)};
 }
 
 class FakeClient : public VerifyClient {
@@ -60,14 +85,12 @@ public:
     std::optional<std::chrono::steady_clock::time_point> deadline;
     int deadlineCalls = 0;
     std::vector<std::string>* trace = nullptr;  // the order of calls, shared with the limiter
-    std::deque<CallResult> initiateResults;
-    std::deque<CallResult> validateResults;
+    std::deque<CallResult> initiateResults, validateResults;
     // When none is scripted, a status read answers as the API would: WAITING, with the
     // wrong-code count and expiry of the last answer.
     std::deque<CallResult> statusResults;
     std::vector<InitiateRequest> initiates;
-    std::vector<std::string> validatedSessions;
-    std::vector<std::string> validatedCodes;
+    std::vector<std::string> validatedSessions, validatedCodes;
     // Like the API, a scripted validate answer with no count of its own gets one: WAITING one
     // more wrong code than before, a final status the same count.
     bool countAttempts = true;
@@ -109,7 +132,7 @@ public:
         note("status");
         if (!statusResults.empty())
             return next(statusResults);
-        CallResult result = sessionResult(SessionStatus::Waiting, sessionId, apiAttempt);
+        CallResult result = waiting(apiAttempt, sessionId);
         result.session->expiresAt = apiExpiresAt;
         return result;
     }
@@ -130,10 +153,8 @@ private:
 
 class FakeConversation : public Conversation {
 public:
-    std::deque<std::optional<std::string>> replies;
-    std::vector<std::string> prompts;
-    std::vector<std::string> errors;
-    std::vector<std::string> infos;
+    std::deque<std::optional<std::string>> replies;  // nullopt: the user aborts
+    std::vector<std::string> prompts, errors, infos;
     std::vector<std::string> passwords;  // what PAM_AUTHTOK / PAM_OLDAUTHTOK hold
     // Called with each prompt's index before it is answered (to move the clock on, say).
     std::function<void(std::size_t)> onPrompt;
@@ -142,23 +163,19 @@ public:
         if (onPrompt)
             onPrompt(prompts.size());
         prompts.push_back(prompt);
-        if (replies.empty() || !replies.front()) {
-            if (!replies.empty())
-                replies.pop_front();
-            return std::nullopt;
+        std::optional<std::string> reply;
+        if (!replies.empty()) {
+            reply = replies.front();
+            replies.pop_front();
         }
-        SecretString reply(*replies.front());
-        replies.pop_front();
-        return reply;
+        if (!reply)
+            return std::nullopt;
+        return SecretString(*reply);
     }
     void error(const std::string& text) override { errors.push_back(text); }
     void info(const std::string& text) override { infos.push_back(text); }
     bool isLoginPassword(std::string_view answer) const override {
-        for (const auto& password : passwords) {
-            if (answer == password)
-                return true;
-        }
-        return false;
+        return std::find(passwords.begin(), passwords.end(), answer) != passwords.end();
     }
 };
 
@@ -188,14 +205,10 @@ public:
     std::map<std::string, MemoryRow> rows;
     std::set<pid_t> dead;  // holders whose process has ended
     std::function<std::int64_t()> now = [] { return std::int64_t{0}; };
-    bool broken = false;
-    bool busy = false;
+    bool broken = false, busy = false;
     std::string recordProblem;  // when set, sessions cannot be recorded (a full disk, say)
-    std::vector<std::string>* trace = nullptr;
 
     Claim claim(const std::string& phone, const Holder& holder, std::int64_t untilMs) override {
-        if (trace)
-            trace->push_back("claim");
         Claim result;
         if (broken || busy) {
             result.verdict = busy ? ClaimVerdict::Busy : ClaimVerdict::Unavailable;
@@ -247,18 +260,17 @@ public:
     int allowed = 100;
     LimitVerdict refusal = LimitVerdict::UserLimit;
     std::vector<std::string> problems;
-    std::vector<std::pair<std::string, std::string>> asked;
-    std::vector<std::pair<std::string, std::string>> refunded;
+    std::vector<std::pair<std::string, std::string>> asked, refunded;
     std::vector<std::string>* trace = nullptr;
 
     LimitDecision take(const std::string& user, const std::string& source) override {
         if (trace)
             trace->push_back("limit");
         asked.emplace_back(user, source);
-        LimitDecision decision{allowed > 0 ? LimitVerdict::Allowed : refusal, problems};
-        if (allowed > 0)
-            --allowed;
-        return decision;
+        if (allowed <= 0)
+            return LimitDecision{refusal, problems};
+        --allowed;
+        return LimitDecision{LimitVerdict::Allowed, problems};
     }
     void refund(const std::string& user, const std::string& source) override {
         refunded.emplace_back(user, source);
@@ -273,14 +285,6 @@ public:
 
     void log(LogLevel level, const std::string& line) override { lines.emplace_back(level, line); }
     bool debugEnabled() const override { return debugOn; }
-    std::vector<std::pair<LogLevel, std::string>> outcomeLines() const {
-        std::vector<std::pair<LogLevel, std::string>> found;
-        for (const auto& line : lines) {
-            if (line.second.rfind("outcome=", 0) == 0)
-                found.push_back(line);
-        }
-        return found;
-    }
     std::string all() const {
         std::string text;
         for (const auto& line : lines)

@@ -1,14 +1,17 @@
 // Authenticator: the login flow against a scripted VerifyClient, Conversation and enrolments.
+// Tables of logins: what the API answers and the user types -> the outcome, its PAM code, the
+// requests sent, the prompts shown, what the user is told and the outcome line.
 #include <security/_pam_types.h>
 
 #include "login_fakes.hpp"
 #include "verif8/Network.hpp"
 
 using namespace fakes;
+using namespace std::literals;
 
 namespace {
 
-struct Harness {
+struct H {  // one login's fakes and clocks
     Config config;
     FakeClient client;
     FakeConversation conversation;
@@ -24,10 +27,11 @@ struct Harness {
     std::vector<std::string> trace;  // setDeadline, limiter and API calls, in order
     Holder holder{4242, 1, 0x5eed};
     std::vector<std::int64_t> slept;  // waits for a resend interval, in ms
+    int runs = 0;
+    std::chrono::steady_clock::time_point runStart;
 
-    Harness() {
-        client.trace = &trace;
-        limiter.trace = &trace;
+    H() {
+        client.trace = limiter.trace = &trace;
         store.now = [this] { return bootNow(); };
         config.apiKey.assign(kApiKey);
         config.subaccountId = "demo-account";
@@ -36,37 +40,56 @@ struct Harness {
         login.service = "sshd";
         login.userExists = true;
         login.key = kLoginKey;
-        enrol(enrolment());
+        enrol({Channel::Sms});
     }
     std::int64_t bootNow() const { return static_cast<std::int64_t>(now) * 1000; }
-    void enrol(Enrolment entry) {
-        enrolments.result = EnrolmentLookup{};
-        enrolments.result.kind = EnrolmentLookup::Kind::Found;
-        enrolments.result.entry = std::move(entry);
+    H& enrol(std::vector<Channel> channels) {
+        unenrol(EnrolmentLookup::Kind::Found).enrolments.result.entry = enrolment(channels);
+        return *this;
     }
-    void unenrol(EnrolmentLookup::Kind kind, std::string problem = "") {
+    H& unenrol(EnrolmentLookup::Kind kind, std::string problem = "") {
         enrolments.result = EnrolmentLookup{};
         enrolments.result.kind = kind;
         if (!problem.empty())
             enrolments.result.problems.push_back(problem);
+        return *this;
     }
     // The common script: initiate gives a WAITING session, then each validate answer in turn.
-    void script(std::vector<CallResult> validations) {
-        client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
-        for (auto& validation : validations)
-            client.validateResults.push_back(std::move(validation));
+    H& script(std::vector<CallResult> validations) {
+        client.initiateResults.push_back(waiting());
+        client.validateResults.insert(client.validateResults.end(), validations.begin(),
+                                      validations.end());
+        return *this;
     }
-    void sends(int count) {
-        for (int i = 0; i < count; ++i)
-            client.initiateResults.push_back(sessionResult(SessionStatus::Waiting));
+    H& sends(int count) {
+        client.initiateResults.insert(client.initiateResults.end(), count, waiting());
+        return *this;
     }
-    void reply(std::initializer_list<std::optional<std::string>> replies) {
-        for (const auto& text : replies)
-            conversation.replies.push_back(text);
+    H& reply(std::initializer_list<std::optional<std::string>> replies) {
+        conversation.replies.insert(conversation.replies.end(), replies);
+        return *this;
     }
-    // Moves the boot clock on by `seconds` before every answer.
-    void tickEachPrompt(std::time_t seconds) {
-        conversation.onPrompt = [this, seconds](std::size_t) { now += seconds; };
+    // Before every answer, moves the boot clock on by `seconds` and the steady one by `steady`.
+    H& tick(std::time_t seconds, std::chrono::seconds steady = {}) {
+        conversation.onPrompt = [this, seconds, steady](std::size_t) {
+            now += seconds;
+            steadyNow += steady;
+        };
+        return *this;
+    }
+    H& limit(int allowed, LimitVerdict refusal = LimitVerdict::UserLimit) {
+        limiter.allowed = allowed;
+        limiter.refusal = refusal;
+        return *this;
+    }
+    H& pending(PendingSession session) {
+        store.rows[kPhone].session = std::move(session);
+        return *this;
+    }
+    H& heldBy(pid_t pid, std::int64_t untilMs) {
+        store.rows[kPhone].holder = Holder{pid, 5, 77};
+        store.rows[kPhone].untilMs = untilMs;
+        return *this;
     }
     Outcome run() {
         Authenticator authenticator(config, client, conversation, enrolments, store, limiter,
@@ -80,7 +103,22 @@ struct Harness {
         });
         if (!realSteadyClock)
             authenticator.setSteadyClock([this] { return steadyNow; });
+        ++runs;
+        runStart = steadyNow;
         return authenticator.authenticate(login);
+    }
+    const PendingSession& stored(const std::string& phone = kPhone) const {
+        const auto found = store.rows.find(phone);
+        if (found == store.rows.end() || !found->second.session)
+            fail_msg("no session recorded for %s", phone.c_str());
+        return *found->second.session;
+    }
+    std::string line() const {  // the outcome line
+        for (const auto& line : logger.lines) {
+            if (line.second.rfind("outcome=", 0) == 0)
+                return line.second;
+        }
+        return "";
     }
     std::string traced() const {
         std::string text;
@@ -88,1187 +126,785 @@ struct Harness {
             text += (text.empty() ? "" : " ") + call;
         return text;
     }
+    std::size_t failOpenWarnings() const {
+        return logger.count(LogLevel::Warning, "fail_mode=open: letting the rest");
+    }
 };
 
-void expectOutcome(Outcome actual, Outcome expected) {
-    if (actual != expected) {
-        print_error("outcome %s, expected %s\n", std::string(outcomeName(actual)).c_str(),
-                    std::string(outcomeName(expected)).c_str());
-        fail();
+using Set = std::function<void(H&)>;
+const Set nothing = [](H&) {};
+
+struct Login {
+    std::string name;
+    Set set;  // config, session table, API answers, typed answers
+    Outcome outcome;
+    int pam;                             // design.md's PAM return code for it
+    std::size_t sends, checks, prompts;  // initiate and validate requests, prompts shown
+    std::string told;                    // the one error the user sees ("" for none)
+    std::string line;                    // a part of the outcome line
+    Set more = nullptr;                  // this row's own checks
+};
+
+const std::string kTaken =
+    "The code for this phone was also asked for somewhere else; try again in a minute.";
+const std::string kTimedOut = "The time for the code has run out.";
+const std::string kTooMany = "Too many codes were sent recently; try again later.";
+const std::string kNoService = "The verification service cannot be reached.";
+const int kUnavail = PAM_AUTHINFO_UNAVAIL;
+
+std::string toPhone(const std::string& start) {  // a prompt that names the phone
+    return start + " to " + kMasked + "." + kAsk;
+}
+
+// Runs one row and checks what every login must hold; `h` may carry an earlier round.
+void check(const Login& row, H& h) {
+    gRow = row.name;
+    row.set(h);
+    const Outcome outcome = h.run();
+    if (outcome != row.outcome)
+        fail_msg("outcome %s", std::string(outcomeName(outcome)).c_str());
+    EQ(pamCodeFor(outcome), row.pam);
+    EQ(h.client.initiates.size(), row.sends);
+    EQ(h.client.validatedCodes.size(), row.checks);
+    EQ(h.conversation.prompts.size(), row.prompts);
+    EQ(h.conversation.errors.size(), row.told.empty() ? 0 : 1);
+    if (!row.told.empty())
+        expect_str(h.conversation.errors[0], row.told);
+    // Exactly one outcome line, at its outcome's level; no control bytes in any line.
+    std::size_t outcomeLines = 0;
+    for (const auto& [level, text] : h.logger.lines) {
+        const bool isOutcome = text.rfind("outcome=", 0) == 0;
+        outcomeLines += isOutcome;
+        CHECK(!isOutcome || level == factsOf(outcome).level);
+        CHECK(!test::hasControlBytes(text));
     }
-}
-
-// Nothing left the module: no send, no prompt.
-void expectNothingSent(const Harness& h) {
-    assert_int_equal(h.client.initiates.size(), 0);
-    assert_int_equal(h.client.validatedCodes.size(), 0);
-    assert_int_equal(h.conversation.prompts.size(), 0);
-}
-
-// Every login writes exactly one outcome line, at its outcome's level.
-std::string onlyOutcomeLine(const Harness& h, std::optional<Outcome> outcome = std::nullopt) {
-    const auto lines = h.logger.outcomeLines();
-    if (lines.size() != 1) {
-        print_error("expected one outcome line, got %zu:\n%s", lines.size(),
-                    h.logger.all().c_str());
-        fail();
+    EQ(outcomeLines, 1);
+    expect_starts_with(h.line(), "outcome=" + std::string(outcomeName(outcome)) + " ");
+    expect_contains(h.line(), row.line);
+    // Never logged: the code, the phone number, the API key, a password.
+    const std::string all = h.logger.all();
+    for (const std::string& secret : {kCode, std::string("91234567"), kApiKey})
+        expect_not_contains(all, secret);
+    for (const auto& password : h.conversation.passwords)
+        expect_not_contains(all, password);
+    // Before any call to the API, the login's deadline: login_timeout from its start. Sends are
+    // counted for the user and where the login comes from.
+    if (!h.client.initiates.empty() || !h.client.validatedCodes.empty()) {
+        expect_starts_with(h.traced(), "deadline ");
+        EQ(h.client.deadlineCalls, h.runs);
+        CHECK(*h.client.deadline == h.runStart + std::chrono::seconds(h.config.loginTimeout));
     }
-    if (outcome) {
-        expect_starts_with(lines[0].second, "outcome=" + std::string(outcomeName(*outcome)) + " ");
-        assert_true(lines[0].first == factsOf(*outcome).level);
-    }
-    return lines[0].second;
+    const std::string source = h.login.rhost.empty() ? "local" : h.login.rhost;
+    for (const auto& asked : h.limiter.asked)
+        CHECK(asked.first == "alice" && asked.second == source);
+    // Whatever the outcome, this login's claim on the number is released.
+    for (const auto& [phone, stored] : h.store.rows)
+        CHECK(!(stored.holder && sameHolder(*stored.holder, h.holder)));
+    if (row.more)
+        row.more(h);
 }
 
-const PendingSession& storedFor(const Harness& h, const std::string& phone = kPhone) {
-    const auto found = h.store.rows.find(phone);
-    if (found == h.store.rows.end() || !found->second.session) {
-        print_error("no session recorded for the number\n");
-        fail();
-    }
-    return *found->second.session;
-}
-
-// Nothing of this login is left in the table: no claim (the session only if kept).
-void expectReleased(const Harness& h) {
-    for (const auto& [phone, row] : h.store.rows)
-        assert_false(row.holder && sameHolder(*row.holder, h.holder));
-}
-
-std::size_t failOpenWarnings(const Harness& h) {
-    return h.logger.count(LogLevel::Warning, "fail_mode=open: letting the rest");
+void check(const Login& row) {
+    H h;
+    check(row, h);
 }
 
 }  // namespace
 
-// ---- the happy path and its prompt
-
-static void the_right_code_first_time_is_verified(void**) {
-    Harness h;
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_int_equal(h.client.initiates.size(), 1);
-    expect_str(h.client.initiates[0].destination, kPhone);
-    assert_true(h.client.initiates[0].resendingInterval == 30);
-    assert_false(h.client.initiates[0].resetSession);
-    expect_str(h.conversation.prompts.at(0), kSmsPrompt);
-    assert_int_equal(h.conversation.prompts.size(), 1);
-    expect_str(h.client.validatedCodes.at(0), kCode);
-    expect_str(h.client.validatedSessions.at(0), kHexId);
-    assert_int_equal(h.conversation.errors.size(), 0);
-    assert_int_equal(h.store.rows.size(), 0);  // verified: nothing left to resume
+// clang-format off
+static void each_login_ends_as_scripted(void**) {
+    const auto two = [](H& h) -> H& { return h.enrol({Channel::Sms, Channel::Voice}); };
+    const auto open = [](H& h) -> H& { h.config.failMode = FailMode::Open; return h; };
+    const auto debug = [](H& h) -> H& { h.logger.debugOn = true; return h; };
+    const auto otherLogin = pendingSession(Channel::Sms, kNow - 100, 1, "other");
+    const auto justSent = pendingSession(Channel::Sms, kNow - 10, 1, "other");
+    const auto storedSends = [](H& h) { EQ(h.stored().sends, 1); };  // WAITING: kept for a retry
+    const auto kept = [](H& h) { EQ(h.slept.size(), 0); expect_str(h.stored().sessionId, kHexId); };
+    const Login rows[]{
+        {"the right code first time is verified",
+         [](H& h) { h.script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [](H& h) {
+             const InitiateRequest& sent = h.client.initiates[0];
+             expect_str(sent.destination, kPhone);
+             CHECK(sent.resendingInterval == 30 && !sent.resetSession);
+             expect_str(h.conversation.prompts[0], kSmsPrompt);
+             expect_str(h.client.validatedSessions[0], kHexId);
+             expect_str(h.client.validatedCodes[0], kCode);
+             EQ(h.store.rows.size(), 0);  // verified: nothing left to resume
+             EQ(h.logger.count(LogLevel::Debug, ""), 0);  // debug is off
+         }},
+        {"the code is checked trimmed and otherwise as typed", [](H& h) {
+             h.conversation.passwords = {"secret"};  // looked for before trimming
+             h.script({waiting(1), waiting(2), verified(2)});
+             h.reply({"  " + kCode + "\n", "\t123-456 \r\n", "AbC12x"});
+         }, Outcome::Verified, PAM_SUCCESS, 1, 3, 3, "", "", [](H& h) {
+             const std::vector<std::string> checked{kCode, "123-456", "AbC12x"};
+             CHECK(h.client.validatedCodes == checked);
+             expect_contains(h.conversation.prompts[2], "1 attempt left.");
+         }},
+        // Debug on: its lines are written, and a wrong code typed with spaces is not logged.
+        {"one outcome line has every field",
+         [&](H& h) { debug(h).script({waiting(1), verified()}).reply({"  482913 ", kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 2, 2, "",
+         "outcome=verified user=alice rhost=203.0.113.9 service=sshd channel=sms to=+65******67 "
+         "session=a44a91be attempts=2 sends=1 ms=", [](H& h) {
+             const std::string line = h.line();
+             const std::size_t ms = line.find(" ms=") + 4;
+             CHECK(ms < line.size() && line[ms] >= '0' && line[ms] <= '9');
+             expect_not_contains(h.logger.all(), "482913");
+             EQ(h.logger.count(LogLevel::Debug, "initiate: ok"), 1);
+             EQ(h.logger.count(LogLevel::Debug, "validate: ok"), 2);
+             expect_str(h.traced(), "deadline limit initiate status validate status validate");
+         }},
+        {"a local login is counted as local",
+         [](H& h) { h.script({verified()}).reply({kCode}).login.rhost.clear(); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", " rhost=- ",
+         [](H& h) { EQ(h.limiter.asked.size(), 1); }},
+        {"a member of only_groups is asked", [](H& h) {
+             h.script({verified()}).reply({kCode}).config.onlyGroups = {"admins"};
+             h.login.groups = {"users", "admins"};
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", ""},
+        {"a login from an untrusted network is asked", [](H& h) {
+             h.script({verified()}).reply({kCode}).config.trustedNetworks = {
+                 *Network::parse("198.51.100.0/24"), *Network::parse("2001:db8::/32")};
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", ""},
+        {"an aborted conversation", [](H& h) { h.script({}).reply({std::nullopt}); },
+         Outcome::ConversationFailed, PAM_CONV_ERR, 1, 0, 1, "", "", storedSends},
+        {"an abort after a wrong code", [](H& h) { h.script({waiting(1)}).reply({"111111", {}}); },
+         Outcome::ConversationFailed, PAM_CONV_ERR, 1, 1, 2, "", "", storedSends},
+        // A new session that is already final is never prompted for.
+        {"sent: VERIFIED", [](H& h) { h.client.initiateResults = {verified()}; },
+         Outcome::BadResponse, PAM_AUTHINFO_UNAVAIL, 1, 0, 0, "", ""},
+        {"sent: FAILED",
+         [](H& h) { h.client.initiateResults = {sessionResult(SessionStatus::Failed)}; },
+         Outcome::SessionFailed, PAM_AUTH_ERR, 1, 0, 0, "", ""},
+        {"sent: EXPIRED",
+         [](H& h) { h.client.initiateResults = {sessionResult(SessionStatus::Expired)}; },
+         Outcome::SessionExpired, PAM_AUTH_ERR, 1, 0, 0, "", ""},
+        {"sent: no session",
+         [](H& h) { h.client.initiateResults = {failure(CallStatus::Ok, 200)}; },
+         Outcome::BadResponse, PAM_AUTHINFO_UNAVAIL, 1, 0, 0, "", ""},
+        // Threat-model rule 7: once this login has a code, an outage never lets it through.
+        {"fail_mode=open: a resend unreachable", [&](H& h) {
+             open(h).sends(1).tick(30).reply({"", kCode});
+             h.client.initiateResults.push_back(failure(CallStatus::Unreachable));
+         }, Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, 2, 0, 1, kNoService, "",
+         [](H& h) { EQ(h.failOpenWarnings(), 0); }},
+        {"fail_mode=open: a resumed session unreachable", [&](H& h) {
+             open(h).pending(pendingSession()).reply({kCode});
+             h.client.validateResults = {failure(CallStatus::Unreachable)};
+         }, Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, 0, 1, 1, kNoService, "",
+         [](H& h) { EQ(h.failOpenWarnings(), 0); }},
+        // A send is given back to the limits only when it never went out.
+        {"a send that never went out is given back", [](H& h) {
+             h.client.initiateResults = {failure(CallStatus::Unreachable)};
+             h.client.initiateResults[0].requestSent = false;
+         }, Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, 1, 0, 0, kNoService, "",
+         [](H& h) { CHECK(h.limiter.refunded == h.limiter.asked); }},
+        {"a send that went out is not given back",
+         [](H& h) { h.client.initiateResults = {failure(CallStatus::Unreachable, 500)}; },
+         Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, 1, 0, 0, kNoService, "",
+         [](H& h) { EQ(h.limiter.refunded.size(), 0); }},
+        // ---- resends
+        {"a resend moves the pending session on", [](H& h) {
+             h.config.resendInterval = 45;
+             h.sends(1).tick(45).client.initiateResults.push_back(waiting(0, kOtherId));
+             h.client.validateResults = {waiting(1, kOtherId), waiting(2, kOtherId)};
+             // A resend is not an attempt: three codes may still be typed after it.
+             h.reply({"", "111111", "222222", std::nullopt});
+         }, Outcome::ConversationFailed, PAM_CONV_ERR, 2, 2, 4, "", " sends=2 ", [](H& h) {
+             for (const auto& request : h.client.initiates)
+                 CHECK(request.resendingInterval == 45);
+             CHECK(!h.client.initiates[1].resetSession);
+             expect_str(h.conversation.prompts[1], toPhone("Code sent again by SMS"));
+             expect_contains(h.conversation.prompts[3], "1 attempt left.");
+             expect_str(h.client.validatedSessions[0], kOtherId);  // the new session
+             const PendingSession& stored = h.stored();
+             expect_str(stored.sessionId, kOtherId);
+             EQ(stored.sends, 2);
+             EQ(stored.lastSendMs, (kNow + 45) * 1000LL);
+             EQ(stored.expiresMs, (kNow + 45 + 300) * 1000LL);
+             EQ(stored.apiAttempt, 2);  // every wrong code recorded
+             expect_str(stored.loginStamp, loginStamp(kLoginKey));
+         }},
+        {"a channel switch is logged with its channel",
+         [&](H& h) { two(h).sends(1).script({verified()}).tick(30).reply({"voice", kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 2, 1, 2, "", " channel=voice ", [](H& h) {
+             CHECK(h.client.initiates[1].channel == Channel::Voice);
+             expect_str(h.client.initiates[1].destination, kPhone);
+         }},
+        {"a resend, then a switch: each send counted first", [&](H& h) {
+             two(h).sends(2).script({verified()}).tick(30).reply({"", "voice", kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 3, 1, 3, "", "", [](H& h) {
+             expect_str(h.traced(), "deadline limit initiate limit initiate limit initiate status "
+                                    "validate");
+         }},
+        {"an unavailable limiter on a resend ends the login", [](H& h) {
+             h.limit(1, LimitVerdict::Unavailable).script({verified()}).tick(30).reply({"", kCode});
+         }, Outcome::ConfigError, PAM_SERVICE_ERR, 1, 0, 1, "", ""},
+        // ---- the session an earlier round of this login left waiting
+        // A resumed session takes nothing from the limits, even when any send would be refused;
+        // a resend after it is counted.
+        {"a pending SMS session is resumed without a send", [&](H& h) {
+             two(h).limit(0).pending(pendingSession()).script({verified()}).reply({kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 0, 1, 1, "", " session=a44a91be ", [](H& h) {
+             expect_str(h.conversation.prompts[0], toPhone("Code already sent by SMS"));
+             expect_str(h.client.validatedSessions[0], kHexId);
+             EQ(h.store.rows.size(), 0);  // verified: nothing left to resume
+             expect_str(h.traced(), "deadline status validate");
+         }},
+        {"a resend after a resumed session is counted",
+         [](H& h) { h.pending(pendingSession()).tick(30).reply({"", kCode}).script({verified()}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 2, "", "",
+         [](H& h) { expect_str(h.traced(), "deadline limit initiate status validate"); }},
+        {"a pending voice session is resumed without a send", [&](H& h) {
+             two(h).pending(pendingSession(Channel::Voice)).reply({kCode});
+             h.client.validateResults = {verified()};
+         }, Outcome::Verified, PAM_SUCCESS, 0, 1, 1, "", " session=a44a91be ", [](H& h) {
+             expect_str(h.conversation.prompts[0], toPhone("Code already sent by voice call"));
+         }},
+        {"a resumed session keeps its send time",  // sent 10 s ago: 20 s more to wait
+         [](H& h) { h.pending(pendingSession()).reply({"", std::nullopt}); },
+         Outcome::ConversationFailed, PAM_CONV_ERR, 0, 0, 2, "", "",
+         [](H& h) { expect_contains(h.conversation.prompts[1], "Wait 20 more seconds"); }},
+        {"a resumed session keeps its send count",
+         [](H& h) { h.pending(pendingSession(Channel::Sms, kNow - 60, 3)).reply({"", {}}); },
+         Outcome::ConversationFailed, PAM_CONV_ERR, 0, 0, 2, "", "", [](H& h) {
+             expect_contains(h.conversation.prompts[1], "No more codes can be sent for this");
+         }},
+        // Its code ends too soon to be typed (test_session_lease holds the other cases).
+        {"a session that cannot be resumed is taken over with a new code", [](H& h) {
+             h.pending(pendingSession(Channel::Sms, kNow - 285)).script({verified()});
+             h.reply({kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [](H& h) {
+             CHECK(h.client.initiates[0].resetSession);
+             expect_str(h.conversation.prompts[0], kSmsPrompt);
+         }},
+        {"a session of another number is not this user's", [](H& h) {
+             h.store.rows["+6598765432"].session = pendingSession();
+             h.reply({kCode}).client.initiateResults = {waiting(0, kOtherId)};
+             h.client.validateResults = {verified(0, kOtherId)};
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [](H& h) {
+             CHECK(!h.client.initiates[0].resetSession);
+             expect_str(h.client.validatedSessions[0], kOtherId);
+             expect_str(h.stored("+6598765432").sessionId, kHexId);  // untouched
+         }},
+        // ---- the number's claim: one login at a time, and never a dead one. Dead: its process
+        // ended (killed at the prompt). Timed out: stopped past its time. Their last send was
+        // 100 s ago: a new code (not theirs) goes out at once.
+        {"the claim of a dead login is taken over", [&](H& h) {
+             h.heldBy(999, h.bootNow() + 60000).store.dead.insert(999);
+             h.pending(otherLogin).script({verified()}).reply({kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "",
+         [](H& h) { CHECK(h.client.initiates[0].resetSession && h.slept.empty()); }},
+        {"the claim of a timed-out login is taken over", [&](H& h) {
+             h.heldBy(999, h.bootNow() - 1).pending(otherLogin).script({verified()}).reply({kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "",
+         [](H& h) { CHECK(h.client.initiates[0].resetSession && h.slept.empty()); }},
+        {"a live login's claim: the phone is busy",
+         [&](H& h) { h.heldBy(999, h.bootNow() + 60000).pending(justSent).reply({kCode}); },
+         Outcome::PhoneBusy, PAM_AUTH_ERR, 0, 0, 0, "Another login is waiting for a code sent to "
+         "this phone; finish it, or try again when it has ended.",
+         "reason=\"another login (pid 999) is waiting for a code sent to this phone; nothing "
+         "sent\"",
+         [](H& h) {
+             EQ(h.store.rows[kPhone].holder->pid, 999);  // still theirs
+             EQ(h.limiter.asked.size(), 0);
+             expect_not_contains(h.line(), "sends=");
+         }},
+        // Three wrong codes, 10 s ago, on another connection: the API refuses a send for 20 s.
+        {"a login that ended moments ago is waited out, then replaced", [](H& h) {
+             PendingSession left = pendingSession(Channel::Sms, kNow - 10, 1, "another connection");
+             left.apiAttempt = 3;
+             h.pending(left).reply({kCode}).client.initiateResults = {waiting(3)};
+             h.client.validateResults = {verified(3)};
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [](H& h) {
+             CHECK(h.slept.size() == 1 && h.slept[0] >= 20000 && h.slept[0] <= 21000);
+             expect_str(h.conversation.infos.at(0), "A code was sent to this phone moments ago; "
+                                                    "a new one follows in 21 seconds.");
+             EQ(h.limiter.asked.size(), 1);  // counted once, before the wait
+             EQ(h.limiter.refunded.size(), 0);
+             CHECK(h.client.initiates[0].resetSession);
+             expect_str(h.conversation.prompts[0], kSmsPrompt);  // "sent", not "already sent"
+         }},
+        // Counted before the wait, given back when the wait cannot be made; the table is left
+        // as it was found.
+        {"no wait for a send the limits refuse",
+         [&](H& h) { h.limit(0).pending(justSent).script({verified()}).reply({kCode}); },
+         Outcome::SendLimitReached, PAM_AUTH_ERR, 0, 0, 0, kTooMany, "",
+         [&](H& h) { kept(h); EQ(h.limiter.asked.size(), 1); EQ(h.limiter.refunded.size(), 0); }},
+        {"no wait for a send the time left refuses", [&](H& h) {
+             h.config.loginTimeout = 30;  // 20 s of waiting would leave 10 s to type
+             h.pending(justSent).script({verified()}).reply({kCode});
+         }, Outcome::ResendTooSoon, PAM_AUTH_ERR, 0, 0, 0,
+         "A code was sent to this phone moments ago; try again in 21 seconds.", "",
+         [&](H& h) { kept(h); EQ(h.limiter.asked.size(), 1); EQ(h.limiter.refunded.size(), 1); }},
+        {"a state dir that cannot record the session ends the login", [](H& h) {
+             h.store.recordProblem = "/state/pending.b: cannot write: No space left on device";
+             h.script({verified()}).reply({kCode});
+         }, Outcome::ConfigError, PAM_SERVICE_ERR, 1, 0, 0, "",  // no code is checked against it
+         "reason=\"state_dir: the session could not be recorded\"", [](H& h) {
+             expect_contains(h.logger.all(), "state_dir: /state/pending.b: cannot write: No space");
+         }},
+        // ---- sessions another login, host or application started or resent
+        {"a send answered with someone else's session", [](H& h) {
+             h.reply({kCode}).client.initiateResults = {waiting(2)};
+             h.client.validateResults = {verified(2)};
+         }, Outcome::SessionTaken, PAM_AUTH_ERR, 1, 0, 0, kTaken, "already had 2 wrong codes"},
+        {"a resend answered with someone else's session", [](H& h) {
+             h.sends(1).tick(30).reply({"", kCode}).client.initiateResults.push_back(waiting(2));
+             h.client.validateResults = {verified(2)};
+         }, Outcome::SessionTaken, PAM_AUTH_ERR, 2, 0, 1, kTaken, "moved from 0 to 2"},
+        // ---- login_timeout, counted from the start of the login
+        {"the deadline is checked after each reply", [](H& h) {
+             h.script({waiting(1), verified()}).reply({"111111", kCode}).tick(0, 45s);
+         }, Outcome::LoginTimeout, PAM_AUTH_ERR, 1, 1, 2, kTimedOut, " attempts=2 "},
+        {"a resend asked for after the deadline sends nothing",
+         [&](H& h) { two(h).script({}).reply({""}).tick(60, 91s); },
+         Outcome::LoginTimeout, PAM_AUTH_ERR, 1, 0, 1, kTimedOut, "",
+         [](H& h) { EQ(h.limiter.asked.size(), 1); }},
+        {"a switch asked for after the deadline sends nothing",
+         [&](H& h) { two(h).script({}).reply({"voice"}).tick(60, 91s); },
+         Outcome::LoginTimeout, PAM_AUTH_ERR, 1, 0, 1, kTimedOut, "",
+         [](H& h) { EQ(h.limiter.asked.size(), 1); }},
+    };
+    for (const auto& row : rows)
+        check(row);
 }
 
 static void the_first_send_goes_by_the_users_first_channel(void**) {
-    const struct {
-        std::vector<Channel> channels;
-        std::string prompt;
-    } cases[]{
+    const std::pair<std::vector<Channel>, std::string> rows[]{
         {{Channel::Sms}, "Code sent by SMS to "},
         {{Channel::Voice, Channel::Sms}, "Code sent by voice call to "},
         {{Channel::Whatsapp}, "Code sent by WhatsApp to "},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        h.config.whatsappTemplate = "auth_code_v2";
-        h.enrol(enrolment(c.channels));
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        expectOutcome(h.run(), Outcome::Verified);
-        assert_true(h.client.initiates.at(0).channel == c.channels.front());
-        expect_str(h.client.initiates.at(0).whatsappTemplate.value_or("?"), "auth_code_v2");
-        expect_str(h.conversation.prompts.at(0), c.prompt + kMasked + "." + kAsk);
+    for (const auto& row : rows) {
+        const std::string& prompt = row.second;
+        check({prompt, [&](H& h) {
+                   h.config.whatsappTemplate = "auth_code_v2";
+                   h.enrol(row.first).script({verified()}).reply({kCode});
+               }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [&](H& h) {
+                   CHECK(h.client.initiates[0].channel == row.first.front());
+                   expect_str(h.client.initiates[0].whatsappTemplate.value_or("?"), "auth_code_v2");
+                   expect_str(h.conversation.prompts[0], row.second + kMasked + "." + kAsk);
+               }});
     }
 }
 
-// ---- one answer at the prompt, and the notice it leads to
-
+// One answer at the first prompt, the notice it leads to, then the right code.
 static void each_answer_leads_to_its_notice(void**) {
-    const auto twoChannels = [](Harness& h) { h.enrol(enrolment({Channel::Sms, Channel::Voice})); };
+    const std::string notACode = "That is not a code: codes are 3 to 10 letters or digits.";
+    const std::string wait30 = "Wait 30 more seconds before asking for a new code.";
+    const std::string noMore = "No more codes can be sent now; try again later.";
+    const std::string byVoice = "Code sent by voice call to " + kMasked + ".";
+    const auto two = [](H& h) -> H& { return h.enrol({Channel::Sms, Channel::Voice}); };
     const struct {
-        std::function<void(Harness&)> set;
-        std::string typed;
-        std::string notice;  // of the second prompt, before the attempts left
-        std::size_t initiates;
-        std::size_t limits;
-    } cases[]{
+        Set set;
+        std::string typed, notice;  // the second prompt's first line, before the attempts left
+        std::size_t sends, limits;
+    } rows[]{
         // Wrong codes, not codes, the password: wasted, never sent (but the wrong code).
-        {[](Harness&) {}, "111111", "Wrong code. 2 attempts left.", 1, 1},
-        {[](Harness&) {}, "12",
-         "That is not a code: codes are 3 to 10 letters or digits. 2 "
-         "attempts left.",
-         1, 1},
-        {[](Harness&) {}, "12345678901",
-         "That is not a code: codes are 3 to 10 letters or "
-         "digits. 2 attempts left.",
-         1, 1},
-        {[](Harness&) {}, "12 34",
-         "That is not a code: codes are 3 to 10 letters or digits. 2 "
-         "attempts left.",
-         1, 1},
-        {[](Harness&) {},
-         "12\xc3\xa9"
-         "34",
-         "That is not a code: codes are 3 to 10 letters or "
-         "digits. 2 attempts left.",
-         1, 1},
-        {[](Harness&) {}, "%n%s",
-         "That is not a code: codes are 3 to 10 letters or digits. 2 "
-         "attempts left.",
-         1, 1},
-        {[](Harness&) {},
-         "12\x01"
-         "34",
-         "That is not a code: codes are 3 to 10 letters or "
-         "digits. 2 attempts left.",
-         1, 1},
-        {[](Harness& h) { h.conversation.passwords = {"hunter2-0042"}; }, "hunter2-0042",
-         "That was a password, not the code. 2 attempts left.", 1, 1},
-        // An empty line or a channel word before resend_interval: a wait, counted from the
-        // last send, with nothing taken from the limits.
-        {[](Harness&) {}, "",
-         "Wait 30 more seconds before asking for a new code. 2 attempts "
-         "left.",
-         1, 1},
-        {[](Harness& h) { h.tickEachPrompt(29); }, "",
-         "Wait 1 more second before asking for a "
-         "new code. 2 attempts left.",
-         1, 1},
-        {[](Harness& h) {
-             h.config.resendInterval = 120;
-             h.tickEachPrompt(100);
-         },
-         "", "Wait 20 more seconds before asking for a new code. 2 attempts left.", 1, 1},
-        {twoChannels, " voice ",
-         "Wait 30 more seconds before asking for a new code. 2 attempts "
-         "left.",
-         1, 1},
+        {nothing, "111111", "Wrong code.", 1, 1},
+        {nothing, "12", notACode, 1, 1},
+        {nothing, "12345678901", notACode, 1, 1},
+        {nothing, "12 34", notACode, 1, 1},
+        {nothing, "12\303\25134", notACode, 1, 1},  // "12é34"
+        {nothing, "%n%s", notACode, 1, 1},
+        {nothing, "12\00134", notACode, 1, 1},
+        {[](H& h) { h.conversation.passwords = {"hunter2-0042"}; }, "hunter2-0042",
+         "That was a password, not the code.", 1, 1},
+        // An empty line or a channel word before resend_interval: a wait, counted from the last
+        // send, with nothing taken from the limits.
+        {nothing, "", wait30, 1, 1},
+        {[](H& h) { h.tick(29); }, "", "Wait 1 more second before asking for a new code.", 1, 1},
+        {[](H& h) { h.tick(100).config.resendInterval = 120; }, "",
+         "Wait 20 more seconds before asking for a new code.", 1, 1},
+        {[&](H& h) { two(h); }, " voice ", wait30, 1, 1},
         // Channels the user does not have, or that cannot be used.
-        {[&](Harness& h) {
-             twoChannels(h);
-             h.tickEachPrompt(60);
-         },
-         "viber", "Channel viber is not available for you (yours: sms, voice). 2 attempts left.", 1,
-         1},
-        {[](Harness& h) {
-             h.enrol(enrolment({Channel::Sms, Channel::Whatsapp}));
-             h.tickEachPrompt(60);
-         },
-         "whatsapp", "Channel whatsapp cannot be used now. 2 attempts left.", 1, 1},
+        {[&](H& h) { two(h).tick(60); }, "viber",
+         "Channel viber is not available for you (yours: sms, voice).", 1, 1},
+        {[](H& h) { h.enrol({Channel::Sms, Channel::Whatsapp}).tick(60); }, "whatsapp",
+         "Channel whatsapp cannot be used now.", 1, 1},
         // A resend or a switch after the interval: a free answer, with a new code.
-        {[](Harness& h) {
-             h.sends(1);
-             h.tickEachPrompt(30);
-         },
-         "", "Code sent again by SMS to " + kMasked + ".", 2, 2},
-        {[&](Harness& h) {
-             twoChannels(h);
-             h.sends(1);
-             h.tickEachPrompt(30);
-         },
-         "voice", "Code sent by voice call to " + kMasked + ".", 2, 2},
-        {[&](Harness& h) {
-             twoChannels(h);
-             h.sends(1);
-             h.tickEachPrompt(30);
-         },
-         "Voice", "Code sent by voice call to " + kMasked + ".", 2, 2},
+        {[](H& h) { h.sends(1).tick(30); }, "", "Code sent again by SMS to " + kMasked + ".", 2, 2},
+        {[&](H& h) { two(h).sends(1).tick(30); }, "voice", byVoice, 2, 2},
+        {[&](H& h) { two(h).sends(1).tick(30); }, "Voice", byVoice, 2, 2},
         // Resends the API or the limits refuse: wasted, the login goes on with its code.
-        {[](Harness& h) {
-             h.client.initiateResults.push_back(failure(CallStatus::ResendTooSoon, 403));
-             h.tickEachPrompt(30);
+        {[](H& h) {
+             h.tick(30).client.initiateResults.push_back(failure(CallStatus::ResendTooSoon, 403));
          },
-         "", "Wait a little before asking for a new code. 2 attempts left.", 2, 2},
-        {[](Harness& h) {
-             h.limiter.allowed = 1;
-             h.tickEachPrompt(30);
-         },
-         "", "No more codes can be sent now; try again later. 2 attempts left.", 1, 2},
-        {[&](Harness& h) {
-             twoChannels(h);
-             h.limiter.allowed = 1;
-             h.tickEachPrompt(30);
-         },
-         "voice", "No more codes can be sent now; try again later. 2 attempts left.", 1, 2},
+         "", "Wait a little before asking for a new code.", 2, 2},
+        {[](H& h) { h.limit(1).tick(30); }, "", noMore, 1, 2},
+        {[&](H& h) { two(h).limit(1).tick(30); }, "voice", noMore, 1, 2},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
-                  sessionResult(SessionStatus::Verified, kHexId, 1)});
-        c.set(h);
-        if (c.typed != "111111")  // a session with no wrong code to answer for
-            h.client.validateResults = {sessionResult(SessionStatus::Verified)};
-        h.reply({c.typed, kCode});
-        expectOutcome(h.run(), Outcome::Verified);
-        assert_int_equal(h.conversation.prompts.size(), 2);
-        expect_str(h.conversation.prompts[1], c.notice + kAsk);
-        assert_int_equal(h.client.initiates.size(), c.initiates);
-        assert_int_equal(h.limiter.asked.size(), c.limits);
-        expect_str(h.client.validatedCodes.back(), kCode);
-        assert_int_equal(h.client.validatedCodes.size(), c.typed == "111111" ? 2 : 1);
-        expect_str(h.client.validatedSessions.back(), kHexId);
-        assert_true(h.client.initiates.back().resendingInterval == h.config.resendInterval);
-        expect_not_contains(h.logger.all(), "hunter2-0042");
-        assert_int_equal(h.conversation.errors.size(), 0);
+    for (const auto& c : rows) {
+        const bool wrong = c.typed == "111111";
+        const std::string left = c.notice.rfind("Code sent", 0) == 0 ? "" : " 2 attempts left.";
+        check({"typed \"" + c.typed + "\"", [&](H& h) {
+                   h.script({wrong ? waiting(1) : verified(), verified(1)});
+                   c.set(h);
+                   h.reply({c.typed, kCode});
+               }, Outcome::Verified, PAM_SUCCESS, c.sends, wrong ? 2u : 1u, 2, "", "", [&](H& h) {
+                   expect_str(h.conversation.prompts[1], c.notice + left + kAsk);
+                   EQ(h.limiter.asked.size(), c.limits);
+                   expect_str(h.client.validatedCodes.back(), kCode);
+                   expect_str(h.client.validatedSessions.back(), kHexId);
+                   CHECK(h.client.initiates.back().resendingInterval == h.config.resendInterval);
+               }});
     }
 }
 
-static void the_code_is_checked_trimmed_and_otherwise_as_typed(void**) {
-    Harness h;
-    h.conversation.passwords = {"secret"};  // the password check looks before trimming
-    h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
-              sessionResult(SessionStatus::Waiting, kHexId, 2),
-              sessionResult(SessionStatus::Verified, kHexId, 2)});
-    h.reply({"  " + kCode + "\n", "\t123-456 \r\n", "AbC12x"});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_int_equal(h.client.validatedCodes.size(), 3);
-    expect_str(h.client.validatedCodes[0], kCode);
-    expect_str(h.client.validatedCodes[1], "123-456");
-    expect_str(h.client.validatedCodes[2], "AbC12x");
-    expect_contains(h.conversation.prompts[2], "1 attempt left.");
-}
-
-// ---- wasted answers run out the attempts
-
+// Wasted answers run out max_attempts.
 static void max_attempts_wasted_answers_end_the_login(void**) {
     const struct {
-        std::function<void(Harness&)> set;
+        Set set;
         std::string typed;
-        std::size_t validates;
-        std::size_t initiates;
-        std::string last;  // what the user is told at the end
-    } cases[]{
-        {[](Harness& h) { h.config.failMode = FailMode::Open; }, "111111", 3, 1,
-         "Wrong code. No attempts left."},
-        {[](Harness&) {}, "%n%s", 0, 1,
-         "That is not a code: codes are 3 to 10 letters or digits. No attempts left."},
-        {[](Harness& h) {
-             h.conversation.passwords = {"old-pass", "123456"};
-         },
-         "123456", 0, 1, "That was a password, not the code. No attempts left."},
-        {[](Harness&) {}, "", 0, 1,
-         "Wait 30 more seconds before asking for a new code. No attempts left."},
-        {[](Harness& h) {
-             h.limiter.allowed = 1;
-             h.limiter.refusal = LimitVerdict::SourceLimit;
-             h.tickEachPrompt(30);
-         },
-         "", 0, 1, "No more codes can be sent now; try again later. No attempts left."},
+        std::size_t checks, sends;
+        std::string told, line;
+    } rows[]{
+        {[](H& h) { h.config.failMode = FailMode::Open; }, "111111", 3, 1,
+         "Wrong code. No attempts left.", " attempts=3 "},
+        {nothing, "%n%s", 0, 1,
+         "That is not a code: codes are 3 to 10 letters or digits. No attempts left.",
+         " attempts=3 "},
+        // A host that answers with a password is named once, whichever password it was.
+        {[](H& h) { h.conversation.passwords = {"current-pass", "hunter2-0042"}; }, "hunter2-0042",
+         0, 1, "That was a password, not the code. No attempts left.",
+         "reason=\"answered with the password"},
+        {nothing, "", 0, 1, "Wait 30 more seconds before asking for a new code. No attempts left.",
+         " attempts=3 "},
+        {[](H& h) { h.limit(1, LimitVerdict::SourceLimit).tick(30); }, "", 0, 1,
+         "No more codes can be sent now; try again later. No attempts left.", " attempts=3 "},
         // Sends 2 and 3 are free; each refusal after them counts.
-        {[](Harness& h) {
-             h.sends(2);
-             h.tickEachPrompt(60);
-         },
-         "", 0, kMaxSendsPerLogin, "No more codes can be sent for this login. No attempts left."},
+        {[](H& h) { h.sends(2).tick(60); }, "", 0, kMaxSendsPerLogin,
+         "No more codes can be sent for this login. No attempts left.", " attempts=5 "},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        c.set(h);
-        h.script({});
-        for (int i = 0; i < 5; ++i) {
-            h.client.validateResults.push_back(
-                sessionResult(SessionStatus::Waiting, kHexId, i + 1));
-            h.conversation.replies.emplace_back(c.typed);
-        }
-        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
-        assert_int_equal(h.client.validatedCodes.size(), c.validates);
-        assert_int_equal(h.client.initiates.size(), c.initiates);
-        assert_int_equal(h.conversation.prompts.size(), c.initiates == 1 ? 3 : 5);
-        expect_str(h.conversation.errors.at(0), c.last);
-        expect_contains(h.conversation.prompts.back(), "1 attempt left." + kAsk);
-        expect_contains(onlyOutcomeLine(h, Outcome::TooManyWrongCodes),
-                        c.initiates == 1 ? " attempts=3 " : " attempts=5 ");
-        expect_not_contains(h.logger.all(), "123456");
-        expectReleased(h);
+    for (const auto& c : rows) {
+        check({c.told, [&](H& h) {
+                   c.set(h);
+                   h.script({});
+                   for (int i = 0; i < 5; ++i)
+                       h.reply({c.typed}).client.validateResults.push_back(waiting(i + 1));
+               }, Outcome::TooManyWrongCodes, PAM_AUTH_ERR, c.sends, c.checks,
+               c.sends == 1 ? 3u : 5u, c.told, c.line, [&](H& h) {
+                   expect_contains(h.conversation.prompts.back(), "1 attempt left." + kAsk);
+                   EQ(h.logger.count(LogLevel::Warning,
+                                     "the answer to the code prompt was the login password"),
+                      c.typed == "hunter2-0042");
+               }});
     }
-    for (int max = 1; max <= 5; ++max) {
-        Harness h;
-        h.config.maxAttempts = max;
-        h.script({});
-        for (int i = 0; i < max + 2; ++i) {
-            h.client.validateResults.push_back(
-                sessionResult(SessionStatus::Waiting, kHexId, i + 1));
-            h.conversation.replies.emplace_back("11111" + std::to_string(i));
-        }
-        expectOutcome(h.run(), Outcome::TooManyWrongCodes);
-        assert_int_equal(h.client.validatedCodes.size(), max);
-        assert_int_equal(h.conversation.prompts.size(), max);
+    for (std::size_t max = 1; max <= 5; ++max) {
+        check({"max_attempts=" + std::to_string(max), [max](H& h) {
+                   h.config.maxAttempts = static_cast<int>(max);
+                   h.script({});
+                   for (std::size_t i = 0; i < max + 2; ++i) {
+                       h.client.validateResults.push_back(waiting(static_cast<int>(i) + 1));
+                       h.reply({"11111" + std::to_string(i)});
+                   }
+               }, Outcome::TooManyWrongCodes, PAM_AUTH_ERR, 1, max, max,
+               "Wrong code. No attempts left.", ""});
     }
 }
 
-static void a_host_that_answers_with_the_password_is_named_once(void**) {
-    Harness h;
-    h.conversation.passwords = {"current-pass", "hunter2-0042"};
-    h.script({});
-    h.reply({"hunter2-0042", "hunter2-0042", "hunter2-0042"});
-    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
-    assert_int_equal(
-        h.logger.count(LogLevel::Warning, "the answer to the code prompt was the login password"),
-        1);
-    expect_contains(onlyOutcomeLine(h), "reason=\"answered with the password");
-    expect_not_contains(h.logger.all(), "hunter2-0042");
-}
-
-static void an_aborted_conversation_is_a_conversation_failure(void**) {
-    for (const bool afterWrongCode : {false, true}) {
-        Harness h;
-        h.script({sessionResult(SessionStatus::Waiting, kHexId, 1)});
-        if (afterWrongCode)
-            h.reply({"111111"});
-        h.reply({std::nullopt});
-        expectOutcome(h.run(), Outcome::ConversationFailed);
-        assert_int_equal(h.client.validatedCodes.size(), afterWrongCode ? 1 : 0);
-        onlyOutcomeLine(h, Outcome::ConversationFailed);
-        assert_int_equal(storedFor(h).sends, 1);  // WAITING at the API: kept for a retry
-        expectReleased(h);
-    }
-}
-
-// ---- what a code check answers
-
+// What a code check answers. A final answer forgets the number's session; the rest keep it.
 static void each_check_answer_has_its_outcome(void**) {
     const struct {
+        std::string name;
         CallResult answer;
         Outcome outcome;
+        int pam;
         std::string told;
         bool counted;  // false: the fake API adds no count of its own (moved by another login)
-    } cases[]{
-        {sessionResult(SessionStatus::Verified, kDashedId), Outcome::Verified, "", true},
-        {sessionResult(SessionStatus::Verified, kOtherId), Outcome::BadResponse, "", true},
-        {sessionResult(SessionStatus::Verified, ""), Outcome::BadResponse, "", true},
-        {sessionResult(SessionStatus::Failed, kHexId, 5), Outcome::SessionFailed,
-         "Too many wrong codes for this session.", true},
-        {sessionResult(SessionStatus::Expired), Outcome::SessionExpired, "The code has expired.",
-         true},
-        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, true, ""},
-         Outcome::BadResponse, "", true},
+    } rows[]{
+        {"verified, dashed id", verified(0, kDashedId), Outcome::Verified, PAM_SUCCESS, "", true},
+        {"verified, another id", verified(0, kOtherId), Outcome::BadResponse, kUnavail, "", true},
+        {"verified, no id", verified(0, ""), Outcome::BadResponse, kUnavail, "", true},
+        {"failed", sessionResult(SessionStatus::Failed, kHexId, 5), Outcome::SessionFailed,
+         PAM_AUTH_ERR, "Too many wrong codes for this session.", true},
+        {"expired", sessionResult(SessionStatus::Expired), Outcome::SessionExpired, PAM_AUTH_ERR,
+         "The code has expired.", true},
+        {"no session", failure(CallStatus::Ok, 200), Outcome::BadResponse, kUnavail, "", true},
         // Between the status read and the check, another login typed codes.
-        {sessionResult(SessionStatus::Verified, kHexId, 1), Outcome::SessionTaken,
-         "The code for this phone was also asked for somewhere else; try again in a minute.",
-         false},
-        {sessionResult(SessionStatus::Waiting, kHexId, 2), Outcome::SessionTaken,
-         "The code for this phone was also asked for somewhere else; try again in a minute.",
-         false},
+        {"verified, 1 wrong code", verified(1), Outcome::SessionTaken, PAM_AUTH_ERR, kTaken, false},
+        {"waiting, 2 wrong codes", waiting(2), Outcome::SessionTaken, PAM_AUTH_ERR, kTaken, false},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        h.client.countAttempts = c.counted;
-        h.script({c.answer});
-        h.reply({kCode, kCode});
-        expectOutcome(h.run(), c.outcome);
-        assert_int_equal(h.client.validatedCodes.size(), 1);
-        assert_int_equal(h.conversation.errors.size(), c.told.empty() ? 0 : 1);
-        if (!c.told.empty())
-            expect_str(h.conversation.errors[0], c.told);
-        onlyOutcomeLine(h, c.outcome);
-        // A final answer forgets the number's session; anything else keeps it for a retry.
-        assert_int_equal(h.store.rows.size(), factsOf(c.outcome).keepsSession ? 1 : 0);
-        expectReleased(h);
+    for (const auto& c : rows) {
+        check({c.name, [&](H& h) {
+                   h.client.countAttempts = c.counted;
+                   h.script({c.answer}).reply({kCode, kCode});
+               }, c.outcome, c.pam, 1, 1, 1, c.told, "", [&](H& h) {
+                   EQ(h.store.rows.size(), factsOf(c.outcome).keepsSession ? 1 : 0);
+               }});
     }
 }
 
-static void a_new_session_that_is_already_final_is_not_prompted_for(void**) {
-    const std::pair<CallResult, Outcome> cases[]{
-        {sessionResult(SessionStatus::Verified), Outcome::BadResponse},
-        {sessionResult(SessionStatus::Failed), Outcome::SessionFailed},
-        {sessionResult(SessionStatus::Expired), Outcome::SessionExpired},
-        {CallResult{CallStatus::Ok, 200, std::nullopt, std::nullopt, true, ""},
-         Outcome::BadResponse},
+// A session verified or used elsewhere after this login's send is refused before the check.
+static void a_session_moved_elsewhere_is_refused_before_the_check(void**) {
+    CallResult moved = waiting();
+    moved.session->expiresAt = 1800000999;
+    const std::pair<CallResult, std::string> rows[]{
+        {verified(), "VERIFIED before this login checked a code"},
+        {waiting(1), "wrong-code count is 1"},
+        {moved, "expiry moved"},
     };
-    for (const auto& [sent, outcome] : cases) {
-        Harness h;
-        h.client.initiateResults.push_back(sent);
-        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
-        h.reply({kCode});
-        expectOutcome(h.run(), outcome);
-        assert_int_equal(h.conversation.prompts.size(), 0);
-        assert_int_equal(h.client.validatedCodes.size(), 0);
-        assert_int_equal(h.conversation.errors.size(), 0);
+    for (const auto& [status, reason] : rows) {
+        check({reason, [&, &status = status](H& h) {
+                   h.script({verified()}).reply({"000000"}).client.statusResults = {status};
+                   h.client.initiateResults[0].session->expiresAt = 1800000300;
+               }, Outcome::SessionTaken, PAM_AUTH_ERR, 1, 0, 1, kTaken, reason,
+               [](H& h) { expect_str(h.stored().sessionId, kHexId); }});  // WAITING at the API
     }
 }
 
-// ---- call failures, fail_mode, and the login deadline cutting a call
-
+// Every failure of every call, with fail_mode closed and open.
 static void each_call_failure_has_its_outcome(void**) {
     const struct {
         CallStatus status;
         Outcome outcome;
+        int pam;
         std::string told;
-    } cases[]{
-        {CallStatus::Unreachable, Outcome::Unreachable,
-         "The verification service cannot be reached."},
-        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid, ""},
-        {CallStatus::TlsFailed, Outcome::TlsFailed, ""},
-        {CallStatus::RateLimited, Outcome::RateLimited,
+    } rows[]{
+        {CallStatus::Unreachable, Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, kNoService},
+        {CallStatus::CertificateInvalid, Outcome::CertificateInvalid, PAM_AUTHINFO_UNAVAIL, ""},
+        {CallStatus::TlsFailed, Outcome::TlsFailed, PAM_AUTHINFO_UNAVAIL, ""},
+        {CallStatus::RateLimited, Outcome::RateLimited, PAM_AUTHINFO_UNAVAIL,
          "Too many verification requests; try again later."},
-        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected, ""},
-        {CallStatus::RequestRejected, Outcome::ConfigError, ""},
-        {CallStatus::TlsTooOld, Outcome::ConfigError, ""},
-        {CallStatus::InvalidDestination, Outcome::InvalidPhone, ""},
-        {CallStatus::ResendTooSoon, Outcome::ResendTooSoon,
+        {CallStatus::CredentialsRejected, Outcome::CredentialsRejected, PAM_SERVICE_ERR, ""},
+        {CallStatus::RequestRejected, Outcome::ConfigError, PAM_SERVICE_ERR, ""},
+        {CallStatus::TlsTooOld, Outcome::ConfigError, PAM_SERVICE_ERR, ""},
+        {CallStatus::InvalidDestination, Outcome::InvalidPhone, PAM_AUTH_ERR, ""},
+        {CallStatus::ResendTooSoon, Outcome::ResendTooSoon, PAM_AUTH_ERR,
          "A code was sent moments ago; wait a little and try again."},
-        {CallStatus::SessionNotFound, Outcome::SessionExpired, "The code has expired."},
-        {CallStatus::BadResponse, Outcome::BadResponse, ""},
+        {CallStatus::SessionNotFound, Outcome::SessionExpired, PAM_AUTH_ERR,
+         "The code has expired."},
+        {CallStatus::BadResponse, Outcome::BadResponse, PAM_AUTHINFO_UNAVAIL, ""},
         // The user's own slowness is not an outage: fail_mode never relaxes it.
-        {CallStatus::DeadlinePassed, Outcome::LoginTimeout, "The time for the code has run out."},
-        {CallStatus::InternalError, Outcome::InternalError, ""},
+        {CallStatus::DeadlinePassed, Outcome::LoginTimeout, PAM_AUTH_ERR, kTimedOut},
+        {CallStatus::InternalError, Outcome::InternalError, PAM_SERVICE_ERR, ""},
     };
-    enum Call { Initiate, Status, Validate };
-    for (const auto& c : cases) {
-        for (const Call call : {Initiate, Status, Validate}) {
+    for (const auto& c : rows) {
+        for (const std::string call : {"initiate", "status", "validate"}) {
             for (const FailMode mode : {FailMode::Closed, FailMode::Open}) {
-                Harness h;
-                h.logger.debugOn = true;
-                h.config.failMode = mode;
-                const CallResult failed = failure(c.status, 400, "HTTP 400 code 1002");
-                if (call == Initiate) {
-                    h.client.initiateResults.push_back(failed);
-                } else {
-                    h.script({call == Validate ? failed : sessionResult(SessionStatus::Verified)});
-                    if (call == Status)
-                        h.client.statusResults.push_back(failed);
-                }
-                h.reply({kCode});
                 // Only unreachable at a login's first send is relaxed (threat-model rule 7).
                 const bool open = mode == FailMode::Open && c.status == CallStatus::Unreachable;
-                const Outcome expected =
-                    open && call == Initiate ? Outcome::UnreachableFailOpen : c.outcome;
-                expectOutcome(h.run(), expected);
-                assert_int_not_equal(pamCodeFor(expected), PAM_SUCCESS);
-                assert_int_equal(h.client.validatedCodes.size(), call == Validate ? 1 : 0);
-                assert_int_equal(h.conversation.prompts.size(), call == Initiate ? 0 : 1);
-                assert_int_equal(failOpenWarnings(h), expected == Outcome::UnreachableFailOpen);
-                assert_int_equal(h.logger.count(LogLevel::Notice,
-                                                "applies only to a login's "
-                                                "first send"),
-                                 open && call != Initiate);
-                const std::string told = expected == c.outcome ? c.told : "";
-                assert_int_equal(h.conversation.errors.size(), told.empty() ? 0 : 1);
-                if (!told.empty())
-                    expect_str(h.conversation.errors[0], told);
-                const std::string line = onlyOutcomeLine(h, expected);
-                expect_contains(line, "to=+65******67");
-                expect_not_contains(h.logger.all(), "6591234567");
-                expect_not_contains(h.logger.all(), kApiKey);
+                const bool relaxed = open && call == "initiate";
+                check({std::string(outcomeName(c.outcome)) + " at " + call +
+                           (mode == FailMode::Open ? ", fail_mode=open" : ""), [&](H& h) {
+                           h.logger.debugOn = true;
+                           h.config.failMode = mode;
+                           const CallResult failed = failure(c.status, 400, "HTTP 400 code 1002");
+                           if (call == "initiate")
+                               h.client.initiateResults.push_back(failed);
+                           else
+                               h.script({call == "validate" ? failed : verified()});
+                           if (call == "status")
+                               h.client.statusResults.push_back(failed);
+                           h.reply({kCode});
+                       },
+                       relaxed ? Outcome::UnreachableFailOpen : c.outcome,
+                       relaxed ? PAM_IGNORE : c.pam, 1, call == "validate" ? 1u : 0u,
+                       call == "initiate" ? 0u : 1u, relaxed ? "" : c.told, "to=+65******67",
+                       [&](H& h) {
+                           EQ(h.failOpenWarnings(), relaxed);
+                           const char* notice = "applies only to a login's first send";
+                           EQ(h.logger.count(LogLevel::Notice, notice), open && !relaxed);
+                       }});
             }
         }
     }
 }
 
-// Threat-model rule 7: once this login has a code, an outage never lets it through.
-static void fail_mode_open_never_applies_to_a_resend_or_a_resumed_session(void**) {
-    for (const bool resumed : {false, true}) {
-        Harness h;
-        h.config.failMode = FailMode::Open;
-        if (resumed) {
-            h.store.rows[kPhone].session = pendingSession();
-            h.client.validateResults.push_back(failure(CallStatus::Unreachable, 0, "timed out"));
-            h.reply({kCode});
-        } else {
-            h.sends(1);
-            h.client.initiateResults.push_back(failure(CallStatus::Unreachable, 0, "timed out"));
-            h.tickEachPrompt(30);
-            h.reply({"", kCode});
-        }
-        expectOutcome(h.run(), Outcome::Unreachable);
-        assert_int_equal(failOpenWarnings(h), 0);
-    }
-}
-
-static void a_send_is_given_back_only_when_it_never_went_out(void**) {
-    for (const bool wentOut : {false, true}) {
-        Harness h;
-        CallResult failed = failure(CallStatus::Unreachable, wentOut ? 500 : 0);
-        failed.requestSent = wentOut;
-        h.client.initiateResults.push_back(failed);
-        expectOutcome(h.run(), Outcome::Unreachable);
-        assert_int_equal(h.limiter.refunded.size(), wentOut ? 0 : 1);
-        if (!wentOut)
-            assert_true(h.limiter.refunded[0] == h.limiter.asked[0]);
-    }
-}
-
-// ---- logins refused before anything is sent
-
+// Logins refused before anything is sent.
 static void each_refusal_before_a_send_sends_nothing(void**) {
-    using Set = std::function<void(Harness&)>;
-    const auto dirBroken = [](Harness& h) { h.store.broken = true; };
-    const auto limited = [](LimitVerdict verdict) {
-        return [verdict](Harness& h) {
-            h.limiter.allowed = 0;
-            h.limiter.refusal = verdict;
-        };
+    const auto exempt = [](H& h) -> H& { h.config.exemptUsers = {"alice"}; return h; };
+    const auto nobody = [](H& h) -> H& { h.login.userExists = false; return h; };
+    const auto invalid = [](H& h) -> H& { h.login.placeholderPassword = true; return h; };
+    const auto broken = [](H& h) -> H& { h.store.broken = true; return h; };
+    const auto open = [](H& h) -> H& { h.config.failMode = FailMode::Open; return h; };
+    const auto ignore = [](H& h) -> H& {
+        h.config.unenrolled = UnenrolledPolicy::Ignore;
+        return h;
     };
+    const auto none = EnrolmentLookup::Kind::NotEnrolled;
+    const auto bad = EnrolmentLookup::Kind::Unavailable;
     const struct {
         Set set;
         Outcome outcome;
+        int pam;
         std::string reason;  // in the outcome line
         std::string told;    // what the user is told ("" for nothing)
-        std::string logged;  // another line of the log ("" for none)
+        std::string logged;  // an error line of the log besides the outcome ("" for none)
         std::size_t limits;  // sends taken from the limits
-    } cases[]{
-        {[](Harness& h) { h.login.userExists = false; }, Outcome::UserUnknown,
+    } rows[]{
+        {[&](H& h) { nobody(h); }, Outcome::UserUnknown, PAM_USER_UNKNOWN,
          "reason=\"no such user\"", "", "", 0},
-        {[](Harness& h) { h.login.placeholderPassword = true; }, Outcome::InvalidUserPassword,
+        {[&](H& h) { invalid(h); }, Outcome::InvalidUserPassword, PAM_AUTH_ERR,
          "reason=\"sshd marked this login invalid\"", "", "", 0},
         // A user that does not exist, or sshd's placeholder, is never "exempt".
-        {[](Harness& h) {
-             h.login.userExists = false;
-             h.config.exemptUsers = {"alice"};
-         },
-         Outcome::UserUnknown, "no such user", "", "", 0},
-        {[](Harness& h) {
-             h.login.placeholderPassword = true;
-             h.config.exemptUsers = {"alice"};
-         },
-         Outcome::InvalidUserPassword, "invalid", "", "", 0},
-        {[](Harness& h) {
-             h.config.exemptUsers = {"bob", "alice"};
-         },
-         Outcome::Exempt, "reason=\"exempt user\"", "", "", 0},
-        {[](Harness& h) {
+        {[&](H& h) { exempt(nobody(h)); }, Outcome::UserUnknown, PAM_USER_UNKNOWN, "no such user",
+         "", "", 0},
+        {[&](H& h) { exempt(invalid(h)); }, Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid",
+         "", "", 0},
+        {[](H& h) { h.config.exemptUsers = {"bob", "alice"}; }, Outcome::Exempt, PAM_IGNORE,
+         "reason=\"exempt user\"", "", "", 0},
+        {[](H& h) {
              h.config.exemptGroups = {"breakglass"};
              h.login.groups = {"users", "breakglass"};
          },
-         Outcome::Exempt, "reason=\"exempt group\"", "", "", 0},
-        {[](Harness& h) {
-             h.config.onlyGroups = {"admins"};
-             h.login.groups = {"users"};
-         },
-         Outcome::Exempt, "reason=\"not in only_groups\"", "", "", 0},
-        {[](Harness& h) { h.config.trustedNetworks = {*Network::parse("203.0.113.0/24")}; },
-         Outcome::Exempt, "reason=\"trusted network\"", "", "", 0},
-        {[&](Harness& h) {
-             dirBroken(h);
-             h.config.exemptUsers = {"alice"};
-         },
-         Outcome::Exempt, "exempt user", "", "", 0},
-        {[](Harness& h) { h.unenrol(EnrolmentLookup::Kind::NotEnrolled); },
-         Outcome::UnenrolledDenied, "reason=\"no phone number\"", "", "", 0},
-        {[](Harness& h) {
-             h.unenrol(EnrolmentLookup::Kind::NotEnrolled);
-             h.config.unenrolled = UnenrolledPolicy::Ignore;
-         },
-         Outcome::UnenrolledIgnored, "no phone number", "", "", 0},
-        {[](Harness& h) {
-             h.unenrol(EnrolmentLookup::Kind::NotEnrolled,
-                       "/etc/security/pam_verif8.users:3: bad\x1b line");
-         },
-         Outcome::UnenrolledDenied, "reason=\"bad enrolment\"", "",
+         Outcome::Exempt, PAM_IGNORE, "reason=\"exempt group\"", "", "", 0},
+        {[](H& h) { h.config.onlyGroups = {"admins"}; h.login.groups = {"users"}; },
+         Outcome::Exempt, PAM_IGNORE, "reason=\"not in only_groups\"", "", "", 0},
+        {[](H& h) { h.config.trustedNetworks = {*Network::parse("203.0.113.0/24")}; },
+         Outcome::Exempt, PAM_IGNORE, "reason=\"trusted network\"", "", "", 0},
+        {[&](H& h) { exempt(broken(h)); }, Outcome::Exempt, PAM_IGNORE, "exempt user", "", "", 0},
+        {[](H& h) { h.unenrol(none); }, Outcome::UnenrolledDenied, PAM_AUTH_ERR,
+         "reason=\"no phone number\"", "", "", 0},
+        {[&](H& h) { ignore(h.unenrol(none)); }, Outcome::UnenrolledIgnored, PAM_IGNORE,
+         "no phone number", "", "", 0},
+        {[](H& h) { h.unenrol(none, "/etc/security/pam_verif8.users:3: bad\x1b line"); },
+         Outcome::UnenrolledDenied, PAM_AUTH_ERR, "reason=\"bad enrolment\"", "",
          "/etc/security/pam_verif8.users:3: bad? line", 0},
         // A broken file is never "not enrolled", whatever unenrolled says.
-        {[](Harness& h) {
-             h.unenrol(EnrolmentLookup::Kind::Unavailable,
-                       "/etc/security/pam_verif8.users: has mode 0666");
-             h.config.unenrolled = UnenrolledPolicy::Ignore;
-         },
-         Outcome::ConfigError, "reason=\"users file unusable\"", "", "has mode 0666", 0},
-        {[](Harness& h) {
-             h.enrol(enrolment({Channel::Whatsapp, Channel::Sms}));
-         },
-         Outcome::ConfigError, "whatsapp_template is required", "", "whatsapp_template is required",
+        {[&](H& h) { ignore(h.unenrol(bad, "/etc/security/pam_verif8.users: has mode 0666")); },
+         Outcome::ConfigError, PAM_SERVICE_ERR, "reason=\"users file unusable\"", "",
+         "has mode 0666", 0},
+        {[](H& h) { h.enrol({Channel::Whatsapp, Channel::Sms}); }, Outcome::ConfigError,
+         PAM_SERVICE_ERR, "whatsapp_template is required", "", "whatsapp_template is required", 0},
+        {[&](H& h) { broken(h); }, Outcome::ConfigError, PAM_SERVICE_ERR,
+         "reason=\"state_dir unusable; nothing sent\"", "", "state_dir: /state: not a directory",
          0},
-        {dirBroken, Outcome::ConfigError, "reason=\"state_dir unusable; nothing sent\"", "",
-         "state_dir: /state: not a directory", 0},
-        {[&](Harness& h) {
-             dirBroken(h);
-             h.config.failMode = FailMode::Open;
-         },
-         Outcome::ConfigError, "state_dir unusable", "", "", 0},
-        {[](Harness& h) { h.store.busy = true; }, Outcome::StateBusy,
+        {[&](H& h) { open(broken(h)); }, Outcome::ConfigError, PAM_SERVICE_ERR,
+         "state_dir unusable", "", "", 0},
+        {[](H& h) { h.store.busy = true; }, Outcome::StateBusy, PAM_AUTHINFO_UNAVAIL,
          "the session table stayed locked", "", "state_dir: /state/pending.a: locked", 0},
-        {limited(LimitVerdict::Busy), Outcome::StateBusy, "a send counter stayed locked", "", "",
-         1},
-        {[&](Harness& h) {
-             limited(LimitVerdict::Unavailable)(h);
+        {[](H& h) { h.limit(0, LimitVerdict::Busy); }, Outcome::StateBusy, PAM_AUTHINFO_UNAVAIL,
+         "a send counter stayed locked", "", "", 1},
+        {[&](H& h) {
+             ignore(open(h.limit(0, LimitVerdict::Unavailable)));
              h.limiter.problems = {"/var/lib/pam_verif8: must not be writable by group"};
-             h.config.unenrolled = UnenrolledPolicy::Ignore;
-             h.config.failMode = FailMode::Open;
-         },
-         Outcome::ConfigError, "reason=\"send counters unusable\"", "",
+         }, Outcome::ConfigError, PAM_SERVICE_ERR, "reason=\"send counters unusable\"", "",
          "send limits: /var/lib/pam_verif8: must not be writable by group", 1},
-        {limited(LimitVerdict::UserLimit), Outcome::SendLimitReached,
-         "reason=\"user_send_limit reached\"",
-         "Too many codes were sent recently; try again later.", "", 1},
-        {[&](Harness& h) {
-             limited(LimitVerdict::SourceLimit)(h);
-             h.config.failMode = FailMode::Open;
-         },
-         Outcome::SendLimitReached, "reason=\"source_send_limit reached\"",
-         "Too many codes were sent recently; try again later.", "", 1},
-        {[](Harness& h) {
-             h.store.rows[kPhone].holder = Holder{999, 5, 77};
-             h.store.rows[kPhone].untilMs = h.bootNow() + 60000;
-             h.store.rows[kPhone].session = pendingSession(Channel::Sms, kNow - 10, 1, "bob");
-         },
-         Outcome::PhoneBusy,
-         "reason=\"another login (pid 999) is waiting for a code sent to this phone; nothing "
-         "sent\"",
-         "Another login is waiting for a code sent to this phone; finish it, or try again when "
-         "it has ended.",
-         "", 0},
+        {[](H& h) { h.limit(0); }, Outcome::SendLimitReached, PAM_AUTH_ERR,
+         "reason=\"user_send_limit reached\"", kTooMany, "", 1},
+        {[&](H& h) { open(h.limit(0, LimitVerdict::SourceLimit)); }, Outcome::SendLimitReached,
+         PAM_AUTH_ERR, "reason=\"source_send_limit reached\"", kTooMany, "", 1},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        c.set(h);
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        const Outcome outcome = h.run();
-        expectOutcome(outcome, c.outcome);
-        expectNothingSent(h);
-        assert_int_equal(h.limiter.asked.size(), c.limits);
-        const std::string line = onlyOutcomeLine(h, c.outcome);
-        expect_starts_with(line, "outcome=" + std::string(outcomeName(c.outcome)) +
-                                     " user=alice rhost=203.0.113.9 service=sshd ");
-        expect_contains(line, c.reason);
-        expect_not_contains(line, "sends=");
-        if (c.outcome == Outcome::Exempt || c.outcome == Outcome::UserUnknown ||
-            c.outcome == Outcome::InvalidUserPassword)
-            assert_int_equal(h.enrolments.asked.size(), 0);
-        if (h.enrolments.result.kind != EnrolmentLookup::Kind::Found)
-            expect_not_contains(line, "to=");
-        assert_int_equal(h.conversation.errors.size(), c.told.empty() ? 0 : 1);
-        if (!c.told.empty())
-            expect_str(h.conversation.errors[0], c.told);
-        if (!c.logged.empty())
-            assert_int_equal(h.logger.count(LogLevel::Error, c.logged) -
-                                 (line.find(c.logged) != std::string::npos ? 1 : 0),
-                             1);
-        for (const auto& logged : h.logger.lines)
-            assert_false(test::hasControlBytes(logged.second));
-        expectReleased(h);
-        if (c.outcome != Outcome::PhoneBusy)
-            assert_int_equal(h.store.rows.size(), 0);
-        else
-            assert_int_equal(h.store.rows[kPhone].holder->pid, 999);  // still theirs
+    for (const auto& c : rows) {
+        check({c.reason, [&](H& h) {
+                   c.set(h);
+                   h.script({verified()}).reply({kCode});
+               }, c.outcome, c.pam, 0, 0, 0, c.told, c.reason, [&](H& h) {
+                   EQ(h.limiter.asked.size(), c.limits);
+                   const std::string line = h.line();
+                   expect_starts_with(line, "outcome=" + std::string(outcomeName(c.outcome)) +
+                                                " user=alice rhost=203.0.113.9 service=sshd ");
+                   expect_not_contains(line, "sends=");
+                   if (c.outcome == Outcome::Exempt || c.outcome == Outcome::UserUnknown ||
+                       c.outcome == Outcome::InvalidUserPassword)
+                       EQ(h.enrolments.asked.size(), 0);
+                   if (h.enrolments.result.kind != EnrolmentLookup::Kind::Found)
+                       expect_not_contains(line, "to=");
+                   if (!c.logged.empty())
+                       EQ(h.logger.count(LogLevel::Error, c.logged) -
+                              (line.find(c.logged) != std::string::npos), 1);
+                   EQ(h.store.rows.size(), 0);
+               }});
     }
 }
-
-static void members_of_only_groups_and_untrusted_networks_are_asked(void**) {
-    for (const bool groups : {true, false}) {
-        Harness h;
-        if (groups) {
-            h.config.onlyGroups = {"admins"};
-            h.login.groups = {"users", "admins"};
-        } else {
-            h.config.trustedNetworks = {*Network::parse("198.51.100.0/24"),
-                                        *Network::parse("2001:db8::/32")};
-        }
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        expectOutcome(h.run(), Outcome::Verified);
-    }
-}
-
-// ---- the log
-
-static void one_outcome_line_has_every_field(void**) {
-    Harness h;
-    h.script(
-        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
-    h.reply({"111111", kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    const std::string line = onlyOutcomeLine(h, Outcome::Verified);
-    expect_starts_with(line,
-                       "outcome=verified user=alice rhost=203.0.113.9 service=sshd "
-                       "channel=sms to=+65******67 session=a44a91be attempts=2 sends=1 ms=");
-    const std::size_t ms = line.find(" ms=") + 4;
-    assert_true(ms < line.size() && line[ms] >= '0' && line[ms] <= '9');
-}
-
-static void the_log_never_holds_the_code_the_phone_or_the_key(void**) {
-    Harness h;
-    h.logger.debugOn = true;
-    h.script(
-        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
-    h.reply({"  482913 ", kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    const std::string all = h.logger.all();
-    for (const std::string& secret :
-         {kCode, std::string("482913"), std::string("91234567"), kApiKey})
-        expect_not_contains(all, secret);
-}
-
-static void debug_lines_only_when_debug_is_on(void**) {
-    for (const bool debug : {false, true}) {
-        Harness h;
-        h.logger.debugOn = debug;
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        h.run();
-        assert_int_equal(h.logger.count(LogLevel::Debug, "initiate: ok"), debug);
-        assert_int_equal(h.logger.count(LogLevel::Debug, "validate: ok"), debug);
-        onlyOutcomeLine(h, Outcome::Verified);
-    }
-}
-
-// ---- resends
-
-static void a_resend_moves_the_pending_session_on(void**) {
-    Harness h;
-    h.config.resendInterval = 45;
-    h.sends(1);
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId, 1));
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId, 2));
-    h.tickEachPrompt(45);
-    // A resend is not an attempt: three codes may still be typed after it.
-    h.reply({"", "111111", "222222", std::nullopt});
-    expectOutcome(h.run(), Outcome::ConversationFailed);
-    assert_int_equal(h.client.initiates.size(), 2);
-    for (const auto& request : h.client.initiates)
-        assert_true(request.resendingInterval == 45);
-    assert_false(h.client.initiates[1].resetSession);
-    expect_str(h.conversation.prompts.at(1), "Code sent again by SMS to " + kMasked + "." + kAsk);
-    expect_contains(h.conversation.prompts.at(3), "1 attempt left.");
-    expect_str(h.client.validatedSessions.at(0), kOtherId);  // the new session
-    const std::int64_t sentAt = (kNow + 45) * 1000LL;
-    const PendingSession& stored = storedFor(h);
-    expect_str(stored.sessionId, kOtherId);
-    assert_int_equal(stored.sends, 2);
-    assert_int_equal(stored.lastSendMs, sentAt);
-    assert_int_equal(stored.expiresMs, sentAt + 300000);
-    assert_int_equal(stored.apiAttempt, 2);  // every wrong code recorded
-    expect_str(stored.loginStamp, loginStamp(kLoginKey));
-    expect_contains(onlyOutcomeLine(h), " sends=2 ");
-    expectReleased(h);
-}
-
-static void a_channel_switch_is_logged_with_its_channel(void**) {
-    Harness h;
-    h.enrol(enrolment({Channel::Sms, Channel::Voice}));
-    h.sends(1);
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.tickEachPrompt(30);
-    h.reply({"voice", kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_true(h.client.initiates[1].channel == Channel::Voice);
-    expect_str(h.client.initiates[1].destination, kPhone);
-    expect_contains(onlyOutcomeLine(h), " channel=voice ");
-}
-
-static void an_unavailable_limiter_on_a_resend_ends_the_login(void**) {
-    Harness h;
-    h.limiter.allowed = 1;
-    h.limiter.refusal = LimitVerdict::Unavailable;
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.tickEachPrompt(30);
-    h.reply({"", kCode});
-    expectOutcome(h.run(), Outcome::ConfigError);
-    assert_int_equal(h.client.initiates.size(), 1);
-    assert_int_equal(h.client.validatedCodes.size(), 0);
-}
+// clang-format on
 
 static void limiter_problems_are_logged_as_errors(void**) {
-    for (const LimitVerdict verdict :
+    for (const auto verdict :
          {LimitVerdict::Allowed, LimitVerdict::UserLimit, LimitVerdict::Unavailable}) {
-        Harness h;
-        if (verdict != LimitVerdict::Allowed) {
-            h.limiter.allowed = 0;
-            h.limiter.refusal = verdict;
-        }
+        gRow = "verdict " + std::to_string(static_cast<int>(verdict));
+        H h;
+        h.limit(verdict == LimitVerdict::Allowed ? 100 : 0, verdict);
         h.limiter.problems = {"/state/limits/user-0123: damaged\x1b[2J", "second\nproblem"};
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        h.run();
-        assert_int_equal(h.logger.count(LogLevel::Error,
-                                        "send limits: /state/limits/user-0123: "
-                                        "damaged?[2J"),
-                         1);
-        assert_int_equal(h.logger.count(LogLevel::Error, "send limits: second?problem"), 1);
+        h.script({verified()}).reply({kCode}).run();
+        EQ(h.logger.count(LogLevel::Error, "send limits: /state/limits/user-0123: damaged?[2J"), 1);
+        EQ(h.logger.count(LogLevel::Error, "send limits: second?problem"), 1);
     }
-}
-
-static void a_local_login_is_counted_as_local(void**) {
-    Harness h;
-    h.login.rhost.clear();
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_true(h.limiter.asked.at(0) ==
-                std::make_pair(std::string("alice"), std::string("local")));
-}
-
-// ---- the order of calls: the deadline first, the limits before each send, the status before
-// each check
-
-static void each_login_makes_its_calls_in_order(void**) {
-    const struct {
-        std::function<void(Harness&)> set;
-        std::string trace;
-    } cases[]{
-        {[](Harness& h) {
-             h.script(
-                 {sessionResult(SessionStatus::Waiting), sessionResult(SessionStatus::Verified)});
-             h.reply({"111111", kCode});
-         },
-         "deadline limit initiate status validate status validate"},
-        {[](Harness& h) {
-             h.enrol(enrolment({Channel::Sms, Channel::Voice}));
-             h.sends(2);
-             h.script({sessionResult(SessionStatus::Verified)});
-             h.tickEachPrompt(30);
-             h.reply({"", "voice", kCode});
-         },
-         "deadline limit initiate limit initiate limit initiate status validate"},
-        // A resumed session takes nothing from the limits, even when any send would be refused;
-        // a resend after it is counted.
-        {[](Harness& h) {
-             h.limiter.allowed = 0;
-             h.store.rows[kPhone].session = pendingSession();
-             h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
-             h.reply({kCode});
-         },
-         "deadline status validate"},
-        {[](Harness& h) {
-             h.store.rows[kPhone].session = pendingSession();
-             h.sends(1);
-             h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
-             h.tickEachPrompt(30);
-             h.reply({"", kCode});
-         },
-         "deadline limit initiate status validate"},
-    };
-    for (const auto& c : cases) {
-        Harness h;
-        h.config.loginTimeout = 120;
-        c.set(h);
-        expectOutcome(h.run(), Outcome::Verified);
-        expect_str(h.traced(), c.trace);
-        for (const auto& asked : h.limiter.asked)
-            assert_true(asked == std::make_pair(std::string("alice"), std::string("203.0.113.9")));
-        assert_int_equal(h.client.deadlineCalls, 1);
-        assert_true(*h.client.deadline == kSteadyStart + std::chrono::seconds(120));
-    }
-}
-
-// ---- resuming the session an earlier round of this login left waiting
-
-static void a_pending_session_is_resumed_without_a_send(void**) {
-    for (const Channel channel : {Channel::Sms, Channel::Voice}) {
-        Harness h;
-        h.enrol(enrolment({Channel::Sms, Channel::Voice}));
-        h.store.rows[kPhone].session = pendingSession(channel);
-        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
-        h.reply({kCode});
-        expectOutcome(h.run(), Outcome::Verified);
-        assert_int_equal(h.client.initiates.size(), 0);
-        expect_str(h.conversation.prompts.at(0), "Code already sent by " +
-                                                     std::string(channelDisplayName(channel)) +
-                                                     " to " + kMasked + "." + kAsk);
-        expect_str(h.client.validatedSessions.at(0), kHexId);
-        expect_contains(onlyOutcomeLine(h), " session=a44a91be ");
-        assert_int_equal(h.store.rows.count(kPhone), 0);  // verified: nothing left to resume
-    }
-}
-
-static void a_resumed_session_keeps_its_send_count_and_time(void**) {
-    const struct {
-        PendingSession left;
-        std::string notice;
-    } cases[]{
-        {pendingSession(), "Wait 20 more seconds"},  // sent 10 s ago: 20 s more to wait
-        {pendingSession(Channel::Sms, kNow - 60, 3), "No more codes can be sent for this login."},
-    };
-    for (const auto& c : cases) {
-        Harness h;
-        h.store.rows[kPhone].session = c.left;
-        h.reply({"", std::nullopt});
-        h.run();
-        assert_int_equal(h.client.initiates.size(), 0);
-        expect_contains(h.conversation.prompts.at(1), c.notice);
-    }
-}
-
-static void a_session_that_cannot_be_resumed_is_taken_over_with_a_new_code(void**) {
-    // The code ends too soon to be typed (the lease's own tests hold the other cases).
-    Harness h;
-    h.store.rows[kPhone].session = pendingSession(Channel::Sms, kNow - 300 + 15);
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_true(h.client.initiates.at(0).resetSession);
-    expect_str(h.conversation.prompts.at(0), kSmsPrompt);
-}
-
-static void a_session_of_another_number_is_not_this_users(void**) {
-    Harness h;
-    h.store.rows["+6598765432"].session = pendingSession();
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kOtherId));
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kOtherId));
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_false(h.client.initiates.at(0).resetSession);
-    expect_str(h.client.validatedSessions.at(0), kOtherId);
-    expect_str(storedFor(h, "+6598765432").sessionId, kHexId);  // untouched
 }
 
 static void an_unfinished_login_is_resumed_by_its_next_round(void**) {
-    Harness h;
-    h.script({sessionResult(SessionStatus::Waiting, kHexId, 1),
-              sessionResult(SessionStatus::Waiting, kHexId, 2),
-              sessionResult(SessionStatus::Waiting, kHexId, 3)});
-    h.reply({"111111", "222222", "333333"});
-    expectOutcome(h.run(), Outcome::TooManyWrongCodes);
-    expectReleased(h);  // the number is free for the next login
+    H h;
+    h.script({waiting(1), waiting(2), waiting(3)}).reply({"111111", "222222", "333333"});
+    check({"three wrong codes", nothing, Outcome::TooManyWrongCodes, PAM_AUTH_ERR, 1, 3, 3,
+           "Wrong code. No attempts left.", ""},
+          h);
     h.now += 20;
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 3));
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_int_equal(h.client.initiates.size(), 1);
-    assert_int_equal(h.store.rows.size(), 0);
+    h.logger.lines.clear();
+    h.conversation.errors.clear();
+    h.client.validateResults = {verified(3)};
+    check({"the next round", [](H& h) { h.reply({kCode}); }, Outcome::Verified, PAM_SUCCESS, 1, 4,
+           4, "", "", [](H& h) { EQ(h.store.rows.size(), 0); }},
+          h);
 }
-
-// ---- the number's claim: one login at a time, and never a dead one
-
-static void the_claim_of_a_dead_or_timed_out_login_is_taken_over(void**) {
-    for (const bool dead : {true, false}) {
-        Harness h;
-        h.store.rows[kPhone].holder = Holder{999, 5, 77};
-        // Dead: its process ended (killed at the prompt). Timed out: stopped past its time.
-        h.store.rows[kPhone].untilMs = dead ? h.bootNow() + 60000 : h.bootNow() - 1;
-        if (dead)
-            h.store.dead.insert(999);
-        h.store.rows[kPhone].session = pendingSession(Channel::Sms, kNow - 100, 1, "other");
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        expectOutcome(h.run(), Outcome::Verified);
-        assert_true(h.client.initiates.at(0).resetSession);  // a new code, not the dead login's
-        assert_int_equal(h.slept.size(), 0);                 // its last send was 100 s ago
-    }
-}
-
-static void a_login_that_ended_moments_ago_is_waited_out_then_replaced(void**) {
-    // Three wrong codes, 10 s ago, on another connection: the API refuses a send for 20 s more.
-    Harness h;
-    PendingSession left = pendingSession(Channel::Sms, kNow - 10, 1, "another connection");
-    left.apiAttempt = 3;
-    h.store.rows[kPhone].session = left;
-    h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 3));
-    h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 3));
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::Verified);
-    assert_int_equal(h.slept.size(), 1);
-    assert_true(h.slept[0] >= 20000 && h.slept[0] <= 21000);
-    expect_str(h.conversation.infos.at(0),
-               "A code was sent to this phone moments ago; a new one follows in 21 seconds.");
-    assert_int_equal(h.limiter.asked.size(), 1);  // counted once, before the wait
-    assert_int_equal(h.limiter.refunded.size(), 0);
-    assert_true(h.client.initiates.at(0).resetSession);
-    expect_str(h.conversation.prompts.at(0), kSmsPrompt);  // "sent", not "already sent"
-}
-
-static void no_wait_for_a_send_the_limits_or_the_time_left_refuse(void**) {
-    for (const bool limited : {true, false}) {
-        Harness h;
-        if (limited)
-            h.limiter.allowed = 0;
-        else
-            h.config.loginTimeout = 30;  // 20 s of waiting would leave 10 s to type
-        h.store.rows[kPhone].session = pendingSession(Channel::Sms, kNow - 10, 1, "other");
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        expectOutcome(h.run(), limited ? Outcome::SendLimitReached : Outcome::ResendTooSoon);
-        expectNothingSent(h);
-        assert_int_equal(h.slept.size(), 0);
-        assert_int_equal(h.limiter.asked.size(), 1);
-        // Counted before the wait, given back when the wait cannot be made.
-        assert_int_equal(h.limiter.refunded.size(), limited ? 0 : 1);
-        expect_str(h.conversation.errors.at(0),
-                   limited ? "Too many codes were sent recently; try again later."
-                           : "A code was sent to this phone moments ago; try again in 21 "
-                             "seconds.");
-        expectReleased(h);
-        expect_str(storedFor(h).sessionId, kHexId);  // left as it was found
-    }
-}
-
-static void a_state_dir_that_cannot_record_the_session_ends_the_login(void**) {
-    Harness h;
-    h.store.recordProblem = "/state/pending.b: cannot write: No space left on device";
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.reply({kCode});
-    expectOutcome(h.run(), Outcome::ConfigError);
-    assert_int_equal(h.client.initiates.size(), 1);
-    assert_int_equal(h.client.validatedCodes.size(), 0);  // no code is checked against it
-    assert_int_equal(h.conversation.prompts.size(), 0);
-    expect_contains(h.logger.all(), "state_dir: /state/pending.b: cannot write: No space left");
-    expect_contains(onlyOutcomeLine(h), "reason=\"state_dir: the session could not be recorded\"");
-}
-
-// ---- sessions another login, host or application started, resent or checked
-
-static void a_send_answered_with_someone_elses_session_is_refused(void**) {
-    for (const bool resend : {false, true}) {
-        Harness h;
-        if (resend) {
-            h.sends(1);
-            h.tickEachPrompt(30);
-            h.reply({""});
-        }
-        h.client.initiateResults.push_back(sessionResult(SessionStatus::Waiting, kHexId, 2));
-        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified, kHexId, 2));
-        h.reply({kCode});
-        expectOutcome(h.run(), Outcome::SessionTaken);
-        assert_int_equal(h.conversation.prompts.size(), resend ? 1 : 0);
-        assert_int_equal(h.client.validatedCodes.size(), 0);
-        expect_contains(onlyOutcomeLine(h, Outcome::SessionTaken),
-                        resend ? "moved from 0 to 2" : "already had 2 wrong codes");
-        expect_str(h.conversation.errors.at(0),
-                   "The code for this phone was also asked for somewhere else; try again in a "
-                   "minute.");
-        expectReleased(h);
-    }
-}
-
-static void a_session_verified_or_used_elsewhere_is_refused_before_the_check(void**) {
-    CallResult moved = sessionResult(SessionStatus::Waiting);
-    moved.session->expiresAt = 1800000999;
-    const std::pair<CallResult, std::string> cases[]{
-        {sessionResult(SessionStatus::Verified), "VERIFIED before this login checked a code"},
-        {sessionResult(SessionStatus::Waiting, kHexId, 1), "wrong-code count is 1"},
-        {moved, "expiry moved"},
-    };
-    for (const auto& [status, reason] : cases) {
-        Harness h;
-        CallResult sent = sessionResult(SessionStatus::Waiting);
-        sent.session->expiresAt = 1800000300;
-        h.client.initiateResults.push_back(sent);
-        h.client.statusResults.push_back(status);
-        h.client.validateResults.push_back(sessionResult(SessionStatus::Verified));
-        h.reply({"000000"});
-        expectOutcome(h.run(), Outcome::SessionTaken);
-        assert_int_equal(h.client.validatedCodes.size(), 0);  // the code never went out
-        expect_contains(onlyOutcomeLine(h), reason);
-        expect_contains(h.conversation.errors.at(0), "also asked for somewhere else");
-        expect_str(storedFor(h).sessionId, kHexId);  // still WAITING at the API: kept
-        expectReleased(h);
-    }
-}
-
-// ---- the time budget: login_timeout
 
 static void the_deadline_is_on_the_real_steady_clock_by_default(void**) {
-    Harness h;
+    gRow = "the real steady clock";
+    H h;
     h.realSteadyClock = true;
     h.config.loginTimeout = 45;
-    h.script({sessionResult(SessionStatus::Verified)});
-    h.reply({kCode});
+    h.script({verified()}).reply({kCode});
     const auto before = std::chrono::steady_clock::now();
-    expectOutcome(h.run(), Outcome::Verified);
+    CHECK(h.run() == Outcome::Verified);
     const auto after = std::chrono::steady_clock::now();
-    assert_true(*h.client.deadline >= before + std::chrono::seconds(45));
-    assert_true(*h.client.deadline <= after + std::chrono::seconds(45));
+    CHECK(*h.client.deadline >= before + std::chrono::seconds(45));
+    CHECK(*h.client.deadline <= after + std::chrono::seconds(45));
 }
 
 static void a_reply_after_the_deadline_is_a_login_timeout(void**) {
-    using std::chrono::seconds;
+    using std::chrono::milliseconds;
     const struct {
         int timeout;
-        std::chrono::steady_clock::duration late;
+        milliseconds late;
         FailMode mode;
-        Outcome outcome;
-    } cases[]{
-        {90, seconds(90), FailMode::Closed, Outcome::LoginTimeout},
-        {90, seconds(91), FailMode::Closed, Outcome::LoginTimeout},
-        {90, std::chrono::hours(5), FailMode::Closed, Outcome::LoginTimeout},
-        {90, seconds(100), FailMode::Open, Outcome::LoginTimeout},  // slowness is no outage
-        {10, seconds(10), FailMode::Closed, Outcome::LoginTimeout},
-        {90, seconds(90) - std::chrono::milliseconds(1), FailMode::Closed, Outcome::Verified},
-        {600, seconds(599), FailMode::Closed, Outcome::Verified},
+    } rows[]{
+        {90, milliseconds(90000), FailMode::Closed},
+        {90, milliseconds(91000), FailMode::Closed},
+        {90, std::chrono::hours(5), FailMode::Closed},
+        {90, milliseconds(100000), FailMode::Open},  // slowness is no outage
+        {10, milliseconds(10000), FailMode::Closed},
+        {90, milliseconds(89999), FailMode::Closed},
+        {600, milliseconds(599000), FailMode::Closed},
     };
-    for (const auto& c : cases) {
-        Harness h;
-        h.config.loginTimeout = c.timeout;
-        h.config.failMode = c.mode;
-        h.script({sessionResult(SessionStatus::Verified)});
-        h.reply({kCode});
-        h.conversation.onPrompt = [&h, &c](std::size_t) { h.steadyNow += c.late; };
-        expectOutcome(h.run(), c.outcome);
-        const bool late = c.outcome == Outcome::LoginTimeout;
-        assert_int_equal(h.client.validatedCodes.size(), late ? 0 : 1);
-        if (!late)
-            continue;
-        expect_str(h.conversation.errors.at(0), "The time for the code has run out.");
-        const std::string line = onlyOutcomeLine(h, Outcome::LoginTimeout);
-        expect_contains(line, " attempts=1 ");
-        expect_contains(line, "reason=\"login_timeout of " + std::to_string(c.timeout) + " s\"");
-        expect_not_contains(h.logger.all(), "fail_mode=open");
-        assert_int_equal(storedFor(h).sends, 1);  // kept for the next round, released
-        expectReleased(h);
-    }
-}
-
-static void the_deadline_is_checked_after_each_reply(void**) {
-    // Counted from the start of the login, not from the last prompt or send.
-    Harness h;
-    h.script(
-        {sessionResult(SessionStatus::Waiting, kHexId, 1), sessionResult(SessionStatus::Verified)});
-    h.conversation.onPrompt = [&h](std::size_t) { h.steadyNow += std::chrono::seconds(45); };
-    h.reply({"111111", kCode});
-    expectOutcome(h.run(), Outcome::LoginTimeout);
-    assert_int_equal(h.client.validatedCodes.size(), 1);
-    expect_contains(onlyOutcomeLine(h), " attempts=2 ");
-}
-
-static void a_resend_asked_for_after_the_deadline_sends_nothing(void**) {
-    for (const std::string& typed : {std::string(""), std::string("voice")}) {
-        Harness h;
-        h.enrol(enrolment({Channel::Sms, Channel::Voice}));
-        h.script({});
-        h.reply({typed});
-        h.conversation.onPrompt = [&h](std::size_t) {
-            h.now += 60;
-            h.steadyNow += std::chrono::seconds(91);
-        };
-        expectOutcome(h.run(), Outcome::LoginTimeout);
-        assert_int_equal(h.client.initiates.size(), 1);
-        assert_int_equal(h.limiter.asked.size(), 1);
-        expect_str(h.conversation.errors.at(0), "The time for the code has run out.");
+    for (const auto& c : rows) {
+        const bool late = c.late >= std::chrono::seconds(c.timeout);
+        const std::string timeout = "login_timeout of " + std::to_string(c.timeout) + " s";
+        check({timeout + ", reply after " + std::to_string(c.late.count()) + " ms",
+               [&](H& h) {
+                   h.config.loginTimeout = c.timeout;
+                   h.config.failMode = c.mode;
+                   h.script({verified()}).reply({kCode});
+                   h.conversation.onPrompt = [&h, &c](std::size_t) { h.steadyNow += c.late; };
+               },
+               late ? Outcome::LoginTimeout : Outcome::Verified, late ? PAM_AUTH_ERR : PAM_SUCCESS,
+               1, late ? 0u : 1u, 1, late ? kTimedOut : "", late ? " attempts=1 " : "",
+               [&](H& h) {
+                   expect_not_contains(h.logger.all(), "fail_mode=open");
+                   if (late)
+                       expect_contains(h.line(), "reason=\"" + timeout + "\"");
+                   if (late)
+                       EQ(h.stored().sends, 1);  // kept for the next round
+               }});
     }
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(the_right_code_first_time_is_verified),
+        cmocka_unit_test(each_login_ends_as_scripted),
         cmocka_unit_test(the_first_send_goes_by_the_users_first_channel),
         cmocka_unit_test(each_answer_leads_to_its_notice),
-        cmocka_unit_test(the_code_is_checked_trimmed_and_otherwise_as_typed),
         cmocka_unit_test(max_attempts_wasted_answers_end_the_login),
-        cmocka_unit_test(a_host_that_answers_with_the_password_is_named_once),
-        cmocka_unit_test(an_aborted_conversation_is_a_conversation_failure),
         cmocka_unit_test(each_check_answer_has_its_outcome),
-        cmocka_unit_test(a_new_session_that_is_already_final_is_not_prompted_for),
+        cmocka_unit_test(a_session_moved_elsewhere_is_refused_before_the_check),
         cmocka_unit_test(each_call_failure_has_its_outcome),
-        cmocka_unit_test(fail_mode_open_never_applies_to_a_resend_or_a_resumed_session),
-        cmocka_unit_test(a_send_is_given_back_only_when_it_never_went_out),
         cmocka_unit_test(each_refusal_before_a_send_sends_nothing),
-        cmocka_unit_test(members_of_only_groups_and_untrusted_networks_are_asked),
-        cmocka_unit_test(one_outcome_line_has_every_field),
-        cmocka_unit_test(the_log_never_holds_the_code_the_phone_or_the_key),
-        cmocka_unit_test(debug_lines_only_when_debug_is_on),
-        cmocka_unit_test(a_resend_moves_the_pending_session_on),
-        cmocka_unit_test(a_channel_switch_is_logged_with_its_channel),
-        cmocka_unit_test(an_unavailable_limiter_on_a_resend_ends_the_login),
         cmocka_unit_test(limiter_problems_are_logged_as_errors),
-        cmocka_unit_test(a_local_login_is_counted_as_local),
-        cmocka_unit_test(each_login_makes_its_calls_in_order),
-        cmocka_unit_test(a_pending_session_is_resumed_without_a_send),
-        cmocka_unit_test(a_resumed_session_keeps_its_send_count_and_time),
-        cmocka_unit_test(a_session_that_cannot_be_resumed_is_taken_over_with_a_new_code),
-        cmocka_unit_test(a_session_of_another_number_is_not_this_users),
         cmocka_unit_test(an_unfinished_login_is_resumed_by_its_next_round),
-        cmocka_unit_test(the_claim_of_a_dead_or_timed_out_login_is_taken_over),
-        cmocka_unit_test(a_login_that_ended_moments_ago_is_waited_out_then_replaced),
-        cmocka_unit_test(no_wait_for_a_send_the_limits_or_the_time_left_refuse),
-        cmocka_unit_test(a_state_dir_that_cannot_record_the_session_ends_the_login),
-        cmocka_unit_test(a_send_answered_with_someone_elses_session_is_refused),
-        cmocka_unit_test(a_session_verified_or_used_elsewhere_is_refused_before_the_check),
         cmocka_unit_test(the_deadline_is_on_the_real_steady_clock_by_default),
         cmocka_unit_test(a_reply_after_the_deadline_is_a_login_timeout),
-        cmocka_unit_test(the_deadline_is_checked_after_each_reply),
-        cmocka_unit_test(a_resend_asked_for_after_the_deadline_sends_nothing),
     };
     return cmocka_run_group_tests_name("authenticator", tests, nullptr, nullptr);
 }

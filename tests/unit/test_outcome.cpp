@@ -10,10 +10,8 @@
 using namespace verif8;
 
 namespace {
-constexpr LogLevel kInfo = LogLevel::Info;
-constexpr LogLevel kNotice = LogLevel::Notice;
-constexpr LogLevel kWarning = LogLevel::Warning;
-constexpr LogLevel kError = LogLevel::Error;
+constexpr LogLevel kInfo = LogLevel::Info, kNotice = LogLevel::Notice;
+constexpr LogLevel kWarning = LogLevel::Warning, kError = LogLevel::Error;
 
 // What each outcome must be, written out again so that a changed row fails here.
 struct Expected {
@@ -58,7 +56,8 @@ const Expected kExpected[]{
 };
 }  // namespace
 
-static void every_outcome_has_exactly_one_row(void**) {
+// One row per outcome, each with its own log name, and each row holding its facts.
+static void every_outcome_has_one_row_with_its_facts(void**) {
     assert_int_equal(std::size(kExpected), kOutcomeCount);
     std::set<std::string> names;
     for (std::size_t i = 0; i < kOutcomeCount; ++i) {
@@ -70,19 +69,19 @@ static void every_outcome_has_exactly_one_row(void**) {
         assert_true(factsOf(outcome).outcome == outcome);
         names.insert(std::string(outcomeName(outcome)));
     }
-    assert_int_equal(names.size(), kOutcomeCount);  // each its own log name
-}
-
-static void every_row_holds_its_facts(void**) {
+    assert_int_equal(names.size(), kOutcomeCount);
     for (const auto& expected : kExpected) {
         const OutcomeFacts& facts = factsOf(expected.outcome);
         expect_str(facts.name, expected.name);
-        assert_int_equal(facts.pamCode, expected.pamCode);
-        assert_true(facts.level == expected.level);
-        assert_int_equal(facts.keepsSession, expected.keepsSession);
-        assert_int_equal(pamCodeFor(expected.outcome), expected.pamCode);
+        expect_row(facts.pamCode == expected.pamCode, expected.name);
+        expect_row(facts.level == expected.level, expected.name);
+        expect_row(facts.keepsSession == expected.keepsSession, expected.name);
+        expect_row(pamCodeFor(expected.outcome) == expected.pamCode, expected.name);
         expect_str(outcomeName(expected.outcome), expected.name);
     }
+    // An outcome outside the table fails closed.
+    assert_int_equal(pamCodeFor(static_cast<Outcome>(999)), PAM_SERVICE_ERR);
+    expect_str(outcomeName(static_cast<Outcome>(999)), "internal_error");
 }
 
 static void only_verified_succeeds_and_only_the_documented_outcomes_ignore(void**) {
@@ -91,14 +90,9 @@ static void only_verified_succeeds_and_only_the_documented_outcomes_ignore(void*
     const std::set<Outcome> ignored{Outcome::Exempt, Outcome::UnenrolledIgnored,
                                     Outcome::UnreachableFailOpen, Outcome::NotRootIgnored};
     for (const auto& row : outcomeTable()) {
-        assert_int_equal(row.pamCode == PAM_SUCCESS, row.outcome == Outcome::Verified);
-        assert_int_equal(row.pamCode == PAM_IGNORE, ignored.count(row.outcome));
+        expect_row((row.pamCode == PAM_SUCCESS) == (row.outcome == Outcome::Verified), row.name);
+        expect_row((row.pamCode == PAM_IGNORE) == (ignored.count(row.outcome) == 1), row.name);
     }
-}
-
-static void an_outcome_outside_the_table_fails_closed(void**) {
-    assert_int_equal(pamCodeFor(static_cast<Outcome>(999)), PAM_SERVICE_ERR);
-    expect_str(outcomeName(static_cast<Outcome>(999)), "internal_error");
 }
 
 static void the_user_is_told_fixed_words_for_some_outcomes(void**) {
@@ -111,6 +105,7 @@ static void the_user_is_told_fixed_words_for_some_outcomes(void**) {
         expect_str(factsOf(quiet).told, "");
 }
 
+// One format, with user names and hosts sanitized.
 static void the_outcome_line_has_one_format(void**) {
     LoginContext login;
     login.user = "alice";
@@ -124,10 +119,7 @@ static void the_outcome_line_has_one_format(void**) {
                "outcome=verified user=alice as=ALICE rhost=203.0.113.9 service=sshd "
                "channel=voice to=+65******67 session=a44a91be attempts=2 sends=1 ms=17 "
                "reason=\"a reason\"");
-}
-
-static void user_names_and_hosts_are_sanitized_in_the_outcome_line(void**) {
-    LoginContext login;
+    login.typedUser.clear();
     login.user = "eve\n\x1b[31moutcome=verified";
     login.rhost = "198.51.100.7\r\nfake";
     const std::string line = formatOutcomeLine(Outcome::UserUnknown, login, OutcomeDetails{});
@@ -139,13 +131,10 @@ static void user_names_and_hosts_are_sanitized_in_the_outcome_line(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_outcome_has_exactly_one_row),
-        cmocka_unit_test(every_row_holds_its_facts),
+        cmocka_unit_test(every_outcome_has_one_row_with_its_facts),
         cmocka_unit_test(only_verified_succeeds_and_only_the_documented_outcomes_ignore),
-        cmocka_unit_test(an_outcome_outside_the_table_fails_closed),
         cmocka_unit_test(the_user_is_told_fixed_words_for_some_outcomes),
         cmocka_unit_test(the_outcome_line_has_one_format),
-        cmocka_unit_test(user_names_and_hosts_are_sanitized_in_the_outcome_line),
     };
     return cmocka_run_group_tests_name("outcome", tests, nullptr, nullptr);
 }

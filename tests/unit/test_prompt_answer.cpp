@@ -24,21 +24,14 @@ static void each_answer_is_read_as_what_it_asks_for(void**) {
         {"12", AnswerKind::NotACode, std::nullopt},
         {"12345678901", AnswerKind::NotACode, std::nullopt},
         {"12 34", AnswerKind::NotACode, std::nullopt},
-        {"12\xc3\xa9"
-         "34",
-         AnswerKind::NotACode, std::nullopt},
+        {"12\303\25134", AnswerKind::NotACode, std::nullopt},  // "12é34"
         {"%n%s", AnswerKind::NotACode, std::nullopt},
-        {"12\x01"
-         "34",
-         AnswerKind::NotACode, std::nullopt},
+        {"12\00134", AnswerKind::NotACode, std::nullopt},
         {"voicevoicevoicevoice", AnswerKind::NotACode, std::nullopt},
     };
     for (const auto& c : cases) {
         const PromptAnswer read = readPromptAnswer(c.typed, user);
-        if (read.kind != c.kind || read.channel != c.channel) {
-            print_error("\"%s\" read wrongly\n", c.typed.c_str());
-            fail();
-        }
+        expect_row(read.kind == c.kind && read.channel == c.channel, c.typed);
     }
 }
 

@@ -4,7 +4,7 @@
 
 using namespace verif8;
 
-static void the_request_carries_the_configured_settings(void**) {
+static void the_request_carries_the_configured_settings_and_nothing_unset(void**) {
     Config config;
     config.codeLength = 8;
     config.codeValidity = 900;
@@ -31,24 +31,20 @@ static void the_request_carries_the_configured_settings(void**) {
     expect_str(request.smsSource.value_or("?"), "AcmeSMS");
     expect_str(request.callSource.value_or("?"), "+6512345678");
     expect_str(request.whatsappTemplate.value_or("?"), "auth_code_v2");
-}
-
-static void unset_settings_stay_unset_in_the_request(void**) {
-    const InitiateRequest request =
+    // Nothing unset goes in.
+    const InitiateRequest plain =
         buildInitiateRequest(Config{}, "+6591234567", Channel::Sms, false);
-    assert_int_equal(request.codeLength, 6);
-    assert_int_equal(request.codeValidity, 300);
-    assert_true(request.resendingInterval == 30);  // always sent
-    assert_false(request.resetSession);
-    assert_false(request.brand || request.messageTemplate || request.templateKey ||
-                 request.language || request.smsSource || request.callSource ||
-                 request.whatsappTemplate);
+    assert_int_equal(plain.codeLength, 6);
+    assert_int_equal(plain.codeValidity, 300);
+    assert_true(plain.resendingInterval == 30);  // always sent
+    assert_false(plain.resetSession);
+    assert_false(plain.brand || plain.messageTemplate || plain.templateKey || plain.language ||
+                 plain.smsSource || plain.callSource || plain.whatsappTemplate);
 }
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(the_request_carries_the_configured_settings),
-        cmocka_unit_test(unset_settings_stay_unset_in_the_request),
+        cmocka_unit_test(the_request_carries_the_configured_settings_and_nothing_unset),
     };
     return cmocka_run_group_tests_name("request_builder", tests, nullptr, nullptr);
 }
