@@ -86,7 +86,7 @@ std::optional<Outcome> Authenticator::admit(LoginAttempt& attempt) {
 std::optional<Outcome> Authenticator::resolveEnrolment(LoginAttempt& attempt) {
     EnrolmentLookup lookup = enrolments_.find(attempt.login.user);
     for (const auto& problem : lookup.problems)
-        logger_.log(LogLevel::Error, sanitize(problem));
+        logger_.log(LogLevel::Error, sanitize(problem.text));
     switch (lookup.kind) {
         case EnrolmentLookup::Kind::Found:
             attempt.enrolment = std::move(lookup.entry);

@@ -11,7 +11,7 @@ std::optional<Step> CodeSender::take(bool again) {
     const LoginContext& login = attempt_.login;
     const LimitDecision decision = services_.limiter.take(login.user, sendSource(login));
     for (const auto& problem : decision.problems)
-        services_.logger.log(LogLevel::Error, "send limits: " + sanitize(problem));
+        services_.logger.log(LogLevel::Error, "send limits: " + sanitize(problem.text));
     switch (decision.verdict) {
         case LimitVerdict::Allowed:
             return std::nullopt;

@@ -83,13 +83,13 @@ EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Chan
             return;
         auto entry = parseEnrolmentLine(line, defaultChannel);
         if (!entry) {
-            lookup.problems.push_back(source + ":" + std::to_string(number) + ": " +
-                                      entry.problem().text);
+            lookup.problems.emplace_back(source + ":" + std::to_string(number) + ": " +
+                                         entry.problem().text);
             bad = true;
         } else if (foundOn != 0) {
-            lookup.problems.push_back(source + ":" + std::to_string(number) +
-                                      ": user listed again (first on line " +
-                                      std::to_string(foundOn) + ")");
+            lookup.problems.emplace_back(source + ":" + std::to_string(number) +
+                                         ": user listed again (first on line " +
+                                         std::to_string(foundOn) + ")");
             bad = true;
         } else {
             foundOn = number;
@@ -149,7 +149,7 @@ EnrolmentLookup UsersFile::find(const std::string& user) {
     if (!text) {
         EnrolmentLookup lookup;
         lookup.kind = EnrolmentLookup::Kind::Unavailable;
-        lookup.problems.push_back(text.problem().text);
+        lookup.problems.emplace_back(text.problem().text);
         return lookup;
     }
     return findEnrolment(text.value().view(), user, defaultChannel_, path_);

@@ -161,7 +161,7 @@ Result<RunResult> run(int programFd, const std::vector<std::string>& argv, int t
 EnrolmentLookup unavailable(std::string problem) {
     EnrolmentLookup lookup;
     lookup.kind = EnrolmentLookup::Kind::Unavailable;
-    lookup.problems.push_back("phone_command: " + std::move(problem));
+    lookup.problems.emplace_back("phone_command: " + std::move(problem));
     return lookup;
 }
 }  // namespace

@@ -79,12 +79,12 @@ std::optional<Counter> lockCounter(const std::string& path, uid_t owner, int loc
                                    LimitDecision& decision) {
     auto opened = openStateFile(path, owner);
     if (!opened) {
-        decision.problems.push_back(opened.problem().text);
+        decision.problems.emplace_back(opened.problem().text);
         return std::nullopt;
     }
     const Locking locking = lockStateFile(opened.value(), true, path, lockWaitMs);
     if (locking.verdict != LockVerdict::Locked) {
-        decision.problems.push_back(locking.problem->text);
+        decision.problems.emplace_back(locking.problem->text);
         if (locking.verdict == LockVerdict::Busy)
             decision.verdict = LimitVerdict::Busy;
         return std::nullopt;
@@ -95,13 +95,13 @@ std::optional<Counter> lockCounter(const std::string& path, uid_t owner, int loc
 // The window's sends, or, for a file that is not counters, a full window: a damaged counter
 // must never let more sends through.
 std::vector<std::time_t> sendsIn(Counter& counter, const SendLimit& limit, std::time_t now,
-                                 const std::string& what, std::vector<std::string>& problems) {
+                                 const std::string& what, std::vector<Problem>& problems) {
     auto times = counter.read(now - limit.seconds, limit.seconds);
     if (times)
         return *times;
-    problems.push_back(counter.path() + ": " + what +
-                       " send counter is damaged; counted as full for " +
-                       std::to_string(limit.seconds) + " s");
+    problems.emplace_back(counter.path() + ": " + what +
+                          " send counter is damaged; counted as full for " +
+                          std::to_string(limit.seconds) + " s");
     return std::vector<std::time_t>(static_cast<std::size_t>(limit.count), now);
 }
 }  // namespace
@@ -110,9 +110,10 @@ namespace {
 // A decision as the worker (Unstoppable.hpp) hands it back: the verdict, then one problem a line.
 std::string encode(const LimitDecision& decision) {
     std::string text = std::to_string(static_cast<int>(decision.verdict)) + "\n";
-    for (std::string problem : decision.problems) {
-        std::replace(problem.begin(), problem.end(), '\n', ' ');
-        text += problem + "\n";
+    for (const Problem& problem : decision.problems) {
+        std::string line = problem.text;
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        text += line + "\n";
     }
     return text;
 }
@@ -128,7 +129,7 @@ LimitDecision decode(const std::string& text) {
                                    : LimitVerdict::Unavailable;
             first = false;
         } else {
-            decision.problems.emplace_back(line);
+            decision.problems.emplace_back(std::string(line));
         }
     });
     return decision;
@@ -142,7 +143,7 @@ LimitDecision FileSendLimiter::take(const std::string& user, const std::string& 
     if (work.verdict == WorkVerdict::Done)
         return decode(work.reply);
     LimitDecision decision;
-    decision.problems.push_back(stateDir_ + "/limits: " + work.problem->text);
+    decision.problems.emplace_back(stateDir_ + "/limits: " + work.problem->text);
     return decision;
 }
 
@@ -161,7 +162,7 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
     const std::string dir = stateDir_ + "/limits";
     for (const std::string& path : {stateDir_, dir}) {
         if (auto prepared = prepareStateDirectory(path, owner_); !prepared) {
-            decision.problems.push_back(prepared.problem().text);
+            decision.problems.emplace_back(prepared.problem().text);
             return decision;
         }
     }
@@ -189,7 +190,7 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
     }
     // Written back either way: pruned, or rebuilt as full after damage.
     if (!userCounter->write(userSends) || !sourceCounter->write(sourceSends)) {
-        decision.problems.push_back(dir + ": cannot write the send counters");
+        decision.problems.emplace_back(dir + ": cannot write the send counters");
         decision.verdict = LimitVerdict::Unavailable;
     }
     return decision;

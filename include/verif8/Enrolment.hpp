@@ -29,7 +29,7 @@ struct EnrolmentLookup {
     };
     Kind kind = Kind::NotEnrolled;
     std::optional<Enrolment> entry;
-    std::vector<std::string> problems;  // bad lines for this user, or why the file is unusable
+    std::vector<Problem> problems;  // bad lines for this user, or why the file is unusable
 };
 
 // A bad line of the users file, by its number.

@@ -16,7 +16,7 @@ enum class LimitVerdict { Allowed, UserLimit, SourceLimit, Busy, Unavailable };
 
 struct LimitDecision {
     LimitVerdict verdict = LimitVerdict::Unavailable;
-    std::vector<std::string> problems;  // to log: corrupt counters, unusable directory
+    std::vector<Problem> problems;  // to log: corrupt counters, unusable directory
 };
 
 // Every send (the first of a login and each resend) must be taken from both allowances first:

@@ -51,7 +51,7 @@ int lookup(const Options& options) {
 
     const EnrolmentLookup found = enrolmentSourceFor(config)->find(login.user);
     for (const auto& problem : found.problems)
-        fprintf(stderr, "%s\n", sanitize(problem).c_str());
+        fprintf(stderr, "%s\n", sanitize(problem.text).c_str());
     switch (found.kind) {
         case EnrolmentLookup::Kind::Found:
             printf("%s: phone %s, channels %s (the first is used first)\n", user.c_str(),

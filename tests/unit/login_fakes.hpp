@@ -259,7 +259,7 @@ class FakeLimiter : public SendLimiter {
 public:
     int allowed = 100;
     LimitVerdict refusal = LimitVerdict::UserLimit;
-    std::vector<std::string> problems;
+    std::vector<Problem> problems;
     std::vector<std::pair<std::string, std::string>> asked, refunded;
     std::vector<std::string>* trace = nullptr;
 

@@ -51,7 +51,7 @@ struct H {  // one login's fakes and clocks
         enrolments.result = EnrolmentLookup{};
         enrolments.result.kind = kind;
         if (!problem.empty())
-            enrolments.result.problems.push_back(problem);
+            enrolments.result.problems.emplace_back(problem);
         return *this;
     }
     // The common script: initiate gives a WAITING session, then each validate answer in turn.
@@ -781,7 +781,7 @@ static void each_refusal_before_a_send_sends_nothing(void**) {
          "a send counter stayed locked", "", "", 1},
         {[&](H& h) {
              ignore(open(h.limit(0, LimitVerdict::Unavailable)));
-             h.limiter.problems = {"/var/lib/pam_verif8: must not be writable by group"};
+             h.limiter.problems = {Problem("/var/lib/pam_verif8: must not be writable by group")};
          }, Outcome::ConfigError, PAM_SERVICE_ERR, "reason=\"send counters unusable\"", "",
          "send limits: /var/lib/pam_verif8: must not be writable by group", 1},
         {[](H& h) { h.limit(0); }, Outcome::SendLimitReached, PAM_AUTH_ERR,
@@ -819,7 +819,7 @@ static void limiter_problems_are_logged_as_errors(void**) {
         gRow = "verdict " + std::to_string(static_cast<int>(verdict));
         H h;
         h.limit(verdict == LimitVerdict::Allowed ? 100 : 0, verdict);
-        h.limiter.problems = {"/state/limits/user-0123: damaged\x1b[2J", "second\nproblem"};
+        h.limiter.problems = {Problem("/state/limits/user-0123: damaged\x1b[2J"), Problem("second\nproblem")};
         h.script({verified()}).reply({kCode}).run();
         EQ(h.logger.count(LogLevel::Error, "send limits: /state/limits/user-0123: damaged?[2J"), 1);
         EQ(h.logger.count(LogLevel::Error, "send limits: second?problem"), 1);

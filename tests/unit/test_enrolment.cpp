@@ -42,11 +42,11 @@ void expectLookup(const std::string& why, const EnrolmentLookup& lookup,
                  expected.c_str());
     if (lookup.problems.size() != (start.empty() ? 0u : 1u))
         fail_msg("%s: %zu problems, the first '%s'", why.c_str(), lookup.problems.size(),
-                 lookup.problems.empty() ? "" : lookup.problems[0].c_str());
-    if (!start.empty() && (lookup.problems[0].rfind(start, 0) != 0 ||
-                           lookup.problems[0].find(needle) == std::string::npos))
+                 lookup.problems.empty() ? "" : lookup.problems[0].text.c_str());
+    if (!start.empty() && (lookup.problems[0].text.rfind(start, 0) != 0 ||
+                           lookup.problems[0].text.find(needle) == std::string::npos))
         fail_msg("%s: problem '%s' does not start with '%s' and contain '%s'", why.c_str(),
-                 lookup.problems[0].c_str(), start.c_str(), needle.c_str());
+                 lookup.problems[0].text.c_str(), start.c_str(), needle.c_str());
 }
 
 }  // namespace
@@ -184,7 +184,7 @@ static void a_bad_phone_is_not_quoted_in_the_problem(void**) {
     const auto lookup =
         findEnrolment("alice +65912345678901234 sms\n", "alice", Channel::Sms, "users");
     expectLookup("too long", lookup, kNotEnrolled, "users:1: ", "international form");
-    expect_not_contains(lookup.problems[0], "65912345678901234");
+    expect_not_contains(lookup.problems[0].text, "65912345678901234");
 }
 
 // ---- parseEnrolments

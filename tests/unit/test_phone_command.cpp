@@ -33,10 +33,10 @@ std::string readFile(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-std::string joined(const std::vector<std::string>& problems) {
+std::string joined(const std::vector<Problem>& problems) {
     std::string text;
     for (const auto& problem : problems)
-        text += problem + "\n";
+        text += problem.text + "\n";
     return text;
 }
 
@@ -69,7 +69,7 @@ void expectFound(const EnrolmentLookup& lookup, const std::string& row = "") {
 void expectRefused(const EnrolmentLookup& lookup, const std::string& reason,
                    const std::string& row = "") {
     const bool one = lookup.problems.size() == 1;
-    const std::string problem = one ? lookup.problems[0] : joined(lookup.problems);
+    const std::string problem = one ? lookup.problems[0].text : joined(lookup.problems);
     if (lookup.kind != Kind::Unavailable || lookup.entry || !one ||
         problem.rfind("phone_command: ", 0) != 0 || problem.find(reason) == std::string::npos ||
         test::hasControlBytes(problem) || problem.find("912345678901234567") != std::string::npos)

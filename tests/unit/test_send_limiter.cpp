@@ -63,10 +63,10 @@ void expectVerdict(const LimitDecision& decision, LimitVerdict expected,
                    const std::vector<std::string>& parts = {}, const std::string& row = "") {
     std::string problems;
     for (const auto& problem : decision.problems)
-        problems += problem + "\n";
+        problems += problem.text + "\n";
     bool held = decision.verdict == expected && decision.problems.size() == (parts.empty() ? 0 : 1);
     for (const std::string& part : parts)
-        held = held && decision.problems[0].find(part) != std::string::npos;
+        held = held && decision.problems[0].text.find(part) != std::string::npos;
     if (!held)
         fail_msg("%sverdict %d, expected %d with \"%s\"; problems:\n%s", row.c_str(),
                  static_cast<int>(decision.verdict), static_cast<int>(expected),
