@@ -46,6 +46,16 @@ def check(name):
     return run_it
 
 
+def none_of(name, problems, root=False):
+    """A check that passes when problems() finds none (and, with root, runs as root only)."""
+    @check(name)
+    def _():
+        if root:
+            need_root()
+        found = problems()
+        assert not found, found if isinstance(found, str) else f"{sorted(found)}"
+
+
 def report():
     for number, (name, status, text) in enumerate(RESULTS, 1):
         skip = f" # SKIP {text}" if status == "skip" else ""
@@ -219,25 +229,15 @@ def page_checks():
             assert not wide, "\n".join(wide)
 
     for page, names in WANTED_SECTIONS.items():
-        @check(f"{page}: has the sections {', '.join(names)}")
-        def _():
-            found = list(source(page))
-            assert set(names) <= set(found), f"missing: {sorted(set(names) - set(found))}; " \
-                                             f"found: {found}"
-
-        @check(f"{page}: names the project's pages with their right sections")
-        def _():
-            wrong = sorted({f"{name}({number})" for name, number in re.findall(
-                r"\b(pam_verif8\.conf|pam_verif8|verif8ctl)\((\d)\)", render(page, 2000))
-                if SECTION_OF[name] != int(number)})
-            assert not wrong, f"wrong sections: {wrong}"
-
+        none_of(f"{page}: has the sections {', '.join(names)}",
+                lambda: set(names) - set(source(page)))
+        none_of(f"{page}: names the project's pages with their right sections",
+                lambda: {f"{name}({number})" for name, number in re.findall(
+                    r"\b(pam_verif8\.conf|pam_verif8|verif8ctl)\((\d)\)", render(page, 2000))
+                    if SECTION_OF[name] != int(number)})
     refs = ("pam_verif8.conf(5)", "verif8ctl(8)", "pam(8)", "sshd_config(5)", "pam.d(5)")
-
-    @check(f"pam_verif8.8: SEE ALSO names {', '.join(refs)}")
-    def _():
-        see_also = " ".join(rendered("pam_verif8.8").get("SEE ALSO", []))
-        assert all(ref in see_also for ref in refs), f"missing from: {see_also}"
+    none_of(f"pam_verif8.8: SEE ALSO names {', '.join(refs)}", lambda: {
+        ref for ref in refs if ref not in " ".join(rendered("pam_verif8.8").get("SEE ALSO", []))})
 
     @check("man/meson.build installs every page in man/")
     def _():
@@ -259,27 +259,18 @@ def key_checks(setup):
     examples = {key: re.findall(r"Example: ([a-z_]+) = (.+?)(?= Example:|$)", text)
                 for key, text in entries.items()}
 
-    @check("conf/pam_verif8.conf lists keys")
-    def _():
-        assert len(conf) >= 30, f"only {sorted(conf)}"
-
-    @check("every key of conf/pam_verif8.conf has an entry in pam_verif8.conf(5)")
-    def _():
-        twice = sorted({key for key in tagged if tagged.count(key) > 1})
-        assert set(conf) <= set(tagged) and not twice, \
-            f"undocumented: {sorted(set(conf) - set(tagged))}; documented twice: {twice}"
-
-    @check("every key of conf/pam_verif8.conf is in README's key table, and no other")
-    def _():
-        assert set(conf) == set(readme), f"not in README: {sorted(set(conf) - set(readme))}; " \
-                                         f"not in the example: {sorted(set(readme) - set(conf))}"
-
-    @check("every entry of pam_verif8.conf(5) has one Example line, for its own key")
-    def _():
-        bad = {key: found for key, found in examples.items()
-               if len(found) != 1 or found[0][0] != key}
-        missing = sorted(set(tagged) - set(entries))
-        assert not bad and not missing, f"bad examples: {bad}; entries not rendered: {missing}"
+    # (name, its problems): the first is the control for the rest.
+    for name, problems in (
+            ("conf/pam_verif8.conf lists keys", lambda: "" if len(conf) >= 30 else f"{conf}"),
+            ("every key of conf/pam_verif8.conf has an entry in pam_verif8.conf(5)",
+             lambda: {*(set(conf) - set(tagged)), *(k for k in tagged if tagged.count(k) > 1)}),
+            ("every key of conf/pam_verif8.conf is in README's key table, and no other",
+             lambda: set(conf) ^ set(readme)),
+            ("every entry of pam_verif8.conf(5) has one Example line, for its own key",
+             lambda: {*(set(tagged) - set(entries)), *(
+                 f"{key}: {found}" for key, found in examples.items()
+                 if len(found) != 1 or found[0][0] != key)})):
+        none_of(name, problems)
 
     @check("every documented default is the example file's and README's")
     def _():
@@ -365,10 +356,7 @@ def key_checks(setup):
              lambda: accepted - set(conf)),
             ("every key the built program accepts is in README's key table",
              lambda: accepted - set(readme))):
-        @check(name)
-        def _():
-            need_root()
-            assert not missing(), f"missing: {sorted(missing())}"
+        none_of(name, missing, root=True)
 
 
 def refusal_checks(setup):
@@ -436,21 +424,17 @@ def return_value_checks():
                                            f"README only: {sorted(readme_codes - set(codes))}"
         assert len(codes) == len(set(codes)), f"a code listed twice: {codes}"
 
-    @check("pam_verif8.8: each outcome is listed once in RETURN VALUES")
-    def _():
-        assert len(outcomes) >= 10, f"only {outcomes}"
-        assert len(outcomes) == len(set(outcomes)), f"listed twice: {outcomes}"
-
-    @check("pam_verif8.8: every outcome in RETURN VALUES is a name the built program has")
-    def _():
-        binary = Path(TOOL).read_bytes()
-        unknown = [name for name in outcomes if name.encode() + b"\0" not in binary]
-        assert not unknown, f"not in {TOOL}: {unknown}"
-
-    @check("pam_verif8.8: every outcome= that README shows is in RETURN VALUES")
-    def _():
-        named = set(re.findall(r"outcome=([a-z_]+)", README.read_text()))
-        assert named and named <= set(outcomes), f"missing: {sorted(named - set(outcomes))}"
+    binary = Path(TOOL).read_bytes()
+    shown = set(re.findall(r"outcome=([a-z_]+)", README.read_text()))
+    for name, problems in (
+            ("pam_verif8.8: each outcome is listed once in RETURN VALUES",
+             lambda: f"{outcomes}" if len(outcomes) < 10 or len(set(outcomes)) < len(outcomes)
+             else ""),
+            ("pam_verif8.8: every outcome in RETURN VALUES is a name the built program has",
+             lambda: {name for name in outcomes if name.encode() + b"\0" not in binary}),
+            ("pam_verif8.8: every outcome= that README shows is in RETURN VALUES",
+             lambda: (shown - set(outcomes)) if shown else "README shows no outcome=")):
+        none_of(name, problems)
 
     @check("pam_verif8.8: every outcome named in LOGGING is in RETURN VALUES")
     def _():
