@@ -164,13 +164,12 @@ class Verif8ctl(CliCase):
     def test_test_command(self):
         """`test alice` at a terminal: the answers typed, the status, the lines (regexes) shown,
         the request methods sent (None: not checked)."""
-        code = lambda: SANDBOX.deliveries()[-1]["code"]  # noqa: E731
         for overrides, answers, status, shown, methods in (
-                ({}, [code], 0, [r"send \(sms\): ok, HTTP 200, session \w{8} WAITING, attempt 0 "
-                                 r"\(\d+ ms\)",
-                                 r"status: ok, HTTP 200, session \w{8} WAITING, attempt 0",
-                                 r"check: ok, HTTP 200, session \w{8} VERIFIED",
-                                 "result: verified"], ["POST", "GET", "GET"]),
+                ({}, [lambda: SANDBOX.deliveries()[-1]["code"]], 0,
+                 [r"send \(sms\): ok, HTTP 200, session \w{8} WAITING, attempt 0 \(\d+ ms\)",
+                  r"status: ok, HTTP 200, session \w{8} WAITING, attempt 0",
+                  r"check: ok, HTTP 200, session \w{8} VERIFIED", "result: verified"],
+                 ["POST", "GET", "GET"]),
                 ({"max_attempts": "1"}, ["000"], 1, ["result: too_many_wrong_codes"], None),
                 ({"api_key": "wrong-key"}, [], 1,
                  [r"HTTP 401 code 1200: .* \(errorId [0-9a-f-]{36}\)",

@@ -313,8 +313,8 @@ def key_checks(setup):
         def _():
             need_root()
             wrong = [f"{key} = {number}: {'refused' if good else 'accepted'}\n{result.stderr}"
-                     for number, good in ((low, True), (high, True),
-                                           (low - 1, False), (high + 1, False))
+                     for number, good in ((low, True), (high, True), (low - 1, False),
+                                          (high + 1, False))
                      for result, _, problems in [setup.check_config(key, str(number))]
                      if bool(problems) == good]
             assert not wrong, "\n".join(wrong)
