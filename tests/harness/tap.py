@@ -26,11 +26,8 @@ class TapResult(unittest.TestResult):
 
     def __init__(self):
         super().__init__()
-        self.number = 0
-        self.any_failed = False
-        self._problems = []
-        self._skip = None
-        self._start = 0.0
+        self.number, self.any_failed = 0, False
+        self._problems, self._skip, self._start = [], None, 0.0
 
     @staticmethod
     def name_of(test):
@@ -39,9 +36,7 @@ class TapResult(unittest.TestResult):
 
     def startTest(self, test):
         super().startTest(test)
-        self._problems = []
-        self._skip = None
-        self._start = time.monotonic()
+        self._problems, self._skip, self._start = [], None, time.monotonic()
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
@@ -66,7 +61,6 @@ class TapResult(unittest.TestResult):
             self._problems.append(f"interrupted by {self.interrupted}")
         self.number += 1
         name = self.name_of(test)
-        took = time.monotonic() - self._start
         if self._problems:
             self.any_failed = True
             emit(f"not ok {self.number} - {name}")
@@ -77,11 +71,10 @@ class TapResult(unittest.TestResult):
                     diagnostic("\n".join(test.diagnostics()))
                 except Exception as error:  # noqa: BLE001
                     diagnostic(f"(no diagnostics: {error!r})")
-        elif self._skip is not None:
-            emit(f"ok {self.number} - {name} # SKIP {self._skip}")
         else:
-            emit(f"ok {self.number} - {name}")
-        diagnostic(f"{name}: {took:.1f} s")
+            skip = "" if self._skip is None else f" # SKIP {self._skip}"
+            emit(f"ok {self.number} - {name}{skip}")
+        diagnostic(f"{name}: {time.monotonic() - self._start:.1f} s")
 
 
 def run(test_case_classes):
@@ -99,5 +92,4 @@ def run(test_case_classes):
     emit(f"1..{result.number}")
     if result.number == 0:
         diagnostic("no test ran")
-        return False
-    return not result.any_failed
+    return result.number > 0 and not result.any_failed
