@@ -32,8 +32,6 @@ import paramiko  # noqa: E402  (python3-paramiko: run with /usr/bin/python3)
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
-API_SESSIONS = "/api/v2/subaccounts/{sub}/sessions"
-
 # The harness's users plus two enrolled users whose numbers a broken phone_command must not
 # fall back to.
 E2E_USERS = {**harness.DEFAULT_USERS, "erin": (2005, "erin +6591230005 sms"),
@@ -335,13 +333,3 @@ class Client:
         finally:
             self.sock.close()
 
-
-def summarize(record):
-    """A requests.jsonl record as ("POST", path, destination, channel, status) or ("GET", path,
-    codePresent, codeMatched, status); the full path, so that a request to the wrong place shows."""
-    body = record.get("body") or {}
-    if record["method"] == "POST":
-        return ("POST", record["path"], body.get("destination"), body.get("channel"),
-                record["status"])
-    return (record["method"], record["path"], record["codePresent"], record["codeMatched"],
-            record["status"])

@@ -2,6 +2,8 @@
 nss_wrapper world in a temp dir, and writes config files the way the module insists on
 (root-owned, 0600). Nothing here touches the machine's /etc or running services."""
 
+import contextlib
+import functools
 import glob
 import json
 import os
@@ -21,19 +23,14 @@ SANDBOX = ROOT / "tests" / "sandbox" / "verif8-sandbox"  # test_sandbox.py point
 PAM_WRAPPER_LIBS = ("libpam_wrapper.so", "libnss_wrapper.so")
 
 # Users of the test world: name -> (uid, enrolment line or None).
-DEFAULT_USERS = {
-    "alice": (2001, "alice +6591234567 sms,voice"),
-    "bob": (2002, "bob +6598765432 voice"),
-    "carol": (2003, None),
-    "dave": (2004, "dave +6587654321 whatsapp"),
-}
+DEFAULT_USERS = {"alice": (2001, "alice +6591234567 sms,voice"),
+                 "bob": (2002, "bob +6598765432 voice"), "carol": (2003, None),
+                 "dave": (2004, "dave +6587654321 whatsapp")}
 
 
 def _jsonl(path):
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = Path(path).read_text().splitlines() if Path(path).exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 class Sandbox:
@@ -54,8 +51,7 @@ class Sandbox:
 
     def start(self, timeout=30):
         info_path = self.state_dir / "sandbox.json"
-        if info_path.exists():
-            info_path.unlink()
+        info_path.unlink(missing_ok=True)
         self.process = subprocess.Popen(
             ["/usr/bin/python3", str(SANDBOX), "--state-dir", str(self.state_dir), "--port", "0",
              "--api-key", self.api_key, "--subaccount", self.subaccount, *self.extra_args],
@@ -73,32 +69,26 @@ class Sandbox:
         raise RuntimeError("verif8-sandbox did not start in time")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        for number in (signal.SIGTERM, signal.SIGKILL):  # the second after 10 s
+            if self.process and self.process.poll() is None:
+                os.killpg(self.process.pid, number)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=10)
 
     url = property(lambda self: self.info["url"])
     ca_file = property(lambda self: self.info["ca_file"])
     outbox = property(lambda self: self.info["outbox"])
     requests_log = property(lambda self: self.info["requests"])
 
-    def _call(self, method, action, query):
+    def _call(self, method, action, query=""):
         context = ssl.create_default_context(cafile=self.ca_file)
         request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method=method,
                                          data=b"" if method == "POST" else None)
         with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             return json.loads(answer.read() or b"{}")
 
-    def control(self, action, query=""):
-        return self._call("POST", action, query)
-
-    def query(self, action, query=""):
-        """A GET control, e.g. query("sessions"): the sandbox's view, codes included."""
-        return self._call("GET", action, query)
+    control = functools.partialmethod(_call, "POST")  # control(action, query="")
+    query = functools.partialmethod(_call, "GET")  # query("sessions"): the sandbox's own view
 
     def sessions(self):
         return self.query("sessions").get("sessions", [])
@@ -111,18 +101,16 @@ class Sandbox:
 
 
 def system_module(name):
-    """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths)."""
-    # pam.pc names libpam's directory from Linux-PAM 1.5; before (Debian 11) look where
-    # distributions keep them.
-    found = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
-                           text=True)
-    candidates = [f"{found.stdout.strip()}/security"] if found.returncode == 0 else []
-    for pattern in ("/lib/*/security", "/usr/lib/*/security", "/usr/lib64/security",
-                    "/lib64/security", "/usr/lib/security", "/lib/security"):
-        candidates += sorted(glob.glob(pattern))
-    for path in (Path(directory) / name for directory in candidates):
-        if path.exists():
-            return str(path)
+    """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths).
+    pam.pc names libpam's directory from Linux-PAM 1.5; before (Debian 11) look where
+    distributions keep them."""
+    libdir = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                            text=True).stdout.strip()
+    patterns = [f"{libdir}/security"] * bool(libdir) + [
+        "/lib/*/security", "/usr/lib/*/security", "/usr/lib64/security", "/lib64/security",
+        "/usr/lib/security", "/lib/security"]
+    for path in (path for pattern in patterns for path in sorted(glob.glob(f"{pattern}/{name}"))):
+        return path
     raise FileNotFoundError(f"no {name} among the system's PAM modules")
 
 
@@ -152,13 +140,11 @@ class PamWorld:
     def __init__(self, base_dir, users=None, groups=None):
         """groups: extra groups and their members, e.g. {"ops": ["alice"]}; each gets a gid
         from 3001 up, in the order given (users' own groups have gid = uid)."""
-        self.dir = Path(base_dir)
-        self.services = self.dir / "services"
-        self.services.mkdir(parents=True, exist_ok=True)
-        self.users = dict(users or DEFAULT_USERS)
+        self.dir, self.users = Path(base_dir), dict(users or DEFAULT_USERS)
         self.groups = {name: list(members) for name, members in (groups or {}).items()}
+        self.services, self.users_file = self.dir / "services", self.dir / "pam_verif8.users"
         self.passwd, self.group = self.dir / "passwd", self.dir / "group"
-        self.users_file = self.dir / "pam_verif8.users"
+        self.services.mkdir(parents=True, exist_ok=True)
         passwd, group = ["root:x:0:0:root:/root:/bin/sh\n"], ["root:x:0:\n"]
         for name, (uid, _) in self.users.items():
             home = self.dir / "home" / name
@@ -176,11 +162,9 @@ class PamWorld:
 
     def add_account(self, name, uid, gid, home, shell="/usr/sbin/nologin", group=None):
         """A system account (e.g. sshd's privilege-separation user) and, if named, its group."""
-        with open(self.passwd, "a") as handle:
-            handle.write(f"{name}:x:{uid}:{gid}::{home}:{shell}\n")
+        self.passwd.write_text(self.passwd.read_text() + f"{name}:x:{uid}:{gid}::{home}:{shell}\n")
         if group:
-            with open(self.group, "a") as handle:
-                handle.write(f"{group}:x:{gid}:\n")
+            self.group.write_text(self.group.read_text() + f"{group}:x:{gid}:\n")
 
     def write_passdb(self, path, passwords, service):
         """A pam_matrix password file: `user:password:service` lines."""
