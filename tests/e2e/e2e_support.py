@@ -1,19 +1,18 @@
 """End-to-end support (also used by tests/packages): a real /usr/sbin/sshd on 127.0.0.1 around
 the built pam_verif8.so, and a paramiko client that logs in through it.
 
-Each sshd runs under `unshare` in mount and PID namespaces of its own (SSHD_BOOT): a tmpfs /run
-holds /run/sshd and utmp, empty files of the test's cover the machine's wtmp, btmp and lastlog, a
-private /tmp (only the run's work dir bound in) takes pam_wrapper's /tmp/pam.X dirs with it, and
-/dev/log is a socket of the test's own. When sshd, the namespace's first process, dies, the
-kernel kills all left in it, and `--kill-child` ties sshd to `unshare`, the leader of a process
-group of its own: stopping a server is one killpg, and nothing can outlive it. sshd is
-LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()): its PAM stack and users are the
-test's, and nothing here touches the machine's /etc."""
+Each sshd runs in mount and PID namespaces of its own (SSHD_BOOT): a tmpfs /run, empty files over
+the machine's wtmp, btmp and lastlog, a private /tmp and a /dev/log of the test's. When sshd, the
+namespace's first process, dies, the kernel kills all left in it, and `--kill-child` ties sshd to
+`unshare`, a process group leader: stopping a server is one killpg, and nothing outlives it.
+sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()); the machine's /etc is
+never touched."""
 
 import contextlib
 import io
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,15 +112,12 @@ class SshServer:
         """work: the run's temp dir (everything sshd reads must be under it)."""
         self.dir, self.work, self.world = Path(directory), Path(work), world
         self.host_key, self.options = host_key, dict(options)
-        # A short path: sun_path holds 108 bytes.
-        self.syslog_path = self.work / "sock" / f"{next(_numbers)}.log.sock"
+        self.syslog_path = self.work / "sock" / f"{next(_numbers)}.log.sock"  # sun_path: 108 B
         self.services = self.dir / "services"
         self.services.mkdir(parents=True)
         (self.services / "sshd").write_text(pam_stack)
-        (self.services / "other").write_text(
-            f"auth required {harness.system_module('pam_deny.so')}\n")
-        self.syslog_lines, self._stderr, self.process, self.port = [], [], None, None
-        self._syslog = None
+        shutil.copy(world.services / "other", self.services)
+        self.syslog_lines, self._stderr, self.process, self.port, self._syslog = [], [], *[None] * 3
 
     def start(self, timeout=15):
         self._syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # /dev/log inside
@@ -174,21 +170,14 @@ class SshServer:
         return False
 
     def _read_stderr(self):
-        with open(self.dir / "sshd.log", "ab") as log:
-            for line in iter(self.process.stdout.readline, b""):
-                log.write(line)
-                log.flush()
-                self._stderr.append(line.decode(errors="replace"))
+        for line in iter(self.process.stdout.readline, b""):
+            self._stderr.append(line.decode(errors="replace"))
 
     def _read_syslog(self):
         sock = self._syslog
-        with open(self.dir / "syslog.log", "a") as log:
-            while self._syslog is not None:
-                with contextlib.suppress(socket.timeout, OSError):
-                    line = sock.recv(65536).decode(errors="replace").rstrip("\n")
-                    self.syslog_lines.append(line)
-                    log.write(line + "\n")
-                    log.flush()
+        while self._syslog is not None:
+            with contextlib.suppress(OSError):  # socket.timeout included
+                self.syslog_lines.append(sock.recv(65536).decode(errors="replace").rstrip("\n"))
 
     def _kill(self):
         process, self.process = self.process, None
@@ -209,6 +198,8 @@ class SshServer:
             syslog, self._syslog = self._syslog, None
             self._syslog_thread.join(timeout=2)
             syslog.close()
+        (self.dir / "sshd.log").write_text(self.log())  # for VERIF8_KEEP
+        (self.dir / "syslog.log").write_text("".join(line + "\n" for line in self.syslog_lines))
 
     def log(self):
         return "".join(self._stderr)
@@ -319,17 +310,13 @@ class Client:
 
     def run(self, command, timeout=15):
         """(exit status, stdout) of a command in a session of the logged-in user."""
-        channel = self.transport.open_session(timeout=timeout)
-        channel.settimeout(timeout)
-        channel.exec_command(command)
-        output = channel.makefile("rb").read()
-        status = channel.recv_exit_status()
-        channel.close()
-        return status, output.decode(errors="replace")
+        with self.transport.open_session(timeout=timeout) as channel:
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+            output = channel.makefile("rb").read().decode(errors="replace")
+            return channel.recv_exit_status(), output
 
     def close(self):
-        try:
+        with contextlib.closing(self.sock):
             self.transport.close()
-        finally:
-            self.sock.close()
 

@@ -2,12 +2,9 @@
 """End-to-end tests: real /usr/sbin/sshd logins on 127.0.0.1 through the built pam_verif8.so, with
 a paramiko client and verif8-sandbox as the Verify API (sshd and client: e2e_support.py). Prints
 one TAP stream: the scenarios, then the run's own checks that the machine's login records and
-/var/lib/pam_verif8 are as they were and that no process of the run is left.
-
-Most scenarios are rows of a table of Logins: the server's settings, then for each login what the
-user types, whether it logs in (then the session runs `echo ok`), the exact prompts of design.md
-and what the sandbox received (each send's channel and destination, whether each code check
-matched); E2ECase.login() checks all of them, for every row.
+/var/lib/pam_verif8 are as they were and that no process of the run is left. Most scenarios are
+rows of Logins, each checked by E2ECase.login(): what the user types, whether it logs in (then
+the session runs `echo ok`), the exact prompts of design.md, and the sandbox's calls.
 
 usage: run_e2e.py MODULE_SO [NAME_PART...]   (NAME_PARTs pick tests by name, for development)
 environment: VERIF8_KEEP=1 keeps the temp dir (configs, sshd logs, sandbox logs)."""
@@ -60,15 +57,12 @@ class Login(NamedTuple):
     same_connection: bool = False  # on the previous login's connection (sshd's retry)
 
 
-def scenarios(rows):
-    """A class decorator: one test_NAME per row {NAME: (server settings, [Login...], check)},
-    where `check(test, server)` (or None) checks more after the logins. A setting whose value
+def scenarios(name, rows):
+    """An E2ECase class `name` with a test_NAME per row {NAME: (server settings, [Login...],
+    check)}; `check(test, server)`, if given, checks more after the logins. A setting whose value
     is callable is called with the test (for files the test makes)."""
-    def add(cls):
-        for name, row in rows.items():
-            setattr(cls, f"test_{name}", lambda self, row=row: self.run_scenario(*row))
-        return cls
-    return add
+    return type(name, (E2ECase,), {f"test_{name}": lambda self, row=row: self.run_scenario(*row)
+                                   for name, row in rows.items()})
 
 
 # pam_exec hands it the password on stdin (expose_authtok; it may end in a NUL): it accepts the
@@ -93,34 +87,32 @@ class E2ECase(unittest.TestCase):
         Suite.sandbox.control("reset")
         self.marks = len(Suite.sandbox.requests()), len(Suite.sandbox.deliveries())
 
-    def pam_stack(self, first_factor, config):
-        passdb, permit = Suite.world.dir / "passdb", harness.system_module("pam_permit.so")
-        lines = []
+    def server(self, methods="keyboard-interactive", first_factor=None, users_file=None,
+               sshd=None, **settings):
+        """Starts an sshd with a pam_verif8.conf (0600) of `settings` and this test's own
+        state_dir behind `first_factor` (pam_matrix or pam_exec, or none); stopped when the
+        test ends, whatever happens."""
+        number, passdb = len(self.servers) + 1, Suite.world.dir / "passdb"
+        settings.setdefault("state_dir", str(self.state_dir))
+        config = harness.write_secure(self.dir / f"pam_verif8-{number}.conf", harness.config_text(
+            Suite.sandbox, users_file or Suite.world.users_file, **settings))
+        stack = ""
         if first_factor == "matrix":
-            lines = [f"auth requisite {harness.wrapper_module('pam_matrix.so')} passdb={passdb}"]
+            stack = f"auth requisite {harness.wrapper_module('pam_matrix.so')} passdb={passdb}\n"
         elif first_factor == "exec":
             # pam_exec takes the password (sshd's) and leaves it in PAM_AUTHTOK untouched, as
             # pam_unix would; `required`, so that the module runs even after a failure.
             script = harness.write_secure(self.dir / "check-password",
                                           CHECK_PASSWORD.format(passdb=passdb), mode=0o755)
-            lines = [f"auth required {harness.system_module('pam_exec.so')} "
-                     f"expose_authtok quiet {script}"]
-        lines += [f"auth required {Suite.module} conf={config}", f"account required {permit}",
-                  f"session required {permit}"]
-        return "".join(line + "\n" for line in lines)
-
-    def server(self, methods="keyboard-interactive", first_factor=None, users_file=None,
-               sshd=None, **settings):
-        """Starts an sshd with a pam_verif8.conf (0600) of `settings` and this test's own
-        state_dir; stopped when the test ends, whatever happens."""
-        number = len(self.servers) + 1
-        settings.setdefault("state_dir", str(self.state_dir))
-        config = harness.write_secure(self.dir / f"pam_verif8-{number}.conf", harness.config_text(
-            Suite.sandbox, users_file or Suite.world.users_file, **settings))
+            stack = (f"auth required {harness.system_module('pam_exec.so')} expose_authtok "
+                     f"quiet {script}\n")
+        permit = harness.system_module("pam_permit.so")
+        stack += (f"auth required {Suite.module} conf={config}\naccount required {permit}\n"
+                  f"session required {permit}\n")
         options = {"AuthenticationMethods": methods,
                    "AuthorizedKeysFile": str(self.dir / "authorized_keys" / "%u"), **(sshd or {})}
         server = e2e.SshServer(self.dir / f"sshd-{number}", Suite.world, Suite.host_key,
-                               options, self.pam_stack(first_factor, config), Suite.work)
+                               options, stack, Suite.work)
         self.servers.append(server)
         self.addCleanup(server.stop)
         return server.start()
@@ -135,7 +127,7 @@ class E2ECase(unittest.TestCase):
         self.addCleanup(client.close)
         return client
 
-    def run_scenario(self, settings, logins, check):
+    def run_scenario(self, settings, logins, check=None):
         server = self.server(**{key: value(self) if callable(value) else value
                                 for key, value in settings.items()})
         for login in logins:
@@ -148,6 +140,8 @@ class E2ECase(unittest.TestCase):
         phone = row.phone or e2e.PHONES.get(row.user)
         calls_before, sent_before = len(self.calls()), len(self.deliveries(phone))
         if not row.same_connection:
+            if self.client is not None:
+                self.client.close()  # a finished or abandoned login's connection goes
             self.client = self.connect(server, source=row.source)
         answers = e2e.Answers(self, phone, row.steps)
         self.answer_log.append((row.user, answers))
@@ -215,14 +209,11 @@ class E2ECase(unittest.TestCase):
                 ("GET", f"{path}/{session}", True, call, 200) for call in calls]
 
     def diagnostics(self):
-        """Printed by the runner for a failed test."""
+        """Printed by the runner for a failed test (step errors are in the failure itself)."""
         lines = []
         for user, answers in self.answer_log:
-            lines += [f"login as {user}: rounds the client saw:", *(f"  {r!r}" for r in
-                                                                    answers.rounds)]
-            if answers.extra:
-                lines.append(f"  ({answers.extra} prompt(s) beyond the script, answered '?')")
-            lines += ["  step error: " + e.strip().splitlines()[-1] for e in answers.errors]
+            lines += [f"login as {user}: rounds the client saw ({answers.extra} prompt(s) beyond "
+                      "the script, answered '?'):", *(f"  {r!r}" for r in answers.rounds)]
         lines += ["sandbox requests during the test:", *(f"  {c!r}" for c in self.requests())]
         for number, server in enumerate(self.servers, 1):
             module_lines = server.module_lines()
@@ -232,8 +223,6 @@ class E2ECase(unittest.TestCase):
             lines += ["  " + line for line in tail]
         return lines
 
-
-# -- the scenarios -------------------------------------------------------------------------------
 
 ALICE = e2e.PHONES["alice"]
 PASSWORD_PROMPT = "Password: "  # pam_matrix's prompt
@@ -268,11 +257,11 @@ def password_and_code(user, source=None):
                  ["sms", True], source=source)
 
 
-@scenarios({
+S01KeyboardInteractive = scenarios("S01KeyboardInteractive", {
     # The module alone behind keyboard-interactive.
-    "1_right_code": ({}, [Login("alice", [code()], True, [ALICE_SMS], ["sms", True])], None),
+    "1_right_code": ({}, [Login("alice", [code()], True, [ALICE_SMS], ["sms", True])]),
     "2_wrong_then_right": ({}, [Login("alice", [wrong(), code()], True, [ALICE_SMS, WRONG_2],
-                                      ["sms", False, True])], None),
+                                      ["sms", False, True])]),
     # The right code, typed after the session expired: the one status read shows it, so the
     # code is never sent, and the login ends.
     "4_expired_code": ({}, [Login("alice", [after(expire, code())], False, [ALICE_SMS],
@@ -281,76 +270,66 @@ def password_and_code(user, source=None):
                            sum(c[0] == "GET" and not c[2] for c in test.requests()), 1)),
     "5_text_that_is_not_a_code": ({}, [Login("alice", [text("hello world!"), code()], True, [
         ALICE_SMS, prompt("That is not a code: codes are 3 to 10 letters or digits. "
-                          "2 attempts left.")], ["sms", True])], None),
+                          "2 attempts left.")], ["sms", True])]),
     "6_voice_user": ({}, [Login("bob", [code()], True, [
-        prompt(f"Code sent by voice call to {MASK}5432.")], ["call", True])], None),
+        prompt(f"Code sent by voice call to {MASK}5432.")], ["call", True])]),
     # Three wrong codes end the login; sshd's next round on the same connection is told the
     # code was already sent, and that code still works (no new send).
     "7_retry_on_the_same_connection_reuses_the_code": ({}, [THREE_WRONG, Login(
         "alice", [code()], True, [prompt(f"Code already sent by SMS to {MASK}4567.")], [True],
-        same_connection=True)], None),
+        same_connection=True)]),
     # mallory has an enrolment line but no account: only the existence check stops a send.
     "8_invalid_user_sends_nothing": (
         {"users_file": lambda test: test.users_with("mallory +6591119999 sms")},
         [Login("mallory", [code()], False, [], [], phone="+6591119999")],
         lambda test, server: test.assertIn("invalid user mallory", server.log().lower())),
 })
-class S01KeyboardInteractive(E2ECase):
-    pass
 
-
-@scenarios({
+S02ResendAndChannels = scenarios("S02ResendAndChannels", {
     # An empty line asks for the code again: not before resend_interval, at most 3 sends, all
     # in one session.
     "1_resend_too_early_then_again": ({"resend_interval": "10"}, [Login(
         "alice", [text(""), after_interval(10, text("")), code()], True,
-        [ALICE_SMS, WAIT, ALICE_AGAIN], ["sms", "sms", True])], None),
+        [ALICE_SMS, WAIT, ALICE_AGAIN], ["sms", "sms", True])]),
     "2_no_more_than_three_sends": ({"resend_interval": "10"}, [Login(
         "alice", [after_interval(10, text(""))] * 3 + [code()], True,
         [ALICE_SMS, ALICE_AGAIN, ALICE_AGAIN,
          prompt("No more codes can be sent for this login. 2 attempts left.")],
-        ["sms"] * 3 + [True])], None),
+        ["sms"] * 3 + [True])]),
     # A switch obeys the resend limits: too early, it waits (and counts as wrong).
     "3_switch_to_voice": ({"resend_interval": "10"}, [Login(
         "alice", [text("voice"), after_interval(10, text("voice")), code()], True,
         [ALICE_SMS, WAIT, prompt(f"Code sent by voice call to {MASK}4567.")],
-        ["sms", "call", True])], None),
+        ["sms", "call", True])]),
     "4_channel_not_allowed": ({"resend_interval": "10"}, [Login(
         "alice", [text("viber"), code()], True,
         [ALICE_SMS, prompt("Channel viber is not available for you (yours: sms, voice). "
-                           "2 attempts left.")], ["sms", True])], None),
+                           "2 attempts left.")], ["sms", True])]),
 })
-class S02ResendAndChannels(E2ECase):
-    pass
-
 
 MATRIX = {"first_factor": "matrix"}
-
-
-@scenarios({
+S03PasswordThenCode = scenarios("S03PasswordThenCode", {
     # pam_matrix (requisite) then the module, in one PAM stack behind keyboard-interactive.
     "1_wrong_password_sends_nothing": (MATRIX, [Login(
-        "alice", [text("not-the-password")], False, [PASSWORD_PROMPT], [])], None),
+        "alice", [text("not-the-password")], False, [PASSWORD_PROMPT], [])]),
     # Exempt users, groups, only_groups and trusted networks get PAM_IGNORE: the password alone
     # logs in and nothing is sent; others still get a code.
     "2_exempt_user": (dict(MATRIX, exempt_users="bob"),
-                      [password_only("bob"), password_and_code("alice")], None),
+                      [password_only("bob"), password_and_code("alice")]),
     "3_exempt_group": (dict(MATRIX, exempt_groups="ops"),  # ops: bob
-                       [password_only("bob"), password_and_code("alice")], None),
+                       [password_only("bob"), password_and_code("alice")]),
     "4_only_groups": (dict(MATRIX, only_groups="2fa"),  # 2fa: alice
-                      [password_only("bob"), password_and_code("alice")], None),
+                      [password_only("bob"), password_and_code("alice")]),
     "5_trusted_network": (dict(MATRIX, trusted_networks="127.0.0.0/8 ::1/128"),
-                          [password_only("alice"), password_only("bob")], None),
+                          [password_only("alice"), password_only("bob")]),
     # The same client, from 127.0.0.2 (outside 127.0.0.1/32), still to 127.0.0.1.
     "6_untrusted_address_still_gets_a_code": (
         dict(MATRIX, trusted_networks="127.0.0.1/32 ::1/128"),
-        [password_only("alice", "127.0.0.1"), password_and_code("alice", "127.0.0.2")], None),
+        [password_only("alice", "127.0.0.1"), password_and_code("alice", "127.0.0.2")]),
     "7_unenrolled_deny": (dict(MATRIX, unenrolled="deny"), [Login(
-        "carol", [password("carol")], False, [PASSWORD_PROMPT], [])], None),
-    "8_unenrolled_ignore": (dict(MATRIX, unenrolled="ignore"), [password_only("carol")], None),
+        "carol", [password("carol")], False, [PASSWORD_PROMPT], [])]),
+    "8_unenrolled_ignore": (dict(MATRIX, unenrolled="ignore"), [password_only("carol")]),
 })
-class S03PasswordThenCode(E2ECase):
-    pass
 
 
 PHONE_COMMAND = r"""#!/bin/sh
@@ -385,21 +364,20 @@ def given_its_5_s(test, server):
     test.assertLess(test.took, 15, "the command was not stopped after 5 s")
 
 
-@scenarios({
+# phone_command replaces the users file; any failure leaves the user unenrolled.
+S04PhoneCommand = scenarios("S04PhoneCommand", {
     # The number from the command, not the users file's +6591234567.
     "1_good_command": ({"phone_command": phone_command()}, [Login(
         "alice", [code()], True, [prompt(f"Code sent by SMS to {MASK}2222.")], ["sms", True],
-        phone="+6591112222")], None),
-    "2_failing_command": ({"phone_command": phone_command()}, [refused("bob")], None),  # exit 3
-    "3_garbage_output": ({"phone_command": phone_command()}, [refused("erin")], None),
+        phone="+6591112222")]),
+    "2_failing_command": ({"phone_command": phone_command()}, [refused("bob")]),  # exit 3
+    "3_garbage_output": ({"phone_command": phone_command()}, [refused("erin")]),
     "4_timeout": ({"phone_command": phone_command()}, [refused("frank")], given_its_5_s),
     "5_group_writable_command": ({"phone_command": phone_command(mode=0o775)},
-                                 [refused("alice")], None),
+                                 [refused("alice")]),
     "6_command_not_owned_by_root": ({"phone_command": phone_command(owner=2001)},
-                                    [refused("alice")], None),
+                                    [refused("alice")]),
 })
-class S04PhoneCommand(E2ECase):
-    """phone_command replaces the users file; any failure leaves the user unenrolled."""
 
 
 class S05PublicKeyThenCode(E2ECase):
@@ -445,34 +423,27 @@ def hang_up(answers, _prompt):
     return "?"
 
 
-class S07NextConnection(E2ECase):
-    """A login that failed or was abandoned locks nobody out: the next connection gets a
-    prompt and passes with a new code, once resend_interval has passed since the last send
-    (threat-model rule 5)."""
-
-    def next_connection_passes(self, first):
-        server = self.server(resend_interval="10")
-        self.login(server, first)
-        self.client.close()
-        # A new code, perhaps after a notice of the wait (sshd shows it with the prompt, before
-        # it) of at most resend_interval.
-        self.login(server, Login("alice", [code()], True, [re.compile(
-            r"^(A code was sent to this phone moments ago; a new one follows in ([1-9]|1[01]) "
-            r"seconds?\.\n)?" + re.escape(ALICE_SMS) + "$")], ["sms", True]))
-        self.assertLess(self.took, 10 + 15, "the next connection was held up too long")
-        sent = self.deliveries(ALICE)
-        self.assertEqual(len(sent), 2, "one SMS per connection that reached the prompt")
-        self.assertNotEqual(sent[0]["code"], sent[1]["code"], "the second code is a new one")
-
-    def test_1_after_three_wrong_codes(self):
-        self.next_connection_passes(THREE_WRONG)
-
-    def test_2_after_a_connection_closed_at_the_prompt(self):
-        # It reached the prompt (a code sent), then the connection went.
-        self.next_connection_passes(Login("alice", [hang_up], False, [ALICE_SMS], ["sms"]))
+def next_connection_passed(test, server):
+    test.assertLess(test.took, 10 + 15, "the next connection was held up too long")
+    sent = test.deliveries(ALICE)
+    test.assertEqual(len(sent), 2, "one SMS per connection that reached the prompt")
+    test.assertNotEqual(sent[0]["code"], sent[1]["code"], "the second code is a new one")
 
 
-# -- the runner ----------------------------------------------------------------------------------
+# A login that failed or was abandoned locks nobody out: the next connection gets a prompt and
+# passes with a new code, perhaps after a notice of the wait (sshd shows it with the prompt) of at
+# most resend_interval since the last send (threat-model rule 5).
+NEXT = Login("alice", [code()], True, [re.compile(
+    r"^(A code was sent to this phone moments ago; a new one follows in ([1-9]|1[01]) "
+    r"seconds?\.\n)?" + re.escape(ALICE_SMS) + "$")], ["sms", True])
+S07NextConnection = scenarios("S07NextConnection", {
+    "1_after_three_wrong_codes": ({"resend_interval": "10"}, [THREE_WRONG, NEXT],
+                                  next_connection_passed),
+    # It reached the prompt (a code sent), then the connection went.
+    "2_after_a_connection_closed_at_the_prompt": ({"resend_interval": "10"}, [Login(
+        "alice", [hang_up], False, [ALICE_SMS], ["sms"]), NEXT], next_connection_passed),
+})
+
 
 MACHINE_FILES = ("/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/var/lib/pam_verif8")
 
