@@ -32,10 +32,8 @@ from tap import TapResult, diagnostic, emit  # noqa: E402
 
 
 class Suite:
-    """What all tests share, built once by prepare(): the module (a copy in the work dir), the
-    PamWorld, the Sandbox, the run's work dir, sshd's host key, the paramiko key that publickey
-    scenarios authorise and its authorized_keys line, and a key nobody authorised."""
-
+    """What all tests share, built once by prepare() (user_key: the key publickey scenarios
+    authorise, user_key_line its authorized_keys line, other_key one nobody authorised)."""
     module = world = sandbox = work = host_key = user_key = user_key_line = other_key = None
 
 
@@ -173,10 +171,13 @@ class E2ECase(unittest.TestCase):
     def requests(self):
         """This test's sandbox requests as ("POST", path, destination, channel, status) or
         ("GET", path, code present, code matched, status); full paths, so a wrong one shows."""
-        return [(r["method"], r["path"], *([(r.get("body") or {}).get(key) for key in (
-            "destination", "channel")] if r["method"] == "POST" else [
-            r["codePresent"], r["codeMatched"]]), r["status"])
-            for r in Suite.sandbox.requests()[self.marks[0]:]]
+        found = []
+        for r in Suite.sandbox.requests()[self.marks[0]:]:
+            body = r.get("body") or {}
+            facts = (body.get("destination"), body.get("channel")) if r["method"] == "POST" else \
+                (r["codePresent"], r["codeMatched"])
+            found.append((r["method"], r["path"], *facts, r["status"]))
+        return found
 
     def deliveries(self, destination=None):
         return [d for d in Suite.sandbox.deliveries()[self.marks[1]:]
@@ -469,11 +470,10 @@ def machine_state():
 
 def check(result, name, problems):
     """One of the run's own checks, as a TAP line: it passes without problems."""
-    result.number += 1
-    result.any_failed |= bool(problems)
+    result.number, result.any_failed = result.number + 1, result.any_failed or bool(problems)
     emit(f"{'not ok' if problems else 'ok'} {result.number} - {name}")
-    for problem in problems:
-        diagnostic(problem)
+    if problems:
+        diagnostic("\n".join(problems))
 
 
 def on_signal(number, _frame):
@@ -486,8 +486,8 @@ def on_signal(number, _frame):
 def prepare(work, module):
     """The suite's world, keys, sandbox and copy of the module, in `work` (see Suite); False
     when the sandbox did not start (TAP's Bail out!)."""
+    (work / "tests").mkdir()
     for directory in (work, work / "tests"):  # see E2ECase.setUp
-        directory.mkdir(exist_ok=True)
         os.chmod(directory, 0o711)
     (work / "sock").mkdir(mode=0o700)
     Suite.work = work

@@ -1,13 +1,10 @@
 #!/usr/bin/python3
 """One full login (the right code) through the built module under valgrind's memcheck: pamtester
-on a pseudo-terminal, under pam_wrapper and nss_wrapper, against verif8-sandbox, as the demo runs
-it. Passes only if the login was verified, memcheck found no error, and nothing was definitely
-lost. Prints TAP.
-
-The module's own leaks are checked here, in one place: the ASan stage loads the module into
-pamtester too, but this run sees every allocation the module makes through libpam, libcurl and
-OpenSSL with nothing of ours preloaded but the wrappers. Suppressions, if ever needed, go in
-valgrind.supp beside this file, each with the reason; none may name pam_verif8.so.
+on a pseudo-terminal, under pam_wrapper and nss_wrapper, against verif8-sandbox. Passes only if
+the login was verified, memcheck found no error, and nothing was definitely lost. Prints TAP.
+The module's leaks are checked here, where every allocation it makes through libpam, libcurl and
+OpenSSL is seen with nothing of ours preloaded but the wrappers. Suppressions, if ever needed, go
+in valgrind.supp beside this file, each with the reason; none may name pam_verif8.so.
 
 usage: valgrind_login.py MODULE_SO"""
 
