@@ -31,17 +31,15 @@ def sandbox_console_text(path):
 
 def requests_text(path):
     """requests.jsonl with each record's arrival time removed (a float full of digits)."""
-    records = []
-    for line in filter(str.strip, _lines(path)):
+    def without_time(line):
         try:
             record = json.loads(line)
         except ValueError:
-            records.append(line)
-            continue
+            return line
         if isinstance(record, dict):
             record.pop("time", None)
-        records.append(json.dumps(record, ensure_ascii=False))
-    return "\n".join(records)
+        return json.dumps(record, ensure_ascii=False)
+    return "\n".join(map(without_time, filter(str.strip, _lines(path))))
 
 
 def pam_log_text(text):
@@ -65,8 +63,8 @@ def find_leaks(texts, codes=(), secrets=()):
             for what, value in hits:
                 masked = value[:2] + "*" * max(0, len(value) - 2)
                 shown = line.replace(value, masked)
-                shown = shown[:240] + "..." if len(shown) > 240 else shown
-                findings.append(f"{name}:{number}: {what} ({masked}): {shown}")
+                findings.append(f"{name}:{number}: {what} ({masked}): {shown[:240]}"
+                                + ("..." if len(shown) > 240 else ""))
     return findings
 
 
