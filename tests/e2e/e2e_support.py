@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections import namedtuple
 from pathlib import Path
 
@@ -43,7 +42,8 @@ PHONES = {name: line.split()[1] for name, (_, line) in E2E_USERS.items() if line
 # $4 the run's work dir. /tmp must go with the namespace: a SIGKILLed process leaves its
 # /tmp/pam.X with a PID of this namespace in it, which no pam_wrapper outside can tell is stale.
 # /dev is rebuilt from the machine's nodes so that /dev/log can be ours. The wrappers are
-# preloaded into sshd only, not into sh, mount and unshare.
+# preloaded into sshd only. sshd's stderr goes through a pipe (cat), not straight to a file: its
+# pre-auth sandbox runs with RLIMIT_FSIZE 0, and any write of its to a file kills it.
 SSHD_BOOT = r"""
 set -e
 mount -t tmpfs -o mode=0755,size=16m verif8-e2e-run /run
@@ -67,8 +67,7 @@ ln -s /proc/self/fd /dev/fd
 for n in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"; done
 : > /dev/log
 mount --bind "$3" /dev/log
-export LD_PRELOAD="$E2E_LD_PRELOAD"
-exec /usr/sbin/sshd -D -e -f "$1"
+LD_PRELOAD="$E2E_LD_PRELOAD" /usr/sbin/sshd -D -e -f "$1" 2>&1 | cat
 """
 
 # The sshd_config of every server, before the test's own options.
@@ -117,7 +116,7 @@ class SshServer:
         self.services.mkdir(parents=True)
         (self.services / "sshd").write_text(pam_stack)
         shutil.copy(world.services / "other", self.services)
-        self.syslog_lines, self._stderr, self.process, self.port, self._syslog = [], [], *[None] * 3
+        self.syslog_lines, self.process, self.port, self._syslog = [], None, None, None
 
     def start(self, timeout=15):
         self._syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # /dev/log inside
@@ -137,18 +136,14 @@ class SshServer:
             env.pop("PAM_WRAPPER_KEEP_DIR", None)
             # sshd's own processes: warnings and errors.
             env.update(PAM_WRAPPER_DEBUGLEVEL="1", E2E_LD_PRELOAD=env.pop("LD_PRELOAD"))
-            self._stderr = []
-            # stderr through a pipe, not straight to a file: sshd's pre-auth sandbox runs with
-            # RLIMIT_FSIZE 0, and any write of its to a file (pam_wrapper traces) kills it.
-            self.process = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
-                 "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
-                 str(self.dir), str(self.syslog_path), str(self.work)],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True)
+            with open(self.dir / "sshd.log", "w") as log:
+                self.process = subprocess.Popen(
+                    ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                     "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
+                     str(self.dir), str(self.syslog_path), str(self.work)],
+                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
             _live.add(self)
-            self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-            self._reader.start()
             if self._listening(timeout):
                 return self
             self._kill()
@@ -162,16 +157,12 @@ class SshServer:
         marker = f"Server listening on 127.0.0.1 port {self.port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(marker in line for line in list(self._stderr)):
+            if marker in self.log():
                 return True
             if self.process.poll() is not None:
                 return False
             time.sleep(0.02)
         return False
-
-    def _read_stderr(self):
-        for line in iter(self.process.stdout.readline, b""):
-            self._stderr.append(line.decode(errors="replace"))
 
     def _read_syslog(self):
         sock = self._syslog
@@ -187,8 +178,6 @@ class SshServer:
                     with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                         os.killpg(process.pid, number)
                         process.wait(timeout=5)
-            self._reader.join(timeout=5)
-            process.stdout.close()
 
     def stop(self):
         self._kill()
@@ -198,11 +187,11 @@ class SshServer:
             syslog, self._syslog = self._syslog, None
             self._syslog_thread.join(timeout=2)
             syslog.close()
-        (self.dir / "sshd.log").write_text(self.log())  # for VERIF8_KEEP
         (self.dir / "syslog.log").write_text("".join(line + "\n" for line in self.syslog_lines))
 
     def log(self):
-        return "".join(self._stderr)
+        path = self.dir / "sshd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def module_lines(self):
         """What PAM logged: pam_syslog lines of LOG_ERR and above, which pam_wrapper prints on
@@ -215,65 +204,6 @@ class SshServer:
 
 # One keyboard-interactive info request as the client saw it; prompts: [(text, echo)].
 Round = namedtuple("Round", "title instructions prompts")
-
-
-class Answers:
-    """A keyboard-interactive handler that answers prompts one step at a time: a step is a
-    function (answers, prompt_text) -> reply, answers.test being the running test and
-    answers.phone the login's phone. Prompts beyond the script get "?" (not a code, never sent)
-    so that an unexpected prompt ends the login instead of hanging it."""
-
-    def __init__(self, test, phone, steps):
-        self.test, self.phone, self.steps = test, phone, list(steps)
-        self.rounds, self.errors, self.extra = [], [], 0
-
-    def __call__(self, title, instructions, prompt_list):
-        self.rounds.append(Round(title, instructions, list(prompt_list)))
-        replies = []
-        for text, _echo in prompt_list:
-            if not self.steps:
-                self.extra += 1
-                replies.append("?")
-                continue
-            try:
-                replies.append(self.steps.pop(0)(self, text))
-            except Exception:  # noqa: BLE001 - reported by the test, not by paramiko's thread
-                self.errors.append(traceback.format_exc())
-                replies.append("?")
-        return replies
-
-    prompts = property(lambda self: [text for r in self.rounds for text, _ in r.prompts])
-    echoes = property(lambda self: [echo for r in self.rounds for _, echo in r.prompts])
-
-
-def text(reply):
-    return lambda answers, prompt: reply
-
-
-def code():
-    """The latest code the sandbox delivered to the login's phone during this test."""
-    return lambda answers, prompt: answers.test.last_delivery(answers.phone)["code"]
-
-
-def wrong():
-    """A well-formed code that is not the delivered one."""
-    return lambda answers, prompt: "".join(str((int(c) + 1) % 10) if c.isdigit() else "0"
-                                           for c in code()(answers, prompt))
-
-
-def after(action, then):
-    """Runs action(answers) (e.g. expire the session), then answers with `then`."""
-    def step(answers, prompt):
-        action(answers)
-        return then(answers, prompt)
-    return step
-
-
-def after_interval(seconds, then):
-    """Waits until `seconds` have passed since the latest send to the login's phone (a real
-    interval the module measures itself), then answers with `then`."""
-    return after(lambda answers: time.sleep(max(0.0, answers.test.last_delivery(answers.phone)[
-        "time"] + seconds + 0.6 - time.time())), then)
 
 
 class Client:

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import unittest
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import e2e_support as e2e  # noqa: E402
-from e2e_support import after, after_interval, code, harness, text, wrong  # noqa: E402
+from e2e_support import harness  # noqa: E402
 from tap import TapResult, diagnostic, emit  # noqa: E402
 
 
@@ -141,24 +142,37 @@ class E2ECase(unittest.TestCase):
             if self.client is not None:
                 self.client.close()  # a finished or abandoned login's connection goes
             self.client = self.connect(server, source=row.source)
-        answers = e2e.Answers(self, phone, row.steps)
-        self.answer_log.append((row.user, answers))
+        rounds, errors, steps = [], [], list(row.steps)
+        self.answer_log.append((row.user, rounds))
+
+        def answer(title, instructions, prompts):
+            """Answers each prompt with the row's next step: a text, or a function (test, phone)
+            -> text. A prompt beyond them gets "?" (not a code, never sent), so that an
+            unexpected prompt ends the login instead of hanging it."""
+            rounds.append(e2e.Round(title, instructions, list(prompts)))
+            replies = [steps.pop(0) if steps else "?" for _ in prompts]
+            try:
+                return [step if isinstance(step, str) else step(self, phone) for step in replies]
+            except Exception:  # noqa: BLE001 - reported by the test, not by paramiko's thread
+                errors.append(traceback.format_exc())
+                return ["?"] * len(prompts)
         started = time.monotonic()
-        ok = self.client.kbdint(row.user, answers)
+        ok = self.client.kbdint(row.user, answer)
         self.took = time.monotonic() - started
-        self.assertEqual(answers.errors, [], "a scripted answer could not be made")
+        self.assertEqual(errors, [], "a scripted answer could not be made")
         self.assertEqual(ok, row.ok, f"{row.user}: logged in?")
-        self.assertEqual(len(answers.prompts), len(row.prompts), answers.prompts)
-        for seen, expected in zip(answers.prompts, row.prompts):
+        prompts = [prompt for r in rounds for prompt, _ in r.prompts]
+        self.assertEqual(len(prompts), len(row.prompts), prompts)
+        for seen, expected in zip(prompts, row.prompts):
             if isinstance(expected, re.Pattern):
                 self.assertRegex(seen, expected)
             else:
                 self.assertEqual(seen, expected)
-        self.assertNotIn(True, answers.echoes, "a prompt echoes")
+        self.assertNotIn(True, [echo for r in rounds for _, echo in r.prompts], "a prompt echoes")
         # Notices travel in the prompt's own text: a request with prompts has no other text.
-        self.assertEqual([r.title + r.instructions for r in answers.rounds if r.prompts],
-                         [""] * len([r for r in answers.rounds if r.prompts]))
-        self.assertEqual([r.title + r.instructions for r in answers.rounds
+        self.assertEqual([r.title + r.instructions for r in rounds if r.prompts],
+                         [""] * len([r for r in rounds if r.prompts]))
+        self.assertEqual([r.title + r.instructions for r in rounds
                           if not r.prompts and (r.title or r.instructions)], row.messages)
         sent = self.deliveries(phone)[sent_before:]
         self.assertEqual(len(sent), sum(isinstance(call, str) for call in row.calls),
@@ -212,9 +226,8 @@ class E2ECase(unittest.TestCase):
     def diagnostics(self):
         """Printed by the runner for a failed test (step errors are in the failure itself)."""
         lines = []
-        for user, answers in self.answer_log:
-            lines += [f"login as {user}: rounds the client saw ({answers.extra} prompt(s) beyond "
-                      "the script, answered '?'):", *(f"  {r!r}" for r in answers.rounds)]
+        for user, rounds in self.answer_log:
+            lines += [f"login as {user}: rounds the client saw:", *(f"  {r!r}" for r in rounds)]
         lines += ["sandbox requests during the test:", *(f"  {c!r}" for c in self.requests())]
         for number, server in enumerate(self.servers, 1):
             module_lines = server.module_lines()
@@ -223,6 +236,35 @@ class E2ECase(unittest.TestCase):
             tail = module_lines[-12:] or ["sshd log tail:", *server.log().splitlines()[-12:]]
             lines += ["  " + line for line in tail]
         return lines
+
+
+def code(test, phone):
+    """The latest code the sandbox delivered to the login's phone during this test."""
+    return test.last_delivery(phone)["code"]
+
+
+def wrong(test, phone):
+    """A well-formed code that is not the delivered one."""
+    return "".join(str((int(c) + 1) % 10) if c.isdigit() else "0" for c in code(test, phone))
+
+
+def after(action, then):
+    """A step that runs action(test, phone) (e.g. expire the session), then answers `then`."""
+    def step(test, phone):
+        action(test, phone)
+        return then if isinstance(then, str) else then(test, phone)
+    return step
+
+
+def after_interval(seconds, then):
+    """Waits until `seconds` have passed since the latest send to the login's phone (a real
+    interval the module measures itself), then answers with `then`."""
+    return after(lambda test, phone: time.sleep(max(0.0, test.last_delivery(phone)["time"]
+                                                     + seconds + 0.6 - time.time())), then)
+
+
+def expire(_test, _phone):
+    Suite.sandbox.control("expire")
 
 
 ALICE = e2e.PHONES["alice"]
@@ -235,16 +277,12 @@ WRONG_2, WRONG_1 = prompt("Wrong code. 2 attempts left."), prompt("Wrong code. 1
 # An empty line or a channel switch before resend_interval (10 s): a wait, counted as wrong.
 WAIT = re.compile(r"^Wait ([1-9]|10) more seconds before asking for a new code\. "
                   r"2 attempts left\.\nVerification code: $")
-THREE_WRONG = Login("alice", [wrong(), wrong(), wrong()], False, [ALICE_SMS, WRONG_2, WRONG_1],
+THREE_WRONG = Login("alice", [wrong, wrong, wrong], False, [ALICE_SMS, WRONG_2, WRONG_1],
                     ["sms", False, False, False], ["Wrong code. No attempts left.\n"])
 
 
-def expire(_answers):
-    Suite.sandbox.control("expire")
-
-
 def password(user):
-    return text(e2e.PASSWORDS[user])
+    return e2e.PASSWORDS[user]
 
 
 def password_only(user, source=None):
@@ -254,35 +292,35 @@ def password_only(user, source=None):
 
 def password_and_code(user, source=None):
     """alice's password, then her code by SMS."""
-    return Login(user, [password(user), code()], True, [PASSWORD_PROMPT, ALICE_SMS],
+    return Login(user, [password(user), code], True, [PASSWORD_PROMPT, ALICE_SMS],
                  ["sms", True], source=source)
 
 
 S01KeyboardInteractive = scenarios("S01KeyboardInteractive", {
     # The module alone behind keyboard-interactive.
-    "1_right_code": ({}, [Login("alice", [code()], True, [ALICE_SMS], ["sms", True])]),
-    "2_wrong_then_right": ({}, [Login("alice", [wrong(), code()], True, [ALICE_SMS, WRONG_2],
+    "1_right_code": ({}, [Login("alice", [code], True, [ALICE_SMS], ["sms", True])]),
+    "2_wrong_then_right": ({}, [Login("alice", [wrong, code], True, [ALICE_SMS, WRONG_2],
                                       ["sms", False, True])]),
     # The right code, typed after the session expired: the one status read shows it, so the
     # code is never sent, and the login ends.
-    "4_expired_code": ({}, [Login("alice", [after(expire, code())], False, [ALICE_SMS],
+    "4_expired_code": ({}, [Login("alice", [after(expire, code)], False, [ALICE_SMS],
                                   ["sms"], ["The code has expired.\n"])],
                        lambda test, server: test.assertEqual(
                            sum(c[0] == "GET" and not c[2] for c in test.requests()), 1)),
-    "5_text_that_is_not_a_code": ({}, [Login("alice", [text("hello world!"), code()], True, [
+    "5_text_that_is_not_a_code": ({}, [Login("alice", ["hello world!", code], True, [
         ALICE_SMS, prompt("That is not a code: codes are 3 to 10 letters or digits. "
                           "2 attempts left.")], ["sms", True])]),
-    "6_voice_user": ({}, [Login("bob", [code()], True, [
+    "6_voice_user": ({}, [Login("bob", [code], True, [
         prompt(f"Code sent by voice call to {MASK}5432.")], ["call", True])]),
     # Three wrong codes end the login; sshd's next round on the same connection is told the
     # code was already sent, and that code still works (no new send).
     "7_retry_on_the_same_connection_reuses_the_code": ({}, [THREE_WRONG, Login(
-        "alice", [code()], True, [prompt(f"Code already sent by SMS to {MASK}4567.")], [True],
+        "alice", [code], True, [prompt(f"Code already sent by SMS to {MASK}4567.")], [True],
         same_connection=True)]),
     # mallory has an enrolment line but no account: only the existence check stops a send.
     "8_invalid_user_sends_nothing": (
         {"users_file": lambda test: test.users_with("mallory +6591119999 sms")},
-        [Login("mallory", [code()], False, [], [], phone="+6591119999")],
+        [Login("mallory", [code], False, [], [], phone="+6591119999")],
         lambda test, server: test.assertIn("invalid user mallory", server.log().lower())),
 })
 
@@ -290,20 +328,20 @@ S02ResendAndChannels = scenarios("S02ResendAndChannels", {
     # An empty line asks for the code again: not before resend_interval, at most 3 sends, all
     # in one session.
     "1_resend_too_early_then_again": ({"resend_interval": "10"}, [Login(
-        "alice", [text(""), after_interval(10, text("")), code()], True,
+        "alice", ["", after_interval(10, ""), code], True,
         [ALICE_SMS, WAIT, ALICE_AGAIN], ["sms", "sms", True])]),
     "2_no_more_than_three_sends": ({"resend_interval": "10"}, [Login(
-        "alice", [after_interval(10, text(""))] * 3 + [code()], True,
+        "alice", [after_interval(10, "")] * 3 + [code], True,
         [ALICE_SMS, ALICE_AGAIN, ALICE_AGAIN,
          prompt("No more codes can be sent for this login. 2 attempts left.")],
         ["sms"] * 3 + [True])]),
     # A switch obeys the resend limits: too early, it waits (and counts as wrong).
     "3_switch_to_voice": ({"resend_interval": "10"}, [Login(
-        "alice", [text("voice"), after_interval(10, text("voice")), code()], True,
+        "alice", ["voice", after_interval(10, "voice"), code], True,
         [ALICE_SMS, WAIT, prompt(f"Code sent by voice call to {MASK}4567.")],
         ["sms", "call", True])]),
     "4_channel_not_allowed": ({"resend_interval": "10"}, [Login(
-        "alice", [text("viber"), code()], True,
+        "alice", ["viber", code], True,
         [ALICE_SMS, prompt("Channel viber is not available for you (yours: sms, voice). "
                            "2 attempts left.")], ["sms", True])]),
 })
@@ -312,7 +350,7 @@ MATRIX = {"first_factor": "matrix"}
 S03PasswordThenCode = scenarios("S03PasswordThenCode", {
     # pam_matrix (requisite) then the module, in one PAM stack behind keyboard-interactive.
     "1_wrong_password_sends_nothing": (MATRIX, [Login(
-        "alice", [text("not-the-password")], False, [PASSWORD_PROMPT], [])]),
+        "alice", ["not-the-password"], False, [PASSWORD_PROMPT], [])]),
     # Exempt users, groups, only_groups and trusted networks get PAM_IGNORE: the password alone
     # logs in and nothing is sent; others still get a code.
     "2_exempt_user": (dict(MATRIX, exempt_users="bob"),
@@ -357,7 +395,7 @@ def phone_command(mode=0o755, owner=None):
 def refused(user):
     """No usable number: no prompt, nothing sent. (The log line is not checked here: sshd's PAM
     process shows only LOG_ERR lines, see SshServer.module_lines; tests/pam checks the logs.)"""
-    return Login(user, [code()], False, [], [], phone="+6591112222")
+    return Login(user, [code], False, [], [], phone="+6591112222")
 
 
 def given_its_5_s(test, server):
@@ -369,7 +407,7 @@ def given_its_5_s(test, server):
 S04PhoneCommand = scenarios("S04PhoneCommand", {
     # The number from the command, not the users file's +6591234567.
     "1_good_command": ({"phone_command": phone_command()}, [Login(
-        "alice", [code()], True, [prompt(f"Code sent by SMS to {MASK}2222.")], ["sms", True],
+        "alice", [code], True, [prompt(f"Code sent by SMS to {MASK}2222.")], ["sms", True],
         phone="+6591112222")]),
     "2_failing_command": ({"phone_command": phone_command()}, [refused("bob")]),  # exit 3
     "3_garbage_output": ({"phone_command": phone_command()}, [refused("erin")]),
@@ -395,7 +433,7 @@ class S05PublicKeyThenCode(E2ECase):
         self.assertEqual(self.client.remaining, ["keyboard-interactive"],
                          "the key was not accepted as the first factor")
         self.assertEqual(self.calls(), [], "the key steps alone must send nothing")
-        self.login(self.servers[0], Login("alice", [code()], True, [ALICE_SMS], ["sms", True],
+        self.login(self.servers[0], Login("alice", [code], True, [ALICE_SMS], ["sms", True],
                                           same_connection=True))
 
 
@@ -419,8 +457,8 @@ class S06PasswordMethod(E2ECase):
         self.assertEqual(self.calls(), self.expected_calls(ALICE, ["sms"]))
 
 
-def hang_up(answers, _prompt):
-    answers.test.client.sock.shutdown(socket.SHUT_RDWR)
+def hang_up(test, _phone):
+    test.client.sock.shutdown(socket.SHUT_RDWR)
     return "?"
 
 
@@ -434,7 +472,7 @@ def next_connection_passed(test, server):
 # A login that failed or was abandoned locks nobody out: the next connection gets a prompt and
 # passes with a new code, perhaps after a notice of the wait (sshd shows it with the prompt) of at
 # most resend_interval since the last send (threat-model rule 5).
-NEXT = Login("alice", [code()], True, [re.compile(
+NEXT = Login("alice", [code], True, [re.compile(
     r"^(A code was sent to this phone moments ago; a new one follows in ([1-9]|1[01]) "
     r"seconds?\.\n)?" + re.escape(ALICE_SMS) + "$")], ["sms", True])
 S07NextConnection = scenarios("S07NextConnection", {
@@ -457,7 +495,7 @@ def pids_of(pattern, full=True):
 
 def command_of(pid):
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode
     except (OSError, UnicodeDecodeError):
         return "?"
 
