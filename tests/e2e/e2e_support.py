@@ -42,8 +42,7 @@ PHONES = {name: line.split()[1] for name, (_, line) in E2E_USERS.items() if line
 # $4 the run's work dir. /tmp must go with the namespace: a SIGKILLed process leaves its
 # /tmp/pam.X with a PID of this namespace in it, which no pam_wrapper outside can tell is stale.
 # /dev is rebuilt from the machine's nodes so that /dev/log can be ours. The wrappers are
-# preloaded into sshd only. sshd's stderr goes through a pipe (cat), not straight to a file: its
-# pre-auth sandbox runs with RLIMIT_FSIZE 0, and any write of its to a file kills it.
+# preloaded into sshd only.
 SSHD_BOOT = r"""
 set -e
 mount -t tmpfs -o mode=0755,size=16m verif8-e2e-run /run
@@ -67,7 +66,8 @@ ln -s /proc/self/fd /dev/fd
 for n in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"; done
 : > /dev/log
 mount --bind "$3" /dev/log
-LD_PRELOAD="$E2E_LD_PRELOAD" /usr/sbin/sshd -D -e -f "$1" 2>&1 | cat
+export LD_PRELOAD="$E2E_LD_PRELOAD"
+exec /usr/sbin/sshd -D -e -f "$1"
 """
 
 # The sshd_config of every server, before the test's own options.
@@ -136,13 +136,18 @@ class SshServer:
             env.pop("PAM_WRAPPER_KEEP_DIR", None)
             # sshd's own processes: warnings and errors.
             env.update(PAM_WRAPPER_DEBUGLEVEL="1", E2E_LD_PRELOAD=env.pop("LD_PRELOAD"))
+            # stderr through a pipe to a cat outside the namespace, not straight to a file:
+            # sshd's pre-auth sandbox runs with RLIMIT_FSIZE 0, and any write to a file kills it.
             with open(self.dir / "sshd.log", "w") as log:
-                self.process = subprocess.Popen(
-                    ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
-                     "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
-                     str(self.dir), str(self.syslog_path), str(self.work)],
-                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
+                self._cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=log,
+                                             start_new_session=True)
+            self.process = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                 "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
+                 str(self.dir), str(self.syslog_path), str(self.work)],
+                env=env, stdin=subprocess.DEVNULL, stdout=self._cat.stdin,
+                stderr=subprocess.STDOUT, start_new_session=True)
+            self._cat.stdin.close()
             _live.add(self)
             if self._listening(timeout):
                 return self
@@ -178,6 +183,7 @@ class SshServer:
                     with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                         os.killpg(process.pid, number)
                         process.wait(timeout=5)
+            self._cat.wait(timeout=5)  # the end of the log: cat stops when sshd's stderr closes
 
     def stop(self):
         self._kill()
