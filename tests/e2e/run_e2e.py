@@ -40,9 +40,8 @@ class Suite:
 
 class Login(NamedTuple):
     """One row of a scenario: a keyboard-interactive login and all it must show."""
-
     user: str
-    steps: list  # what the user types at each prompt (e2e_support's step functions)
+    steps: list  # what the user types at each prompt: a text, or a step function (below)
     ok: bool  # logged in? (then the session must run `echo ok`)
     prompts: list  # every prompt, in order: its exact text, or a re.Pattern it must match
     # The sandbox calls, in order: "sms"/"call" a send to the login's phone on that channel,
@@ -71,7 +70,6 @@ CHECK_PASSWORD = "#!/bin/sh\nexec grep -qxF -- \"$PAM_USER:$(tr -d '\\000'):sshd
 
 class E2ECase(unittest.TestCase):
     """Per test: a fresh directory, config, state_dir and sshd (or a few), a sandbox reset."""
-
     maxDiff = None
 
     def setUp(self):
@@ -404,16 +402,15 @@ def given_its_5_s(test, server):
 
 
 # phone_command replaces the users file; any failure leaves the user unenrolled.
+LOOKUP = {"phone_command": phone_command()}
 S04PhoneCommand = scenarios("S04PhoneCommand", {
     # The number from the command, not the users file's +6591234567.
-    "1_good_command": ({"phone_command": phone_command()}, [Login(
-        "alice", [code], True, [prompt(f"Code sent by SMS to {MASK}2222.")], ["sms", True],
-        phone="+6591112222")]),
-    "2_failing_command": ({"phone_command": phone_command()}, [refused("bob")]),  # exit 3
-    "3_garbage_output": ({"phone_command": phone_command()}, [refused("erin")]),
-    "4_timeout": ({"phone_command": phone_command()}, [refused("frank")], given_its_5_s),
-    "5_group_writable_command": ({"phone_command": phone_command(mode=0o775)},
-                                 [refused("alice")]),
+    "1_good_command": (LOOKUP, [Login("alice", [code], True, [
+        prompt(f"Code sent by SMS to {MASK}2222.")], ["sms", True], phone="+6591112222")]),
+    "2_failing_command": (LOOKUP, [refused("bob")]),  # exit 3
+    "3_garbage_output": (LOOKUP, [refused("erin")]),
+    "4_timeout": (LOOKUP, [refused("frank")], given_its_5_s),
+    "5_group_writable_command": ({"phone_command": phone_command(mode=0o775)}, [refused("alice")]),
     "6_command_not_owned_by_root": ({"phone_command": phone_command(owner=2001)},
                                     [refused("alice")]),
 })
