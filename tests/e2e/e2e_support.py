@@ -1,38 +1,28 @@
-"""End-to-end support: a real /usr/sbin/sshd on 127.0.0.1 around the built pam_verif8.so, and a
-paramiko client that logs in through it with the code the sandbox "delivered".
+"""End-to-end support (also used by tests/packages): a real /usr/sbin/sshd on 127.0.0.1 around
+the built pam_verif8.so, and a paramiko client that logs in through it.
 
-Each sshd runs under `unshare` in its own mount and PID namespaces:
-- a private tmpfs on /run gives it its privilege-separation directory (/run/sshd) and its utmp
-  without touching the machine's /run;
-- the machine's wtmp, btmp and lastlog are covered by empty files of the test's own (bind mounts,
-  visible only inside the namespace), so logins leave no trace in the machine's records;
-- /tmp is private too (only the run's work dir is bound into it), so pam_wrapper's runtime
-  dirs (/tmp/pam.X) go with the namespace, and /dev/log is a socket of the test's own;
-- a fresh /proc matches the PID namespace, so the module's view of its process tree is right;
-- when the namespace's first process (sshd) dies, the kernel kills every process left in it
-  (connection children, PAM helpers, phone_command scripts), and `--kill-child` makes sshd die
-  with `unshare`, which is the leader of a process group of its own: stopping a server is one
-  killpg, and nothing can outlive it.
-
-sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()), so it reads its PAM stack
-from a service directory of the test's and its users and groups from the world's passwd/group.
-Nothing here touches the machine's /etc, and all traffic goes to 127.0.0.1."""
+Each sshd runs in mount and PID namespaces of its own (SSHD_BOOT): a tmpfs /run, empty files over
+the machine's wtmp, btmp and lastlog, a private /tmp and a /dev/log of the test's. When sshd, the
+namespace's first process, dies, the kernel kills all left in it, and `--kill-child` ties sshd to
+`unshare`, a process group leader: stopping a server is one killpg, and nothing outlives it.
+sshd is LD_PRELOADed with pam_wrapper and nss_wrapper (PamWorld.env()); the machine's /etc is
+never touched."""
 
 import contextlib
 import io
+import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections import namedtuple
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "harness"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
 
 import verif8_harness as harness  # noqa: E402
 
@@ -40,37 +30,25 @@ import paramiko  # noqa: E402  (python3-paramiko: run with /usr/bin/python3)
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
-API_SESSIONS = "/api/v2/subaccounts/{sub}/sessions"
-
-# Users of the end-to-end world: the harness's, plus two enrolled users whose numbers a broken
-# phone_command must not fall back to.
-E2E_USERS = dict(harness.DEFAULT_USERS)
-E2E_USERS.update({
-    "erin": (2005, "erin +6591230005 sms"),
-    "frank": (2006, "frank +6591230006 sms"),
-})
+# The harness's users plus two enrolled users whose numbers a broken phone_command must not
+# fall back to.
+E2E_USERS = {**harness.DEFAULT_USERS, "erin": (2005, "erin +6591230005 sms"),
+             "frank": (2006, "frank +6591230006 sms")}
 E2E_GROUPS = {"ops": ["bob"], "2fa": ["alice"]}
 PASSWORDS = {name: f"{name}-pw-{uid}" for name, (uid, _) in E2E_USERS.items()}
 PHONES = {name: line.split()[1] for name, (_, line) in E2E_USERS.items() if line}
 
-# Runs inside the new namespaces: $1 is sshd_config, $2 the server's own directory, $3 the
-# syslog socket (a short path: sun_path holds 108 bytes), $4 the run's work dir.
-# - /tmp is a private tmpfs with only the work dir bound back at its own path: pam_wrapper
-#   makes its runtime dirs as /tmp/pam.X (62 names at most, and a SIGKILLed process leaves its
-#   dir with a PID of this namespace in it, which the machine's pam_wrapper cannot recognise as
-#   stale), so they must vanish with the namespace.
-# - /dev is rebuilt from the machine's nodes so that /dev/log can be the test's own syslog
-#   socket, without creating anything in the machine's /dev.
-# The wrappers are preloaded into sshd only ($E2E_LD_PRELOAD), not into sh, mount and unshare.
+# Runs in the new namespaces: $1 sshd_config, $2 the server's directory, $3 the syslog socket,
+# $4 the run's work dir. /tmp must go with the namespace: a SIGKILLed process leaves its
+# /tmp/pam.X with a PID of this namespace in it, which no pam_wrapper outside can tell is stale.
+# /dev is rebuilt from the machine's nodes so that /dev/log can be ours. The wrappers are
+# preloaded into sshd only.
 SSHD_BOOT = r"""
 set -e
 mount -t tmpfs -o mode=0755,size=16m verif8-e2e-run /run
 mkdir -m 0755 /run/sshd /run/host-dev /run/work
 for f in /var/log/wtmp /var/log/btmp /var/log/lastlog; do
-    if [ -e "$f" ]; then
-        : > "$2/${f##*/}"
-        mount --bind "$2/${f##*/}" "$f"
-    fi
+    [ ! -e "$f" ] || { : > "$2/${f##*/}"; mount --bind "$2/${f##*/}" "$f"; }
 done
 mount --bind "$4" /run/work
 mount -t tmpfs -o mode=1777,size=64m verif8-e2e-tmp /tmp
@@ -79,25 +57,18 @@ mount --bind /run/work "$4"
 mount --rbind /dev /run/host-dev
 mount -t tmpfs -o mode=0755,size=1m verif8-e2e-dev /dev
 for node in null zero full random urandom tty ptmx; do
-    if [ -e "/run/host-dev/$node" ]; then
-        : > "/dev/$node"
-        mount --bind "/run/host-dev/$node" "/dev/$node"
-    fi
+    h="/run/host-dev/$node"; [ ! -e "$h" ] || { : > "/dev/$node"; mount --bind "$h" "/dev/$node"; }
 done
 mkdir /dev/pts /dev/shm
 mount --rbind /run/host-dev/pts /dev/pts
 mount --rbind /run/host-dev/shm /dev/shm
 ln -s /proc/self/fd /dev/fd
-ln -s /proc/self/fd/0 /dev/stdin
-ln -s /proc/self/fd/1 /dev/stdout
-ln -s /proc/self/fd/2 /dev/stderr
+for n in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"; done
 : > /dev/log
 mount --bind "$3" /dev/log
-LD_PRELOAD="$E2E_LD_PRELOAD"
-export LD_PRELOAD
+export LD_PRELOAD="$E2E_LD_PRELOAD"
 exec /usr/sbin/sshd -D -e -f "$1"
 """
-
 
 # The sshd_config of every server, before the test's own options.
 SSHD_CONFIG = {
@@ -109,18 +80,12 @@ SSHD_CONFIG = {
     "MaxAuthTries": "6", "LogLevel": "VERBOSE",
 }
 
-# ---------------------------------------------------------------------------------------------
-# Processes: every server is registered until stopped, so that any exit path can stop them all.
-
-_live_lock = threading.Lock()
-_live = {}  # pid -> SshServer
-_servers_made = 0
+_live = set()  # servers not stopped yet, so that any exit path can stop them all
+_numbers = itertools.count(1)
 
 
 def stop_all():
-    with _live_lock:
-        servers = list(_live.values())
-    for server in servers:
+    for server in list(_live):
         server.stop()
 
 
@@ -132,9 +97,9 @@ def free_port():
 
 def ed25519_key():
     """A fresh ed25519 key: (paramiko key, OpenSSH private text, `ssh-ed25519 AAAA...` line)."""
-    private = ed25519.Ed25519PrivateKey.generate()
-    text = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                 serialization.NoEncryption()).decode()
+    text = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption()).decode()
     key = paramiko.Ed25519Key(file_obj=io.StringIO(text))
     return key, text, f"{key.get_name()} {key.get_base64()}"
 
@@ -144,219 +109,115 @@ class SshServer:
 
     def __init__(self, directory, world, host_key, options, pam_stack, work):
         """work: the run's temp dir (everything sshd reads must be under it)."""
-        global _servers_made
-        _servers_made += 1
-        self.syslog_path = Path(work) / "sock" / f"{_servers_made}.log.sock"
         self.dir, self.work, self.world = Path(directory), Path(work), world
         self.host_key, self.options = host_key, dict(options)
+        self.syslog_path = self.work / "sock" / f"{next(_numbers)}.log.sock"  # sun_path: 108 B
         self.services = self.dir / "services"
         self.services.mkdir(parents=True)
         (self.services / "sshd").write_text(pam_stack)
-        (self.services / "other").write_text(
-            f"auth required {harness.system_module('pam_deny.so')}\n")
-        self.syslog_lines, self._stderr, self.process, self.port = [], [], None, None
-
-    def config_text(self, port):
-        settings = {"ListenAddress": f"127.0.0.1:{port}", "HostKey": str(self.host_key),
-                    "PidFile": str(self.dir / "sshd.pid"), **SSHD_CONFIG, **self.options}
-        return "".join(f"{key} {value}\n" for key, value in settings.items() if value is not None)
+        shutil.copy(world.services / "other", self.services)
+        self.syslog_lines, self.process, self.port, self._syslog = [], None, None, None
 
     def start(self, timeout=15):
-        self._open_syslog()
+        self._syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # /dev/log inside
+        self._syslog.bind(str(self.syslog_path))
+        os.chmod(self.syslog_path, 0o666)
+        self._syslog.settimeout(0.2)
+        self._syslog_thread = threading.Thread(target=self._read_syslog, daemon=True)
+        self._syslog_thread.start()
         for _ in range(5):  # a free port can be taken between the probe and sshd's bind
-            port = free_port()
+            self.port = free_port()
+            settings = {"ListenAddress": f"127.0.0.1:{self.port}", "HostKey": self.host_key,
+                        "PidFile": self.dir / "sshd.pid", **SSHD_CONFIG, **self.options}
             config = self.dir / "sshd_config"
-            config.write_text(self.config_text(port))
+            config.write_text("".join(f"{key} {value}\n" for key, value in settings.items()
+                                      if value is not None))
             env = self.world.env(services=self.services)
             env.pop("PAM_WRAPPER_KEEP_DIR", None)
-            env["PAM_WRAPPER_DEBUGLEVEL"] = "1"  # sshd's own processes: warnings and errors
-            env["E2E_LD_PRELOAD"] = env.pop("LD_PRELOAD")
-            self._stderr = []
-            # stderr goes through a pipe, not straight to a file: sshd's pre-auth sandbox runs
-            # with RLIMIT_FSIZE 0, and any write of its to a file (pam_wrapper traces) kills it.
+            # sshd's own processes: warnings and errors.
+            env.update(PAM_WRAPPER_DEBUGLEVEL="1", E2E_LD_PRELOAD=env.pop("LD_PRELOAD"))
+            # stderr through a pipe to a cat outside the namespace, not straight to a file:
+            # sshd's pre-auth sandbox runs with RLIMIT_FSIZE 0, and any write to a file kills it.
+            with open(self.dir / "sshd.log", "w") as log:
+                self._cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=log,
+                                             start_new_session=True)
             self.process = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
                  "--mount-proc", "--kill-child", "sh", "-c", SSHD_BOOT, "sh", str(config),
                  str(self.dir), str(self.syslog_path), str(self.work)],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                env=env, stdin=subprocess.DEVNULL, stdout=self._cat.stdin,
                 stderr=subprocess.STDOUT, start_new_session=True)
-            with _live_lock:
-                _live[self.process.pid] = self
-            self._reader = threading.Thread(target=self._read_stderr,
-                                            args=(self.process.stdout,), daemon=True)
-            self._reader.start()
-            self.port = port
-            if self._wait_listening(port, timeout):
+            self._cat.stdin.close()
+            _live.add(self)
+            if self._listening(timeout):
                 return self
-            self.stop()
+            self._kill()
             if "Address already in use" not in self.log():
+                self.stop()
                 raise RuntimeError(f"sshd did not start; its log:\n{self.log()[-3000:]}")
+        self.stop()
         raise RuntimeError("sshd found no free port")
 
-    def _read_stderr(self, pipe):
-        with open(self.dir / "sshd.log", "ab") as log:
-            for line in iter(pipe.readline, b""):
-                log.write(line)
-                log.flush()
-                self._stderr.append(line.decode(errors="replace"))
-        pipe.close()
-
-    def _open_syslog(self):
-        """A datagram socket that is /dev/log inside the server's namespace."""
-        path = self.syslog_path
-        self.syslog_lines = []
-        self._syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._syslog.bind(str(path))
-        os.chmod(path, 0o666)
-        self._syslog.settimeout(0.2)
-        self._syslog_open = True
-        self._syslog_thread = threading.Thread(target=self._read_syslog, daemon=True)
-        self._syslog_thread.start()
-
-    def _read_syslog(self):
-        with open(self.dir / "syslog.log", "a") as log:
-            while self._syslog_open:
-                try:
-                    data = self._syslog.recv(65536)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    break
-                line = data.decode(errors="replace").rstrip("\n")
-                self.syslog_lines.append(line)
-                log.write(line + "\n")
-                log.flush()
-
-    def _wait_listening(self, port, timeout):
-        marker = f"Server listening on 127.0.0.1 port {port}"
+    def _listening(self, timeout):
+        marker = f"Server listening on 127.0.0.1 port {self.port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(marker in line for line in list(self._stderr)):
+            if marker in self.log():
                 return True
             if self.process.poll() is not None:
                 return False
             time.sleep(0.02)
         return False
 
-    def stop(self):
-        process = self.process
+    def _read_syslog(self):
+        sock = self._syslog
+        while self._syslog is not None:
+            with contextlib.suppress(OSError):  # socket.timeout included
+                self.syslog_lines.append(sock.recv(65536).decode(errors="replace").rstrip("\n"))
+
+    def _kill(self):
+        process, self.process = self.process, None
         if process is not None:
             for number in (signal.SIGTERM, signal.SIGKILL):  # the second after 5 s
                 if process.poll() is None:
                     with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                         os.killpg(process.pid, number)
                         process.wait(timeout=5)
-            self._reader.join(timeout=5)
-            with _live_lock:
-                _live.pop(process.pid, None)
-            self.process = None
-        if getattr(self, "_syslog_open", False):
+            self._cat.wait(timeout=5)  # the end of the log: cat stops when sshd's stderr closes
+
+    def stop(self):
+        self._kill()
+        _live.discard(self)
+        if self._syslog is not None:
             time.sleep(0.05)  # let the last datagrams in
-            self._syslog_open = False
+            syslog, self._syslog = self._syslog, None
             self._syslog_thread.join(timeout=2)
-            self._syslog.close()
+            syslog.close()
+        (self.dir / "syslog.log").write_text("".join(line + "\n" for line in self.syslog_lines))
 
     def log(self):
-        return "".join(getattr(self, "_stderr", []))
+        path = self.dir / "sshd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def module_lines(self):
         """What PAM logged: pam_syslog lines of LOG_ERR and above, which pam_wrapper prints on
         stderr as `PWRAP_ERROR[...] - SYSLOG(3): ...`, and whatever reached syslog(3) itself
-        (libpam's own errors, such as a module that cannot be loaded). Lower priorities are
-        lost: sshd empties the environment of its PAM process, PAM_WRAPPER_DEBUGLEVEL included,
-        so pam_wrapper falls back to errors only."""
+        (libpam's own errors). Lower priorities are lost: sshd empties the environment of its
+        PAM process, so pam_wrapper falls back to errors only."""
         return [line for line in self.log().splitlines() if "SYSLOG(" in line] + \
-            list(self.syslog_lines)
+            self.syslog_lines
 
-
-# ---------------------------------------------------------------------------------------------
-# Client side
 
 # One keyboard-interactive info request as the client saw it; prompts: [(text, echo)].
 Round = namedtuple("Round", "title instructions prompts")
-
-
-class Answers:
-    """A keyboard-interactive handler that answers prompts one step at a time.
-
-    A step is a function (answers, prompt_text) -> reply, where answers.test is the running
-    test and answers.phone the login's phone; see the step helpers below. Prompts beyond the
-    script get "?" (not a code, never sent) so that an unexpected prompt ends the login instead
-    of hanging it."""
-
-    def __init__(self, test, phone, steps):
-        self.test = test
-        self.phone = phone
-        self.steps = list(steps)
-        self.rounds = []
-        self.errors = []
-        self.extra = 0
-
-    def __call__(self, title, instructions, prompt_list):
-        self.rounds.append(Round(title, instructions, list(prompt_list)))
-        replies = []
-        for text, _echo in prompt_list:
-            if not self.steps:
-                self.extra += 1
-                replies.append("?")
-                continue
-            try:
-                replies.append(self.steps.pop(0)(self, text))
-            except Exception:  # noqa: BLE001 - reported by the test, not by paramiko's thread
-                self.errors.append(traceback.format_exc())
-                replies.append("?")
-        return replies
-
-    @property
-    def prompts(self):
-        return [text for r in self.rounds for text, _ in r.prompts]
-
-    @property
-    def echoes(self):
-        return [echo for r in self.rounds for _, echo in r.prompts]
-
-
-def text(reply):
-    return lambda answers, prompt: reply
-
-
-def code():
-    """The latest code the sandbox delivered to the login's phone during this test."""
-    return lambda answers, prompt: answers.test.current_code(answers.phone)
-
-
-def wrong():
-    """A well-formed code that is not the delivered one."""
-    def step(answers, prompt):
-        right = answers.test.current_code(answers.phone)
-        return "".join(str((int(c) + 1) % 10) if c.isdigit() else "0" for c in right)
-    return step
-
-
-def after(action, then):
-    """Runs action() (e.g. expire the session), then answers with `then`."""
-    def step(answers, prompt):
-        action()
-        return then(answers, prompt)
-    return step
-
-
-def after_interval(seconds, then):
-    """Waits until `seconds` have passed since the latest send to the login's phone (a real
-    interval the module measures itself), then answers with `then`."""
-    def step(answers, prompt):
-        answers.test.wait_since_last_send(seconds, answers.phone)
-        return then(answers, prompt)
-    return step
 
 
 class Client:
     """A paramiko Transport to one server; auth methods return True on full success."""
 
     def __init__(self, port, source=None):
-        self.sock = socket.create_connection(
-            ("127.0.0.1", port), timeout=15,
-            source_address=(source, 0) if source else None)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15,
+                                             source_address=(source, 0) if source else None)
         try:
             self.transport = paramiko.Transport(self.sock)
             self.transport.banner_timeout = 15
@@ -378,39 +239,20 @@ class Client:
         return self._auth(lambda: self.transport.auth_interactive(user, answers))
 
     def password(self, user, password):
-        return self._auth(lambda: self.transport.auth_password(user, password,
-                                                               fallback=False))
+        return self._auth(lambda: self.transport.auth_password(user, password, fallback=False))
 
     def publickey(self, user, key):
         return self._auth(lambda: self.transport.auth_publickey(user, key))
 
     def run(self, command, timeout=15):
         """(exit status, stdout) of a command in a session of the logged-in user."""
-        channel = self.transport.open_session(timeout=timeout)
-        channel.settimeout(timeout)
-        channel.exec_command(command)
-        output = channel.makefile("rb").read()
-        status = channel.recv_exit_status()
-        channel.close()
-        return status, output.decode(errors="replace")
+        with self.transport.open_session(timeout=timeout) as channel:
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+            output = channel.makefile("rb").read().decode(errors="replace")
+            return channel.recv_exit_status(), output
 
     def close(self):
-        try:
+        with contextlib.closing(self.sock):
             self.transport.close()
-        finally:
-            self.sock.close()
 
-
-# ---------------------------------------------------------------------------------------------
-# Sandbox views
-
-def summarize(record):
-    """One requests.jsonl line as a tuple a test can compare:
-    ("POST", path, destination, channel, status) or ("GET", path, codePresent, codeMatched,
-    status); the path is the full one, so a request to the wrong place shows."""
-    body = record.get("body") or {}
-    if record["method"] == "POST":
-        return ("POST", record["path"], body.get("destination"), body.get("channel"),
-                record["status"])
-    return (record["method"], record["path"], record["codePresent"], record["codeMatched"],
-            record["status"])

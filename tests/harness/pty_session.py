@@ -1,6 +1,7 @@
 """A program on a pseudo-terminal, driven the way a person at a terminal would: wait for a
 prompt, type an answer, read what comes back. Used by the demo and the local-login tests."""
 
+import contextlib
 import os
 import pty
 import select
@@ -18,20 +19,18 @@ class PtySession:
         self.screen = b""
 
     def _read(self, timeout):
-        ready, _, _ = select.select([self.controller], [], [], timeout)
-        if not ready:
+        """The next chunk, b"" when nothing came in time, None when the program closed it."""
+        if not select.select([self.controller], [], [], timeout)[0]:
             return b""
         try:
-            chunk = os.read(self.controller, 4096)
-        except OSError:  # the program closed the terminal
+            return os.read(self.controller, 4096) or None
+        except OSError:
             return None
-        return chunk or None
 
     def expect(self, marker, timeout=30):
         """Reads until `marker` (str) shows up after what was already matched; returns the text
         read since the previous expect."""
-        marker = marker.encode()
-        start = len(self.screen)
+        marker, start = marker.encode(), len(self.screen)
         deadline = time.monotonic() + timeout
         while marker not in self.screen[start:]:
             left = deadline - time.monotonic()
@@ -65,10 +64,8 @@ class PtySession:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.controller)
-        except OSError:
-            pass
 
     def text(self):
         return self.screen.decode(errors="replace").replace("\r", "")

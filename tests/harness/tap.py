@@ -26,11 +26,8 @@ class TapResult(unittest.TestResult):
 
     def __init__(self):
         super().__init__()
-        self.number = 0
-        self.any_failed = False
-        self._problems = []
-        self._skip = None
-        self._start = 0.0
+        self.number, self.any_failed = 0, False
+        self._problems, self._skip, self._start = [], None, 0.0
 
     @staticmethod
     def name_of(test):
@@ -39,9 +36,7 @@ class TapResult(unittest.TestResult):
 
     def startTest(self, test):
         super().startTest(test)
-        self._problems = []
-        self._skip = None
-        self._start = time.monotonic()
+        self._problems, self._skip, self._start = [], None, time.monotonic()
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
@@ -64,24 +59,19 @@ class TapResult(unittest.TestResult):
         super().stopTest(test)
         if self.interrupted and not self._problems:
             self._problems.append(f"interrupted by {self.interrupted}")
-        self.number += 1
-        name = self.name_of(test)
-        took = time.monotonic() - self._start
-        if self._problems:
-            self.any_failed = True
-            emit(f"not ok {self.number} - {name}")
-            for problem in self._problems:
-                diagnostic(problem)
-            if hasattr(test, "diagnostics"):
-                try:
-                    diagnostic("\n".join(test.diagnostics()))
-                except Exception as error:  # noqa: BLE001
-                    diagnostic(f"(no diagnostics: {error!r})")
-        elif self._skip is not None:
-            emit(f"ok {self.number} - {name} # SKIP {self._skip}")
-        else:
-            emit(f"ok {self.number} - {name}")
-        diagnostic(f"{name}: {took:.1f} s")
+        self.number, name = self.number + 1, self.name_of(test)
+        self.any_failed |= bool(self._problems)
+        skip = "" if self._skip is None else f" # SKIP {self._skip}"
+        emit(f"not ok {self.number} - {name}" if self._problems else
+             f"ok {self.number} - {name}{skip}")
+        for problem in self._problems:
+            diagnostic(problem)
+        if self._problems and hasattr(test, "diagnostics"):
+            try:
+                diagnostic("\n".join(test.diagnostics()))
+            except Exception as error:  # noqa: BLE001
+                diagnostic(f"(no diagnostics: {error!r})")
+        diagnostic(f"{name}: {time.monotonic() - self._start:.1f} s")
 
 
 def run(test_case_classes):
@@ -94,10 +84,6 @@ def run(test_case_classes):
     if wanted:
         suite = unittest.TestSuite(test for group in suite for test in group
                                    if any(name in test.id() for name in wanted))
-    result = TapResult()
-    suite.run(result)
-    emit(f"1..{result.number}")
-    if result.number == 0:
-        diagnostic("no test ran")
-        return False
-    return not result.any_failed
+    suite.run(result := TapResult())
+    emit(f"1..{result.number}" + ("" if result.number else "\n# no test ran"))
+    return result.number > 0 and not result.any_failed

@@ -1,10 +1,9 @@
-"""Shared test harness: starts verif8-sandbox, builds a pam_wrapper + nss_wrapper world in a temp
-dir, and writes config files the way the module insists on (root-owned, 0600).
+"""Shared test harness of every suite and the demo: starts verif8-sandbox, builds a pam_wrapper +
+nss_wrapper world in a temp dir, and writes config files the way the module insists on
+(root-owned, 0600). Nothing here touches the machine's /etc or running services."""
 
-Used by the PAM-layer, fault, attack, local, memory, end-to-end, CLI and package suites and the
-demo, so that all of them set up the same world the same way. Nothing here touches the
-machine's /etc or running services."""
-
+import contextlib
+import functools
 import glob
 import json
 import os
@@ -19,17 +18,19 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SANDBOX = ROOT / "tests" / "sandbox" / "verif8-sandbox"
+SANDBOX = ROOT / "tests" / "sandbox" / "verif8-sandbox"  # test_sandbox.py points it elsewhere
 
 PAM_WRAPPER_LIBS = ("libpam_wrapper.so", "libnss_wrapper.so")
 
 # Users of the test world: name -> (uid, enrolment line or None).
-DEFAULT_USERS = {
-    "alice": (2001, "alice +6591234567 sms,voice"),
-    "bob": (2002, "bob +6598765432 voice"),
-    "carol": (2003, None),
-    "dave": (2004, "dave +6587654321 whatsapp"),
-}
+DEFAULT_USERS = {"alice": (2001, "alice +6591234567 sms,voice"),
+                 "bob": (2002, "bob +6598765432 voice"), "carol": (2003, None),
+                 "dave": (2004, "dave +6587654321 whatsapp")}
+
+
+def _jsonl(path):
+    lines = Path(path).read_text().splitlines() if Path(path).exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 class Sandbox:
@@ -37,13 +38,9 @@ class Sandbox:
 
     def __init__(self, state_dir, api_key="sandbox-api-key", subaccount="sandbox-account",
                  extra_args=(), stdout=None):
-        self.state_dir = Path(state_dir)
-        self.api_key = api_key
-        self.subaccount = subaccount
-        self.extra_args = list(extra_args)
-        self.stdout = stdout
-        self.process = None
-        self.info = None
+        self.state_dir, self.api_key, self.subaccount = Path(state_dir), api_key, subaccount
+        self.extra_args, self.stdout = list(extra_args), stdout
+        self.process = self.info = None
 
     def __enter__(self):
         self.start()
@@ -54,8 +51,7 @@ class Sandbox:
 
     def start(self, timeout=30):
         info_path = self.state_dir / "sandbox.json"
-        if info_path.exists():
-            info_path.unlink()
+        info_path.unlink(missing_ok=True)
         self.process = subprocess.Popen(
             ["/usr/bin/python3", str(SANDBOX), "--state-dir", str(self.state_dir), "--port", "0",
              "--api-key", self.api_key, "--subaccount", self.subaccount, *self.extra_args],
@@ -73,73 +69,48 @@ class Sandbox:
         raise RuntimeError("verif8-sandbox did not start in time")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        for number in (signal.SIGTERM, signal.SIGKILL):  # the second after 10 s
+            if self.process and self.process.poll() is None:
+                os.killpg(self.process.pid, number)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=10)
 
-    @property
-    def url(self):
-        return self.info["url"]
+    url = property(lambda self: self.info["url"])
+    ca_file = property(lambda self: self.info["ca_file"])
+    outbox = property(lambda self: self.info["outbox"])
+    requests_log = property(lambda self: self.info["requests"])
 
-    @property
-    def ca_file(self):
-        return self.info["ca_file"]
-
-    @property
-    def outbox(self):
-        return self.info["outbox"]
-
-    @property
-    def requests_log(self):
-        return self.info["requests"]
-
-    def control(self, action, query=""):
+    def _call(self, method, action, query=""):
         context = ssl.create_default_context(cafile=self.ca_file)
-        request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method="POST",
-                                         data=b"")
+        request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method=method,
+                                         data=b"" if method == "POST" else None)
         with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             return json.loads(answer.read() or b"{}")
 
-    def query(self, action, query=""):
-        """A GET control, e.g. query("sessions"): the sandbox's view, codes included."""
-        context = ssl.create_default_context(cafile=self.ca_file)
-        request = urllib.request.Request(f"{self.url}/_sandbox/{action}{query}", method="GET")
-        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
-            return json.loads(answer.read() or b"{}")
+    control = functools.partialmethod(_call, "POST")  # control(action, query="")
+    query = functools.partialmethod(_call, "GET")  # query("sessions"): the sandbox's own view
 
     def sessions(self):
         return self.query("sessions").get("sessions", [])
 
     def requests(self):
-        path = Path(self.requests_log)
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return _jsonl(self.requests_log)
 
     def deliveries(self):
-        path = Path(self.outbox)
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return _jsonl(self.outbox)
 
 
 def system_module(name):
-    """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths)."""
-    # pam.pc names libpam's directory from Linux-PAM 1.5; before (Debian 11) look where
-    # distributions keep them.
-    found = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
-                           text=True)
-    candidates = [Path(found.stdout.strip()) / "security"] if found.returncode == 0 else []
-    for pattern in ("/lib/*/security", "/usr/lib/*/security", "/usr/lib64/security",
-                    "/lib64/security", "/usr/lib/security", "/lib/security"):
-        candidates += [Path(match) for match in sorted(glob.glob(pattern))]
-    for directory in candidates:
-        if (directory / name).exists():
-            return str(directory / name)
+    """Absolute path of one of the distribution's PAM modules (pam_wrapper needs full paths).
+    pam.pc names libpam's directory from Linux-PAM 1.5; before (Debian 11) look where
+    distributions keep them."""
+    libdir = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                            text=True).stdout.strip()
+    patterns = [f"{libdir}/security"] * bool(libdir) + [
+        "/lib/*/security", "/usr/lib/*/security", "/usr/lib64/security", "/lib64/security",
+        "/usr/lib/security", "/lib/security"]
+    for path in (path for pattern in patterns for path in sorted(glob.glob(f"{pattern}/{name}"))):
+        return path
     raise FileNotFoundError(f"no {name} among the system's PAM modules")
 
 
@@ -156,8 +127,7 @@ def wrapper_module(name):
 def write_secure(path, text, mode=0o600):
     """Writes a file as the module wants its settings: owned by us (root in CI), `mode`."""
     path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as handle:
         handle.write(text)
     os.chmod(path, mode)
     return path
@@ -170,45 +140,36 @@ class PamWorld:
     def __init__(self, base_dir, users=None, groups=None):
         """groups: extra groups and their members, e.g. {"ops": ["alice"]}; each gets a gid
         from 3001 up, in the order given (users' own groups have gid = uid)."""
-        self.dir = Path(base_dir)
-        self.services = self.dir / "services"
-        self.services.mkdir(parents=True, exist_ok=True)
-        self.users = dict(users or DEFAULT_USERS)
+        self.dir, self.users = Path(base_dir), dict(users or DEFAULT_USERS)
         self.groups = {name: list(members) for name, members in (groups or {}).items()}
-        self.passwd = self.dir / "passwd"
-        self.group = self.dir / "group"
-        self.users_file = self.dir / "pam_verif8.users"
-        self._write_nss()
+        self.services, self.users_file = self.dir / "services", self.dir / "pam_verif8.users"
+        self.passwd, self.group = self.dir / "passwd", self.dir / "group"
+        self.services.mkdir(parents=True, exist_ok=True)
+        passwd, group = ["root:x:0:0:root:/root:/bin/sh\n"], ["root:x:0:\n"]
+        for name, (uid, _) in self.users.items():
+            home = self.dir / "home" / name
+            home.mkdir(parents=True, exist_ok=True)
+            passwd.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh\n")
+            group.append(f"{name}:x:{uid}:\n")
+        group += [f"{name}:x:{3001 + number}:{','.join(members)}\n"
+                  for number, (name, members) in enumerate(self.groups.items())]
+        self.passwd.write_text("".join(passwd))
+        self.group.write_text("".join(group))
         # libpam reads "other" for services it does not know; without one it logs an error.
         (self.services / "other").write_text(f"auth required {system_module('pam_deny.so')}\n")
         write_secure(self.users_file, "".join(
             f"{line}\n" for _, line in self.users.values() if line), mode=0o644)
 
-    def _write_nss(self):
-        lines = ["root:x:0:0:root:/root:/bin/sh\n"]
-        groups = ["root:x:0:\n"]
-        for name, (uid, _) in self.users.items():
-            home = self.dir / "home" / name
-            home.mkdir(parents=True, exist_ok=True)
-            lines.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh\n")
-            groups.append(f"{name}:x:{uid}:\n")
-        for number, (name, members) in enumerate(self.groups.items()):
-            groups.append(f"{name}:x:{3001 + number}:{','.join(members)}\n")
-        self.passwd.write_text("".join(lines))
-        self.group.write_text("".join(groups))
-
     def add_account(self, name, uid, gid, home, shell="/usr/sbin/nologin", group=None):
         """A system account (e.g. sshd's privilege-separation user) and, if named, its group."""
-        with open(self.passwd, "a") as handle:
-            handle.write(f"{name}:x:{uid}:{gid}::{home}:{shell}\n")
+        self.passwd.write_text(self.passwd.read_text() + f"{name}:x:{uid}:{gid}::{home}:{shell}\n")
         if group:
-            with open(self.group, "a") as handle:
-                handle.write(f"{group}:x:{gid}:\n")
+            self.group.write_text(self.group.read_text() + f"{group}:x:{gid}:\n")
 
     def write_passdb(self, path, passwords, service):
         """A pam_matrix password file: `user:password:service` lines."""
-        return write_secure(path, "".join(
-            f"{user}:{password}:{service}\n" for user, password in passwords.items()))
+        return write_secure(path, "".join(f"{user}:{password}:{service}\n"
+                                          for user, password in passwords.items()))
 
     def service(self, name, module, args=""):
         path = self.services / name
@@ -222,17 +183,12 @@ class PamWorld:
         # wrappers. ASan's runtime must come first in a process not built with it (pamtester,
         # libpam dlopen'ing an ASan-built module).
         preload = [lib for lib in env.get("VERIF8_PRELOAD_FIRST", "").split(":") if lib]
-        preload += [lib for lib in PAM_WRAPPER_LIBS]
-        if env.get("LD_PRELOAD"):
-            preload.append(env["LD_PRELOAD"])
+        preload += [*PAM_WRAPPER_LIBS, *([env["LD_PRELOAD"]] if env.get("LD_PRELOAD") else [])]
         env.update({
-            "LD_PRELOAD": ":".join(preload),
-            "PAM_WRAPPER": "1",
+            "LD_PRELOAD": ":".join(preload), "PAM_WRAPPER": "1",
             "PAM_WRAPPER_SERVICE_DIR": str(services or self.services),
-            # pam_syslog lines reach stderr as "SYSLOG(priority): ..." at this level.
-            "PAM_WRAPPER_DEBUGLEVEL": "3",
-            "NSS_WRAPPER_PASSWD": str(self.passwd),
-            "NSS_WRAPPER_GROUP": str(self.group),
+            "PAM_WRAPPER_DEBUGLEVEL": "3",  # pam_syslog lines reach stderr as "SYSLOG(...): "
+            "NSS_WRAPPER_PASSWD": str(self.passwd), "NSS_WRAPPER_GROUP": str(self.group),
         })
         # The module must ignore proxies from the environment; make sure none is set by accident.
         for name in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
@@ -240,14 +196,11 @@ class PamWorld:
         return env
 
 
-# pam_wrapper gives each process that starts a PAM transaction a runtime dir /tmp/pam.X (X from
-# its pid), checks for a free name and then makes it: two processes starting at once (suites run
-# side by side) can take the same dir, each copying its own services into it, and the first to
-# exit removes it under the other. In a mount namespace whose /tmp is its own, a suite's processes
-# meet only each other. The entries of the machine's /tmp that the command names (its work dir,
-# the build tree when it lies there) are bound back in, reached through a descriptor of the old
-# /tmp (mount --no-canonicalize, or mount would resolve the path into the new /tmp); the
-# preloads are for the command, not for sh and mount.
+# pam_wrapper gives each process that starts a PAM transaction a runtime dir /tmp/pam.X and checks
+# for a free name before making it: two suites side by side can take the same dir, and the first
+# to exit removes it under the other. With a /tmp of its own, a suite meets only itself. The
+# machine's /tmp entries that the command names are bound back in through a descriptor of the
+# old /tmp (--no-canonicalize, or mount would resolve into the new one); preloads are the command's.
 PRIVATE_TMP_BOOT = r"""
 set -e
 exec 3</tmp
@@ -259,17 +212,15 @@ while [ "$1" != -- ]; do
 done
 shift
 exec 3<&-
-if [ -n "${VERIF8_PRIVATE_TMP_PRELOAD:-}" ]; then
-    export LD_PRELOAD="$VERIF8_PRIVATE_TMP_PRELOAD"
-fi
+[ -z "${VERIF8_PRIVATE_TMP_PRELOAD:-}" ] || export LD_PRELOAD="$VERIF8_PRIVATE_TMP_PRELOAD"
 unset VERIF8_PRIVATE_TMP_PRELOAD
 exec "$@"
 """
 
 
 def in_private_tmp(command, env):
-    """`command` (argv) and `env` made to run with a /tmp of their own (see PRIVATE_TMP_BOOT):
-    every entry of /tmp that the command, its working directory or its environment names stays
+    """`command` (argv) and `env` made to run with a /tmp of their own (PRIVATE_TMP_BOOT): every
+    entry of /tmp that the command, its working directory or its environment names stays
     visible, anything made in /tmp afterwards is private and goes with the namespace."""
     env = dict(env)
     named = re.findall(r"(?<![\w./-])/tmp/([^/\s:=]+)",
@@ -282,32 +233,23 @@ def in_private_tmp(command, env):
 
 
 def forget_sessions(state_dir):
-    """Removes the module's session table from a state directory: a test that resets the
-    sandbox (which forgets every session) makes the table's record of them stale, and a login
-    would wait out resend_interval for a session that no longer exists."""
+    """Removes the module's session table: after a sandbox reset (which forgets every session)
+    its records are stale, and a login would wait out resend_interval for nothing."""
     for name in ("pending.a", "pending.b"):
-        try:
-            (Path(state_dir) / name).unlink()
-        except FileNotFoundError:
-            pass
+        (Path(state_dir) / name).unlink(missing_ok=True)
 
 
 def config_text(sandbox, users_file, state_dir=None, **overrides):
     """A pam_verif8.conf for the sandbox; overrides add or replace keys (None removes one).
     state_dir defaults to a "state" directory beside the users file, never the machine's."""
     settings = {
-        "api_key": sandbox.api_key,
-        "subaccount_id": sandbox.subaccount,
-        "api_url": sandbox.url,
-        "ca_file": sandbox.ca_file,
-        "users_file": str(users_file),
+        "api_key": sandbox.api_key, "subaccount_id": sandbox.subaccount,
+        "api_url": sandbox.url, "ca_file": sandbox.ca_file, "users_file": str(users_file),
         "state_dir": str(state_dir or Path(users_file).parent / "state"),
         # libpam's failure delay only slows tests down; tests of the delay set their own.
-        "fail_delay": "0",
-        "connect_timeout": "5",
-        "request_timeout": "10",
+        "fail_delay": "0", "connect_timeout": "5", "request_timeout": "10",
+        **overrides,
     }
-    settings.update(overrides)
     return "".join(f"{key} = {value}\n" for key, value in settings.items() if value is not None)
 
 
