@@ -23,11 +23,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import pam_client as pc
+import secret_scan
 import verif8_harness as harness
-
-
-def _variable(name, what):
-    return f"VERIF8_{name.upper()}_{what}"
 
 
 @dataclass
@@ -41,22 +38,10 @@ class World:
     work: Path
     sandbox: harness.Sandbox
 
-    @property
-    def dir(self):
-        return self.work / "world"
-
-    @property
-    def config(self):
-        """The config file the suite's services read; each test rewrites it."""
-        return self.dir / f"{self.name}.conf"
-
-    @property
-    def users_file(self):
-        return self.dir / "pam_verif8.users"
-
-    @property
-    def logs(self):
-        return self.work / "logs"
+    def __post_init__(self):
+        self.dir, self.logs = self.work / "world", self.work / "logs"
+        self.config = self.dir / f"{self.name}.conf"  # what the suite's services read
+        self.users_file = self.dir / "pam_verif8.users"
 
 
 def main(name, wrapped: Callable[[World], int], write_services, users=None, groups=None,
@@ -66,8 +51,8 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
     the sandbox (with `sandbox_args`), `prepare_env(env)` on the second run's environment, then
     the second run; returns its exit status. In the second run: `wrapped(World)`."""
     module = Path(sys.argv[1]).resolve()
-    marker, work_variable = _variable(name, "UNDER_WRAPPER"), _variable(name, "WORK")
-    key_variable = _variable(name, "API_KEY")
+    marker, work_variable, key_variable = (f"VERIF8_{name.upper()}_{what}"
+                                           for what in ("UNDER_WRAPPER", "WORK", "API_KEY"))
     if os.environ.get(marker):
         work = Path(os.environ[work_variable])
         sandbox = harness.Sandbox(work / "sandbox", api_key=os.environ[key_variable])
@@ -84,8 +69,7 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
         with open(work / "sandbox.out", "w") as console, \
                 harness.Sandbox(work / "sandbox", api_key=api_key, extra_args=sandbox_args,
                                 stdout=console):
-            env = world.env()
-            env.update({work_variable: str(work), key_variable: api_key})
+            env = {**world.env(), work_variable: str(work), key_variable: api_key}
             if prepare_env is not None:
                 prepare_env(env)
             return pc.run_under_pam_wrapper(env, marker)
@@ -97,30 +81,34 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
 
 
 def without_preloads():
-    """The environment for a tool the tests run (openssl, git): the run's preloads (wrappers,
-    an ASan runtime) are not for it."""
+    """The environment for a tool the tests run (openssl, a libcurl program): the run's
+    preloads (wrappers, an ASan runtime) are not for it."""
     return {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
 
 
-def table(rows):
-    """A class decorator: `test_NAME` for each row, running the class's `check(**row)`."""
+def table(fields, *rows, variants=None):
+    """A class decorator: test_NAME for each row (a tuple of the space-separated `fields`, the
+    first of them `name`) running the class's check(**row); with `variants` ({suffix:
+    {argument: value}}), one test_NAME_SUFFIX per row and variant, each with its arguments."""
+    names = fields.split()
+
     def decorate(cls):
         for row in rows:
-            def test(self, row=row):
-                self.check(**{key: value for key, value in row.items() if key != "name"})
-            setattr(cls, f"test_{row['name']}", test)
+            arguments = dict(zip(names[1:], row[1:]))
+            for suffix, extra in (variants or {"": {}}).items():
+                def test(self, arguments={**arguments, **extra}):
+                    self.check(**arguments)
+                setattr(cls, f"test_{row[0]}{'_' if suffix else ''}{suffix}", test)
         return cls
     return decorate
 
 
-# --------------------------------------------------------------------------------------------
 # Answers at the prompt
 
 def last_code(phone=None):
     """The code the sandbox delivered last (to `phone` when given)."""
-    deliveries = LoginCase.world.sandbox.deliveries()
-    if phone is not None:
-        deliveries = [d for d in deliveries if d["destination"] == phone]
+    deliveries = [d for d in LoginCase.world.sandbox.deliveries()
+                  if phone is None or d["destination"] == phone]
     if not deliveries:
         raise AssertionError("the sandbox delivered no code")
     return deliveries[-1]["code"]
@@ -132,14 +120,14 @@ class Code:
     def __init__(self, phone=None):
         self.phone = phone
 
-    def __call__(self, prompt):
+    def __call__(self, prompt=None):
         return last_code(self.phone)
 
 
 class Wrong:
     """A well-formed code that is not the one delivered."""
 
-    def __call__(self, prompt):
+    def __call__(self, prompt=None):
         return "000000" if last_code() != "000000" else "111111"
 
 
@@ -149,12 +137,8 @@ def script(*steps):
     remaining = list(steps)
 
     def answer(prompt):
-        if not remaining:
-            return pc.ABORT
-        step = remaining.pop(0)
-        if callable(step) and step not in (pc.ABORT, pc.NULL_REPLY):
-            return step(prompt)
-        return step
+        step = remaining.pop(0) if remaining else pc.ABORT
+        return step(prompt) if callable(step) and step not in (pc.ABORT, pc.NULL_REPLY) else step
     return answer
 
 
@@ -167,9 +151,6 @@ def after(seconds, then, action=None):
         return then(prompt) if callable(then) else then
     return step
 
-
-# --------------------------------------------------------------------------------------------
-# The test base
 
 class LoginCase(unittest.TestCase):
     """Each test: a sandbox with no sessions and no faults, a fresh state_dir, the suite's
@@ -222,6 +203,12 @@ class LoginCase(unittest.TestCase):
         return [("READ" if r["method"] == "GET" and not r["codePresent"] else r["method"],
                  r["status"]) for r in self.new_requests()]
 
+    def assertSeen(self, expected):
+        """seen() written as "POST 200, READ 200, GET None" ("" for nothing) matches the regex
+        `expected` whole."""
+        self.assertRegex(", ".join(f"{method} {status}" for method, status in self.seen()),
+                         f"^{expected}$")
+
     def diagnostics(self):
         lines = []
         for number, result in enumerate(self.results, 1):
@@ -229,8 +216,7 @@ class LoginCase(unittest.TestCase):
                          f"{result.elapsed:.2f} s; prompts {result.prompts!r}; errors "
                          f"{result.errors!r}")
             lines += [f"  log: {line}" for line in result.syslog()]
-        lines += [f"request: {json.dumps(r)}" for r in self.new_requests()]
-        return lines
+        return lines + [f"request: {json.dumps(r)}" for r in self.new_requests()]
 
     def outcome_line(self, result):
         lines = [line for line in result.syslog() if "outcome=" in line]
@@ -256,3 +242,20 @@ class LoginCase(unittest.TestCase):
     def assertNothingSent(self):
         self.assertEqual(self.new_requests(), [], "nothing may reach the API")
         self.assertEqual(self.new_deliveries(), [], "nothing may be delivered")
+
+
+class SecretScan(unittest.TestCase):
+    """Last in a run: no delivered code and no API key in anything the run wrote (the PAM logs,
+    the sandbox's console and request log)."""
+
+    minimum_logs, minimum_codes = 15, 5
+
+    def test_no_code_or_key_in_any_log(self):
+        world = LoginCase.world
+        logs = secret_scan.read_logs(world.logs)
+        self.assertGreater(len(logs), self.minimum_logs, "the run's PAM logs were captured")
+        self.assertGreater(len(secret_scan.delivered_codes(world.sandbox.outbox)),
+                           self.minimum_codes, "the run delivered codes")
+        findings = secret_scan.scan_run(world.sandbox.outbox, world.sandbox.api_key, logs,
+                                        world.work / "sandbox.out", world.sandbox.requests_log)
+        self.assertEqual(findings, [], "\n".join(findings[:20]))
