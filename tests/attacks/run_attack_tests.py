@@ -1,21 +1,16 @@
 #!/usr/bin/python3
 """The local attacker of threat-model.md: an unprivileged user who runs a setuid PAM program (su,
 sudo) and so chooses its environment, working directory, umask, limits, signal dispositions and
-user name, while libpam runs the module as root in that process. Each test forks a process with
-su's credentials (real uid the attacker's, effective uid 0, the attacker's groups), sets the
-attack up in it, and logs in through the built module and real libpam (pam_wrapper and
-nss_wrapper, tests/harness/pam_client.py) against verif8-sandbox. Each first shows that the
-login got to the point the attack aims at (a TLS connection made, the phone program run, the
-prompt answered), then that the attack was stopped. Where the vector is a library's behaviour
-(libcurl honouring SSLKEYLOGFILE, say), a control run shows the library does what the attack
-needs on this machine. Prints TAP.
+user name, while libpam runs the module as root in that process. Each test logs in through the
+built module and real libpam (tests/harness/login_suite.py) from a process with su's credentials
+and the attack set up in it; each first shows that the login got to the point the attack aims at
+(a TLS connection made, the phone program run, the prompt answered), then that the attack was
+stopped. Where the vector is a library's behaviour (libcurl honouring SSLKEYLOGFILE, say), a
+control run shows the library does what the attack needs on this machine. Prints TAP.
 
-usage: run_attack_tests.py MODULE_SO [SLOW_LOCK_SO]
-
-Like every login suite it runs itself twice (tests/harness/login_suite.py)."""
+usage: run_attack_tests.py MODULE_SO [SLOW_LOCK_SO]"""
 
 import ctypes
-import json
 import os
 import re
 import resource
@@ -28,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -76,51 +70,37 @@ class AttackCase(suite.LoginCase):
     def attack(self, user="mallory", answer=None, service="attack", su=True, umask=0o000,
                cwd=None, env=None, rlimits=None, ignore_signals=()):
         """One login in a forked process that first becomes the attacker (become_attacker) and
-        takes the attack's umask, working directory, environment, limits and ignored signals.
-        Shows that the login ran with them (the attacker's credentials as su has them, or all
-        the attacker's; the umask); returns its PamResult and what the caller then was."""
+        takes the attack's umask, working directory, environment, limits and ignored signals;
+        shows the login ran with them. Returns its PamResult and report: what the caller was,
+        and its environment after the login."""
         env = env or {}
-        reader, writer = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(reader)
-            report = {}
-            try:
-                become_attacker(su)
-                os.umask(umask)
-                if cwd is not None:
-                    os.chdir(cwd)
-                os.environ.update(env)  # putenv: the C environment libpam's callee sees
-                for limit, value in (rlimits or {}).items():
-                    resource.setrlimit(limit, value)
-                for number in ignore_signals:
-                    signal.signal(number, signal.SIG_IGN)
-                report["caller"] = {"resuid": os.getresuid(), "resgid": os.getresgid(),
-                                    "cwd": os.getcwd(), "umask": os.umask(umask),
-                                    "env": {name: os.environ.get(name) for name in env}}
-                report["result"] = pc.authenticate(service, user, answer or script(
-                    suite.Code())).to_json()
-                getenv = ctypes.CDLL(None).getenv
-                getenv.restype = ctypes.c_char_p
-                report["env_after"] = {name: (getenv(name.encode()) or b"").decode()
-                                       for name in env}
-            except BaseException:  # noqa: BLE001 - reported to the parent
-                report["error"] = traceback.format_exc()
-            os.write(writer, json.dumps(report).encode())
-            os._exit(0)
-        os.close(writer)
-        with os.fdopen(reader, "rb") as pipe:
-            report = json.loads(pipe.read() or b"{}")
-        os.waitpid(pid, 0)
-        if "error" in report:
-            raise AssertionError("the attacker's process failed:\n" + report["error"])
-        self.callers.append(report["caller"])
-        self.results.append(pc.PamResult.from_json(report["result"]))
-        self.assertEqual(report["caller"]["resuid"],
-                         [ATTACKER_UID, *[0 if su else ATTACKER_UID] * 2])
-        self.assertEqual(report["caller"]["resgid"], [ATTACKER_UID] * 3)
-        self.assertEqual(report["caller"]["umask"], umask)
-        return self.results[-1], report
+
+        def setup():
+            become_attacker(su)
+            os.umask(umask)
+            os.chdir(cwd or os.getcwd())
+            os.environ.update(env)  # putenv: the C environment libpam's callee sees
+            for limit, value in (rlimits or {}).items():
+                resource.setrlimit(limit, value)
+            for number in ignore_signals:
+                signal.signal(number, signal.SIG_IGN)
+            return {"caller": {"resuid": os.getresuid(), "resgid": os.getresgid(),
+                               "cwd": os.getcwd(), "umask": os.umask(umask),
+                               "env": {name: os.environ.get(name) for name in env}}}
+
+        def after():
+            getenv = ctypes.CDLL(None).getenv
+            getenv.restype = ctypes.c_char_p
+            return {"env_after": {name: (getenv(name.encode()) or b"").decode() for name in env}}
+        login = pc.LoginInChild(service, user, setup=setup, after=after,
+                                answer=answer or script(suite.Code()))
+        self.results.append(login.finish())
+        caller = login.report["caller"]
+        self.callers.append(caller)
+        self.assertEqual(caller["resuid"], [ATTACKER_UID, *[0 if su else ATTACKER_UID] * 2])
+        self.assertEqual(caller["resgid"], [ATTACKER_UID] * 3)
+        self.assertEqual(caller["umask"], umask)
+        return self.results[-1], login.report
 
     def destinations(self):
         """Where the sandbox delivered codes during this test."""
@@ -475,10 +455,8 @@ class StoppedAndKilledLogins(AttackCase):
         return login
 
     def finish(self, login):
-        result = login.finish()
-        login.pid = None
-        self.results += [result] if result else []
-        return result
+        self.results.append(login.finish())
+        return self.results[-1]
 
     def sent_to_attacker(self):
         return [d for d in self.new_deliveries() if d["destination"] == phone_of("mallory")]
@@ -517,7 +495,7 @@ class StoppedAndKilledLogins(AttackCase):
         claims = "".join((self.state_dir / f"pending.{copy}").read_text() for copy in "ab")
         self.assertIn(f" {killed.pid} ", claims, "the login's claim is in the table")
         self.assertEqual(signal_as_attacker(killed.pid, signal.SIGKILL), 0)
-        self.assertIsNone(self.finish(killed), "the login was killed")
+        self.assertIsNone(killed.finish(), "the login was killed")
         # The next login waits out what is left of resend_interval, then gets its own code.
         self.assertOutcome(self.login("mallory", limit=12), pc.PAM_SUCCESS, "verified")
         sent = self.sent_to_attacker()

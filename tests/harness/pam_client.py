@@ -1,16 +1,14 @@
 """A PAM application in Python: drives the real libpam through ctypes (pam_start, pam_set_item,
-pam_authenticate, pam_end) with a conversation that answers each prompt from a Python callable
-and records every message.
+pam_authenticate, pam_end) with a conversation that answers each prompt from a Python callable.
 
-The process must already run under pam_wrapper and nss_wrapper: LD_PRELOAD is read when the
-interpreter starts, and pam_wrapper copies the service directory once, when it is loaded; so
-write every service file first and re-run the script with PamWorld.env() (see
-`run_under_pam_wrapper`). With PAM_WRAPPER_DEBUGLEVEL=3 pam_wrapper prints each pam_syslog line
-on stderr as `... SYSLOG(priority): line`; `authenticate` captures fd 2 for the length of one
-login, so each login's log lines come back with its result."""
+It must run under pam_wrapper and nss_wrapper, preloaded before the interpreter started, with
+every service file written before (pam_wrapper copies them once): see `run_under_pam_wrapper`.
+With PAM_WRAPPER_DEBUGLEVEL=3 pam_wrapper prints each pam_syslog line on stderr as `...
+SYSLOG(priority): line`; `authenticate` captures fd 2 for one login and returns it."""
 
 import ctypes
 import dataclasses
+import functools
 import json
 import os
 import select
@@ -56,41 +54,27 @@ class PamConv(ctypes.Structure):
 # What an answer callable may return instead of a string.
 ABORT = object()  # the conversation fails (PAM_CONV_ERR), as when the user presses Ctrl-D
 NULL_REPLY = object()  # the conversation succeeds but hands back a NULL reply
-_scope = None
 
 
+@functools.lru_cache(maxsize=None)
 def _load():
     """libpam's functions and malloc/free as the process's global scope resolves them: so that
     pam_wrapper's preloaded pam_start (which reads the copied service directory) is called, not
     the one libpam's own handle would give, and a reply allocated here is freed by the allocator
     libpam and the module use (ASan's in a sanitized run, not libc's)."""
-    global _scope
-    if _scope is None:
-        if "libpam_wrapper.so" not in os.environ.get("LD_PRELOAD", ""):
-            raise RuntimeError("pam_client needs pam_wrapper preloaded (LD_PRELOAD set before "
-                               "the interpreter started)")
-        ctypes.CDLL("libpam.so.0", mode=ctypes.RTLD_GLOBAL)
-        scope, p, i = ctypes.CDLL(None), ctypes.c_void_p, ctypes.c_int
-        for name, restype, argtypes in (
-                ("malloc", p, [ctypes.c_size_t]), ("calloc", p, [ctypes.c_size_t] * 2),
-                ("free", None, [p]), ("pam_set_item", i, [p, i, p]),
-                ("pam_start", i, [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(PamConv),
-                                  ctypes.POINTER(p)]),
-                ("pam_authenticate", i, [p, i]), ("pam_end", i, [p, i])):
-            getattr(scope, name).restype, getattr(scope, name).argtypes = restype, argtypes
-        _scope = scope
-    return _scope
-
-
-def _c_string(libc, text):
-    """A malloc'ed copy, cut at the first NUL as C would: libpam and its modules free() it."""
-    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else bytes(text)
-    data = data.split(b"\0")[0] + b"\0"
-    pointer = libc.malloc(len(data))
-    if not pointer:
-        raise MemoryError
-    ctypes.memmove(pointer, data, len(data))
-    return pointer
+    if "libpam_wrapper.so" not in os.environ.get("LD_PRELOAD", ""):
+        raise RuntimeError("pam_client needs pam_wrapper preloaded (LD_PRELOAD set before the "
+                           "interpreter started)")
+    ctypes.CDLL("libpam.so.0", mode=ctypes.RTLD_GLOBAL)
+    scope, p, i = ctypes.CDLL(None), ctypes.c_void_p, ctypes.c_int
+    for name, restype, argtypes in (
+            ("malloc", p, [ctypes.c_size_t]), ("calloc", p, [ctypes.c_size_t] * 2),
+            ("free", None, [p]), ("pam_set_item", i, [p, i, ctypes.c_char_p]),
+            ("pam_start", i, [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(PamConv),
+                              ctypes.POINTER(p)]),
+            ("pam_authenticate", i, [p, i]), ("pam_end", i, [p, i])):
+        getattr(scope, name).restype, getattr(scope, name).argtypes = restype, argtypes
+    return scope
 
 
 @dataclasses.dataclass
@@ -101,7 +85,6 @@ class PamResult:
     infos: List[str] = dataclasses.field(default_factory=list)  # PAM_TEXT_INFO texts
     elapsed: float = 0.0  # seconds spent in pam_authenticate
     log: str = ""  # everything written to fd 2 during the login (pam_syslog through pam_wrapper)
-    start_code: int = PAM_SUCCESS
 
     @property
     def name(self):
@@ -124,7 +107,7 @@ class PamResult:
                  if "SYSLOG(" in line]
         return [line.split("): ", 1)[-1] for line in lines]
 
-    def to_json(self):
+    def to_json(self):  # to cross a process boundary; from_json() makes it again
         return json.dumps(dataclasses.asdict(self))
 
     @classmethod
@@ -163,8 +146,11 @@ def authenticate(service: str, user: str, answer: Callable[[str], object],
                     reply = answer(text)
                 if reply is ABORT:
                     break
-                if reply is not NULL_REPLY:
-                    responses[index].resp = _c_string(libc, reply)
+                if reply is not NULL_REPLY:  # a malloc'ed copy, cut at the first NUL as in C
+                    data = (reply.encode("utf-8", "surrogateescape") if isinstance(reply, str)
+                            else bytes(reply)).split(b"\0")[0] + b"\0"
+                    responses[index].resp = libc.malloc(len(data))
+                    ctypes.memmove(responses[index].resp, data, len(data))
             else:
                 replies[0] = responses
                 return PAM_SUCCESS
@@ -183,12 +169,11 @@ def authenticate(service: str, user: str, answer: Callable[[str], object],
     saved_fd = os.dup(2)
     os.dup2(capture.fileno(), 2)
     try:
-        result.start_code = result.code = libc.pam_start(
-            service.encode(), user.encode(), ctypes.byref(conv), ctypes.byref(handle))
-        if result.start_code == PAM_SUCCESS:
-            host = ctypes.c_char_p(rhost.encode()) if rhost is not None else None
-            if host is not None:
-                libc.pam_set_item(handle, PAM_RHOST, ctypes.cast(host, ctypes.c_void_p))
+        result.code = libc.pam_start(service.encode(), user.encode(), ctypes.byref(conv),
+                                     ctypes.byref(handle))
+        if result.code == PAM_SUCCESS:
+            if rhost is not None:
+                libc.pam_set_item(handle, PAM_RHOST, rhost.encode())
             if before is not None:
                 before()
             start = time.monotonic()
@@ -224,52 +209,46 @@ class LoginInChild:
     """One login in a forked process that waits at each prompt until the test answers it, so
     that a test can act while a login holds its prompt: stop it, kill it, or start another.
 
-    setup(): run in the child first (credentials of su's caller, say). Each prompt is reported
-    to next_prompt(); answer(text) or abort() replies. finish() returns the PamResult, or None
-    when the process died without one (killed)."""
+    setup() runs in the child first (credentials of su's caller, say) and may return a dict,
+    kept in `report` with that of after() (run once the login is over). Each prompt is reported
+    to next_prompt(); answer(text) or abort() replies, unless `answer` (a callable) answers in
+    the child. finish() returns the PamResult, or None when the process died without one."""
 
-    def __init__(self, service, user, rhost=None, setup=None, log_path=None):
+    def __init__(self, service, user, rhost=None, setup=None, log_path=None, answer=None,
+                 after=None):
         prompts_r, prompts_w = os.pipe()
         answers_r, answers_w = os.pipe()
-        self.pid = os.fork()
+        self.pid, self.report = os.fork(), {}
         if self.pid == 0:
             os.close(prompts_r)
             os.close(answers_w)
-            code = 0
-            try:
-                if setup is not None:
-                    setup()
-                answers = os.fdopen(answers_r, "r")
+            answers = os.fdopen(answers_r, "r")
 
-                def answer(prompt):
-                    os.write(prompts_w, (json.dumps({"prompt": prompt}) + "\n").encode())
-                    reply = json.loads(answers.readline() or '{"abort": true}')
-                    return ABORT if reply.get("abort") else reply["answer"]
-                report = {"result": authenticate(service, user, answer, rhost=rhost,
-                                                 log_path=log_path).to_json()}
+            def relay(prompt):
+                os.write(prompts_w, (json.dumps({"prompt": prompt}) + "\n").encode())
+                reply = json.loads(answers.readline() or '{"abort": true}')
+                return ABORT if reply.get("abort") else reply["answer"]
+            try:
+                report = (setup or dict)() or {}
+                report["result"] = authenticate(service, user, answer or relay, rhost=rhost,
+                                                log_path=log_path).to_json()
+                report.update((after or dict)())
             except BaseException:  # noqa: BLE001 - reported to the parent
-                report, code = {"error": traceback.format_exc()}, 1
+                report = {"error": traceback.format_exc()}
             try:
                 os.write(prompts_w, (json.dumps(report) + "\n").encode())
             finally:
-                os._exit(code)  # never back into the test runner's code
+                os._exit(0)  # never back into the test runner's code
         os.close(prompts_w)
         os.close(answers_r)
-        self._in, self._out, self._buffer = prompts_r, answers_w, b""
+        self._in, self._out = os.fdopen(prompts_r, "r"), answers_w
 
     def _line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"login {self.pid}: nothing within {timeout} s")
-            if select.select([self._in], [], [], left)[0]:
-                chunk = os.read(self._in, 65536)
-                if not chunk:
-                    return None
-                self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
+        # One message at most is ever unread: the child waits for an answer after each.
+        if not select.select([self._in], [], [], timeout)[0]:
+            raise TimeoutError(f"login {self.pid}: nothing within {timeout} s")
+        line = self._in.readline()
+        return json.loads(line) if line else None
 
     def next_prompt(self, timeout=30):
         message = self._line(timeout)
@@ -289,10 +268,11 @@ class LoginInChild:
             message = self._line(timeout)
         finally:
             os.close(self._out)
-            os.close(self._in)
+            self._in.close()
             os.waitpid(self.pid, 0)
-        if message is not None and "error" in message:
-            raise AssertionError(f"login {self.pid} failed:\n{message['error']}")
+            self.pid = None
         if message is not None and "result" not in message:
-            raise AssertionError(f"login {self.pid} still prompts: {message!r}")
+            raise AssertionError(f"the login failed or still prompts:\n"
+                                 f"{message.get('error', message)}")
+        self.report = message or {}
         return None if message is None else PamResult.from_json(message["result"])
