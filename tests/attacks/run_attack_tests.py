@@ -63,10 +63,6 @@ class AttackCase(suite.LoginCase):
     settings = {"fail_delay": "0", "connect_timeout": "3", "request_timeout": "5",
                 "user_send_limit": "100/900", "source_send_limit": "100/900"}
 
-    def setUp(self):
-        self.callers = []
-        super().setUp()
-
     def attack(self, user="mallory", answer=None, service="attack", su=True, umask=0o000,
                cwd=None, env=None, rlimits=None, ignore_signals=()):
         """One login in a forked process that first becomes the attacker (become_attacker) and
@@ -92,23 +88,17 @@ class AttackCase(suite.LoginCase):
             getenv = ctypes.CDLL(None).getenv
             getenv.restype = ctypes.c_char_p
             return {"env_after": {name: (getenv(name.encode()) or b"").decode() for name in env}}
-        login = pc.LoginInChild(service, user, setup=setup, after=after,
-                                answer=answer or script(suite.Code()))
-        self.results.append(login.finish())
-        caller = login.report["caller"]
-        self.callers.append(caller)
+        login = self.child(user, service, None, setup=setup, after=after,
+                           answer=answer or script(suite.code()))
+        result, caller = self.finish(login), login.report["caller"]
         self.assertEqual(caller["resuid"], [ATTACKER_UID, *[0 if su else ATTACKER_UID] * 2])
         self.assertEqual(caller["resgid"], [ATTACKER_UID] * 3)
         self.assertEqual(caller["umask"], umask)
-        return self.results[-1], login.report
+        return result, login.report
 
     def destinations(self):
         """Where the sandbox delivered codes during this test."""
         return [d["destination"] for d in self.new_deliveries()]
-
-    def diagnostics(self):
-        return [f"caller {n}: {caller}" for n, caller in enumerate(self.callers, 1)] + \
-            super().diagnostics()
 
 
 # A program linked with libcurl, as any would be: libcurl's global init and one GET of argv[1]
@@ -449,14 +439,8 @@ class StoppedAndKilledLogins(AttackCase):
     rhost = "198.51.100.20"  # self.login(): from a root process (sshd's)
 
     def su_login(self, env=None):
-        login = pc.LoginInChild("attack", "mallory",
-                                setup=lambda: become_attacker() or os.environ.update(env or {}))
-        self.addCleanup(lambda: login.pid and os.kill(login.pid, signal.SIGKILL))
-        return login
-
-    def finish(self, login):
-        self.results.append(login.finish())
-        return self.results[-1]
+        return self.child("mallory", rhost=None, setup=lambda: become_attacker() or
+                          os.environ.update(env or {}))
 
     def sent_to_attacker(self):
         return [d for d in self.new_deliveries() if d["destination"] == phone_of("mallory")]
@@ -495,7 +479,7 @@ class StoppedAndKilledLogins(AttackCase):
         claims = "".join((self.state_dir / f"pending.{copy}").read_text() for copy in "ab")
         self.assertIn(f" {killed.pid} ", claims, "the login's claim is in the table")
         self.assertEqual(signal_as_attacker(killed.pid, signal.SIGKILL), 0)
-        self.assertIsNone(killed.finish(), "the login was killed")
+        self.assertIsNone(self.finish(killed), "the login was killed")
         # The next login waits out what is left of resend_interval, then gets its own code.
         self.assertOutcome(self.login("mallory", limit=12), pc.PAM_SUCCESS, "verified")
         sent = self.sent_to_attacker()

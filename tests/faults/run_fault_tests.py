@@ -1,21 +1,17 @@
 #!/usr/bin/python3
 """The fault table: every failure of the network and the API, and hostile input, through the
-built module and real libpam (pam_wrapper + nss_wrapper, driven from Python by
-tests/harness/pam_client.py), against verif8-sandbox with --tls-faults. For each row: the PAM
-code, a bound on the time it took, the `outcome=` log line and its reason, and what the sandbox
-received. Every network and API row runs with fail_mode=closed and with fail_mode=open: only the
-"unreachable" rows may differ. Prints TAP.
+built module and real libpam (tests/harness/login_suite.py) against verif8-sandbox with
+--tls-faults. For each row: the PAM code, a bound on the time it took, the `outcome=` log line
+and its reason, and what the sandbox received. Every network and API row runs with
+fail_mode=closed and with fail_mode=open: only the "unreachable" rows may differ. Prints TAP.
 
-usage: run_fault_tests.py MODULE_SO
-
-Like every login suite it runs itself twice (tests/harness/login_suite.py); for the concurrency
-rows, the second run also starts copies of itself that each do one login (--one-login)."""
+usage: run_fault_tests.py MODULE_SO (--one-login SERVICE USER RHOST LOG: one login of the
+concurrency rows, in a process of its own)"""
 
 import json
 import os
 import re
 import select
-import signal
 import socket
 import ssl
 import subprocess
@@ -33,7 +29,7 @@ import login_suite as suite  # noqa: E402
 import pam_client as pc  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
-from login_suite import Code, Wrong, after, last_code, script  # noqa: E402
+from login_suite import after, code, last_code, script, wrong  # noqa: E402
 
 USERS = {**harness.DEFAULT_USERS,
          # + and 16 digits: one too many; erin is not enrolled, and the line is reported.
@@ -214,7 +210,7 @@ class NetworkAtTheCode(FaultCase):
         below 10 s, so the user waits 10.5 s."""
         self.configure(fail_mode=mode, resend_interval=10)
         result = self.login(answer=script(after(10.5, "", lambda: self.arm(
-            "initiate status status=403 code=1400")), Code()), limit=16)
+            "initiate status status=403 code=1400")), code()), limit=16)
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
         self.assertEqual(len(result.prompts), 2)
         self.assertIn("Wait a little before asking for a new code. 2 attempts left.\n"
@@ -229,7 +225,7 @@ class NetworkAtTheCode(FaultCase):
         also kept the count could not be told from a real answer: it comes over verified TLS
         from the configured host, and nothing in it is tied to the code.)"""
         self.arm("validate verified")
-        result = self.login(answer=script(Wrong()))
+        result = self.login(answer=script(wrong))
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "session_taken", r"wrong-code count is 1")
         self.assertSeen(OK)
         self.assertIs(self.new_requests()[2]["codeMatched"], False)
@@ -259,7 +255,7 @@ class Single(FaultCase):
 
     def test_answer_after_login_timeout(self):
         self.configure(login_timeout=10)
-        result = self.login(answer=script(after(10.5, Code())), limit=16)
+        result = self.login(answer=script(after(10.5, code())), limit=16)
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "login_timeout", r"login_timeout")
         self.assertIn("The time for the code has run out.", result.errors)
         self.assertSeen("POST 200")  # a code typed too late is not checked
@@ -273,10 +269,6 @@ class Single(FaultCase):
         self.assertEqual(result.prompts, [])
         self.assertGreaterEqual(result.elapsed, 0.7)  # libpam randomises 1.5 s to 0.75-2.25 s
         self.assertNothingSent()
-
-    def test_fail_delay_0_fails_at_once(self):
-        result = self.login(answer=script(Wrong(), Wrong(), Wrong()), limit=0.7)
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "too_many_wrong_codes")
 
     def refused_send(self, result, limit, before):
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "send_limit", limit)
@@ -294,7 +286,7 @@ class Single(FaultCase):
     def test_source_send_limit_by_rhost(self):
         self.configure(source_send_limit="2/900")
         for user in ("frank", "grace"):
-            self.assertOutcome(self.login(user=user, answer=script(Code(PHONES[user])),
+            self.assertOutcome(self.login(user=user, answer=script(code(PHONES[user])),
                                           rhost="198.51.100.7"), pc.PAM_SUCCESS, "verified")
         self.refused_send(self.login(rhost="198.51.100.7"), r"source_send_limit reached", 6)
         # Another source is not held back by that one.
@@ -336,23 +328,15 @@ class Single(FaultCase):
             process.stdin.write("go\n")
             process.stdin.flush()
         # Logins that reach their prompt hold it (and their claim) until every login has
-        # either reached its prompt or ended, however slowly a loaded machine runs them.
-        waiting, ended = set(), {}
-        deadline = time.monotonic() + 60
-        while len(waiting) + len(ended) < len(processes) and time.monotonic() < deadline:
-            pipes = {p.stdout: p for p in processes if p not in waiting and p not in ended}
-            for pipe in select.select(list(pipes), [], [], 1)[0]:
-                line = pipe.readline()
-                if line.strip() == "prompt":
-                    waiting.add(pipes[pipe])
-                else:
-                    ended[pipes[pipe]] = line + pipe.read()
-        outcomes = []
+        # either reached its prompt ("prompt") or ended (its result), however slowly a loaded
+        # machine runs them; then they abort (a write to an ended one is ignored).
+        first = []
         for process in processes:
-            if process in waiting:
-                process.stdin.write("end\n")
-                process.stdin.flush()
-            out = ended.get(process, "") + process.communicate(timeout=120)[0]
+            self.assertTrue(select.select([process.stdout], [], [], 60)[0], "a login hangs")
+            first.append(process.stdout.readline())
+        outcomes = []
+        for process, line in zip(processes, first):
+            out = line + process.communicate("end\n", timeout=120)[0]
             self.assertEqual(process.returncode, 0, out)
             result = json.loads(out.strip().splitlines()[-1])
             self.assertIn(result["code"], (pc.PAM_AUTH_ERR, pc.PAM_CONV_ERR), result)
@@ -374,8 +358,8 @@ class Single(FaultCase):
         self.assertEqual(posts, 1, f"one send for one number: {outcomes}")
         self.assertEqual(sorted(outcomes), ["conversation_failed"] + ["phone_busy"] * 19)
 
-    def test_three_hostile_answers_end_the_login(self):
-        result = self.login(answer=script("%n%s%s%s", "x" * 4096, "\x1b]0;t\x07"))
+    def test_three_hostile_answers_end_the_login_at_once_with_fail_delay_0(self):
+        result = self.login(answer=script("%n%s%s%s", "x" * 4096, "\x1b]0;t\x07"), limit=0.7)
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "too_many_wrong_codes")
         self.assertTrue(result.errors and "No attempts left." in result.errors[-1])
         self.assertSeen("POST 200")
@@ -415,7 +399,7 @@ NOT_A_CODE = r"That is not a code: codes are 3 to 10 letters or digits\."
     ("conversation_aborted", pc.ABORT, None))
 class HostilePrompt(FaultCase):
     def check(self, typed, notice):
-        result = self.login(answer=script(typed, Code()))
+        result = self.login(answer=script(typed, code()))
         if notice is None:
             self.assertOutcome(result, pc.PAM_CONV_ERR, "conversation_failed")
             return self.assertSeen("POST 200")
@@ -487,17 +471,10 @@ class Sessions(FaultCase):
     def sent(self):
         return [d for d in self.new_deliveries() if d["destination"] == PHONES["alice"]]
 
-    def child(self, service="faults", rhost=RHOST):
-        login = pc.LoginInChild(service, "alice", rhost=rhost)
-        self.addCleanup(lambda: login.pid and os.kill(login.pid, signal.SIGKILL))
+    def child(self, *args):
+        login = super().child(*args)
         self.assertRegex(login.next_prompt(), r"^Code sent by SMS")  # it reached the prompt
         return login
-
-    def finish(self, login, code, outcome):
-        result = login.finish()
-        self.results.append(result)
-        self.assertOutcome(result, code, outcome)
-        return result
 
     def next_login_passes_after(self, play_first, code, outcome):
         """A first login (another process: another connection) that `play_first` ends at its
@@ -524,7 +501,7 @@ class Sessions(FaultCase):
             for number in range(3):
                 if number:
                     login.next_prompt()
-                login.answer(Wrong()())
+                login.answer(wrong())
         second = self.next_login_passes_after(three_wrong, pc.PAM_AUTH_ERR,
                                               "too_many_wrong_codes")
         self.assertTrue(any("a new one follows in" in info for info in second.infos),
@@ -548,7 +525,7 @@ class Sessions(FaultCase):
         # pending session. (Real time: the sandbox's clock controls would give the resend the
         # same expiry to the second, which no real resend can have.)
         time.sleep(10.5)
-        attacker = self.child("faults_host2", "198.51.100.66")
+        attacker = self.child("alice", "faults_host2", "198.51.100.66")
         sent = self.sent()
         # It got there: both logins wait on the same session, and alice's code works on it.
         self.assertEqual(len({d["sessionId"] for d in sent}), 1, sent)
@@ -571,7 +548,7 @@ class Sessions(FaultCase):
         """fail_mode = open, and the code check is still running when login_timeout ends: the
         login's own deadline, not an outage. Never PAM_IGNORE for a typed code."""
         self.configure(fail_mode="open", login_timeout=10, request_timeout=10)
-        result = self.login(answer=script(after(8.5, Wrong(), lambda: self.arm("validate hang"))),
+        result = self.login(answer=script(after(8.5, wrong, lambda: self.arm("validate hang"))),
                             limit=11.5)
         self.assertOutcome(result, pc.PAM_AUTH_ERR, "login_timeout", r"login_timeout")
         self.assertIn("The time for the code has run out.", result.errors)

@@ -1,24 +1,20 @@
 """The frame of the suites that log in through the built module and real libpam (pam_client under
 pam_wrapper and nss_wrapper) against verif8-sandbox: tests/pam, tests/faults and tests/attacks.
-
-LD_PRELOAD is read when the interpreter starts, and pam_wrapper copies the service directory once,
-when it is loaded; so a suite runs itself twice. The first run (`main`) builds the wrapper world,
-writes every service file, starts the sandbox and runs the second with the wrappers preloaded;
-the second runs the tests against the `World` the first left (`LoginCase.world`).
-
-Shared by the three: answers at the prompt (`script`, `Code`, `Wrong`, `after`), `LoginCase` (a
-test base that sees the requests, deliveries and log lines of its own logins) and `table` (one
-test per row of a table)."""
+pam_wrapper is preloaded and copies the service files once, as the interpreter starts: so `main`
+builds the wrapper world, writes every service file, starts the sandbox and runs the suite again
+with the wrappers preloaded, where the tests run against the `World` it left (LoginCase.world).
+Here too: answers at the prompt, `LoginCase` (a test base that sees the requests, deliveries and
+log lines of its own logins) and `table` (one test per row of a table)."""
 
 import json
 import os
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import time
 import unittest
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -27,20 +23,15 @@ import secret_scan
 import verif8_harness as harness
 
 
-@dataclass
 class World:
-    """What the second run finds: the built module, the temp dir of the run and the sandbox.
-    The dir holds world/ (services, passwd, users file, the suite's config), logs/ (one file per
-    login), states/ (one state_dir per test), files/ (what tests write) and sandbox.out."""
+    """What the second run finds: the built module, the run's temp dir and the sandbox. The dir
+    holds world/ (services, passwd, users file, the suite's config), logs/ (one file per login),
+    states/ (one state_dir per test), files/ (what tests write) and sandbox.out."""
 
-    name: str
-    module: Path
-    work: Path
-    sandbox: harness.Sandbox
-
-    def __post_init__(self):
-        self.dir, self.logs = self.work / "world", self.work / "logs"
-        self.config = self.dir / f"{self.name}.conf"  # what the suite's services read
+    def __init__(self, name, module, work, sandbox):
+        self.name, self.module, self.work, self.sandbox = name, module, work, sandbox
+        self.dir, self.logs = work / "world", work / "logs"
+        self.config = self.dir / f"{name}.conf"  # what the suite's services read
         self.users_file = self.dir / "pam_verif8.users"
 
 
@@ -103,8 +94,6 @@ def table(fields, *rows, variants=None):
     return decorate
 
 
-# Answers at the prompt
-
 def last_code(phone=None):
     """The code the sandbox delivered last (to `phone` when given)."""
     deliveries = [d for d in LoginCase.world.sandbox.deliveries()
@@ -114,21 +103,14 @@ def last_code(phone=None):
     return deliveries[-1]["code"]
 
 
-class Code:
-    """The code the sandbox delivered last (to `phone` when given)."""
-
-    def __init__(self, phone=None):
-        self.phone = phone
-
-    def __call__(self, prompt=None):
-        return last_code(self.phone)
+def code(phone=None):
+    """An answer: the code the sandbox delivered last (to `phone` when given)."""
+    return lambda prompt=None: last_code(phone)
 
 
-class Wrong:
-    """A well-formed code that is not the one delivered."""
-
-    def __call__(self, prompt=None):
-        return "000000" if last_code() != "000000" else "111111"
+def wrong(prompt=None):
+    """An answer: a well-formed code that is not the one delivered."""
+    return "000000" if last_code() != "000000" else "111111"
 
 
 def script(*steps):
@@ -184,11 +166,27 @@ class LoginCase(unittest.TestCase):
         bounds themselves)."""
         LoginCase.counter += 1
         name = f"{LoginCase.counter:04d}-{self.id().split('.')[-1][:80]}.log"
-        result = pc.authenticate(service or self.service, user, answer or script(Code()),
+        result = pc.authenticate(service or self.service, user, answer or script(code()),
                                  rhost=self.rhost if rhost is ... else rhost, flags=flags,
                                  log_path=str(self.world.logs / name))
         self.results.append(result)
         self.assertLess(result.elapsed, limit, f"the login took {result.elapsed:.2f} s")
+        return result
+
+    def child(self, user="alice", service=None, rhost=..., **options):
+        """A pc.LoginInChild of `user` (options: setup, answer, after), killed if the test
+        leaves it running."""
+        login = pc.LoginInChild(service or self.service, user,
+                                rhost=self.rhost if rhost is ... else rhost, **options)
+        self.addCleanup(lambda: login.pid and os.kill(login.pid, signal.SIGKILL))
+        return login
+
+    def finish(self, login, code=None, outcome=None):
+        """The child login's PamResult (or None: killed), with `code` and `outcome` if given."""
+        result = login.finish()
+        self.results += [result] if result else []
+        if outcome is not None:
+            self.assertOutcome(result, code, outcome)
         return result
 
     def new_requests(self):

@@ -25,7 +25,7 @@ import openapi_check  # noqa: E402
 import pam_client as pc  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
-from login_suite import Code, Wrong  # noqa: E402
+from login_suite import code, wrong  # noqa: E402
 
 PHONES = {"alice": "+6591234567", "dave": "+6587654321"}
 MASKED = "\u2022" * 6  # the prompt shows the number's last four digits only
@@ -88,11 +88,11 @@ class Logins(PamCase):
 
 @suite.table(  # the last prompt's and error's texts, and which code checks matched
     "name settings answers code outcome prompts last_prompt error matched",
-    ("wrong_then_right_code_logs_in", {}, (Wrong(), Code()), pc.PAM_SUCCESS, "verified", 2,
+    ("wrong_then_right_code_logs_in", {}, (wrong, code()), pc.PAM_SUCCESS, "verified", 2,
      "Wrong code. 2 attempts left.\nVerification code: ", None, [False, True]),
-    ("too_many_wrong_codes_fail", {}, (Wrong(), Wrong(), Wrong(), Code()), pc.PAM_AUTH_ERR,
+    ("too_many_wrong_codes_fail", {}, (wrong, wrong, wrong, code()), pc.PAM_AUTH_ERR,
      "too_many_wrong_codes", 3, "1 attempt left.", "No attempts left.", [False] * 3),
-    ("max_attempts_bounds_the_rounds", {"max_attempts": 1}, (Wrong(), Code()),
+    ("max_attempts_bounds_the_rounds", {"max_attempts": 1}, (wrong, code()),
      pc.PAM_AUTH_ERR, "too_many_wrong_codes", 1, "", "No attempts left.", [False]),
     # The session expires at the sandbox while the user types: the status read shows it.
     ("expired_session_fails", {}, (expire_then_code,), pc.PAM_AUTH_ERR, "session_expired", 1,
@@ -129,7 +129,7 @@ class Rounds(PamCase):
 class Channels(PamCase):
     def check(self, user, settings, prompt, expected):
         self.configure(**settings)
-        result = self.login(user=user, answer=suite.script(Code(PHONES[user])))
+        result = self.login(user=user, answer=suite.script(code(PHONES[user])))
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
         self.assertIn(prompt, result.prompts[0])
         self.assertBody(self.new_requests()[0], expected)
