@@ -140,18 +140,18 @@ class CallerEnvironment(AttackCase):
                     "SSL_CERT_FILE": str(evil_conf), "SSL_CERT_DIR": str(self.state_dir.parent),
                     "CURL_CA_BUNDLE": str(evil_conf)}
 
-    def curl(self, name, proxy=None):
+    def curl(self, name):
         """CURL_CONTROL under umask 0 with the attack's variable `name`: its CURLcode, and what
-        it sent to `proxy` (a listening socket, which it is then refused) if given."""
+        it sent to the attacker's proxy (which then refuses it) when `name` names a proxy."""
         child = subprocess.Popen([sys.executable, "-c", CURL_CONTROL,
                                   SANDBOX.url + "/_sandbox/sessions", SANDBOX.ca_file],
                                  env={**suite.without_preloads(), name: self.env[name]},
                                  stdout=subprocess.PIPE, text=True,
                                  preexec_fn=lambda: os.umask(0))
         sent = None
-        if proxy is not None:
-            proxy.settimeout(20)
-            connection, _ = proxy.accept()
+        if name == "https_proxy":
+            self.proxy.settimeout(20)
+            connection, _ = self.proxy.accept()
             with connection:
                 connection.settimeout(5)
                 sent = connection.recv(4096).decode("latin-1")
@@ -168,7 +168,7 @@ class CallerEnvironment(AttackCase):
         self.assertEqual(stat.S_IMODE(self.keylog.stat().st_mode), 0o666,
                          "the key log is world-writable under umask 0")
         self.assertGreater(self.keylog.stat().st_size, 0)
-        self.assertIn("CONNECT", self.curl("https_proxy", self.proxy)[1], "the proxy saw none")
+        self.assertIn("CONNECT", self.curl("https_proxy")[1], "the proxy saw none")
         self.assertNotEqual(self.curl("OPENSSL_CONF")[0], "0",
                             "OPENSSL_CONF did not change libcurl's handshake")
 

@@ -49,7 +49,7 @@ CODES = {"verified": pc.PAM_SUCCESS, "rate_limited": pc.PAM_AUTHINFO_UNAVAIL,
          "credentials_rejected": pc.PAM_SERVICE_ERR, "invalid_phone": pc.PAM_AUTH_ERR,
          "config_error": pc.PAM_SERVICE_ERR, "session_expired": pc.PAM_AUTH_ERR,
          "bad_response": pc.PAM_AUTHINFO_UNAVAIL, "certificate_invalid": pc.PAM_AUTHINFO_UNAVAIL,
-         "tls_failed": pc.PAM_AUTHINFO_UNAVAIL}
+         "tls_failed": pc.PAM_AUTHINFO_UNAVAIL, "session_taken": pc.PAM_AUTH_ERR}
 TOLD = {"unreachable": "The verification service cannot be reached.",
         "rate_limited": "Too many verification requests; try again later.",
         "session_expired": "The code has expired."}
@@ -148,6 +148,16 @@ class FaultCase(suite.LoginCase):
      "POST 200, READ 200, GET 302", 4),
     # VERIFIED before any code was typed: never success.
     ("verified_answer_to_a_new_send", {}, "initiate verified", BAD, "VERIFIED", SENT, 4),
+    # A code check never fails open (threat-model rule 7): closed in both modes.
+    ("no_answer_to_the_validate", {"request_timeout": 2}, "validate hang", "unreachable_code",
+     TIMEOUT, "POST 200, READ 200, GET None", 4.5),
+    # A `verified` answer for the login's own session after a wrong code (session_taken rows
+    # type one). The sandbox counted the wrong code (attempt 1) and the forged answer carries
+    # that count: a code that verifies leaves the count as it was, so the module refuses it.
+    # (A forgery that also kept the count could not be told from a real answer: it comes over
+    # verified TLS from the configured host, and nothing in it is tied to the code.)
+    ("forged_verified_after_a_wrong_code_is_refused", {}, "validate verified", "session_taken",
+     "wrong-code count is 1", OK, 8),
     # Transport security: fails closed whatever fail_mode says, and nothing reaches the API.
     ("certificate_from_unknown_ca", {"api_url": "{untrusted}"}, None, "certificate_invalid",
      "(?i)certificate|issuer", "", 4),
@@ -166,81 +176,56 @@ class Network(FaultCase):
                                           else value for key, value in config.items()})
         if fault:
             self.arm(fault)
-        result = self.login(limit=seconds)
+        result = self.login(answer=script(wrong if outcome == "session_taken" else code()),
+                            limit=seconds)
         if outcome == "unreachable":
             self.assertUnreachable(result, mode, reason)
+        elif outcome == "unreachable_code":  # and open mode says why it did not apply
+            self.assertOutcome(result, pc.PAM_AUTHINFO_UNAVAIL, "unreachable", reason)
+            self.assertIn(TOLD["unreachable"], result.errors)
+            self.assertEqual("fail_mode=open applies only" in result.log, mode == "open")
         else:
             self.assertOutcome(result, CODES[outcome], outcome, reason)
             self.assertIn(TOLD.get(outcome, ""), "".join(result.errors))
         self.assertSeen(seen)
         if not seen:
             self.assertNothingSent()
-        if seen.endswith("GET 200"):  # the right code reached the API
-            self.assertTrue(self.new_requests()[-1]["codeMatched"])
+        if seen.endswith("GET 200"):  # the code typed reached the API
+            self.assertIs(self.new_requests()[-1]["codeMatched"], outcome != "session_taken")
 
 
-def both_modes(cls):
-    """For each method `row_NAME(self, mode)`, tests NAME_fail_closed and NAME_fail_open."""
-    for attribute in [name for name in vars(cls) if name.startswith("row_")]:
-        for suffix, mode in MODES.items():
-            def test(self, row=getattr(cls, attribute), mode=mode["mode"]):
-                self.configure(fail_mode=mode)
-                row(self, mode)
-            setattr(cls, f"test_{attribute[4:]}_{suffix}", test)
-    return cls
-
-
-@both_modes
 class NetworkAtTheCode(FaultCase):
-    def row_no_answer_to_the_validate(self, mode):
-        self.configure(fail_mode=mode, request_timeout=2)
-        self.arm("validate hang")
-        result = self.login(limit=4.5)
-        # A code check never fails open (threat-model rule 7): closed in both modes, and open
-        # mode says why it did not apply.
-        self.assertOutcome(result, pc.PAM_AUTHINFO_UNAVAIL, "unreachable", TIMEOUT)
-        self.assertIn(TOLD["unreachable"], result.errors)
-        applied = any("fail_mode=open applies only" in line for line in result.syslog())
-        self.assertEqual(applied, mode == "open")
-        self.assertSeen("POST 200, READ 200, GET None")
-
-    def row_403_1400_on_resend(self, mode):
+    def test_403_1400_on_resend_in_both_modes(self):
         """403/1400 on a resend the module itself allows (resend_interval passed): the user is
         told to wait, the attempt is spent, and the login goes on. resend_interval cannot go
         below 10 s, so the user waits 10.5 s."""
-        self.configure(fail_mode=mode, resend_interval=10)
-        result = self.login(answer=script(after(10.5, "", lambda: self.arm(
-            "initiate status status=403 code=1400")), code()), limit=16)
-        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(len(result.prompts), 2)
-        self.assertIn("Wait a little before asking for a new code. 2 attempts left.\n"
-                      "Verification code: ", result.prompts[1])
-        self.assertSeen("POST 200, POST 403, READ 200, GET 200")
-        self.assertEqual(self.new_requests()[1]["errorCode"], 1400)
+        for mode in ("closed", "open"):
+            with self.subTest(fail_mode=mode):
+                self.setUp()
+                self.configure(fail_mode=mode, resend_interval=10)
+                result = self.login(answer=script(after(10.5, "", lambda: self.arm(
+                    "initiate status status=403 code=1400")), code()), limit=16)
+                self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+                self.assertEqual(len(result.prompts), 2)
+                self.assertIn("Wait a little before asking for a new code. 2 attempts left.\n"
+                              "Verification code: ", result.prompts[1])
+                self.assertSeen("POST 200, POST 403, READ 200, GET 200")
+                self.assertEqual(self.new_requests()[1]["errorCode"], 1400)
 
-    def row_forged_verified_after_a_wrong_code_is_refused(self, mode):
-        """A `verified` answer for the login's own session after a wrong code. The sandbox
-        counted the wrong code (attempt 1) and the forged answer carries that count: a code
-        that verifies leaves the count as it was, so the module refuses it. (A forgery that
-        also kept the count could not be told from a real answer: it comes over verified TLS
-        from the configured host, and nothing in it is tied to the code.)"""
-        self.arm("validate verified")
-        result = self.login(answer=script(wrong))
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "session_taken", r"wrong-code count is 1")
-        self.assertSeen(OK)
-        self.assertIs(self.new_requests()[2]["codeMatched"], False)
-
-    def row_plain_http_api_url(self, mode):
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(8)
-            self.configure(fail_mode=mode, api_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
-            result = self.login()
-            self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error", r"nothing sent")
-            self.assertLogged(result, "api_url.*https|https.*api_url")
-            self.assertEqual(select.select([listener], [], [], 0.2)[0], [],
-                             "the module connected to the plain-HTTP URL")
-        self.assertNothingSent()
+    def test_plain_http_api_url_in_both_modes(self):
+        for mode in ("closed", "open"):
+            with self.subTest(fail_mode=mode), socket.socket() as listener:
+                self.setUp()
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(8)
+                self.configure(fail_mode=mode,
+                               api_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+                result = self.login()
+                self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error", r"nothing sent")
+                self.assertLogged(result, "api_url.*https|https.*api_url")
+                self.assertEqual(select.select([listener], [], [], 0.2)[0], [],
+                                 "the module connected to the plain-HTTP URL")
+                self.assertNothingSent()
 
 
 class Single(FaultCase):
@@ -454,16 +439,6 @@ class HostileFiles(FaultCase):
         self.assertNothingSent()
 
 
-def api_get(path):
-    """A request to the sandbox's API with the account's key, as another application of the
-    same 8x8 account would make it."""
-    request = urllib.request.Request(SANDBOX.url + path,
-                                     headers={"Authorization": f"Bearer {SANDBOX.api_key}"})
-    with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(
-            cafile=SANDBOX.ca_file)) as answer:
-        return json.loads(answer.read())
-
-
 class Sessions(FaultCase):
     """No lockout after a failed login, no ride on another login's code, no fail-open for a
     code check (threat-model rules 1, 4, 5 and 7)."""
@@ -533,10 +508,15 @@ class Sessions(FaultCase):
         # Alice types her code on host 1, which sees that someone else sent again: refused.
         host1.answer(code)
         self.finish(host1, pc.PAM_AUTH_ERR, "session_taken")
-        # Another application of the account verifies the session with the right code...
-        answer = api_get(f"/api/v2/subaccounts/{SANDBOX.subaccount}/sessions/"
-                         f"{sent[0]['sessionId']}?code={code}")
-        self.assertEqual(answer["status"], "VERIFIED")
+        # Another application of the account (its key, the API) verifies the session with the
+        # right code...
+        request = urllib.request.Request(
+            f"{SANDBOX.url}/api/v2/subaccounts/{SANDBOX.subaccount}/sessions/"
+            f"{sent[0]['sessionId']}?code={code}",
+            headers={"Authorization": f"Bearer {SANDBOX.api_key}"})
+        with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(
+                cafile=SANDBOX.ca_file)) as answer:
+            self.assertEqual(json.loads(answer.read())["status"], "VERIFIED")
         # ...and the attacker's wrong code on host 2 meets a VERIFIED session: refused, and the
         # code never even goes out.
         attacker.answer("000000" if code != "000000" else "111111")

@@ -210,9 +210,9 @@ class LoginCase(unittest.TestCase):
     def diagnostics(self):
         lines = []
         for number, result in enumerate(self.results, 1):
-            lines.append(f"login {number}: {result.name} (module {result.module_name}) in "
-                         f"{result.elapsed:.2f} s; prompts {result.prompts!r}; errors "
-                         f"{result.errors!r}")
+            lines.append(f"login {number}: {pc.name_of(result.code)} (module "
+                         f"{result.module_name}) in {result.elapsed:.2f} s; prompts "
+                         f"{result.prompts!r}; errors {result.errors!r}")
             lines += [f"  log: {line}" for line in result.syslog()]
         return lines + [f"request: {json.dumps(r)}" for r in self.new_requests()]
 

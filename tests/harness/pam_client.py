@@ -87,10 +87,6 @@ class PamResult:
     log: str = ""  # everything written to fd 2 during the login (pam_syslog through pam_wrapper)
 
     @property
-    def name(self):
-        return name_of(self.code)
-
-    @property
     def module_code(self):
         """The module's own code for a stack of `auth required MODULE` alone: libpam reports a
         stack in which every module returned PAM_IGNORE as PAM_PERM_DENIED, and pam_verif8
@@ -103,9 +99,8 @@ class PamResult:
 
     def syslog(self):
         """The pam_syslog lines of this login, without pam_wrapper's prefix."""
-        lines = [line[line.find("SYSLOG("):] for line in self.log.splitlines()
-                 if "SYSLOG(" in line]
-        return [line.split("): ", 1)[-1] for line in lines]
+        return [line[line.find("SYSLOG("):].split("): ", 1)[-1]
+                for line in self.log.splitlines() if "SYSLOG(" in line]
 
     def to_json(self):  # to cross a process boundary; from_json() makes it again
         return json.dumps(dataclasses.asdict(self))
