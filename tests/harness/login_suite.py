@@ -89,7 +89,9 @@ def table(fields, *rows, variants=None):
             for suffix, extra in (variants or {"": {}}).items():
                 def test(self, arguments={**arguments, **extra}):
                     self.check(**arguments)
-                setattr(cls, f"test_{row[0]}{'_' if suffix else ''}{suffix}", test)
+                name = f"test_{row[0]}{'_' if suffix else ''}{suffix}"
+                assert len(row) == len(names) and not hasattr(cls, name), row
+                setattr(cls, name, test)
         return cls
     return decorate
 
