@@ -171,7 +171,7 @@ class FaultCase(suite.LoginCase):
 class Network(FaultCase):
     def check(self, config, fault, outcome, reason, seen, seconds, mode):
         urls = {"closed": f"https://{CLOSED}", "proxy": CLOSED, "url": SANDBOX.url,
-                "blackhole": SANDBOX.info["blackhole"], **SANDBOX.info["tls_faults"]}
+                "blackhole": SANDBOX.info.get("blackhole"), **SANDBOX.info.get("tls_faults", {})}
         self.configure(fail_mode=mode, **{key: value.format(**urls) if isinstance(value, str)
                                           else value for key, value in config.items()})
         if fault:
