@@ -1,22 +1,16 @@
 #!/usr/bin/python3
 """The local attacker of threat-model.md: an unprivileged user who runs a setuid PAM program (su,
 sudo) and so chooses its environment, working directory, umask, limits, signal dispositions and
-user name, while libpam runs the module as root in that process. Each test forks a process with
-su's credentials (real uid the attacker's, effective uid 0, the attacker's groups), sets the
-attack up in it, and logs in through the built module and real libpam (pam_wrapper and
-nss_wrapper, tests/harness/pam_client.py) against verif8-sandbox. Each first shows that the
-login got to the point the attack aims at (a TLS connection made, the phone program run, the
-prompt answered), then that the attack was stopped. Where the vector is a library's behaviour
-(libcurl honouring SSLKEYLOGFILE, say), a control run shows the library does what the attack
-needs on this machine. Prints TAP.
+user name, while libpam runs the module as root in that process. Each test logs in through the
+built module and real libpam (tests/harness/login_suite.py) from a process with su's credentials
+and the attack set up in it; each first shows that the login got to the point the attack aims at
+(a TLS connection made, the phone program run, the prompt answered), then that the attack was
+stopped. Where the vector is a library's behaviour (libcurl honouring SSLKEYLOGFILE, say), a
+control run shows the library does what the attack needs on this machine. Prints TAP.
 
-usage: run_attack_tests.py MODULE_SO [SLOW_LOCK_SO]
-
-Like tests/faults, the script runs itself twice: the first run builds the wrapper world and
-starts the sandbox, the second (under pam_wrapper) runs the tests."""
+usage: run_attack_tests.py MODULE_SO [SLOW_LOCK_SO]"""
 
 import ctypes
-import json
 import os
 import re
 import resource
@@ -29,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,170 +32,74 @@ import login_suite as suite  # noqa: E402
 import pam_client as pc  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
-
+from login_suite import script  # noqa: E402
 
 ATTACKER_UID = 2010  # mallory: an ordinary local user
-USERS = {
-    "alice": (2001, "alice +6591234567 sms"),
-    "bob": (2002, "bob +6598765432 sms"),
-    "carol": (2003, None),
-    "dave": (2004, "dave +6591110004 sms"),
-    "erin": (2005, "erin +6591110005 sms"),
-    "mallory": (ATTACKER_UID, "mallory +6599990000 sms"),
-}
-ATTACKER_PHONE = "+6599990000"
+USERS = {"alice": (2001, "alice +6591234567 sms"), "bob": (2002, "bob +6598765432 sms"),
+         "carol": (2003, None), "dave": (2004, "dave +6591110004 sms"),
+         "erin": (2005, "erin +6591110005 sms"),
+         "mallory": (ATTACKER_UID, "mallory +6599990000 sms")}
 # Other spellings of existing accounts: what SSSD answers with case_sensitive = false (the AD
 # default), or a second passwd line for the same uid.
 ALIASES = {"ALICE": 2001, "alice2": 2001, "ERIN": 2005}
 GROUPS = {"twofa": ["erin"], "staff": ["mallory"]}  # gids 3001, 3002 (PamWorld's order)
-
-WORK = WORLD_DIR = SANDBOX = CONFIG = None  # set by wrapped_main
+SANDBOX = None  # set by wrapped_main
 
 
 def phone_of(user):
     return USERS[user][1].split()[1]
 
 
-def answer_code(phone):
-    """Answers each prompt with the latest code the sandbox delivered to `phone`."""
-    def answer(prompt):
-        deliveries = [d for d in SANDBOX.deliveries() if d["destination"] == phone]
-        if not deliveries:
-            raise AssertionError(f"the sandbox delivered no code to {phone}")
-        return deliveries[-1]["code"]
-    return answer
-
-
-def always(text):
-    return lambda prompt: text
-
-
-def table(rows, check):
-    """A class decorator: one test_NAME per row of `rows` ({NAME: args}), each check(self, *args)."""
-    def add(cls):
-        for name, row in rows.items():
-            setattr(cls, f"test_{name}", lambda self, row=row: check(self, *row))
-        return cls
-    return add
-
-
-# --------------------------------------------------------------------------------------------
-# A process with the attacker's credentials
-
 def become_attacker(su=True):
     """su's credentials (real uid and every gid the attacker's, effective and saved uid 0), or
     with su=False every uid the attacker's (a screen locker, or the attacker's own shell)."""
-    os.setgroups([ATTACKER_UID] + [3001 + number for number, members in
-                                   enumerate(GROUPS.values()) if "mallory" in members])
+    os.setgroups([ATTACKER_UID, 3002])  # the attacker's own group and staff
     os.setresgid(ATTACKER_UID, ATTACKER_UID, ATTACKER_UID)
-    root_or_not = 0 if su else ATTACKER_UID
-    os.setresuid(ATTACKER_UID, root_or_not, root_or_not)
+    os.setresuid(ATTACKER_UID, *[0 if su else ATTACKER_UID] * 2)
 
 
-def run_as_caller(login, *, su=True, umask=0o000, cwd=None, env=None, rlimits=None,
-                  ignore_signals=()):
-    """Forks; the child becomes the attacker (become_attacker), takes the attack's umask,
-    working directory, environment, limits and ignored signals, records what it then is (so a
-    test can show the attack was in place), runs `login()` and sends back a dict. The parent's
-    own state is untouched."""
-    env = env or {}
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(reader)
-        report = {}
-        try:
+class AttackCase(suite.LoginCase):
+    service = "attack"
+    settings = {"fail_delay": "0", "connect_timeout": "3", "request_timeout": "5",
+                "user_send_limit": "100/900", "source_send_limit": "100/900"}
+
+    def attack(self, user="mallory", answer=None, service="attack", su=True, umask=0o000,
+               cwd=None, env=None, rlimits=None, ignore_signals=()):
+        """One login in a forked process that first becomes the attacker (become_attacker) and
+        takes the attack's umask, working directory, environment, limits and ignored signals;
+        shows the login ran with them. Returns its PamResult and report: what the caller was,
+        and its environment after the login."""
+        env = env or {}
+
+        def setup():
             become_attacker(su)
             os.umask(umask)
-            if cwd is not None:
-                os.chdir(cwd)
+            os.chdir(cwd or os.getcwd())
             os.environ.update(env)  # putenv: the C environment libpam's callee sees
             for limit, value in (rlimits or {}).items():
                 resource.setrlimit(limit, value)
             for number in ignore_signals:
                 signal.signal(number, signal.SIG_IGN)
-            report["caller"] = {
-                "resuid": list(os.getresuid()), "resgid": list(os.getresgid()),
-                "cwd": os.getcwd(), "umask": os.umask(umask),
-                "env": {name: os.environ.get(name) for name in env}}
-            report.update(login())
-            libc = ctypes.CDLL(None)
-            libc.getenv.restype = ctypes.c_char_p
-            report["env_after"] = {name: (libc.getenv(name.encode()) or b"").decode()
-                                   for name in env}
-        except BaseException:  # noqa: BLE001 - reported to the parent
-            report["error"] = traceback.format_exc()
-        os.write(writer, json.dumps(report).encode())
-        os._exit(0)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        report = json.loads(pipe.read() or b"{}")
-    os.waitpid(pid, 0)
-    if "error" in report:
-        raise AssertionError("the attacker's process failed:\n" + report["error"])
-    return report
+            return {"caller": {"resuid": os.getresuid(), "resgid": os.getresgid(),
+                               "cwd": os.getcwd(), "umask": os.umask(umask),
+                               "env": {name: os.environ.get(name) for name in env}}}
 
-
-def pam_login(service, user, answer, rhost=None):
-    """One login (for run_as_caller, or called as it is from a root process such as sshd's);
-    its result as a dict."""
-    def run():
-        result = pc.authenticate(service, user, answer, rhost=rhost)
-        return {"module_code": result.module_code, "name": result.module_name,
-                "prompts": result.prompts, "errors": result.errors, "elapsed": result.elapsed,
-                "syslog": result.syslog()}
-    return run
-
-
-# --------------------------------------------------------------------------------------------
-# The test base
-
-class AttackCase(suite.LoginCase):
-    settings = {"fail_delay": "0", "connect_timeout": "3", "request_timeout": "5",
-                "user_send_limit": "100/900", "source_send_limit": "100/900"}
-
-    def setUp(self):
-        self.reports = []
-        super().setUp()
-
-    def attack(self, login, su=True, umask=0o000, **setup):
-        """run_as_caller, and the proof that the login ran with the attacker's credentials (as
-        su has them, or all the attacker's) and umask."""
-        report = run_as_caller(login, su=su, umask=umask, **setup)
-        self.reports.append(report)
-        caller = report["caller"]
-        self.assertEqual(caller["resuid"], [ATTACKER_UID, 0, 0] if su else [ATTACKER_UID] * 3)
+        def after():
+            getenv = ctypes.CDLL(None).getenv
+            getenv.restype = ctypes.c_char_p
+            return {"env_after": {name: (getenv(name.encode()) or b"").decode() for name in env}}
+        login = self.child(user, service, None, setup=setup, after=after,
+                           answer=answer or script(suite.code()))
+        result, caller = self.finish(login), login.report["caller"]
+        self.assertEqual(caller["resuid"], [ATTACKER_UID, *[0 if su else ATTACKER_UID] * 2])
         self.assertEqual(caller["resgid"], [ATTACKER_UID] * 3)
         self.assertEqual(caller["umask"], umask)
-        return report
+        return result, login.report
 
     def destinations(self):
         """Where the sandbox delivered codes during this test."""
         return [d["destination"] for d in self.new_deliveries()]
 
-    def diagnostics(self):
-        lines = []
-        for number, report in enumerate(self.reports, 1):
-            lines.append(f"login {number}: {report.get('name')}; prompts "
-                         f"{report.get('prompts')!r}; errors {report.get('errors')!r}")
-            lines.append(f"  caller: {report.get('caller')}")
-            lines += [f"  log: {line}" for line in report.get("syslog", [])]
-        lines += [f"request: {json.dumps(r)}" for r in self.new_requests()]
-        return lines
-
-    def assertLogin(self, report, code, outcome):
-        """The login's module returned `code` and logged one outcome line with `outcome` in it
-        (so the module ran: the first proof that an attack got somewhere); returns the line."""
-        self.assertEqual(report["module_code"], code, report.get("name", report))
-        lines = [line for line in report["syslog"] if "outcome=" in line]
-        self.assertEqual(len(lines), 1, f"one outcome line: {lines}")
-        self.assertIn(outcome, lines[0])
-        return lines[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Rule 2: the caller's environment never reaches libcurl or OpenSSL, and files the module
-# creates are root's, 0600, whatever the caller's umask and groups
 
 # A program linked with libcurl, as any would be: libcurl's global init and one GET of argv[1]
 # (CAs from argv[2]) in the current environment; prints RESULT=<CURLcode>.
@@ -218,27 +115,10 @@ print('\\nRESULT=%d' % c.curl_easy_perform(h))
 """
 
 
-def run_curl_control(env_overrides, proxy=None):
-    """CURL_CONTROL under umask 0 with the test's environment plus `env_overrides`: its CURLcode,
-    and what it sent to `proxy` (a listening socket, which it is then refused) if given."""
-    env = {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
-    env.update(env_overrides)
-    child = subprocess.Popen([sys.executable, "-c", CURL_CONTROL,
-                              SANDBOX.url + "/_sandbox/sessions", SANDBOX.ca_file],
-                             env=env, stdout=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: os.umask(0))
-    sent = None
-    if proxy is not None:
-        proxy.settimeout(20)
-        connection, _ = proxy.accept()
-        with connection:
-            connection.settimeout(5)
-            sent = connection.recv(4096).decode("latin-1")
-    output, _ = child.communicate(timeout=30)
-    return (output.strip().splitlines()[-1:] or [""])[0].replace("RESULT=", ""), sent
-
-
 class CallerEnvironment(AttackCase):
+    """Rule 2: the caller's environment never reaches libcurl or OpenSSL, and files the module
+    creates are root's, 0600, whatever the caller's umask and groups."""
+
     def setUp(self):
         super().setUp()
         self.proxy = socket.socket()  # a proxy the attacker runs: it only listens
@@ -260,33 +140,47 @@ class CallerEnvironment(AttackCase):
                     "SSL_CERT_FILE": str(evil_conf), "SSL_CERT_DIR": str(self.state_dir.parent),
                     "CURL_CA_BUNDLE": str(evil_conf)}
 
+    def curl(self, name):
+        """CURL_CONTROL under umask 0 with the attack's variable `name`: its CURLcode, and what
+        it sent to the attacker's proxy (which then refuses it) when `name` names a proxy."""
+        child = subprocess.Popen([sys.executable, "-c", CURL_CONTROL,
+                                  SANDBOX.url + "/_sandbox/sessions", SANDBOX.ca_file],
+                                 env={**suite.without_preloads(), name: self.env[name]},
+                                 stdout=subprocess.PIPE, text=True,
+                                 preexec_fn=lambda: os.umask(0))
+        sent = None
+        if name == "https_proxy":
+            self.proxy.settimeout(20)
+            connection, _ = self.proxy.accept()
+            with connection:
+                connection.settimeout(5)
+                sent = connection.recv(4096).decode("latin-1")
+        output = child.communicate(timeout=30)[0]
+        return (output.strip().splitlines()[-1:] or [""])[0].replace("RESULT=", ""), sent
+
     def test_libcurl_on_this_machine_honours_the_attack_variables(self):
         """The control: a program using libcurl in this environment writes $SSLKEYLOGFILE with
         the umask's mode, goes through $https_proxy, and takes its TLS settings from
         $OPENSSL_CONF. So these variables are live vectors here, and the next test means
         something."""
-        self.assertEqual(run_curl_control({"SSLKEYLOGFILE": str(self.keylog)})[0], "0")
+        self.assertEqual(self.curl("SSLKEYLOGFILE")[0], "0")
         self.assertTrue(self.keylog.exists(), "libcurl wrote no key log")
         self.assertEqual(stat.S_IMODE(self.keylog.stat().st_mode), 0o666,
                          "the key log is world-writable under umask 0")
         self.assertGreater(self.keylog.stat().st_size, 0)
-        _, sent = run_curl_control({"https_proxy": self.env["https_proxy"]}, self.proxy)
-        self.assertIn("CONNECT", sent, "the proxy saw no CONNECT")
-        self.assertNotEqual(run_curl_control({"OPENSSL_CONF": self.env["OPENSSL_CONF"]})[0], "0",
+        self.assertIn("CONNECT", self.curl("https_proxy")[1], "the proxy saw none")
+        self.assertNotEqual(self.curl("OPENSSL_CONF")[0], "0",
                             "OPENSSL_CONF did not change libcurl's handshake")
 
     def test_su_with_hostile_variables_and_umask_0_verifies_and_nothing_takes_effect(self):
         # A state_dir the module makes for this login, under the caller's umask 0 and groups.
         state = self.state_dir / "fresh"
         self.configure(state_dir=str(state))
-        report = self.attack(pam_login("attack", "mallory", answer_code(ATTACKER_PHONE)),
-                             env=self.env)
+        result, report = self.attack(env=self.env)
         self.assertEqual(report["caller"]["env"], self.env)
         # It got there: TLS connections to the API carried a send and a verified code.
-        self.assertLogin(report, pc.PAM_SUCCESS, "outcome=verified")
-        methods = [r["method"] for r in self.new_requests()]
-        self.assertIn("POST", methods)
-        self.assertIn("GET", methods)
+        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+        self.assertSeen("POST 200, READ 200, GET 200")
         # And none of it took effect.
         self.assertFalse(self.keylog.exists(), "libcurl wrote the caller's SSLKEYLOGFILE")
         self.assertEqual(select.select([self.proxy], [], [], 0)[0], [],
@@ -294,53 +188,41 @@ class CallerEnvironment(AttackCase):
         # The host's environment is as the caller left it.
         self.assertEqual(report["env_after"], self.env)
         # The attempt is in the log, by name only.
-        warnings = [line for line in report["syslog"] if "caller's environment sets" in line]
-        self.assertEqual(len(warnings), 1, report["syslog"])
+        warnings = [line for line in result.syslog() if "caller's environment sets" in line]
+        self.assertEqual(len(warnings), 1, result.syslog())
         for name in ("SSLKEYLOGFILE", "OPENSSL_CONF", "https_proxy", "SSL_CERT_FILE",
                      "CURL_CA_BUNDLE"):
             self.assertIn(name, warnings[0])
-        self.assertNotIn(str(self.keylog), "\n".join(report["syslog"]))
+        self.assertNotIn(str(self.keylog), result.log)
         # Files the module made are root's and 0600 (directories 0700) whatever the umask.
         made = [state, *state.rglob("*")]
         self.assertGreaterEqual(len([path for path in made if path.is_file()]), 3,
                                 f"the login wrote its state: {made}")
         for path in made:
             info = path.lstat()
-            self.assertTrue(stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode), path)
             mode = 0o700 if stat.S_ISDIR(info.st_mode) else 0o600
+            self.assertTrue(stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode), path)
             self.assertEqual((info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)),
                              (0, 0, mode), path)
-        self.assertTrue(state.is_dir())
-
-
-# --------------------------------------------------------------------------------------------
-# Rule 2: the trust store is a file the module trusts like its config
-
-class TrustStore(AttackCase):
-    def ca_copy(self, mode):
-        path = self.state_dir.parent / f"ca-{secrets.token_hex(4)}.pem"
-        path.write_bytes(Path(SANDBOX.ca_file).read_bytes())
-        os.chmod(path, mode)
-        return path
 
     def test_a_ca_file_others_can_write_is_refused(self):
-        # The control: the same CAs, root's and readable by all, are used and the login works.
-        self.configure(ca_file=str(self.ca_copy(0o644)))
-        good = self.attack(pam_login("attack", "mallory", answer_code(ATTACKER_PHONE)))
-        self.assertLogin(good, pc.PAM_SUCCESS, "outcome=verified")
-        before = len(SANDBOX.requests())
-        for mode in (0o664, 0o666):
+        """Rule 2: the trust store is a file the module trusts like its config. The control:
+        the same CAs, root's and readable by all, are used and the login works."""
+        for mode in (0o644, 0o664, 0o666):
             with self.subTest(mode=oct(mode)):
-                ca = self.ca_copy(mode)
+                ca = self.state_dir.parent / f"ca-{secrets.token_hex(4)}.pem"
+                ca.write_bytes(Path(SANDBOX.ca_file).read_bytes())
+                os.chmod(ca, mode)
                 self.configure(ca_file=str(ca))
-                report = self.attack(pam_login("attack", "mallory", always("000000")))
-                self.assertLogin(report, pc.PAM_SERVICE_ERR, "outcome=config_error")
-                self.assertIn(f"ca_file: {ca}: has mode", "\n".join(report["syslog"]))
-        self.assertEqual(SANDBOX.requests()[before:], [], "something was sent")
+                result, _ = self.attack()
+                if mode == 0o644:
+                    self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+                    before = len(self.new_requests())
+                    continue
+                self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error")
+                self.assertLogged(result, re.escape(f"ca_file: {ca}: has mode"))
+        self.assertEqual(len(self.new_requests()), before, "something was sent")
 
-
-# --------------------------------------------------------------------------------------------
-# Rule 2: phone_command runs as root, in /, with nothing of the caller's
 
 PHONE_SCRIPT = """#!/bin/sh
 report={report}
@@ -369,21 +251,23 @@ ROOT_IN_SLASH = (r"ids=0 0 0 0\n", r"Uid:\s+0\s+0\s+0\s+0\n", r"Gid:\s+0\s+0\s+0
 
 
 class PhoneCommandCaller(AttackCase):
+    """Rule 2: phone_command runs as root, in /, with nothing of the caller's."""
+
     def phone_program(self, **config):
-        scripts = WORK / "scripts"
+        scripts = self.world.work / "scripts"
         scripts.mkdir(exist_ok=True, mode=0o755)
-        report_path = scripts / f"report-{secrets.token_hex(4)}"
+        report = scripts / f"report-{secrets.token_hex(4)}"
         program = scripts / f"phone-lookup-{secrets.token_hex(4)}"
-        program.write_text(PHONE_SCRIPT.format(report=report_path))
+        program.write_text(PHONE_SCRIPT.format(report=report))
         os.chmod(program, 0o755)
         self.configure(phone_command=f"{program} %u", **config)
-        return report_path
+        return report
 
     def test_the_phone_program_runs_as_root_in_slash_with_nothing_of_the_callers(self):
         report_path = self.phone_program()
         # The attacker's directory and variables point the lookup at the attacker's phone.
-        attacker_dir = Path(tempfile.mkdtemp(prefix="mallory-", dir=WORK))
-        (attacker_dir / "ldaprc").write_text(f"{ATTACKER_PHONE} sms\n")
+        attacker_dir = Path(tempfile.mkdtemp(prefix="mallory-", dir=self.world.work))
+        (attacker_dir / "ldaprc").write_text(f"{phone_of('mallory')} sms\n")
         os.chmod(attacker_dir, 0o755)
         os.chmod(attacker_dir / "ldaprc", 0o644)
         env = {"LDAPRC": str(attacker_dir / "ldaprc"), "HOME": str(attacker_dir),
@@ -396,23 +280,22 @@ class PhoneCommandCaller(AttackCase):
         limits = {resource.RLIMIT_CORE: (hard[resource.RLIMIT_CORE],) * 2,
                   resource.RLIMIT_FSIZE: (1 << 20, hard[resource.RLIMIT_FSIZE]),
                   resource.RLIMIT_NOFILE: (200, hard[resource.RLIMIT_NOFILE])}
-        report = self.attack(pam_login("attack", "dave", answer_code(phone_of("dave"))),
-                             cwd=str(attacker_dir), env=env, rlimits=limits,
-                             ignore_signals=(signal.SIGTERM, signal.SIGPIPE, signal.SIGHUP))
+        result, report = self.attack("dave", cwd=str(attacker_dir), env=env, rlimits=limits,
+                                     ignore_signals=(signal.SIGTERM, signal.SIGPIPE,
+                                                     signal.SIGHUP))
         self.assertEqual(report["caller"]["cwd"], str(attacker_dir))
         # It got there: the program ran for this login.
         self.assertTrue(report_path.exists(), "the phone program did not run")
         seen = report_path.read_text()
         # The code went to dave's number, not to the one the caller's files name.
         self.assertEqual(self.destinations(), [phone_of("dave")])
-        self.assertLogin(report, pc.PAM_SUCCESS, "outcome=verified")
+        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
         for expected in ROOT_IN_SLASH:
             self.assertRegex(seen, expected)
         # No ignored signal (the caller ignored SIGTERM, SIGPIPE and SIGHUP), but those glibc
         # keeps below SIGRTMIN, which a parent may ignore and glibc lets nobody change.
         ignored = int(re.search(r"SigIgn:\s+([0-9a-f]+)\n", seen).group(1), 16)
-        for number in range(32, signal.SIGRTMIN):
-            ignored &= ~(1 << (number - 1))
+        ignored &= ~sum(1 << (number - 1) for number in range(32, signal.SIGRTMIN))
         self.assertEqual(ignored, 0, f"ignored signals: {ignored:#x}")
         pid, sid = re.search(r"pid=(\d+) sid=(\d+)\n", seen).groups()
         self.assertEqual(pid, sid, "the program runs in a session of its own")
@@ -426,118 +309,100 @@ class PhoneCommandCaller(AttackCase):
         commands cannot start. Then the lookup fails, and a failed lookup is no "no phone":
         with unenrolled = ignore the login must not step aside."""
         report_path = self.phone_program(unenrolled="ignore")
-        report = self.attack(pam_login("attack", "dave", answer_code(phone_of("dave"))),
-                             rlimits={resource.RLIMIT_NPROC: (0, 0)})
+        result, _ = self.attack("dave", rlimits={resource.RLIMIT_NPROC: (0, 0)})
         # It got there: the program started (its shell opened the report file).
         self.assertTrue(report_path.exists(), "the phone program did not run")
-        if report["module_code"] == pc.PAM_SUCCESS:
+        if result.module_code == pc.PAM_SUCCESS:
             # With CAP_SYS_RESOURCE the module lifted the limit and the lookup worked.
             self.assertEqual(self.destinations(), [phone_of("dave")])
         else:
-            self.assertLogin(report, pc.PAM_SERVICE_ERR, 'reason="phone_command failed"')
-            self.assertEqual(self.new_requests(), [])
+            self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error",
+                               "phone_command failed")
+            self.assertNothingSent()
 
 
-# --------------------------------------------------------------------------------------------
-# Rule 3: another spelling of the account gets the same treatment
-
-def check_spelling(self, name, account, config):
-    self.configure(**config)
-    report = self.attack(pam_login("attack", name, answer_code(phone_of(account))))
-    # The name resolves (NSS knows it), and gets the same treatment as the account: asked for a code sent to its phone, and verified.
-    self.assertEqual(self.destinations(), [phone_of(account)])
-    self.assertLogin(report, pc.PAM_SUCCESS, f"user={account} as={name}")
-
-
-@table({  # test: (name typed, the account, config)
-    "upper_case_is_the_account_with_unenrolled_ignore": ("ALICE", "alice",
-                                                         {"unenrolled": "ignore"}),
-    "a_second_passwd_line_for_the_uid_is_the_account": ("alice2", "alice",
-                                                        {"unenrolled": "ignore"}),
-    "group_membership_is_the_accounts_with_only_groups": ("ERIN", "erin",
-                                                          {"only_groups": "twofa"}),
+@suite.table(  # the name typed, its account (None: none), config, outcome
+    "name user account config outcome",
+    ("upper_case_is_the_account_with_unenrolled_ignore", "ALICE", "alice",
+     {"unenrolled": "ignore"}, "verified"),
+    ("a_second_passwd_line_for_the_uid_is_the_account", "alice2", "alice",
+     {"unenrolled": "ignore"}, "verified"),
+    ("group_membership_is_the_accounts_with_only_groups", "ERIN", "erin",
+     {"only_groups": "twofa"}, "verified"),
     # exempt_users names the spelling, not the account: ALICE gets no softer treatment.
-    "exemptions_follow_the_account_not_the_spelling": ("ALICE", "alice",
-                                                       {"exempt_users": "ALICE"}),
-}, check_spelling)
+    ("exemptions_follow_the_account_not_the_spelling", "ALICE", "alice",
+     {"exempt_users": "ALICE"}, "verified"),
+    # The control: with unenrolled = ignore, a name with no line steps aside.
+    ("an_unenrolled_user_is_let_through_with_unenrolled_ignore", "carol", None,
+     {"unenrolled": "ignore"}, "unenrolled_ignored"))
 class OtherSpellings(AttackCase):
-    def test_an_unenrolled_user_is_let_through_with_unenrolled_ignore(self):
-        """The control: with unenrolled = ignore, a name with no line steps aside."""
-        self.configure(unenrolled="ignore")
-        report = self.attack(pam_login("attack", "carol", always("000000")))
-        self.assertLogin(report, pc.PAM_IGNORE, "outcome=unenrolled_ignored user=carol")
-        self.assertEqual(self.destinations(), [])
+    """Rule 3: another spelling of the account gets the same treatment: the name resolves (NSS
+    knows it), is asked for a code sent to the account's phone, and is verified."""
+
+    def check(self, user, account, config, outcome):
+        self.configure(**config)
+        result, _ = self.attack(user)
+        line = self.assertOutcome(result, pc.PAM_SUCCESS if account else pc.PAM_IGNORE, outcome)
+        self.assertIn(f"user={account} as={user}" if account else f"user={user}", line)
+        self.assertEqual(self.destinations(), [phone_of(account)] if account else [])
 
 
-# --------------------------------------------------------------------------------------------
-# Rule 8: a password is never sent as a code. The first factor (pam_unix; here pam_wrapper's
-# pam_set_items) leaves the password in PAM_AUTHTOK or PAM_OLDAUTHTOK, and the host (sshd's
-# "password" method) answers every prompt with it.
-
-def check_password_answers(self, password, item):
-    report = self.attack(pam_login("attack_items", "bob", always(password)),
-                         env={item: password})
-    # It got there: a code was sent and the module's prompt was answered, every time.
-    self.assertEqual(self.destinations(), [phone_of("bob")])
-    code_prompts = [p for p in report["prompts"] if "Verification code:" in p]
-    self.assertEqual(len(code_prompts), 3, report["prompts"])
-    # And the password never left: no validate request at all.
-    self.assertEqual([r for r in self.new_requests() if r["method"] == "GET"], [])
-    line = self.assertLogin(report, pc.PAM_AUTH_ERR, "outcome=too_many_wrong_codes")
-    self.assertIn("answered with the password", line)
-    self.assertTrue(any("the host answers prompts with the password" in entry
-                        for entry in report["syslog"]))
-
-
-@table({  # test: (the password, the item it is in)
-    "a_host_answering_every_prompt_with_the_password_sends_none": ("Bob-Pa55word-7e1d",
-                                                                   "PAM_AUTHTOK"),
+@suite.table(  # the password, the item it is in
+    "name password item",
+    ("a_host_answering_every_prompt_with_the_password_sends_none", "Bob-Pa55word-7e1d",
+     "PAM_AUTHTOK"),
     # A password that looks like a code would otherwise pass every plausibility check.
-    "a_numeric_password_is_not_sent_either": (str(100000 + secrets.randbelow(899999)),
-                                              "PAM_AUTHTOK"),
-    "the_old_password_as_every_answer_is_never_validated": (
-        "0ld-Pa55word-" + secrets.token_hex(3), "PAM_OLDAUTHTOK"),
-}, check_password_answers)
+    ("a_numeric_password_is_not_sent_either", str(100000 + secrets.randbelow(899999)),
+     "PAM_AUTHTOK"),
+    ("the_old_password_as_every_answer_is_never_validated",
+     "0ld-Pa55word-" + secrets.token_hex(3), "PAM_OLDAUTHTOK"))
 class PasswordAnswers(AttackCase):
-    pass
+    """Rule 8: a password is never sent as a code. The first factor (pam_unix; here
+    pam_wrapper's pam_set_items) leaves the password in PAM_AUTHTOK or PAM_OLDAUTHTOK, and the
+    host (sshd's "password" method) answers every prompt with it."""
+
+    def check(self, password, item):
+        result, _ = self.attack("bob", script(*[password] * 4), "attack_items",
+                                env={item: password})
+        # It got there: a code was sent and the module's prompt was answered, every time.
+        self.assertEqual(self.destinations(), [phone_of("bob")])
+        self.assertEqual(len([p for p in result.prompts if "Verification code:" in p]), 3,
+                         result.prompts)
+        # And the password never left: no validate request at all.
+        self.assertSeen("POST 200")
+        line = self.assertOutcome(result, pc.PAM_AUTH_ERR, "too_many_wrong_codes")
+        self.assertIn("answered with the password", line)
+        self.assertLogged(result, "the host answers prompts with the password")
 
 
-# --------------------------------------------------------------------------------------------
-# Rule 10: a caller without root gets a refusal that says so; nonroot=ignore steps aside only
-# for an unprivileged caller's own account
-
-def check_nonroot(self, service, user, su, code, outcome):
-    report = self.attack(pam_login(service, user, answer_code(phone_of(user))), su=su)
-    # It got there: the module ran (one outcome line), and the config is one that a caller
-    # without root cannot read.
-    line = self.assertLogin(report, code, outcome)
-    self.assertEqual(stat.S_IMODE(CONFIG.stat().st_mode), 0o600)
-    if su:
-        return
-    if "not_root " in outcome:
-        self.assertIn(f"caller is not root (uid {ATTACKER_UID})", line)
-    self.assertNotIn("config_error", "\n".join(report["syslog"]))
-    self.assertNotIn("Permission denied", "\n".join(report["syslog"]))
-    self.assertEqual(self.new_requests(), [])
-
-
-@table({  # test: (service, user, su's credentials?, module's code, outcome)
-    "a_screen_locker_gets_not_root_not_a_config_error": (
-        "attack", "mallory", False, pc.PAM_AUTHINFO_UNAVAIL, "outcome=not_root "),
-    "nonroot_ignore_steps_aside_for_the_callers_own_account": (
-        "attack_nonroot_ignore", "mallory", False, pc.PAM_IGNORE, "outcome=not_root_ignored"),
-    "nonroot_ignore_does_not_step_aside_for_another_account": (
-        "attack_nonroot_ignore", "alice", False, pc.PAM_AUTHINFO_UNAVAIL, "outcome=not_root "),
+@suite.table(  # service, user, su's credentials?, the module's code, outcome
+    "name service user su code outcome",
+    ("a_screen_locker_gets_not_root_not_a_config_error", "attack", "mallory", False,
+     pc.PAM_AUTHINFO_UNAVAIL, "not_root"),
+    ("nonroot_ignore_steps_aside_for_the_callers_own_account", "attack_nonroot_ignore",
+     "mallory", False, pc.PAM_IGNORE, "not_root_ignored"),
+    ("nonroot_ignore_does_not_step_aside_for_another_account", "attack_nonroot_ignore",
+     "alice", False, pc.PAM_AUTHINFO_UNAVAIL, "not_root"),
     # su has effective uid 0: the argument is for unprivileged callers only.
-    "nonroot_ignore_does_nothing_for_su": (
-        "attack_nonroot_ignore", "mallory", True, pc.PAM_SUCCESS, "outcome=verified"),
-}, check_nonroot)
+    ("nonroot_ignore_does_nothing_for_su", "attack_nonroot_ignore", "mallory", True,
+     pc.PAM_SUCCESS, "verified"))
 class NonRootCaller(AttackCase):
-    pass
+    """Rule 10: a caller without root gets a refusal that says so; nonroot=ignore steps aside
+    only for an unprivileged caller's own account."""
 
+    def check(self, service, user, su, code, outcome):
+        result, _ = self.attack(user, service=service, su=su)
+        # It got there: the module ran (one outcome line), and the config is one that a caller
+        # without root cannot read.
+        line = self.assertOutcome(result, code, outcome)
+        self.assertEqual(stat.S_IMODE(self.world.config.stat().st_mode), 0o600)
+        if not su:
+            if outcome == "not_root":
+                self.assertIn(f"caller is not root (uid {ATTACKER_UID})", line)
+            self.assertNotIn("config_error", "\n".join(result.syslog()))
+            self.assertNotIn("Permission denied", "\n".join(result.syslog()))
+            self.assertNothingSent()
 
-# --------------------------------------------------------------------------------------------
-# Rules 5 and 6: a login the caller stops or kills locks nobody out and holds nobody up
 
 def signal_as_attacker(pid, number):
     """Sends signal `number` to `pid` from a process of the attacker's (every uid theirs);
@@ -552,8 +417,7 @@ def signal_as_attacker(pid, number):
             os._exit(1)
         except BaseException:  # noqa: BLE001
             os._exit(2)
-    _, status = os.waitpid(child, 0)
-    return {0: 0, 1: 1, 2: -1}[os.waitstatus_to_exitcode(status)]
+    return {0: 0, 1: 1, 2: -1}[os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])]
 
 
 def lock_holders(path):
@@ -564,84 +428,60 @@ def lock_holders(path):
             if "->" not in f and len(f) >= 6 and f[1] == "FLOCK" and f[5].split(":")[-1] == inode]
 
 
-def uids_of(pid):
-    status = Path(f"/proc/{pid}/status").read_text()
-    return [int(value) for value in re.search(r"Uid:(.*)\n", status).group(1).split()]
-
-
 def state_of(pid):
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rfind(")") + 2]
 
 
 class StoppedAndKilledLogins(AttackCase):
+    """Rules 5 and 6: a login the caller stops or kills locks nobody out and holds nobody up."""
+
+    rhost = "198.51.100.20"  # self.login(): from a root process (sshd's)
+
     def su_login(self, env=None):
-        def setup():
-            become_attacker()
-            os.environ.update(env or {})
-        login = pc.LoginInChild("attack", "mallory", setup=setup)
-        self.addCleanup(self.kill, login.pid)
-        return login
-
-    @staticmethod
-    def kill(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-
-    def root_login(self, user, code=pc.PAM_SUCCESS, outcome="outcome=verified"):
-        """A login from a root process (sshd's), which must end with `code` and `outcome`."""
-        report = pam_login("attack", user, answer_code(phone_of(user)), rhost="198.51.100.20")()
-        self.reports.append(report)
-        self.assertLogin(report, code, outcome)
-        return report
+        return self.child("mallory", rhost=None, setup=lambda: become_attacker() or
+                          os.environ.update(env or {}))
 
     def sent_to_attacker(self):
-        return [d for d in self.new_deliveries()
-                if d["destination"] == ATTACKER_PHONE]
+        return [d for d in self.new_deliveries() if d["destination"] == phone_of("mallory")]
 
     def test_a_su_stopped_at_its_prompt_holds_only_its_number_and_only_for_its_time(self):
         self.configure(login_timeout="10", resend_interval="10")
         stopped = self.su_login()
-        prompt = stopped.next_prompt()
-        self.assertIn("Code sent by SMS", prompt)  # it got there: a code sent, the number held
-        self.assertEqual(len(self.sent_to_attacker()), 1)
+        self.assertIn("Code sent by SMS", stopped.next_prompt())  # it got there: code sent,
+        self.assertEqual(len(self.sent_to_attacker()), 1)  # the number held
         started = time.monotonic()
         self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
         time.sleep(0.2)
         self.assertEqual(state_of(stopped.pid), "T")
         # Another login for the same number is told at once, and nothing is sent for it.
         before = len(self.new_requests())
-        busy = self.root_login("mallory", pc.PAM_AUTH_ERR, "outcome=phone_busy")
-        self.assertLess(busy["elapsed"], 2)
+        self.assertOutcome(self.login("mallory", limit=2), pc.PAM_AUTH_ERR, "phone_busy")
         self.assertEqual(len(self.new_requests()), before, "a refused login sent something")
         # Every other number goes on as if nothing were stopped.
-        self.assertLess(self.root_login("alice")["elapsed"], 3)
+        self.assertOutcome(self.login("alice", limit=3), pc.PAM_SUCCESS, "verified")
         # Past the stopped login's login_timeout its claim binds nobody: the next login of the
         # number gets a prompt and passes with a new code, one send.
         time.sleep(max(0.0, started + 10.5 - time.monotonic()))
-        self.root_login("mallory")
+        self.assertOutcome(self.login("mallory"), pc.PAM_SUCCESS, "verified")
         self.assertEqual(len(self.sent_to_attacker()), 2)
         # Woken, the stopped login's code is too late whatever it types: its own deadline.
         self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGCONT), 0)
         stopped.answer(self.sent_to_attacker()[0]["code"])
-        result = stopped.finish()
-        self.assertNotEqual(result["module_code"], pc.PAM_SUCCESS, result)
-        self.assertIn("outcome=login_timeout", "\n".join(result["syslog"]))
+        result = self.finish(stopped)
+        self.assertNotEqual(result.module_code, pc.PAM_SUCCESS, result)
+        self.assertIn("outcome=login_timeout", result.log)
 
     def test_a_su_killed_at_its_prompt_locks_nobody_out(self):
         self.configure(resend_interval="10")
         killed = self.su_login()
         self.assertIn("Code sent by SMS", killed.next_prompt())
-        table = (self.state_dir / "pending.a").read_text() + (
-            self.state_dir / "pending.b").read_text()
-        self.assertIn(f" {killed.pid} ", table, "the login's claim is in the table")
+        claims = "".join((self.state_dir / f"pending.{copy}").read_text() for copy in "ab")
+        self.assertIn(f" {killed.pid} ", claims, "the login's claim is in the table")
         self.assertEqual(signal_as_attacker(killed.pid, signal.SIGKILL), 0)
-        self.assertIsNone(killed.finish(), "the login was killed")
+        self.assertIsNone(self.finish(killed), "the login was killed")
         # The next login waits out what is left of resend_interval, then gets its own code.
-        self.assertLess(self.root_login("mallory")["elapsed"], 12)
+        self.assertOutcome(self.login("mallory", limit=12), pc.PAM_SUCCESS, "verified")
         sent = self.sent_to_attacker()
         self.assertEqual(len(sent), 2, "one code per login that reached the prompt")
         self.assertNotEqual(sent[0]["code"], sent[1]["code"], "a new code, not the killed one's")
@@ -655,41 +495,34 @@ class StoppedAndKilledLogins(AttackCase):
         deadline = time.monotonic() + 10
         holders = []
         while not holders and time.monotonic() < deadline:
-            if table.exists():
-                holders = lock_holders(table)
+            holders = lock_holders(table) if table.exists() else []
             time.sleep(0.005)
         self.assertTrue(holders, "no lock on the session table was seen")  # it got there
-        holder = holders[0]
         # The lock is held by a process of root's that the caller cannot stop; the caller can
         # stop su itself.
-        self.assertNotEqual(holder, stopped.pid)
-        self.assertEqual(uids_of(holder), [0, 0, 0, 0])
-        self.assertEqual(signal_as_attacker(holder, signal.SIGSTOP), 1, "EPERM expected")
+        self.assertNotEqual(holders[0], stopped.pid)
+        status = Path(f"/proc/{holders[0]}/status").read_text()
+        self.assertRegex(status, r"\nUid:\s+0\s+0\s+0\s+0\n")
+        self.assertEqual(signal_as_attacker(holders[0], signal.SIGSTOP), 1, "EPERM expected")
         self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
         time.sleep(0.1)
         self.assertEqual(state_of(stopped.pid), "T")
         # Another user's login waits for the lock (at most the 1.5 s hold), then goes on.
         before = len(self.new_requests())
-        self.assertLess(self.root_login("alice")["elapsed"], 5)
+        self.assertOutcome(self.login("alice", limit=5), pc.PAM_SUCCESS, "verified")
         self.assertEqual(len(self.new_requests()) - before, 3)  # its send, read and check
         self.assertEqual(state_of(stopped.pid), "T", "su stayed stopped throughout")
         self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGCONT), 0)
         self.assertIn("Code sent by SMS", stopped.next_prompt())  # and su goes on, too
         stopped.abort()
-        self.assertEqual(stopped.finish()["module_code"], pc.PAM_CONV_ERR)
+        self.assertEqual(self.finish(stopped).module_code, pc.PAM_CONV_ERR)
 
-
-CASES = [CallerEnvironment, TrustStore, PhoneCommandCaller, OtherSpellings,
-         PasswordAnswers, NonRootCaller, StoppedAndKilledLogins]
-
-
-# --------------------------------------------------------------------------------------------
-# Entry points
 
 def wrapped_main(world):
-    global WORK, WORLD_DIR, SANDBOX, CONFIG
-    WORK, WORLD_DIR, SANDBOX, CONFIG = world.work, world.dir, world.sandbox, world.config
-    return 0 if tap.run(CASES) else 1
+    global SANDBOX
+    SANDBOX = world.sandbox
+    return 0 if tap.run([CallerEnvironment, PhoneCommandCaller, OtherSpellings,
+                         PasswordAnswers, NonRootCaller, StoppedAndKilledLogins]) else 1
 
 
 def write_services(world, module, config, api_key):

@@ -1,62 +1,38 @@
 """The frame of the suites that log in through the built module and real libpam (pam_client under
 pam_wrapper and nss_wrapper) against verif8-sandbox: tests/pam, tests/faults and tests/attacks.
-
-LD_PRELOAD is read when the interpreter starts, and pam_wrapper copies the service directory once,
-when it is loaded; so a suite runs itself twice. The first run (`main`) builds the wrapper world,
-writes every service file, starts the sandbox and runs the second with the wrappers preloaded;
-the second runs the tests against the `World` the first left (`LoginCase.world`).
-
-Shared by the three: answers at the prompt (`script`, `Code`, `Wrong`, `after`), `LoginCase` (a
-test base that sees the requests, deliveries and log lines of its own logins) and `table` (one
-test per row of a table)."""
+pam_wrapper is preloaded and copies the service files once, as the interpreter starts: so `main`
+builds the wrapper world, writes every service file, starts the sandbox and runs the suite again
+with the wrappers preloaded, where the tests run against the `World` it left (LoginCase.world).
+Here too: answers at the prompt, `LoginCase` (a test base that sees the requests, deliveries and
+log lines of its own logins) and `table` (one test per row of a table)."""
 
 import json
 import os
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import time
 import unittest
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 import pam_client as pc
+import secret_scan
 import verif8_harness as harness
 
 
-def _variable(name, what):
-    return f"VERIF8_{name.upper()}_{what}"
-
-
-@dataclass
 class World:
-    """What the second run finds: the built module, the temp dir of the run and the sandbox.
-    The dir holds world/ (services, passwd, users file, the suite's config), logs/ (one file per
-    login), states/ (one state_dir per test), files/ (what tests write) and sandbox.out."""
+    """What the second run finds: the built module, the run's temp dir and the sandbox. The dir
+    holds world/ (services, passwd, users file, the suite's config), logs/ (one file per login),
+    states/ (one state_dir per test), files/ (what tests write) and sandbox.out."""
 
-    name: str
-    module: Path
-    work: Path
-    sandbox: harness.Sandbox
-
-    @property
-    def dir(self):
-        return self.work / "world"
-
-    @property
-    def config(self):
-        """The config file the suite's services read; each test rewrites it."""
-        return self.dir / f"{self.name}.conf"
-
-    @property
-    def users_file(self):
-        return self.dir / "pam_verif8.users"
-
-    @property
-    def logs(self):
-        return self.work / "logs"
+    def __init__(self, name, module, work, sandbox):
+        self.name, self.module, self.work, self.sandbox = name, module, work, sandbox
+        self.dir, self.logs = work / "world", work / "logs"
+        self.config = self.dir / f"{name}.conf"  # what the suite's services read
+        self.users_file = self.dir / "pam_verif8.users"
 
 
 def main(name, wrapped: Callable[[World], int], write_services, users=None, groups=None,
@@ -66,8 +42,8 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
     the sandbox (with `sandbox_args`), `prepare_env(env)` on the second run's environment, then
     the second run; returns its exit status. In the second run: `wrapped(World)`."""
     module = Path(sys.argv[1]).resolve()
-    marker, work_variable = _variable(name, "UNDER_WRAPPER"), _variable(name, "WORK")
-    key_variable = _variable(name, "API_KEY")
+    marker, work_variable, key_variable = (f"VERIF8_{name.upper()}_{what}"
+                                           for what in ("UNDER_WRAPPER", "WORK", "API_KEY"))
     if os.environ.get(marker):
         work = Path(os.environ[work_variable])
         sandbox = harness.Sandbox(work / "sandbox", api_key=os.environ[key_variable])
@@ -84,8 +60,7 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
         with open(work / "sandbox.out", "w") as console, \
                 harness.Sandbox(work / "sandbox", api_key=api_key, extra_args=sandbox_args,
                                 stdout=console):
-            env = world.env()
-            env.update({work_variable: str(work), key_variable: api_key})
+            env = {**world.env(), work_variable: str(work), key_variable: api_key}
             if prepare_env is not None:
                 prepare_env(env)
             return pc.run_under_pam_wrapper(env, marker)
@@ -97,50 +72,47 @@ def main(name, wrapped: Callable[[World], int], write_services, users=None, grou
 
 
 def without_preloads():
-    """The environment for a tool the tests run (openssl, git): the run's preloads (wrappers,
-    an ASan runtime) are not for it."""
+    """The environment for a tool the tests run (openssl, a libcurl program): the run's
+    preloads (wrappers, an ASan runtime) are not for it."""
     return {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
 
 
-def table(rows):
-    """A class decorator: `test_NAME` for each row, running the class's `check(**row)`."""
+def table(fields, *rows, variants=None):
+    """A class decorator: test_NAME for each row (a tuple of the space-separated `fields`, the
+    first of them `name`) running the class's check(**row); with `variants` ({suffix:
+    {argument: value}}), one test_NAME_SUFFIX per row and variant, each with its arguments."""
+    names = fields.split()
+
     def decorate(cls):
         for row in rows:
-            def test(self, row=row):
-                self.check(**{key: value for key, value in row.items() if key != "name"})
-            setattr(cls, f"test_{row['name']}", test)
+            arguments = dict(zip(names[1:], row[1:]))
+            for suffix, extra in (variants or {"": {}}).items():
+                def test(self, arguments={**arguments, **extra}):
+                    self.check(**arguments)
+                name = f"test_{row[0]}{'_' if suffix else ''}{suffix}"
+                assert len(row) == len(names) and not hasattr(cls, name), row
+                setattr(cls, name, test)
         return cls
     return decorate
 
 
-# --------------------------------------------------------------------------------------------
-# Answers at the prompt
-
 def last_code(phone=None):
     """The code the sandbox delivered last (to `phone` when given)."""
-    deliveries = LoginCase.world.sandbox.deliveries()
-    if phone is not None:
-        deliveries = [d for d in deliveries if d["destination"] == phone]
+    deliveries = [d for d in LoginCase.world.sandbox.deliveries()
+                  if phone is None or d["destination"] == phone]
     if not deliveries:
         raise AssertionError("the sandbox delivered no code")
     return deliveries[-1]["code"]
 
 
-class Code:
-    """The code the sandbox delivered last (to `phone` when given)."""
-
-    def __init__(self, phone=None):
-        self.phone = phone
-
-    def __call__(self, prompt):
-        return last_code(self.phone)
+def code(phone=None):
+    """An answer: the code the sandbox delivered last (to `phone` when given)."""
+    return lambda prompt=None: last_code(phone)
 
 
-class Wrong:
-    """A well-formed code that is not the one delivered."""
-
-    def __call__(self, prompt):
-        return "000000" if last_code() != "000000" else "111111"
+def wrong(prompt=None):
+    """An answer: a well-formed code that is not the one delivered."""
+    return "000000" if last_code() != "000000" else "111111"
 
 
 def script(*steps):
@@ -149,12 +121,8 @@ def script(*steps):
     remaining = list(steps)
 
     def answer(prompt):
-        if not remaining:
-            return pc.ABORT
-        step = remaining.pop(0)
-        if callable(step) and step not in (pc.ABORT, pc.NULL_REPLY):
-            return step(prompt)
-        return step
+        step = remaining.pop(0) if remaining else pc.ABORT
+        return step(prompt) if callable(step) and step not in (pc.ABORT, pc.NULL_REPLY) else step
     return answer
 
 
@@ -167,9 +135,6 @@ def after(seconds, then, action=None):
         return then(prompt) if callable(then) else then
     return step
 
-
-# --------------------------------------------------------------------------------------------
-# The test base
 
 class LoginCase(unittest.TestCase):
     """Each test: a sandbox with no sessions and no faults, a fresh state_dir, the suite's
@@ -203,11 +168,27 @@ class LoginCase(unittest.TestCase):
         bounds themselves)."""
         LoginCase.counter += 1
         name = f"{LoginCase.counter:04d}-{self.id().split('.')[-1][:80]}.log"
-        result = pc.authenticate(service or self.service, user, answer or script(Code()),
+        result = pc.authenticate(service or self.service, user, answer or script(code()),
                                  rhost=self.rhost if rhost is ... else rhost, flags=flags,
                                  log_path=str(self.world.logs / name))
         self.results.append(result)
         self.assertLess(result.elapsed, limit, f"the login took {result.elapsed:.2f} s")
+        return result
+
+    def child(self, user="alice", service=None, rhost=..., **options):
+        """A pc.LoginInChild of `user` (options: setup, answer, after), killed if the test
+        leaves it running."""
+        login = pc.LoginInChild(service or self.service, user,
+                                rhost=self.rhost if rhost is ... else rhost, **options)
+        self.addCleanup(lambda: login.pid and os.kill(login.pid, signal.SIGKILL))
+        return login
+
+    def finish(self, login, code=None, outcome=None):
+        """The child login's PamResult (or None: killed), with `code` and `outcome` if given."""
+        result = login.finish()
+        self.results += [result] if result else []
+        if outcome is not None:
+            self.assertOutcome(result, code, outcome)
         return result
 
     def new_requests(self):
@@ -222,15 +203,20 @@ class LoginCase(unittest.TestCase):
         return [("READ" if r["method"] == "GET" and not r["codePresent"] else r["method"],
                  r["status"]) for r in self.new_requests()]
 
+    def assertSeen(self, expected):
+        """seen() written as "POST 200, READ 200, GET None" ("" for nothing) matches the regex
+        `expected` whole."""
+        self.assertRegex(", ".join(f"{method} {status}" for method, status in self.seen()),
+                         f"^{expected}$")
+
     def diagnostics(self):
         lines = []
         for number, result in enumerate(self.results, 1):
-            lines.append(f"login {number}: {result.name} (module {result.module_name}) in "
-                         f"{result.elapsed:.2f} s; prompts {result.prompts!r}; errors "
-                         f"{result.errors!r}")
+            lines.append(f"login {number}: {pc.name_of(result.code)} (module "
+                         f"{result.module_name}) in {result.elapsed:.2f} s; prompts "
+                         f"{result.prompts!r}; errors {result.errors!r}")
             lines += [f"  log: {line}" for line in result.syslog()]
-        lines += [f"request: {json.dumps(r)}" for r in self.new_requests()]
-        return lines
+        return lines + [f"request: {json.dumps(r)}" for r in self.new_requests()]
 
     def outcome_line(self, result):
         lines = [line for line in result.syslog() if "outcome=" in line]
@@ -256,3 +242,20 @@ class LoginCase(unittest.TestCase):
     def assertNothingSent(self):
         self.assertEqual(self.new_requests(), [], "nothing may reach the API")
         self.assertEqual(self.new_deliveries(), [], "nothing may be delivered")
+
+
+class SecretScan(unittest.TestCase):
+    """Last in a run: no delivered code and no API key in anything the run wrote (the PAM logs,
+    the sandbox's console and request log)."""
+
+    minimum_logs, minimum_codes = 15, 5
+
+    def test_no_code_or_key_in_any_log(self):
+        world = LoginCase.world
+        logs = secret_scan.read_logs(world.logs)
+        self.assertGreater(len(logs), self.minimum_logs, "the run's PAM logs were captured")
+        self.assertGreater(len(secret_scan.delivered_codes(world.sandbox.outbox)),
+                           self.minimum_codes, "the run delivered codes")
+        findings = secret_scan.scan_run(world.sandbox.outbox, world.sandbox.api_key, logs,
+                                        world.work / "sandbox.out", world.sandbox.requests_log)
+        self.assertEqual(findings, [], "\n".join(findings[:20]))

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,13 +23,13 @@ sys.path.insert(0, str(HERE.parent / "harness"))
 import login_suite as suite  # noqa: E402
 import openapi_check  # noqa: E402
 import pam_client as pc  # noqa: E402
-import secret_scan  # noqa: E402
 import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
-from login_suite import Code, Wrong, script  # noqa: E402
+from login_suite import code, wrong  # noqa: E402
 
 PHONES = {"alice": "+6591234567", "dave": "+6587654321"}
 MASKED = "\u2022" * 6  # the prompt shows the number's last four digits only
+OK = "POST 200, READ 200, GET 200"  # the send, the session's status (no code), the code check
 
 
 def body(user, channel, **extra):
@@ -53,17 +52,13 @@ class PamCase(suite.LoginCase):
         self.assertEqual(json.dumps(request["body"]), json.dumps(expected))
 
 
-# --------------------------------------------------------------------------------------------
-# Ordinary logins
-
 class Logins(PamCase):
     def test_right_code_logs_in(self):
         result = self.login()
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
         self.assertEqual(result.prompts, [f"Code sent by SMS to {MASKED}4567.\n"
                                           "Verification code: "])
-        # The send, the session's status (no code), the code check.
-        self.assertEqual(self.seen(), [("POST", 200), ("READ", 200), ("GET", 200)])
+        self.assertSeen(OK)
         send, _, check = self.new_requests()
         self.assertEqual(send["path"], "/api/v2/subaccounts/sandbox-account/sessions")
         self.assertBody(send, body("alice", "sms"))
@@ -75,42 +70,10 @@ class Logins(PamCase):
         for secret in (suite.last_code(), self.world.sandbox.api_key, "6591234567"):
             self.assertNotIn(secret, result.log)
 
-    def test_wrong_then_right_code_logs_in(self):
-        result = self.login(answer=script(Wrong(), Code()))
-        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
-        self.assertEqual(len(result.prompts), 2)
-        self.assertIn("Wrong code. 2 attempts left.\nVerification code: ", result.prompts[1])
-        # A status read before each check.
-        self.assertEqual(len(self.seen()), 5)
-        self.assertEqual([r["codeMatched"] for r in self.new_requests()[2::2]], [False, True])
-
-    def test_too_many_wrong_codes_fail(self):
-        result = self.login(answer=script(Wrong(), Wrong(), Wrong(), Code()))
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "too_many_wrong_codes")
-        self.assertEqual(len(result.prompts), 3)
-        self.assertIn("1 attempt left.", result.prompts[2])
-        self.assertEqual(len(self.seen()), 7)  # one send, three checks, each after a read
-        self.assertEqual(len(result.errors), 1)
-        self.assertIn("No attempts left.", result.errors[0])
-
-    def test_max_attempts_bounds_the_rounds(self):
-        self.configure(max_attempts=1)
-        result = self.login(answer=script(Wrong(), Code()))
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "too_many_wrong_codes")
-        self.assertEqual(len(result.prompts), 1)
-        self.assertEqual(len(self.seen()), 3)
-
-    def test_expired_session_fails(self):
-        # The session expires at the sandbox while the user types: the status read shows it.
-        result = self.login(answer=script(expire_then_code))
-        self.assertOutcome(result, pc.PAM_AUTH_ERR, "session_expired")
-        self.assertEqual(len(result.errors), 1)
-        self.assertIn("expired", result.errors[0])
-
     def test_unknown_user_sends_nothing(self):
         result = self.login(user="mallory")  # not in passwd
-        line = self.assertOutcome(result, pc.PAM_USER_UNKNOWN, "user_unknown")
-        self.assertIn("user=mallory", line)
+        self.assertIn("user=mallory", self.assertOutcome(result, pc.PAM_USER_UNKNOWN,
+                                                         "user_unknown"))
         self.assertEqual(result.prompts, [])
         self.assertNothingSent()
 
@@ -118,41 +81,60 @@ class Logins(PamCase):
         # 7 digits, not the shortest code: the final scan looks for every delivered code in
         # every log, and a 4-digit one could match a number they hold anyway ("mode 0644").
         self.configure(code_length=8)
-        result = self.login(service="pam_code_length_7")
-        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+        self.assertOutcome(self.login(service="pam_code_length_7"), pc.PAM_SUCCESS, "verified")
         self.assertEqual(self.new_requests()[0]["body"]["codeLength"], 7)
         self.assertEqual(len(suite.last_code()), 7)
 
 
-# --------------------------------------------------------------------------------------------
-# What reaches the API for each channel and setting
+@suite.table(  # the last prompt's and error's texts, and which code checks matched
+    "name settings answers code outcome prompts last_prompt error matched",
+    ("wrong_then_right_code_logs_in", {}, (wrong, code()), pc.PAM_SUCCESS, "verified", 2,
+     "Wrong code. 2 attempts left.\nVerification code: ", None, [False, True]),
+    ("too_many_wrong_codes_fail", {}, (wrong, wrong, wrong, code()), pc.PAM_AUTH_ERR,
+     "too_many_wrong_codes", 3, "1 attempt left.", "No attempts left.", [False] * 3),
+    ("max_attempts_bounds_the_rounds", {"max_attempts": 1}, (wrong, code()),
+     pc.PAM_AUTH_ERR, "too_many_wrong_codes", 1, "", "No attempts left.", [False]),
+    # The session expires at the sandbox while the user types: the status read shows it.
+    ("expired_session_fails", {}, (expire_then_code,), pc.PAM_AUTH_ERR, "session_expired", 1,
+     "", "expired", []),
+)
+class Rounds(PamCase):
+    def check(self, settings, answers, code, outcome, prompts, last_prompt, error, matched):
+        self.configure(**settings)
+        result = self.login(answer=suite.script(*answers))
+        self.assertOutcome(result, code, outcome)
+        self.assertEqual(len(result.prompts), prompts)
+        self.assertIn(last_prompt, result.prompts[-1])
+        self.assertEqual(len(result.errors), error is not None)
+        self.assertIn(error or "", "".join(result.errors))
+        # One send, then a status read before each check (the read alone shows an expiry).
+        checks = ["READ 200, GET 200"] * len(matched) or ["READ 200"]
+        self.assertSeen(", ".join(["POST 200", *checks]))
+        self.assertEqual([r["codeMatched"] for r in self.new_requests()[2::2]], matched)
 
-@suite.table([
-    dict(name="whatsapp_user_with_a_template_gets_a_message", user="dave",
-         settings={"whatsapp_template": "login_otp"}, prompt="Code sent by WhatsApp",
-         expected=body("dave", "whatsapp", whatsapp={"templateName": "login_otp"})),
-    dict(name="optional_fields_reach_the_api", user="alice",
-         settings={"brand": "Acme Ops", "template": "{brand} login code: {code}",
-                   "language": "en-GB", "sms_sender": "AcmeOps",
-                   "voice_caller_id": "+6512345678", "template_key": "login",
-                   "code_length": 8, "code_validity": 120},
-         prompt="Code sent by SMS", expected=body(
-             "alice", "sms", codeLength=8, codeValidity=120, brand="Acme Ops",
-             template="{brand} login code: {code}", templateKey="login", language="en-GB",
-             sms={"source": "AcmeOps"})),
-])
+
+@suite.table(  # what reaches the API for each channel and setting
+    "name user settings prompt expected",
+    ("whatsapp_user_with_a_template_gets_a_message", "dave",
+     {"whatsapp_template": "login_otp"}, "Code sent by WhatsApp",
+     body("dave", "whatsapp", whatsapp={"templateName": "login_otp"})),
+    ("optional_fields_reach_the_api", "alice",
+     {"brand": "Acme Ops", "template": "{brand} login code: {code}", "language": "en-GB",
+      "sms_sender": "AcmeOps", "voice_caller_id": "+6512345678", "template_key": "login",
+      "code_length": 8, "code_validity": 120}, "Code sent by SMS",
+     body("alice", "sms", codeLength=8, codeValidity=120, brand="Acme Ops",
+          template="{brand} login code: {code}", templateKey="login", language="en-GB",
+          sms={"source": "AcmeOps"})),
+)
 class Channels(PamCase):
     def check(self, user, settings, prompt, expected):
         self.configure(**settings)
-        result = self.login(user=user, answer=script(Code(PHONES[user])))
+        result = self.login(user=user, answer=suite.script(code(PHONES[user])))
         self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
         self.assertIn(prompt, result.prompts[0])
         self.assertBody(self.new_requests()[0], expected)
         self.assertEqual(len(suite.last_code(PHONES[user])), expected["codeLength"])
 
-
-# --------------------------------------------------------------------------------------------
-# Settings that refuse every login before anything is sent
 
 def unknown_key(case):
     config = case.configure()
@@ -162,22 +144,11 @@ def unknown_key(case):
     return re.escape(f"{config}:{len(config.read_text().splitlines())}: unknown key 'colour'")
 
 
-def world_readable(case):
-    return re.escape(f"{case.configure(mode=0o644)}: has mode 0644")
-
-
 def symlinked(case):
     link = case.world.dir / "link.conf"
     link.unlink(missing_ok=True)
     link.symlink_to(case.configure(path=case.world.work / "files" / "target.conf"))
     return r"symbolic link"
-
-
-def refused_setting(problem, **overrides):
-    def setup(case):
-        case.configure(**overrides)
-        return problem
-    return setup
 
 
 def damaged_table(case):
@@ -188,18 +159,20 @@ def damaged_table(case):
     return r"both damaged"
 
 
-@suite.table([
-    dict(name="unknown_config_key_fails_closed", setup=unknown_key),
-    dict(name="world_readable_config_fails_closed", setup=world_readable),
-    dict(name="missing_api_key_fails_closed",
-         setup=refused_setting(r"api_key or api_key_file is required", api_key=None)),
-    dict(name="symlinked_config_fails_closed", setup=symlinked, service="pam_symlink"),
-    dict(name="whatsapp_user_needs_a_template",
-         setup=refused_setting(r"whatsapp_template is required"), user="dave"),
-    dict(name="a_damaged_session_table_fails_closed", setup=damaged_table),
-])
+@suite.table(  # settings that refuse every login before anything is sent
+    "name setup user service",
+    ("unknown_config_key_fails_closed", unknown_key, "alice", None),
+    ("world_readable_config_fails_closed",
+     lambda case: re.escape(f"{case.configure(mode=0o644)}: has mode 0644"), "alice", None),
+    ("missing_api_key_fails_closed", lambda case: case.configure(api_key=None) and
+     r"api_key or api_key_file is required", "alice", None),
+    ("symlinked_config_fails_closed", symlinked, "alice", "pam_symlink"),
+    ("whatsapp_user_needs_a_template", lambda case: r"whatsapp_template is required", "dave",
+     None),
+    ("a_damaged_session_table_fails_closed", damaged_table, "alice", None),
+)
 class Refusals(PamCase):
-    def check(self, setup, user="alice", service=None):
+    def check(self, setup, user, service):
         problem = setup(self)
         result = self.login(user=user, service=service)
         self.assertOutcome(result, pc.PAM_SERVICE_ERR, "config_error")
@@ -207,9 +180,6 @@ class Refusals(PamCase):
         self.assertEqual(result.prompts, [])
         self.assertNothingSent()
 
-
-# --------------------------------------------------------------------------------------------
-# Trust stores
 
 class TrustStores(PamCase):
     def test_a_hashed_ca_directory_is_trusted(self):
@@ -219,20 +189,18 @@ class TrustStores(PamCase):
                        env=suite.without_preloads())
         self.configure(ca_file=None, ca_path=str(ca_dir))
         self.assertOutcome(self.login(), pc.PAM_SUCCESS, "verified")
-        self.assertEqual(len(self.seen()), 3)
+        self.assertSeen(OK)
 
     def test_the_default_store_does_not_trust_the_sandbox(self):
         # Neither ca_file nor ca_path: the build's default store, which lacks the test CA.
         self.configure(ca_file=None)
-        result = self.login()
-        self.assertOutcome(result, pc.PAM_AUTHINFO_UNAVAIL, "certificate_invalid")
+        self.assertOutcome(self.login(), pc.PAM_AUTHINFO_UNAVAIL, "certificate_invalid")
         self.assertNothingSent()
 
 
-# --------------------------------------------------------------------------------------------
-# Last: over the whole run
+class ZzRun(suite.SecretScan):
+    """Last: over the whole run."""
 
-class ZzRun(unittest.TestCase):
     def test_every_initiate_body_fits_the_published_api(self):
         openapi = openapi_check.published_file()
         if openapi is None:
@@ -241,14 +209,6 @@ class ZzRun(unittest.TestCase):
                                                          openapi)
         self.assertEqual(problems, [])
         self.assertGreater(checked, 5, "the run's initiate bodies were recorded")
-
-    def test_no_code_or_key_in_any_log(self):
-        world = suite.LoginCase.world
-        logs = secret_scan.read_logs(world.logs)
-        self.assertGreater(len(logs), 15, "the run's PAM logs were captured")
-        findings = secret_scan.scan_run(world.sandbox.outbox, world.sandbox.api_key, logs,
-                                        world.work / "sandbox.out", world.sandbox.requests_log)
-        self.assertEqual(findings, [], "\n".join(findings[:20]))
 
     def test_the_run_has_a_tmp_of_its_own(self):
         # pam_wrapper's dir of this process lies in a /tmp that no other suite's processes see
@@ -261,45 +221,33 @@ class ZzRun(unittest.TestCase):
         self.assertEqual((runtime / "pid").read_text(), str(os.getpid()))
 
     def test_no_leak_from_the_module(self):
+        """LeakSanitizer's findings now, every login over, but for the few objects the
+        interpreter itself drops (allocated by python3 alone). (Checked here, not at exit,
+        where the interpreter leaves far more.)"""
         check = getattr(ctypes.CDLL(None), "__lsan_do_recoverable_leak_check", None)
         if check is None:
             self.skipTest("not an ASan build")
-        found = leaks_outside_the_interpreter(check)
+        sys.stderr.flush()
+        with tempfile.TemporaryFile() as report:
+            saved = os.dup(2)
+            os.dup2(report.fileno(), 2)
+            try:
+                check()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            report.seek(0)
+            text = report.read().decode("utf-8", "replace")
+        found = [leak.strip() for leak in re.split(r"\n(?=(?:Direct|Indirect) leak of )", text)[1:]
+                 if not all("python3" in frame for frame in re.findall(
+                     r"^ +#[1-9]\d* .*$", leak.split("\n\n")[0], re.MULTILINE))]
         self.assertEqual(found, [], "\n\n".join(found))
 
 
-def leaks_outside_the_interpreter(check):
-    """LeakSanitizer's findings in this process now, every login over, but for the few objects
-    the interpreter itself drops (allocated by python3 alone): one text per leak. (Checked here,
-    not at exit, where the interpreter leaves far more.)"""
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as report:
-        saved = os.dup(2)
-        os.dup2(report.fileno(), 2)
-        try:
-            check()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        report.seek(0)
-        text = report.read().decode("utf-8", "replace")
-    found = []
-    for leak in re.split(r"\n(?=(?:Direct|Indirect) leak of )", text)[1:]:
-        callers = re.findall(r"^ +#[1-9]\d* .*$", leak.split("\n\n")[0], re.MULTILINE)
-        if not all("python3" in frame for frame in callers):
-            found.append(leak.strip())
-    return found
-
-
-CASES = [Logins, Channels, Refusals, TrustStores, ZzRun]
-
-
 def write_services(world, module, config, api_key):
-    (world.services / "pam").write_text(f"auth required {module} conf={config}\n")
-    (world.services / "pam_code_length_7").write_text(
-        f"auth required {module} conf={config} code_length=7\n")
-    (world.services / "pam_symlink").write_text(
-        f"auth required {module} conf={world.dir / 'link.conf'}\n")
+    world.service("pam", module, f"conf={config}")
+    world.service("pam_code_length_7", module, f"conf={config} code_length=7")
+    world.service("pam_symlink", module, f"conf={world.dir / 'link.conf'}")
 
 
 def prepare_env(env):
@@ -314,7 +262,8 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    return suite.main("pam", lambda world: 0 if tap.run(CASES) else 1, write_services,
+    cases = [Logins, Rounds, Channels, Refusals, TrustStores, ZzRun]
+    return suite.main("pam", lambda world: 0 if tap.run(cases) else 1, write_services,
                       users=harness.DEFAULT_USERS, prepare_env=prepare_env)
 
 
