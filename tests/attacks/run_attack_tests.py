@@ -439,8 +439,10 @@ class StoppedAndKilledLogins(AttackCase):
     rhost = "198.51.100.20"  # self.login(): from a root process (sshd's)
 
     def su_login(self, env=None):
-        return self.child("mallory", rhost=None, setup=lambda: become_attacker() or
-                          os.environ.update(env or {}))
+        def setup():
+            become_attacker()
+            os.environ.update(env or {})
+        return self.child("mallory", rhost=None, setup=setup)
 
     def sent_to_attacker(self):
         return [d for d in self.new_deliveries() if d["destination"] == phone_of("mallory")]

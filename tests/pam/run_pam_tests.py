@@ -151,6 +151,11 @@ def symlinked(case):
     return r"symbolic link"
 
 
+def without_api_key(case):
+    case.configure(api_key=None)
+    return r"api_key or api_key_file is required"
+
+
 def damaged_table(case):
     # Both copies of the table of waiting sessions torn: nobody can tell which sessions other
     # logins hold, so no code is sent until they are removed (or are two hours old).
@@ -164,8 +169,7 @@ def damaged_table(case):
     ("unknown_config_key_fails_closed", unknown_key, "alice", None),
     ("world_readable_config_fails_closed",
      lambda case: re.escape(f"{case.configure(mode=0o644)}: has mode 0644"), "alice", None),
-    ("missing_api_key_fails_closed", lambda case: case.configure(api_key=None) and
-     r"api_key or api_key_file is required", "alice", None),
+    ("missing_api_key_fails_closed", without_api_key, "alice", None),
     ("symlinked_config_fails_closed", symlinked, "alice", "pam_symlink"),
     ("whatsapp_user_needs_a_template", lambda case: r"whatsapp_template is required", "dave",
      None),
