@@ -195,8 +195,14 @@ def run_under_pam_wrapper(env, marker="VERIF8_UNDER_PAM_WRAPPER"):
     its own (verif8_harness.in_private_tmp), where pam_wrapper's dirs meet no other suite's."""
     if os.environ.get(marker):
         return None
-    command, env = verif8_harness.in_private_tmp([sys.executable, *sys.argv],
-                                                 {**env, marker: "1"})
+    # The module keys a login on its process tree: a login forked from the run counts as a round
+    # of the run, and the run's own logins as another connection only when the run's parent is
+    # the same program (/proc/PID/exe) in the same mount namespace, where the path reads the
+    # same (in a chroot it would not). So the namespace's first process is a Python that waits
+    # for the run, not the run itself.
+    shim = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+    command, env = verif8_harness.in_private_tmp(
+        [sys.executable, "-c", shim, sys.executable, *sys.argv], {**env, marker: "1"})
     return subprocess.run(command, env=env).returncode
 
 
