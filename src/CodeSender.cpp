@@ -54,8 +54,8 @@ Step CodeSender::send(Channel channel, bool again) {
     }
     attempt_.sendTaken = false;
     const bool takeOver = !again && attempt_.lease->previous().has_value();
-    const CallResult sent = services_.client.initiate(
-        buildInitiateRequest(config, attempt_.enrolment->phone, channel, takeOver));
+    const CallResult sent = services_.client.initiate(buildInitiateRequest(
+        config, attempt_.enrolment->phone, channel, takeOver, attempt_.login.rhost));
     services_.logger.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " +
                            sent.detail);
     if (sent.status != CallStatus::Ok && !sent.requestSent)
