@@ -207,6 +207,9 @@ const std::vector<Key>& keys() {
         {"source_send_limit", [](C c) { return limit(c.sourceSendLimit); }, "20/900",
          {"50/3600", "5/900", "1000/86400", "1/1", "3/600", "020/0900 => 20/900"},
          {"", "x/y", "-1/900", "20/900/1"}},
+        {"phone_send_limit", [](C c) { return limit(c.phoneSendLimit); }, "10/3600",
+         {"3/3600", "1/1", "1000/86400", "010/03600 => 10/3600"},
+         {"", "10", "0/3600", "10/86401", "1001/3600", "ten/3600"}},
         {"send_client_ip", [](C c) { return S(c.sendClientIp ? "yes" : "no"); }, "yes",
          {"no", "yes"}, {"", "Yes", "NO", "true", "1", "on", "yes no"}},
     };
