@@ -8,8 +8,7 @@
 namespace verif8 {
 
 std::optional<Step> CodeSender::take(bool again) {
-    const LoginContext& login = attempt_.login;
-    const LimitDecision decision = services_.limiter.take(login.user, sendSource(login));
+    const LimitDecision decision = services_.limiter.take(sendKeys());
     for (const auto& problem : decision.problems)
         services_.logger.log(LogLevel::Error, "send limits: " + sanitize(problem.text));
     switch (decision.verdict) {
@@ -23,19 +22,24 @@ std::optional<Step> CodeSender::take(bool again) {
             return ended(Outcome::StateBusy);
         case LimitVerdict::UserLimit:
         case LimitVerdict::SourceLimit:
+        case LimitVerdict::PhoneLimit:
             break;
     }
     if (again)
         return wasted("No more codes can be sent now; try again later.");
-    attempt_.reason =
-        std::string(decision.verdict == LimitVerdict::UserLimit ? "user_send_limit"
-                                                                : "source_send_limit") +
-        " reached";
+    attempt_.reason = std::string(decision.verdict == LimitVerdict::UserLimit     ? "user"
+                                  : decision.verdict == LimitVerdict::SourceLimit ? "source"
+                                                                                  : "phone") +
+                      "_send_limit reached";
     return ended(tellUser(services_.conversation, Outcome::SendLimitReached));
 }
 
 void CodeSender::refund() {
-    services_.limiter.refund(attempt_.login.user, sendSource(attempt_.login));
+    services_.limiter.refund(sendKeys());
+}
+
+SendKeys CodeSender::sendKeys() const {
+    return {attempt_.login.user, sendSource(attempt_.login), attempt_.enrolment->phone};
 }
 
 Step CodeSender::send(Channel channel, bool again) {
@@ -54,8 +58,8 @@ Step CodeSender::send(Channel channel, bool again) {
     }
     attempt_.sendTaken = false;
     const bool takeOver = !again && attempt_.lease->previous().has_value();
-    const CallResult sent = services_.client.initiate(
-        buildInitiateRequest(config, attempt_.enrolment->phone, channel, takeOver));
+    const CallResult sent = services_.client.initiate(buildInitiateRequest(
+        config, attempt_.enrolment->phone, channel, takeOver, attempt_.login.rhost));
     services_.logger.debug("initiate: " + std::string(callStatusName(sent.status)) + ", " +
                            sent.detail);
     if (sent.status != CallStatus::Ok && !sent.requestSent)

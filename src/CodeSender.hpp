@@ -12,8 +12,8 @@ public:
     CodeSender(const LoginServices& services, LoginAttempt& attempt)
         : services_(services), attempt_(attempt) {}
 
-    // Counts a send against user_send_limit and source_send_limit, or says why it may not
-    // happen: a first send refused ends the login, a resend refused costs an attempt.
+    // Counts a send against user_send_limit, source_send_limit and phone_send_limit, or says why
+    // it may not happen: a first send refused ends the login, a resend refused costs an attempt.
     std::optional<Step> take(bool again);
     // Gives back a send taken but never made.
     void refund();
@@ -24,6 +24,7 @@ public:
 
 private:
     Step adopt(const Session& session, Channel channel, bool again);
+    SendKeys sendKeys() const;
 
     const LoginServices& services_;
     LoginAttempt& attempt_;

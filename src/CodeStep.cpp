@@ -14,7 +14,8 @@ Outcome runCodeStep(const Config& config, const LoginContext& login, Conversatio
     const std::unique_ptr<VerifyClient> wrapped = wrap ? wrap(curl) : nullptr;
     VerifyClient& client = wrapped ? *wrapped : curl;
     FileSessionStore sessions(config.stateDir);
-    FileSendLimiter limiter(config.stateDir, config.userSendLimit, config.sourceSendLimit);
+    FileSendLimiter limiter(config.stateDir, config.userSendLimit, config.sourceSendLimit,
+                            config.phoneSendLimit);
     const std::unique_ptr<EnrolmentSource> enrolments = enrolmentSourceFor(config);
     Authenticator authenticator(config, client, conversation, *enrolments, sessions, limiter,
                                 logger);

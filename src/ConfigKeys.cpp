@@ -81,6 +81,8 @@ const std::vector<ConfigKey>& configKeys() {
         {"fail_delay", number<&C::failDelayMs, 0, 10000>},
         {"user_send_limit", parsed<&C::userSendLimit, v::sendLimit>},
         {"source_send_limit", parsed<&C::sourceSendLimit, v::sendLimit>},
+        {"phone_send_limit", parsed<&C::phoneSendLimit, v::sendLimit>},
+        {"send_client_ip", parsed<&C::sendClientIp, v::yesNo>},
     };
     return keys;
 }

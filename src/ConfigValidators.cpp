@@ -94,6 +94,11 @@ Result<FailMode> failMode(std::string_view value) {
     return oneOf(value, kModes, "must be closed or open");
 }
 
+Result<bool> yesNo(std::string_view value) {
+    static const std::pair<std::string_view, bool> kAnswers[] = {{"yes", true}, {"no", false}};
+    return oneOf(value, kAnswers, "must be yes or no");
+}
+
 Result<std::string> languageTag(std::string_view value) {
     if (std::find(kLanguages.begin(), kLanguages.end(), value) == kLanguages.end())
         return Problem(

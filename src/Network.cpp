@@ -60,6 +60,17 @@ std::optional<Network> Network::parse(std::string_view text) {
     return network;
 }
 
+std::optional<std::string> Network::canonicalAddress(std::string_view text) {
+    const auto address = parseAddress(text);
+    if (!address)
+        return std::nullopt;
+    char written[INET6_ADDRSTRLEN] = {};
+    if (inet_ntop(address->v6 ? AF_INET6 : AF_INET, address->bytes.data(), written,
+                  sizeof written) == nullptr)
+        return std::nullopt;
+    return std::string(written);
+}
+
 bool Network::contains(std::string_view text) const {
     const auto address = parseAddress(text);
     if (!address || address->v6 != v6_)

@@ -1,10 +1,12 @@
 // The initiate request: every setting the config gives, for the enrolled phone and a channel.
 #include "verif8/RequestBuilder.hpp"
 
+#include "verif8/Network.hpp"
+
 namespace verif8 {
 
 InitiateRequest buildInitiateRequest(const Config& config, const std::string& phone,
-                                     Channel channel, bool resetSession) {
+                                     Channel channel, bool resetSession, std::string_view rhost) {
     InitiateRequest request;
     request.destination = phone;
     request.channel = channel;
@@ -19,6 +21,8 @@ InitiateRequest buildInitiateRequest(const Config& config, const std::string& ph
     request.smsSource = config.smsSender;
     request.callSource = config.voiceCallerId;
     request.whatsappTemplate = config.whatsappTemplate;
+    if (config.sendClientIp)
+        request.clientIp = Network::canonicalAddress(rhost);
     return request;
 }
 

@@ -136,10 +136,10 @@ LimitDecision decode(const std::string& text) {
 }
 }  // namespace
 
-LimitDecision FileSendLimiter::take(const std::string& user, const std::string& source) {
+LimitDecision FileSendLimiter::take(const SendKeys& keys) {
     // The counters are locked files too: the caller of su must not hold them by stopping it.
     const WorkResult work =
-        runUnstoppable([&] { return encode(takeHere(user, source)); }, lockWaitMs_ * 2 + 2000);
+        runUnstoppable([&] { return encode(takeHere(keys)); }, lockWaitMs_ * 3 + 2000);
     if (work.verdict == WorkVerdict::Done)
         return decode(work.reply);
     LimitDecision decision;
@@ -147,17 +147,37 @@ LimitDecision FileSendLimiter::take(const std::string& user, const std::string& 
     return decision;
 }
 
-void FileSendLimiter::refund(const std::string& user, const std::string& source) {
+void FileSendLimiter::refund(const SendKeys& keys) {
     // A refund that cannot be made leaves the send counted: the stricter answer.
     (void)runUnstoppable(
         [&] {
-            refundHere(user, source);
+            refundHere(keys);
             return std::string();
         },
-        lockWaitMs_ * 2 + 2000);
+        lockWaitMs_ * 3 + 2000);
 }
 
-LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::string& source) {
+namespace {
+// One allowance: its counter file, its limit, its word in problems and its verdict when full.
+struct Allowance {
+    std::string path;
+    SendLimit limit;
+    const char* what;
+    LimitVerdict full;
+};
+
+std::vector<Allowance> allowances(const std::string& dir, const SendKeys& keys, SendLimit user,
+                                  SendLimit source, SendLimit phone) {
+    // Always in this order, so that two logins never wait on each other's later lock.
+    return {
+        {dir + "/user-" + stateFileName(keys.user), user, "user", LimitVerdict::UserLimit},
+        {dir + "/source-" + stateFileName(keys.source), source, "source",
+         LimitVerdict::SourceLimit},
+        {dir + "/phone-" + stateFileName(keys.phone), phone, "phone", LimitVerdict::PhoneLimit}};
+}
+}  // namespace
+
+LimitDecision FileSendLimiter::takeHere(const SendKeys& keys) {
     LimitDecision decision;
     const std::string dir = stateDir_ + "/limits";
     for (const std::string& path : {stateDir_, dir}) {
@@ -166,48 +186,44 @@ LimitDecision FileSendLimiter::takeHere(const std::string& user, const std::stri
             return decision;
         }
     }
-    // Always user before source, so that two logins never wait on each other's second lock.
-    auto userCounter =
-        lockCounter(dir + "/user-" + stateFileName(user), owner_, lockWaitMs_, decision);
-    if (!userCounter)
-        return decision;
-    auto sourceCounter =
-        lockCounter(dir + "/source-" + stateFileName(source), owner_, lockWaitMs_, decision);
-    if (!sourceCounter)
-        return decision;
+    const auto all = allowances(dir, keys, user_, source_, phone_);
+    std::vector<Counter> counters;
+    for (const Allowance& allowance : all) {
+        auto counter = lockCounter(allowance.path, owner_, lockWaitMs_, decision);
+        if (!counter)
+            return decision;
+        counters.push_back(std::move(*counter));
+    }
     const std::time_t now = time(nullptr);
-    auto userSends = sendsIn(*userCounter, user_, now, "user", decision.problems);
-    auto sourceSends = sendsIn(*sourceCounter, source_, now, "source", decision.problems);
-    if (static_cast<int>(userSends.size()) >= user_.count)
-        decision.verdict = LimitVerdict::UserLimit;
-    else if (static_cast<int>(sourceSends.size()) >= source_.count)
-        decision.verdict = LimitVerdict::SourceLimit;
-    else
-        decision.verdict = LimitVerdict::Allowed;
-    if (decision.verdict == LimitVerdict::Allowed) {
-        userSends.push_back(now);
-        sourceSends.push_back(now);
+    std::vector<std::vector<std::time_t>> sends;
+    decision.verdict = LimitVerdict::Allowed;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        sends.push_back(sendsIn(counters[i], all[i].limit, now, all[i].what, decision.problems));
+        if (decision.verdict == LimitVerdict::Allowed &&
+            static_cast<int>(sends.back().size()) >= all[i].limit.count)
+            decision.verdict = all[i].full;
     }
     // Written back either way: pruned, or rebuilt as full after damage.
-    if (!userCounter->write(userSends) || !sourceCounter->write(sourceSends)) {
-        decision.problems.emplace_back(dir + ": cannot write the send counters");
-        decision.verdict = LimitVerdict::Unavailable;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (decision.verdict == LimitVerdict::Allowed)
+            sends[i].push_back(now);
+        if (!counters[i].write(sends[i])) {
+            decision.problems.emplace_back(dir + ": cannot write the send counters");
+            decision.verdict = LimitVerdict::Unavailable;
+        }
     }
     return decision;
 }
 
-void FileSendLimiter::refundHere(const std::string& user, const std::string& source) {
-    const std::string dir = stateDir_ + "/limits";
+void FileSendLimiter::refundHere(const SendKeys& keys) {
     const std::time_t now = time(nullptr);
-    const std::pair<std::string, SendLimit> counters[] = {
-        {dir + "/user-" + stateFileName(user), user_},
-        {dir + "/source-" + stateFileName(source), source_}};
-    for (const auto& [path, limit] : counters) {
+    for (const Allowance& allowance :
+         allowances(stateDir_ + "/limits", keys, user_, source_, phone_)) {
         LimitDecision unused;  // nothing to give back from a counter that cannot be opened
-        auto counter = lockCounter(path, owner_, lockWaitMs_, unused);
+        auto counter = lockCounter(allowance.path, owner_, lockWaitMs_, unused);
         if (!counter)
             continue;
-        auto times = counter->read(now - limit.seconds, limit.seconds);
+        auto times = counter->read(now - allowance.limit.seconds, allowance.limit.seconds);
         if (!times || times->empty())
             continue;  // damaged or empty: nothing that could be given back
         times->erase(std::max_element(times->begin(), times->end()));

@@ -63,6 +63,7 @@ std::string buildInitiateBody(const InitiateRequest& request) {
         writeChannelObject(writer, "call", "source", request.callSource);
     if (request.channel == Channel::Whatsapp)
         writeChannelObject(writer, "whatsapp", "templateName", request.whatsappTemplate);
+    writeOptional(writer, "clientIp", request.clientIp);
     writer.EndObject();
     return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -65,6 +65,8 @@ struct Config {
     std::string stateDir = kDefaultStateDir;
     SendLimit userSendLimit{5, 900};
     SendLimit sourceSendLimit{20, 900};
+    SendLimit phoneSendLimit{10, 3600};
+    bool sendClientIp = true;
     bool debug = false;
     NonRootMode nonRoot = NonRootMode::Deny;
 

@@ -26,6 +26,7 @@ Result<Region> region(std::string_view value);
 Result<Channel> channel(std::string_view value);
 Result<UnenrolledPolicy> unenrolledPolicy(std::string_view value);
 Result<FailMode> failMode(std::string_view value);
+Result<bool> yesNo(std::string_view value);
 Result<std::string> languageTag(std::string_view value);  // one of the API's, case-sensitive
 
 // Identifiers and text sent to the API.

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace verif8 {
@@ -16,6 +17,10 @@ public:
     // Whether `address` is an IP literal inside the block. A host name never is: names can be
     // made to resolve anywhere, so they are not evidence of where a login comes from.
     bool contains(std::string_view address) const;
+
+    // An IP literal in the form inet_ntop writes it (an IPv4 client seen through an IPv6 socket
+    // as plain IPv4), or nothing for anything else: a host name, a zone (fe80::1%eth0), a block.
+    static std::optional<std::string> canonicalAddress(std::string_view text);
 
 private:
     bool v6_ = false;

@@ -26,6 +26,7 @@ struct InitiateRequest {
     std::optional<std::string> smsSource;
     std::optional<std::string> callSource;
     std::optional<std::string> whatsappTemplate;
+    std::optional<std::string> clientIp;  // the login's remote address, an IP literal only
 };
 
 // How a call ended, in the classes the module decides on.

@@ -34,7 +34,10 @@ from login_suite import after, code, last_code, script, wrong  # noqa: E402
 USERS = {**harness.DEFAULT_USERS,
          # + and 16 digits: one too many; erin is not enrolled, and the line is reported.
          "erin": (2005, "erin +6512345678901234 sms"), "frank": (2006, "frank +6591110001 sms"),
-         "grace": (2007, "grace +6591110002 sms"), "herb": (2008, "herb +6591110003 sms")}
+         "grace": (2007, "grace +6591110002 sms"), "herb": (2008, "herb +6591110003 sms"),
+         # Three user names, one number (a shared on-call phone).
+         "ivy": (2009, "ivy +6591110009 sms"), "jack": (2010, "jack +6591110009 sms"),
+         "kate": (2011, "kate +6591110009 sms")}
 # Twenty users with a number each, for concurrent logins that share only their source.
 USERS.update({f"load{n:02d}": (2100 + n, f"load{n:02d} +659222{n:04d} sms") for n in range(20)})
 PHONES = {name: line.split()[1] for name, (_, line) in USERS.items() if line}
@@ -276,6 +279,18 @@ class Single(FaultCase):
         self.refused_send(self.login(rhost="198.51.100.7"), r"source_send_limit reached", 6)
         # Another source is not held back by that one.
         self.assertOutcome(self.login(rhost="198.51.100.8"), pc.PAM_SUCCESS, "verified")
+
+    def test_phone_send_limit_counts_every_user_of_the_number(self):
+        self.configure(phone_send_limit="2/3600")
+        for user in ("ivy", "jack"):
+            self.assertOutcome(self.login(user=user, answer=script(code(PHONES[user]))),
+                               pc.PAM_SUCCESS, "verified")
+        result = self.login(user="kate", answer=script(code(PHONES["kate"])))
+        self.refused_send(result, r"phone_send_limit reached", 6)
+        self.assertEqual(result.prompts, [])
+        # Another number is not held back by that one.
+        self.assertOutcome(self.login(user="frank", answer=script(code(PHONES["frank"]))),
+                           pc.PAM_SUCCESS, "verified")
 
     def test_corrupt_counter_file(self):
         self.assertOutcome(self.login(), pc.PAM_SUCCESS, "verified")

@@ -136,6 +136,23 @@ class Channels(PamCase):
         self.assertEqual(len(suite.last_code(PHONES[user])), expected["codeLength"])
 
 
+@suite.table(  # PAM_RHOST as the API's clientIp: IP literals only, in canonical form
+    "name rhost settings client_ip",
+    ("an_ipv4_remote_address_goes_as_client_ip", "198.51.100.20", {}, "198.51.100.20"),
+    ("an_ipv6_remote_address_goes_in_canonical_form", "2001:DB8::0:1", {}, "2001:db8::1"),
+    ("an_ipv4_client_on_an_ipv6_socket_goes_as_ipv4", "::ffff:198.51.100.20", {},
+     "198.51.100.20"),
+    ("a_host_name_never_goes", "gw.example.org", {}, None),
+    ("send_client_ip_no_sends_no_address", "198.51.100.20", {"send_client_ip": "no"}, None),
+)
+class ClientAddress(PamCase):
+    def check(self, rhost, settings, client_ip):
+        self.configure(**settings)
+        self.assertOutcome(self.login(rhost=rhost), pc.PAM_SUCCESS, "verified")
+        extra = {} if client_ip is None else {"clientIp": client_ip}
+        self.assertBody(self.new_requests()[0], body("alice", "sms", **extra))
+
+
 def unknown_key(case):
     config = case.configure()
     with open(config, "a") as handle:
@@ -266,7 +283,7 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    cases = [Logins, Rounds, Channels, Refusals, TrustStores, ZzRun]
+    cases = [Logins, Rounds, Channels, ClientAddress, Refusals, TrustStores, ZzRun]
     return suite.main("pam", lambda world: 0 if tap.run(cases) else 1, write_services,
                       users=harness.DEFAULT_USERS, prepare_env=prepare_env)
 

@@ -260,20 +260,22 @@ public:
     int allowed = 100;
     LimitVerdict refusal = LimitVerdict::UserLimit;
     std::vector<Problem> problems;
-    std::vector<std::pair<std::string, std::string>> asked, refunded;
+    std::vector<std::pair<std::string, std::string>> asked, refunded;  // user and source
+    std::vector<std::string> phones;  // the number of each send asked for
     std::vector<std::string>* trace = nullptr;
 
-    LimitDecision take(const std::string& user, const std::string& source) override {
+    LimitDecision take(const SendKeys& keys) override {
         if (trace)
             trace->push_back("limit");
-        asked.emplace_back(user, source);
+        asked.emplace_back(keys.user, keys.source);
+        phones.push_back(keys.phone);
         if (allowed <= 0)
             return LimitDecision{refusal, problems};
         --allowed;
         return LimitDecision{LimitVerdict::Allowed, problems};
     }
-    void refund(const std::string& user, const std::string& source) override {
-        refunded.emplace_back(user, source);
+    void refund(const SendKeys& keys) override {
+        refunded.emplace_back(keys.user, keys.source);
         ++allowed;
     }
 };

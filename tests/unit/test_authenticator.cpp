@@ -188,7 +188,7 @@ void check(const Login& row, H& h) {
     for (const auto& password : h.conversation.passwords)
         expect_not_contains(all, password);
     // Before any call to the API, the login's deadline: login_timeout from its start. Sends are
-    // counted for the user and where the login comes from.
+    // counted for the user, where the login comes from and the number the code goes to.
     if (!h.client.initiates.empty() || !h.client.validatedCodes.empty()) {
         expect_starts_with(h.traced(), "deadline ");
         EQ(h.client.deadlineCalls, h.runs);
@@ -197,6 +197,8 @@ void check(const Login& row, H& h) {
     const std::string source = h.login.rhost.empty() ? "local" : h.login.rhost;
     for (const auto& asked : h.limiter.asked)
         CHECK(asked.first == "alice" && asked.second == source);
+    for (const auto& phone : h.limiter.phones)
+        CHECK(phone == kPhone);
     // Whatever the outcome, this login's claim on the number is released.
     for (const auto& [phone, stored] : h.store.rows)
         CHECK(!(stored.holder && sameHolder(*stored.holder, h.holder)));
@@ -788,6 +790,8 @@ static void each_refusal_before_a_send_sends_nothing(void**) {
          "reason=\"user_send_limit reached\"", kTooMany, "", 1},
         {[&](H& h) { open(h.limit(0, LimitVerdict::SourceLimit)); }, Outcome::SendLimitReached,
          PAM_AUTH_ERR, "reason=\"source_send_limit reached\"", kTooMany, "", 1},
+        {[&](H& h) { open(h.limit(0, LimitVerdict::PhoneLimit)); }, Outcome::SendLimitReached,
+         PAM_AUTH_ERR, "reason=\"phone_send_limit reached\"", kTooMany, "", 1},
     };
     for (const auto& c : rows) {
         check({c.reason, [&](H& h) {

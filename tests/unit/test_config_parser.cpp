@@ -207,6 +207,11 @@ const std::vector<Key>& keys() {
         {"source_send_limit", [](C c) { return limit(c.sourceSendLimit); }, "20/900",
          {"50/3600", "5/900", "1000/86400", "1/1", "3/600", "020/0900 => 20/900"},
          {"", "x/y", "-1/900", "20/900/1"}},
+        {"phone_send_limit", [](C c) { return limit(c.phoneSendLimit); }, "10/3600",
+         {"3/3600", "1/1", "1000/86400", "010/03600 => 10/3600"},
+         {"", "10", "0/3600", "10/86401", "1001/3600", "ten/3600"}},
+        {"send_client_ip", [](C c) { return S(c.sendClientIp ? "yes" : "no"); }, "yes",
+         {"no", "yes"}, {"", "Yes", "NO", "true", "1", "on", "yes no"}},
     };
     // clang-format on
     return rows;
@@ -260,6 +265,7 @@ const std::vector<Says>& refusals() {
         {"login_timeout", "9", kIs, "login_timeout: must be from 10 to 3600"},
         {"fail_delay", "10001", kIs, "fail_delay: must be from 0 to 10000"},
         {"fail_mode", "Open", kIs, "fail_mode: must be closed or open"},
+        {"send_client_ip", "true", kIs, "send_client_ip: must be yes or no"},
         {"brand", "Acme\xff", kIs, "brand: must be UTF-8 text"},
         {"template", "Code {code} \xc0\xaf", kIs, "template: must be UTF-8 text"},
         {"api_url", " \t ", kIs, "api_url: must list at least one URL"},

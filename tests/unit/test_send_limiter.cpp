@@ -1,4 +1,5 @@
 // FileSendLimiter: user_send_limit and source_send_limit in flock'ed counter files under state_dir.
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/file.h>
@@ -28,6 +29,9 @@ namespace {
 
 const std::string kHeader = "verif8-sends 1\n";
 const std::string kSource = "203.0.113.9";
+const std::string kPhone = "+6591234567";
+const SendLimit kAnyPhone{1000,
+                          86400};  // high enough never to decide, where the phone's is not tested
 
 int removeEntry(const char* path, const struct stat*, int, struct FTW*) {
     return remove(path);
@@ -52,7 +56,7 @@ struct State {
         assert_int_equal(mkdir(limits().c_str(), 0700), 0);
     }
     FileSendLimiter limiter(SendLimit user, SendLimit source = {1000, 900}) const {
-        return FileSendLimiter(path, user, source, geteuid());
+        return FileSendLimiter(path, user, source, kAnyPhone, geteuid());
     }
 };
 
@@ -167,13 +171,13 @@ void runStep(const State& state, FileSendLimiter& shared, const Scenario& row, c
         for (std::size_t i = 0; i < step.n; ++i) {
             FileSendLimiter own = state.limiter(row.user, row.source);
             const LimitDecision decision =
-                (row.limiterPerTake ? own : shared).take(step.user, step.source);
+                (row.limiterPerTake ? own : shared).take({step.user, step.source, kPhone});
             expectVerdict(
                 decision, step.verdict, {},
                 "row \"" + name + "\": " + step.user + " #" + std::to_string(i + 1) + ": ");
         }
     } else if (step.op == Step::Refund) {
-        shared.refund(step.user, step.source);
+        shared.refund({step.user, step.source, kPhone});
     } else {
         const std::string path =
             step.op == Step::UserSends ? state.userFile(step.user) : state.sourceFile(step.source);
@@ -224,7 +228,7 @@ static void sends_are_counted_per_user_and_per_source(void**) {
 static void counters_are_private_files_inside_the_directory_whatever_the_name(void**) {
     State state;
     FileSendLimiter limiter = state.limiter({1, 900});
-    expectAllowed(limiter.take("alice", kSource));
+    expectAllowed(limiter.take({"alice", kSource, kPhone}));
     assert_int_equal(modeOf(state.path), 0700);
     assert_int_equal(modeOf(state.limits()), 0700);
     assert_int_equal(modeOf(state.userFile("alice")), 0600);
@@ -233,11 +237,11 @@ static void counters_are_private_files_inside_the_directory_whatever_the_name(vo
     expect_not_contains(state.sourceFile(kSource), kSource);
     for (const std::string& user : {std::string("../../etc/passwd"), std::string("a/b"),
                                     std::string("eve\n1\n2"), std::string("")}) {
-        expectAllowed(limiter.take(user, "../" + user));
+        expectAllowed(limiter.take({user, "../" + user, kPhone}));
         expect_row(access(state.userFile(user).c_str(), F_OK) == 0 &&
                        access(state.sourceFile("../" + user).c_str(), F_OK) == 0,
                    user);
-        expectVerdict(limiter.take(user, kSource), LimitVerdict::UserLimit);
+        expectVerdict(limiter.take({user, kSource, kPhone}), LimitVerdict::UserLimit);
     }
 }
 
@@ -281,7 +285,7 @@ static void only_sends_inside_the_configured_window_count(void**) {
             writeFile(state.sourceFile(kSource), *row.sourceText);
         FileSendLimiter limiter =
             state.limiter({row.userCount, row.userWindow}, {row.sourceCount, 900});
-        const LimitDecision first = limiter.take("alice", kSource);
+        const LimitDecision first = limiter.take({"alice", kSource, kPhone});
         expect_row(first.verdict == row.first && first.problems.empty(), row.name);
         std::vector<std::time_t> times = timesIn(state.userFile("alice"));
         if (row.first == ok) {  // the new send is listed last
@@ -291,7 +295,7 @@ static void only_sends_inside_the_configured_window_count(void**) {
         }
         expect_row(counterText(times) == row.kept, row.name);
         expect_row(timesIn(state.sourceFile(kSource)).size() == row.sourceSends, row.name);
-        expect_row(limiter.take("alice", kSource).verdict == row.second, row.name);
+        expect_row(limiter.take({"alice", kSource, kPhone}).verdict == row.second, row.name);
     }
 }
 
@@ -303,13 +307,14 @@ static void the_window_slides_in_real_time_past_a_time_ahead_of_the_clock(void**
     writeFile(state.userFile("bob"), "garbage\n");
     writeFile(state.userFile("carol"), counterText({99999999999}));
     FileSendLimiter limiter = state.limiter({1, 2});
-    expectAllowed(limiter.take("alice", kSource));
-    expectVerdict(limiter.take("alice", kSource), LimitVerdict::UserLimit);
-    expectVerdict(limiter.take("bob", kSource), LimitVerdict::UserLimit, {"damaged"});
-    expectVerdict(limiter.take("carol", kSource), LimitVerdict::UserLimit);
+    expectAllowed(limiter.take({"alice", kSource, kPhone}));
+    expectVerdict(limiter.take({"alice", kSource, kPhone}), LimitVerdict::UserLimit);
+    expectVerdict(limiter.take({"bob", kSource, kPhone}), LimitVerdict::UserLimit, {"damaged"});
+    expectVerdict(limiter.take({"carol", kSource, kPhone}), LimitVerdict::UserLimit);
     sleep(3);
     for (const std::string user : {"alice", "bob", "carol"}) {
-        expectVerdict(limiter.take(user, kSource), LimitVerdict::Allowed, {}, user + ": ");
+        expectVerdict(limiter.take({user, kSource, kPhone}), LimitVerdict::Allowed, {},
+                      user + ": ");
         expect_row(timesIn(state.userFile(user)).size() == 1, user);
     }
 }
@@ -329,12 +334,12 @@ static void a_damaged_counter_is_reported_and_counted_as_full(void**) {
         const SendLimit limit = user ? SendLimit{4, 900} : SendLimit{20, 900};
         FileSendLimiter limiter = user ? state.limiter(limit) : state.limiter({5, 900}, limit);
         const LimitVerdict full = user ? LimitVerdict::UserLimit : LimitVerdict::SourceLimit;
-        expectVerdict(limiter.take("alice", kSource), full, {path, user ? "damaged" : "source"},
-                      "row \"" + row + "\": ");
+        expectVerdict(limiter.take({"alice", kSource, kPhone}), full,
+                      {path, user ? "damaged" : "source"}, "row \"" + row + "\": ");
         expect_row(timesIn(path, before).size() == std::size_t(limit.count), row);
         expect_row(modeOf(path) == 0600, row);
         expect_row(timesIn(other).empty(), row);
-        const LimitDecision again = limiter.take("alice", kSource);
+        const LimitDecision again = limiter.take({"alice", kSource, kPhone});
         expect_row(again.verdict == full && again.problems.empty(), row);
     };
     std::string huge = kHeader;
@@ -372,7 +377,8 @@ static void an_untrusted_counter_or_directory_is_unavailable(void**) {
         const bool link = row < 2;
         assert_int_equal(link ? symlink(target.c_str(), path.c_str()) : chmod(path.c_str(), 0770),
                          0);
-        expectVerdict(state.limiter({5, 900}).take("alice", kSource), LimitVerdict::Unavailable,
+        expectVerdict(state.limiter({5, 900}).take({"alice", kSource, kPhone}),
+                      LimitVerdict::Unavailable,
                       {path + (link ? ": is a symbolic link" : ": has mode 0770")},
                       std::string("row \"") + names[row] + "\": ");
         expect_row(readFile(target) == "precious\n", names[row]);
@@ -385,16 +391,39 @@ static void an_untrusted_counter_or_directory_is_unavailable(void**) {
 static void a_counter_locked_too_long_is_busy(void**) {
     State state;
     state.prepare();
-    expectAllowed(state.limiter({5, 900}).take("alice", kSource));
+    expectAllowed(state.limiter({5, 900}).take({"alice", kSource, kPhone}));
     const int holder = open(state.userFile("alice").c_str(), O_RDWR);
     assert_true(holder >= 0);
     assert_int_equal(flock(holder, LOCK_EX), 0);
-    FileSendLimiter limiter(state.path, {5, 900}, {1000, 900}, geteuid(), 200);
-    expectVerdict(limiter.take("alice", kSource), LimitVerdict::Busy,
+    FileSendLimiter limiter(state.path, {5, 900}, {1000, 900}, kAnyPhone, geteuid(), 200);
+    expectVerdict(limiter.take({"alice", kSource, kPhone}), LimitVerdict::Busy,
                   {state.userFile("alice"), "locked by another process"});
     assert_int_equal(timesIn(state.userFile("alice")).size(), 1);  // nothing counted
     close(holder);  // released: the next login goes on
-    expectAllowed(limiter.take("alice", kSource));
+    expectAllowed(limiter.take({"alice", kSource, kPhone}));
+}
+
+// phone_send_limit: every send to a number counts, whatever user name and source asked for it;
+// a refund gives it back; the counter is named by a hash, never by the number.
+static void the_phone_limit_counts_every_user_of_the_number(void**) {
+    State state;
+    FileSendLimiter limiter(state.path, {1000, 900}, {1000, 900}, {3, 3600}, geteuid());
+    const std::string other = "+6598765432";
+    expectAllowed(limiter.take({"alice", "198.51.100.1", kPhone}));
+    expectAllowed(limiter.take({"bob", "198.51.100.2", kPhone}));
+    expectAllowed(limiter.take({"carol", "198.51.100.3", kPhone}));
+    expectVerdict(limiter.take({"dave", "198.51.100.4", kPhone}), LimitVerdict::PhoneLimit);
+    expectAllowed(limiter.take({"dave", "198.51.100.4", other}));  // another number goes on
+    limiter.refund({"carol", "198.51.100.3", kPhone});             // a send that never went out
+    expectAllowed(limiter.take({"dave", "198.51.100.4", kPhone}));
+    expectVerdict(limiter.take({"erin", "198.51.100.5", kPhone}), LimitVerdict::PhoneLimit);
+    const std::string counter = state.limits() + "/phone-" + stateFileName(kPhone);
+    assert_int_equal(timesIn(counter).size(), 3);
+    DIR* dir = opendir(state.limits().c_str());
+    assert_non_null(dir);
+    while (const dirent* entry = readdir(dir))
+        expect_not_contains(std::string(entry->d_name), "6591234567");
+    closedir(dir);
 }
 
 // ---- concurrency: sshd forks one process per connection
@@ -403,7 +432,7 @@ namespace {
 // Forks `children` processes that wait on a pipe, then all call take() at once; returns
 // how many were Allowed without a problem, refused without one, and anything else.
 std::array<int, 3> race(const State& state, int children, SendLimit user, SendLimit source,
-                        bool differentUsers) {
+                        SendLimit phone, bool differentUsers) {
     int gate[2];
     assert_int_equal(pipe(gate), 0);
     std::vector<pid_t> pids;
@@ -415,11 +444,12 @@ std::array<int, 3> race(const State& state, int children, SendLimit user, SendLi
             char byte;
             while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
             }
-            FileSendLimiter limiter(state.path, user, source, geteuid());
-            const LimitDecision decision =
-                limiter.take(differentUsers ? "user" + std::to_string(i) : "alice", kSource);
+            FileSendLimiter limiter(state.path, user, source, phone, geteuid());
+            const LimitDecision decision = limiter.take(
+                {differentUsers ? "user" + std::to_string(i) : "alice", kSource, kPhone});
             const bool refused = decision.verdict == LimitVerdict::UserLimit ||
-                                 decision.verdict == LimitVerdict::SourceLimit;
+                                 decision.verdict == LimitVerdict::SourceLimit ||
+                                 decision.verdict == LimitVerdict::PhoneLimit;
             _exit(!decision.problems.empty()                  ? 2
                   : decision.verdict == LimitVerdict::Allowed ? 0
                   : refused                                   ? 1
@@ -443,22 +473,27 @@ std::array<int, 3> race(const State& state, int children, SendLimit user, SendLi
 static void concurrent_sends_are_counted_exactly(void**) {
     const struct {
         const char* name;
-        SendLimit user, source;
+        SendLimit user, source, phone;
         bool differentUsers;
         int allowed;
     } rows[] = {
-        {"one user", {5, 900}, {1000, 900}, false, 5},
-        {"one source", {5, 900}, {7, 900}, true, 7},
+        {"one user", {5, 900}, {1000, 900}, kAnyPhone, false, 5},
+        {"one source", {5, 900}, {7, 900}, kAnyPhone, true, 7},
+        // Twenty user names mapped to one number.
+        {"one number", {5, 900}, {1000, 900}, {6, 3600}, true, 6},
     };
     for (const auto& row : rows) {
         for (int round = 0; round < (row.differentUsers ? 1 : 3); ++round) {
             State state;
             // The directories are created by the racers too, at the same moment.
             const auto [allowed, refused, other] =
-                race(state, 20, row.user, row.source, row.differentUsers);
+                race(state, 20, row.user, row.source, row.phone, row.differentUsers);
             expect_row(other == 0 && allowed == row.allowed && refused == 20 - row.allowed,
                        row.name);
             expect_row(timesIn(state.sourceFile(kSource)).size() == std::size_t(row.allowed),
+                       row.name);
+            expect_row(timesIn(state.limits() + "/phone-" + stateFileName(kPhone)).size() ==
+                           std::size_t(row.allowed),
                        row.name);
             if (!row.differentUsers)
                 expect_row(timesIn(state.userFile("alice")).size() == 5, row.name);
@@ -475,6 +510,7 @@ int main() {
         cmocka_unit_test(a_damaged_counter_is_reported_and_counted_as_full),
         cmocka_unit_test(an_untrusted_counter_or_directory_is_unavailable),
         cmocka_unit_test(a_counter_locked_too_long_is_busy),
+        cmocka_unit_test(the_phone_limit_counts_every_user_of_the_number),
         cmocka_unit_test(concurrent_sends_are_counted_exactly),
     };
     return cmocka_run_group_tests_name("send_limiter", tests, nullptr, nullptr);

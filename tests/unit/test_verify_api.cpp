@@ -90,6 +90,7 @@ InitiateRequest fullRequest(Channel channel) {
     request.smsSource = "AcmeSMS";
     request.callSource = "+6512345678";
     request.whatsappTemplate = "auth_code_v2";
+    request.clientIp = "198.51.100.20";
     return request;
 }
 
@@ -134,7 +135,7 @@ const char* const kDocId = "a44a91be5ea5ea118169020897df5459";
 static void initiate_body_for_each_channel(void**) {
     const std::string full =
         R"("destination":"+6591234567","codeLength":8,"codeValidity":600,"brand":"Acme",)"
-        R"("templateKey":"login-otp","language":"en-GB",)";
+        R"("templateKey":"login-otp","language":"en-GB","clientIp":"198.51.100.20",)";
     const std::string withTemplate = R"("template":"{brand}: your code is {code}",)";
     const std::vector<std::tuple<Channel, const char*, std::string>> rows{
         {Channel::Sms, "sms", withTemplate + R"("sms":{"source":"AcmeSMS"})"},
@@ -161,8 +162,9 @@ static void initiate_body_sends_each_optional_only_when_set(void**) {
     language.language = "fr-FR";
     notForSms.callSource = "+6512345678";
     notForSms.whatsappTemplate = "auth";
-    InitiateRequest smsSource = notForSms;
+    InitiateRequest smsSource = notForSms, clientIp = minimalRequest();
     smsSource.smsSource = "Acme";
+    clientIp.clientIp = "2001:db8::1";
     injected.destination = "+65\",\"channel\":\"call";
     const std::string sms = "{" + kMinimal + R"(,"channel":"sms")";
     const std::vector<std::tuple<const char*, InitiateRequest, std::string>> rows{
@@ -173,6 +175,7 @@ static void initiate_body_sends_each_optional_only_when_set(void**) {
         {"language", language, sms + R"(,"language":"fr-FR"})"},
         {"call source and whatsapp template", notForSms, sms + "}"},
         {"sms source beside them", smsSource, sms + R"(,"sms":{"source":"Acme"}})"},
+        {"client address", clientIp, sms + R"(,"clientIp":"2001:db8::1"})"},
         {"a channel injected in the destination", injected,
          R"({"destination":"+65\",\"channel\":\"call","channel":"sms","codeLength":6,)"
          R"("codeValidity":300})"}};
@@ -212,7 +215,7 @@ static void initiate_body_escapes_quotes_backslashes_control_bytes_and_unicode(v
                R"({"destination":"+6591234567","channel":"sms","codeLength":8,"codeValidity":600,)"
                R"("brand":"Ac\"me\\Co","template":"C\u00f3digo {code} \u2713 \"q\" \\ {brand}\n)"
                R"(\u0001","templateKey":"login-otp","language":"en-GB",)"
-               R"("sms":{"source":"Say \"hi\""}})");
+               R"("sms":{"source":"Say \"hi\""},"clientIp":"198.51.100.20"})");
 }
 
 // ---- paths and percent-encoding
