@@ -40,6 +40,8 @@ USERS = {**harness.DEFAULT_USERS,
          "kate": (2011, "kate +6591110009 sms")}
 # Twenty users with a number each, for concurrent logins that share only their source.
 USERS.update({f"load{n:02d}": (2100 + n, f"load{n:02d} +659222{n:04d} sms") for n in range(20)})
+# Twenty user names mapped to one number, for concurrent logins that share only their number.
+USERS.update({f"share{n:02d}": (2200 + n, f"share{n:02d} +6591119999 sms") for n in range(20)})
 PHONES = {name: line.split()[1] for name, (_, line) in USERS.items() if line}
 RHOST = "203.0.113.9"
 SANDBOX = None  # set by wrapped_main, with CLOSED: a socket bound, never listening (refused)
@@ -350,6 +352,19 @@ class Single(FaultCase):
         posts, outcomes = self.concurrent_logins([f"load{n:02d}" for n in range(20)])
         self.assertEqual(posts, 5, f"source_send_limit=5/900 lets 5 sends out: {outcomes}")
         self.assertEqual(sorted(outcomes), ["conversation_failed"] * 5 + ["send_limit"] * 15)
+
+    def test_20_concurrent_logins_of_one_number_keep_its_limit(self):
+        # The number's one send of the window goes to one of its names; then twenty of them at
+        # once: none is sent (each is refused by the limit, or by the login holding the number).
+        self.configure(phone_send_limit="1/3600")
+        self.assertOutcome(self.login(user="share19", answer=script(code(PHONES["share19"]))),
+                           pc.PAM_SUCCESS, "verified")
+        before = len([r for r in self.new_requests() if r["method"] == "POST"])
+        posts, outcomes = self.concurrent_logins([f"share{n:02d}" for n in range(20)])
+        self.assertEqual(posts - before, 0, f"phone_send_limit=1/3600 lets nothing more out: "
+                                            f"{outcomes}")
+        self.assertIn("send_limit", outcomes)
+        self.assertLessEqual(set(outcomes), {"send_limit", "phone_busy"})
 
     def test_20_concurrent_logins_of_one_user_send_1(self):
         # The API has one pending session per number: one login holds it, the others are told
