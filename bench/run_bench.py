@@ -126,7 +126,7 @@ def main():
 
             def service(name, **overrides):
                 settings = dict(state_dir=work / f"state-{name}", user_send_limit="1000/1",
-                                source_send_limit="1000/1")
+                                source_send_limit="1000/1", phone_send_limit="1000/1")
                 settings.update(overrides)
                 config = harness.write_secure(work / f"{name}.conf", harness.config_text(
                     sandbox, world.users_file, **settings))

@@ -399,10 +399,11 @@ class InstalledDeb(unittest.TestCase):
         cls.sandbox.start()
         (self.root / "/root/verif8-test").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.sandbox.ca_file, self.root.writable("/root/verif8-test/ca.pem"))
-        # alice logs in a dozen times here, more than the default user_send_limit allows.
+        # alice logs in a dozen times here, more than the default user_send_limit and
+        # phone_send_limit allow.
         harness.write_secure(self.root.writable(CONF), harness.config_text(
             self.sandbox, USERS, state_dir=STATE_DIR, ca_file="/root/verif8-test/ca.pem",
-            user_send_limit="50/900"))
+            user_send_limit="50/900", phone_send_limit="50/3600"))
         harness.write_secure(self.root.writable(USERS), "alice +6591234567 sms\n", mode=0o644)
         self.root.run("useradd", "--create-home", "alice")
         self.root.run("chpasswd", input=f"alice:{PASSWORD}\n")
