@@ -7,6 +7,7 @@
 #include "CodePrompt.hpp"
 #include "CodeSender.hpp"
 #include "LoginAttempt.hpp"
+#include "verif8/Network.hpp"
 #include "verif8/OutcomeLine.hpp"
 #include "verif8/Policy.hpp"
 #include "verif8/PromptAnswer.hpp"
@@ -22,6 +23,7 @@ Outcome Authenticator::authenticate(const LoginContext& login) {
     attempt.deadlineMs = bootClock_() + static_cast<std::int64_t>(config_.loginTimeout) * 1000;
     client_.setDeadline(attempt.deadline);
     const Outcome outcome = run(services, attempt);
+    noteGrace(attempt, outcome);
     finish(attempt, outcome);
     return outcome;
 }
@@ -30,6 +32,8 @@ Outcome Authenticator::run(const LoginServices& services, LoginAttempt& attempt)
     if (const auto stop = admit(attempt))
         return *stop;
     if (const auto stop = resolveEnrolment(attempt))
+        return *stop;
+    if (const auto stop = checkGrace(attempt))
         return *stop;
     // Everything that can refuse the login is asked before anything is sent (rule 4): the claim
     // on the number here, the send limits before the first send.
@@ -102,6 +106,52 @@ std::optional<Outcome> Authenticator::resolveEnrolment(LoginAttempt& attempt) {
     if (config_.unenrolled == UnenrolledPolicy::Ignore)
         return Outcome::UnenrolledIgnored;
     return Outcome::UnenrolledDenied;
+}
+
+namespace {
+// Grace is only for a login from an IP literal (a host name can be anyone's) to a named service.
+std::optional<GraceKey> graceKeyOf(const Config& config, const LoginContext& login) {
+    if (config.gracePeriod <= 0 || login.service.empty())
+        return std::nullopt;
+    auto address = Network::canonicalAddress(login.rhost);
+    if (!address)
+        return std::nullopt;
+    return GraceKey{login.user, login.service, std::move(*address)};
+}
+}  // namespace
+
+// After the enrolment, so that an account whose line was removed is not let in by its grace.
+std::optional<Outcome> Authenticator::checkGrace(LoginAttempt& attempt) {
+    const auto key = graceKeyOf(config_, attempt.login);
+    if (!key)
+        return std::nullopt;
+    const GraceCheck check = grace_.check(*key, config_.gracePeriod);
+    if (check.problem)
+        logger_.log(LogLevel::Warning,
+                    "grace: " + sanitize(check.problem->text) + "; asking for a code");
+    if (!check.granted)
+        return std::nullopt;
+    attempt.reason =
+        "code verified " + std::to_string(check.age) + " s ago for this service from this address";
+    return Outcome::Grace;
+}
+
+// A wrong code for the account ends its grace everywhere (whoever typed it has the password and
+// is guessing); a verified one starts grace for this service and address.
+void Authenticator::noteGrace(const LoginAttempt& attempt, Outcome outcome) {
+    if (attempt.wrongCodes > 0 || outcome == Outcome::TooManyWrongCodes ||
+        outcome == Outcome::SessionFailed) {
+        if (const Result<> ended = grace_.end(attempt.login.user); !ended)
+            logger_.log(LogLevel::Error, "grace: a wrong code could not end the account's grace: " +
+                                             sanitize(ended.problem().text));
+    }
+    if (outcome != Outcome::Verified)
+        return;
+    if (const auto key = graceKeyOf(config_, attempt.login)) {
+        if (const Result<> granted = grace_.grant(*key, config_.gracePeriod); !granted)
+            logger_.log(LogLevel::Warning,
+                        "grace: not recorded: " + sanitize(granted.problem().text));
+    }
 }
 
 std::optional<Outcome> Authenticator::claimPhone(LoginAttempt& attempt) {

@@ -122,6 +122,7 @@ Step CodePrompt::judgeCheck(const CallResult& checked) {
         if (const auto final = outcomeOfFinalStatus(after.status))
             return ended(tellUser(services_.conversation, *final));
         lease.countWrongCode();
+        ++attempt_.wrongCodes;
     }
     const Result<> untouched = lease.acceptsChecked(after);
     if (!untouched)

@@ -2,6 +2,7 @@
 #include "verif8/CodeStep.hpp"
 
 #include "verif8/CurlVerifyClient.hpp"
+#include "verif8/GraceStore.hpp"
 #include "verif8/PhoneCommand.hpp"
 #include "verif8/SendLimiter.hpp"
 #include "verif8/SessionStore.hpp"
@@ -16,8 +17,9 @@ Outcome runCodeStep(const Config& config, const LoginContext& login, Conversatio
     FileSessionStore sessions(config.stateDir);
     FileSendLimiter limiter(config.stateDir, config.userSendLimit, config.sourceSendLimit,
                             config.phoneSendLimit);
+    FileGraceStore grace(config.stateDir);
     const std::unique_ptr<EnrolmentSource> enrolments = enrolmentSourceFor(config);
-    Authenticator authenticator(config, client, conversation, *enrolments, sessions, limiter,
+    Authenticator authenticator(config, client, conversation, *enrolments, sessions, limiter, grace,
                                 logger);
     return authenticator.authenticate(login);
 }

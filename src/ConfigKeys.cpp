@@ -83,6 +83,7 @@ const std::vector<ConfigKey>& configKeys() {
         {"source_send_limit", parsed<&C::sourceSendLimit, v::sendLimit>},
         {"phone_send_limit", parsed<&C::phoneSendLimit, v::sendLimit>},
         {"send_client_ip", parsed<&C::sendClientIp, v::yesNo>},
+        {"grace_period", number<&C::gracePeriod, 0, 86400>},
     };
     return keys;
 }

@@ -46,6 +46,7 @@ struct LoginAttempt {
     std::optional<SessionLease> lease;  // from the claim on the enrolled phone on
     int tries = 0;                      // answers the user gave, good or bad
     int wasted = 0;                     // answers that count against max_attempts
+    int wrongCodes = 0;                 // answers the API judged wrong (they end grace)
     bool passwordAnswered = false;      // the host answered a code prompt with the password
     bool sendTaken = false;             // the next send was already counted against the limits
     std::string reason;                 // the outcome line's reason=, when the outcome needs one

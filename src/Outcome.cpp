@@ -25,6 +25,7 @@ constexpr std::array<OutcomeFacts, kOutcomeCount> kOutcomes{{
     {Outcome::UnenrolledDenied, PAM_AUTH_ERR, "unenrolled_denied", kNotice, kKept, ""},
     {Outcome::UnenrolledIgnored, PAM_IGNORE, "unenrolled_ignored", kInfo, kKept, ""},
     {Outcome::Exempt, PAM_IGNORE, "exempt", kInfo, kKept, ""},
+    {Outcome::Grace, PAM_IGNORE, "grace", kInfo, kKept, ""},
     {Outcome::UserUnknown, PAM_USER_UNKNOWN, "user_unknown", kNotice, kKept, ""},
     {Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid_user", kNotice, kKept, ""},
     {Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, "unreachable", kWarning, kKept,

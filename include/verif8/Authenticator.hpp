@@ -9,6 +9,7 @@
 #include "verif8/Config.hpp"
 #include "verif8/Conversation.hpp"
 #include "verif8/Enrolment.hpp"
+#include "verif8/GraceStore.hpp"
 #include "verif8/Logger.hpp"
 #include "verif8/LoginContext.hpp"
 #include "verif8/Outcome.hpp"
@@ -23,19 +24,21 @@ struct LoginServices;
 
 // Knows nothing of PAM: it talks to the user through a Conversation and to the API through a
 // VerifyClient, keeps the pending session in a SessionStore, counts sends with a SendLimiter,
-// and writes one outcome line per login to the Logger. The whole code step, typing included,
+// remembers verified codes for grace_period in a GraceStore, and writes one outcome line per
+// login to the Logger. The whole code step, typing included,
 // ends within login_timeout.
 class Authenticator {
 public:
     Authenticator(const Config& config, VerifyClient& client, Conversation& conversation,
                   EnrolmentSource& enrolments, SessionStore& sessions, SendLimiter& limiter,
-                  Logger& logger)
+                  GraceStore& grace, Logger& logger)
         : config_(config),
           client_(client),
           conversation_(conversation),
           enrolments_(enrolments),
           sessions_(sessions),
           limiter_(limiter),
+          grace_(grace),
           logger_(logger) {}
 
     Outcome authenticate(const LoginContext& login);
@@ -54,6 +57,8 @@ private:
     Outcome run(const LoginServices& services, LoginAttempt& attempt);
     std::optional<Outcome> admit(LoginAttempt& attempt);
     std::optional<Outcome> resolveEnrolment(LoginAttempt& attempt);
+    std::optional<Outcome> checkGrace(LoginAttempt& attempt);
+    void noteGrace(const LoginAttempt& attempt, Outcome outcome);
     std::optional<Outcome> claimPhone(LoginAttempt& attempt);
     std::optional<Outcome> waitForResend(LoginAttempt& attempt);
     void finish(LoginAttempt& attempt, Outcome outcome);
@@ -64,6 +69,7 @@ private:
     EnrolmentSource& enrolments_;
     SessionStore& sessions_;
     SendLimiter& limiter_;
+    GraceStore& grace_;
     Logger& logger_;
     std::function<std::chrono::steady_clock::time_point()> steadyClock_ = [] {
         return std::chrono::steady_clock::now();

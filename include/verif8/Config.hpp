@@ -67,6 +67,7 @@ struct Config {
     SendLimit sourceSendLimit{20, 900};
     SendLimit phoneSendLimit{10, 3600};
     bool sendClientIp = true;
+    int gracePeriod = 0;  // seconds; 0: every login is asked for a code
     bool debug = false;
     NonRootMode nonRoot = NonRootMode::Deny;
 

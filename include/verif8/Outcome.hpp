@@ -17,6 +17,7 @@ enum class Outcome {
     UnenrolledDenied,
     UnenrolledIgnored,
     Exempt,  // exempt user, group or network, or outside only_groups
+    Grace,   // verified from the same address for the same service within grace_period
     UserUnknown,
     InvalidUserPassword,  // sshd's placeholder password for an invalid or refused user
     Unreachable,

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -277,6 +278,41 @@ public:
     void refund(const SendKeys& keys) override {
         refunded.emplace_back(keys.user, keys.source);
         ++allowed;
+    }
+};
+
+// Grace in memory, on the fakes' clock; every call is noted, and `problem` fails them all.
+class FakeGrace : public GraceStore {
+public:
+    std::function<std::time_t()> now = [] { return std::time_t{0}; };
+    std::map<std::tuple<std::string, std::string, std::string>, std::time_t> verified;
+    std::optional<Problem> problem;
+    std::vector<std::string> calls;  // "check|grant USER SERVICE RHOST", "end USER"
+
+    GraceCheck check(const GraceKey& key, int seconds) override {
+        calls.push_back("check " + key.user + " " + key.service + " " + key.rhost);
+        GraceCheck check;
+        const auto found = verified.find({key.user, key.service, key.rhost});
+        if (problem)
+            check.problem = problem;
+        else if (found != verified.end() && now() - found->second < seconds)
+            check = GraceCheck{true, now() - found->second, std::nullopt};
+        return check;
+    }
+    Result<> grant(const GraceKey& key, int) override {
+        calls.push_back("grant " + key.user + " " + key.service + " " + key.rhost);
+        if (problem)
+            return *problem;
+        verified[{key.user, key.service, key.rhost}] = now();
+        return succeeded();
+    }
+    Result<> end(const std::string& user) override {
+        calls.push_back("end " + user);
+        if (problem)
+            return *problem;
+        for (auto it = verified.begin(); it != verified.end();)
+            it = std::get<0>(it->first) == user ? verified.erase(it) : std::next(it);
+        return succeeded();
     }
 };
 

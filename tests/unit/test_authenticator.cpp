@@ -18,6 +18,7 @@ struct H {  // one login's fakes and clocks
     FakeEnrolments enrolments;
     MemoryStore store;
     FakeLimiter limiter;
+    FakeGrace grace;
     RecordingLogger logger;
     LoginContext login;
     std::time_t now = kNow;
@@ -33,6 +34,7 @@ struct H {  // one login's fakes and clocks
     H() {
         client.trace = limiter.trace = &trace;
         store.now = [this] { return bootNow(); };
+        grace.now = [this] { return now; };
         config.apiKey.assign(kApiKey);
         config.subaccountId = "demo-account";
         login.user = "alice";
@@ -92,7 +94,7 @@ struct H {  // one login's fakes and clocks
         return *this;
     }
     Outcome run() {
-        Authenticator authenticator(config, client, conversation, enrolments, store, limiter,
+        Authenticator authenticator(config, client, conversation, enrolments, store, limiter, grace,
                                     logger);
         authenticator.setBootClock([this] { return bootNow(); });
         authenticator.setHolder(holder);
@@ -823,7 +825,8 @@ static void limiter_problems_are_logged_as_errors(void**) {
         gRow = "verdict " + std::to_string(static_cast<int>(verdict));
         H h;
         h.limit(verdict == LimitVerdict::Allowed ? 100 : 0, verdict);
-        h.limiter.problems = {Problem("/state/limits/user-0123: damaged\x1b[2J"), Problem("second\nproblem")};
+        h.limiter.problems = {Problem("/state/limits/user-0123: damaged\x1b[2J"),
+                              Problem("second\nproblem")};
         h.script({verified()}).reply({kCode}).run();
         EQ(h.logger.count(LogLevel::Error, "send limits: /state/limits/user-0123: damaged?[2J"), 1);
         EQ(h.logger.count(LogLevel::Error, "send limits: second?problem"), 1);
@@ -895,6 +898,99 @@ static void a_reply_after_the_deadline_is_a_login_timeout(void**) {
     }
 }
 
+// clang-format off
+// grace_period: a login of the same account, service and address within the window of a
+// verified code is let in with PAM_IGNORE and sends nothing; a wrong code ends the account's
+// grace; only IP literals get it.
+static void grace_lets_in_only_its_own_key_and_a_wrong_code_ends_it(void**) {
+    const auto on = [](H& h) -> H& { h.config.gracePeriod = 300; return h; };
+    const auto verifiedAgo = [](H& h, std::time_t ago, std::string service = "sshd",
+                                std::string rhost = "203.0.113.9") -> H& {
+        h.grace.verified[{"alice", service, rhost}] = h.now - ago;
+        return h;
+    };
+    const auto calls = [](std::vector<std::string> expected) {
+        return [expected](H& h) {
+            std::string got;
+            for (const auto& call : h.grace.calls)
+                got += call + ";";
+            std::string want;
+            for (const auto& call : expected)
+                want += call + ";";
+            expect_str(got, want);
+        };
+    };
+    const std::string look = "check alice sshd 203.0.113.9", grant = "grant alice sshd 203.0.113.9";
+    const Login rows[]{
+        {"a verified code starts grace", [&](H& h) { on(h).script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({look, grant})},
+        {"inside the window: no code", [&](H& h) { verifiedAgo(on(h), 299); },
+         Outcome::Grace, PAM_IGNORE, 0, 0, 0, "",
+         "reason=\"code verified 299 s ago for this service from this address\"", [&](H& h) {
+             calls({look})(h);  // a grace login does not extend the window
+             EQ(h.limiter.asked.size(), 0);
+             EQ(h.store.rows.size(), 0);
+             EQ(h.conversation.infos.size(), 0);
+         }},
+        {"at the window's end: asked again",
+         [&](H& h) { verifiedAgo(on(h), 300).script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [&](H& h) {
+             calls({look, grant})(h);
+             EQ(h.grace.verified.at({"alice", "sshd", "203.0.113.9"}), h.now);
+         }},
+        {"another service: asked",
+         [&](H& h) { verifiedAgo(on(h), 10, "su").script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({look, grant})},
+        {"another address: asked",
+         [&](H& h) { verifiedAgo(on(h), 10, "sshd", "203.0.113.10").script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({look, grant})},
+        {"an address spelled another way is the same address", [&](H& h) {
+             verifiedAgo(on(h), 10, "sshd", "2001:db8::1").login.rhost = "2001:DB8:0:0::1";
+         }, Outcome::Grace, PAM_IGNORE, 0, 0, 0, "", "", calls({"check alice sshd 2001:db8::1"})},
+        {"a host name: never grace, never recorded", [&](H& h) {
+             verifiedAgo(on(h), 10, "sshd", "host.example.com").script({verified()}).reply({kCode});
+             h.login.rhost = "host.example.com";
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({})},
+        {"a local login: never grace, never recorded",
+         [&](H& h) { on(h).script({verified()}).reply({kCode}).login.rhost.clear(); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({})},
+        {"grace_period 0: not looked up, not recorded",
+         [&](H& h) { verifiedAgo(h, 10).script({verified()}).reply({kCode}); },
+         Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", calls({})},
+        {"an account no longer enrolled is not let in by its grace",
+         [&](H& h) { verifiedAgo(on(h), 10).unenrol(EnrolmentLookup::Kind::NotEnrolled); },
+         Outcome::UnenrolledDenied, PAM_AUTH_ERR, 0, 0, 0, "", "", calls({})},
+        {"a wrong code ends grace everywhere, the right one starts it here", [&](H& h) {
+             verifiedAgo(on(h), 10, "su", "192.0.2.1").script({waiting(1), verified()});
+             h.reply({"111111", kCode});
+         }, Outcome::Verified, PAM_SUCCESS, 1, 2, 2, "", "", [&](H& h) {
+             calls({look, "end alice", grant})(h);
+             EQ(h.grace.verified.size(), 1);
+             EQ(h.grace.verified.count({"alice", "su", "192.0.2.1"}), 0);
+         }},
+        {"wrong codes to the end end grace, even with grace off", [&](H& h) {
+             verifiedAgo(h, 10, "su", "192.0.2.1").script({waiting(1), waiting(2), waiting(3)});
+             h.reply({"111111", "222222", "333333"});
+         }, Outcome::TooManyWrongCodes, PAM_AUTH_ERR, 1, 3, 3, "Wrong code. No attempts left.", "",
+         [&](H& h) {
+             calls({"end alice"})(h);
+             EQ(h.grace.verified.size(), 0);
+         }},
+        {"a store that cannot be read: asked, and said why", [&](H& h) {
+             verifiedAgo(on(h), 10).script({verified()}).reply({kCode});
+             h.grace.problem = Problem("/state/grace: must not be writable by group");
+         }, Outcome::Verified, PAM_SUCCESS, 1, 1, 1, "", "", [&](H& h) {
+             calls({look, grant})(h);
+             EQ(h.logger.count(LogLevel::Warning, "grace: /state/grace: must not be writable by "
+                                                  "group; asking for a code"), 1);
+             EQ(h.logger.count(LogLevel::Warning, "grace: not recorded: /state/grace"), 1);
+         }},
+    };
+    for (const Login& row : rows)
+        check(row);
+}
+// clang-format on
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_login_ends_as_scripted),
@@ -909,6 +1005,7 @@ int main() {
         cmocka_unit_test(an_unfinished_login_is_resumed_by_its_next_round),
         cmocka_unit_test(the_deadline_is_on_the_real_steady_clock_by_default),
         cmocka_unit_test(a_reply_after_the_deadline_is_a_login_timeout),
+        cmocka_unit_test(grace_lets_in_only_its_own_key_and_a_wrong_code_ends_it),
     };
     return cmocka_run_group_tests_name("authenticator", tests, nullptr, nullptr);
 }

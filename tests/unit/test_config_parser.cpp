@@ -212,6 +212,8 @@ const std::vector<Key>& keys() {
          {"", "10", "0/3600", "10/86401", "1001/3600", "ten/3600"}},
         {"send_client_ip", [](C c) { return S(c.sendClientIp ? "yes" : "no"); }, "yes",
          {"no", "yes"}, {"", "Yes", "NO", "true", "1", "on", "yes no"}},
+        {"grace_period", [](C c) { return num(c.gracePeriod); }, "0", {"300", "0", "86400"},
+         {"-1", "86401", "+300", "5m", "", "300 s", "0x10"}},
     };
     // clang-format on
     return rows;
@@ -263,6 +265,7 @@ const std::vector<Says>& refusals() {
         {"code_length", "11", kIs, "code_length: must be from 4 to 10"},
         {"code_validity", "29", kIs, "code_validity: must be from 30 to 7200"},
         {"login_timeout", "9", kIs, "login_timeout: must be from 10 to 3600"},
+        {"grace_period", "86401", kIs, "grace_period: must be from 0 to 86400"},
         {"fail_delay", "10001", kIs, "fail_delay: must be from 0 to 10000"},
         {"fail_mode", "Open", kIs, "fail_mode: must be closed or open"},
         {"send_client_ip", "true", kIs, "send_client_ip: must be yes or no"},

@@ -29,6 +29,7 @@ const Expected kExpected[]{
     {Outcome::UnenrolledDenied, PAM_AUTH_ERR, "unenrolled_denied", kNotice, true},
     {Outcome::UnenrolledIgnored, PAM_IGNORE, "unenrolled_ignored", kInfo, true},
     {Outcome::Exempt, PAM_IGNORE, "exempt", kInfo, true},
+    {Outcome::Grace, PAM_IGNORE, "grace", kInfo, true},
     {Outcome::UserUnknown, PAM_USER_UNKNOWN, "user_unknown", kNotice, true},
     {Outcome::InvalidUserPassword, PAM_AUTH_ERR, "invalid_user", kNotice, true},
     {Outcome::Unreachable, PAM_AUTHINFO_UNAVAIL, "unreachable", kWarning, true},
@@ -86,8 +87,9 @@ static void every_outcome_has_one_row_with_its_facts(void**) {
 
 static void only_verified_succeeds_and_only_the_documented_outcomes_ignore(void**) {
     // design.md: exempt, unenrolled with unenrolled = ignore, unreachable with fail_mode = open;
-    // and a caller without root, for its own account, with the module argument nonroot=ignore.
-    const std::set<Outcome> ignored{Outcome::Exempt, Outcome::UnenrolledIgnored,
+    // a caller without root, for its own account, with the module argument nonroot=ignore; and
+    // a login within grace_period of a verified code (never PAM_SUCCESS: no factor was shown).
+    const std::set<Outcome> ignored{Outcome::Exempt, Outcome::Grace, Outcome::UnenrolledIgnored,
                                     Outcome::UnreachableFailOpen, Outcome::NotRootIgnored};
     for (const auto& row : outcomeTable()) {
         expect_row((row.pamCode == PAM_SUCCESS) == (row.outcome == Outcome::Verified), row.name);
@@ -101,7 +103,7 @@ static void the_user_is_told_fixed_words_for_some_outcomes(void**) {
     expect_str(factsOf(Outcome::LoginTimeout).told, "The time for the code has run out.");
     // Nothing that would tell an attacker more than "no".
     for (const Outcome quiet : {Outcome::Verified, Outcome::UserUnknown, Outcome::Exempt,
-                                Outcome::ConfigError, Outcome::UnreachableFailOpen})
+                                Outcome::Grace, Outcome::ConfigError, Outcome::UnreachableFailOpen})
         expect_str(factsOf(quiet).told, "");
 }
 
