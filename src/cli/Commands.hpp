@@ -12,6 +12,7 @@ struct Options {
     std::string service;     // doctor, enable: the PAM service to check for ("sshd")
     std::string sshdConfig;  // doctor, enable: sshd's config file (sshd -f); empty: its default
     bool noTest = false;     // enable: without a test code
+    bool all = false;        // grace clear: every account
     bool debug = false;
 };
 
@@ -25,5 +26,7 @@ int testSend(const Options& options);
 int doctor(const Options& options);
 int enable(const Options& options);
 int disable(const Options& options);
+int graceList(const Options& options);
+int graceClear(const Options& options);
 
 }  // namespace verif8::cli

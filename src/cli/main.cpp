@@ -1,4 +1,4 @@
-// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test).
+// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test, doctor, grace).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -28,11 +28,17 @@ const char* const kUsage =
     "                        profile with pam-auth-update; refuses and changes nothing when a\n"
     "                        check fails\n"
     "  disable               turns the verif8 profile off with pam-auth-update\n"
+    "  grace list [USER]     the logins grace_period lets in now without a code: account,\n"
+    "                        service, address, when the code was verified, time left\n"
+    "  grace clear (USER | --all)\n"
+    "                        ends that account's grace (or every account's): its next login\n"
+    "                        is asked for a code\n"
     "\n"
     "options:\n"
     "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
     "  --rhost ADDR          remote address for lookup\n"
     "  --sshd-config PATH    sshd's config file for doctor and enable (default: sshd's own)\n"
+    "  --all                 grace clear: every account\n"
     "  --debug               log the module's decisions and HTTP statuses too\n"
     "  --help, -h, --version\n";
 
@@ -58,6 +64,8 @@ int run(const std::vector<std::string>& args) {
             options.debug = true;
         } else if (arg == "--no-test") {
             options.noTest = true;
+        } else if (arg == "--all") {
+            options.all = true;
         } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
                    arg == "--sshd-config") {
             if (i + 1 >= args.size())
@@ -90,6 +98,18 @@ int run(const std::vector<std::string>& args) {
         if (command == "disable")
             return verif8::cli::disable(options);
         return command == "doctor" ? verif8::cli::doctor(options) : verif8::cli::enable(options);
+    }
+    if (command == "grace") {
+        const std::string sub = words.size() > 1 ? words[1] : "";
+        if (sub == "list" && words.size() <= 3 && !options.all) {
+            options.user = words.size() == 3 ? words[2] : "";
+            return verif8::cli::graceList(options);
+        }
+        if (sub == "clear" && (words.size() == 3) != options.all) {
+            options.user = words.size() == 3 ? words[2] : "";
+            return verif8::cli::graceClear(options);
+        }
+        return usage("grace takes: list [USER], clear USER, or clear --all");
     }
     if (command == "lookup" || command == "test") {
         if (words.size() != 2)

@@ -566,6 +566,90 @@ class Sessions(FaultCase):
         self.assertFalse(any("fail_mode=open: letting" in line for line in result.syslog()))
 
 
+class Grace(FaultCase):
+    """grace_period (issue 13): a verified code lets the same account in again, to the same
+    service from the same address, without a code, for that long; a wrong code ends the
+    account's grace everywhere; verif8ctl lists and ends it."""
+
+    settings = {**FaultCase.settings, "user_send_limit": "50/900"}  # alice logs in often
+
+    def verified(self, user="alice", **login):
+        """A login that is asked for a code, gets one and passes."""
+        result = self.login(user, answer=script(code(PHONES[user])), **login)
+        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+        self.assertRegex(result.prompts[0], r"^Code sent by SMS")
+        return result
+
+    def graced(self, user="alice", **login):
+        """A login let in by grace: PAM_IGNORE, no prompt, nothing sent."""
+        before = len(self.world.sandbox.requests())
+        result = self.login(user, answer=script(), **login)
+        self.assertOutcome(result, pc.PAM_IGNORE, "grace",
+                           r"^code verified \d+ s ago for this service from this address$")
+        self.assertEqual(result.prompts, [])
+        self.assertEqual(len(self.world.sandbox.requests()), before, "nothing sent")
+        return result
+
+    def test_grace_holds_for_its_account_service_and_address_only(self):
+        self.configure(grace_period=4)
+        first = time.monotonic()
+        self.verified()
+        self.graced()
+        self.verified(rhost="198.51.100.9")  # another address
+        self.graced(rhost="198.51.100.9")  # which now has its own
+        self.verified(service="faults_other")  # another service
+        self.verified("frank")  # another account
+        self.verified(rhost=None)  # a local login never gets grace...
+        self.verified(rhost=None)  # ...nor gives it
+        self.verified(rhost="host.example.com")  # nor a login from a host name
+        self.verified(rhost="host.example.com")
+        time.sleep(max(0.0, first + 4.5 - time.monotonic()))
+        self.verified()  # the window has passed: a code again
+
+    def test_a_wrong_code_ends_the_accounts_grace_everywhere(self):
+        self.configure(grace_period=600)
+        self.verified()
+        self.verified(service="faults_other")
+        self.verified("frank")
+        self.graced(service="faults_other")
+        # Someone with alice's password, elsewhere, types a wrong code before the right one.
+        result = self.login(rhost="198.51.100.66", answer=script(wrong, code()))
+        self.assertOutcome(result, pc.PAM_SUCCESS, "verified")
+        self.assertEqual(len([r for r in self.new_requests() if r["codePresent"]]), 5)
+        self.verified()  # grace ended for every service and address of alice
+        self.verified(service="faults_other")
+        self.graced(rhost="198.51.100.66")  # the address whose code verified in the end
+        self.graced("frank")  # another account keeps its own
+
+    def tool(self, *args):
+        return subprocess.run([str(self.world.module.parent / "verif8ctl"), "--conf",
+                               str(self.world.config), "grace", *args], capture_output=True,
+                              text=True, timeout=30)
+
+    def test_verif8ctl_lists_and_ends_grace(self):
+        self.configure(grace_period=600)
+        self.verified()
+        self.verified("frank")
+        listed = self.tool("list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertRegex(listed.stdout, rf"(?m)^alice +faults +{re.escape(RHOST)} +\S+Z +\d+s$")
+        self.assertRegex(listed.stdout, rf"(?m)^frank +faults +{re.escape(RHOST)} ")
+        only = self.tool("list", "alice")
+        self.assertIn("alice", only.stdout)
+        self.assertNotIn("frank", only.stdout)
+        self.assertEqual(self.tool("clear").returncode, 2, "clear needs USER or --all")
+        cleared = self.tool("clear", "alice")
+        self.assertEqual(cleared.returncode, 0, cleared.stderr)
+        self.assertIn("alice: grace ended", cleared.stdout)
+        self.verified()  # asked again
+        self.graced("frank")
+        everyone = self.tool("clear", "--all")
+        self.assertEqual(everyone.returncode, 0, everyone.stderr)
+        self.assertIn("ended every grace (2 records)", everyone.stdout)
+        self.assertIn("no login has grace now", self.tool("list").stdout)
+        self.verified("frank")
+
+
 class ZzSecrets(suite.SecretScan):
     minimum_logs, minimum_codes = 50, 20
 
@@ -586,6 +670,7 @@ def one_login(service, user, rhost, log_path):
 
 def write_services(world, module, config, api_key):
     world.service("faults", module, f"conf={config}")
+    world.service("faults_other", module, f"conf={config}")  # another service, the same host
     # A second host on the same 8x8 account: its own config and state_dir, the same sandbox.
     world.service("faults_host2", module, f"conf={config.parent / 'host2.conf'}")
     world.service("arg_relative_conf", module, "conf=relative/pam_verif8.conf")
@@ -602,7 +687,7 @@ def wrapped_main(world):
         closed.bind(("127.0.0.1", 0))  # bound and never listening: refused
         CLOSED = f"127.0.0.1:{closed.getsockname()[1]}"
         return 0 if tap.run([Network, NetworkAtTheCode, Single, HostilePrompt, HostileFiles,
-                             Sessions, ZzSecrets]) else 1
+                             Sessions, Grace, ZzSecrets]) else 1
 
 
 def main():
