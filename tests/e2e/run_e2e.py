@@ -85,7 +85,7 @@ class E2ECase(unittest.TestCase):
         self.marks = len(Suite.sandbox.requests()), len(Suite.sandbox.deliveries())
 
     def server(self, methods="keyboard-interactive", first_factor=None, users_file=None,
-               sshd=None, **settings):
+               sshd=None, permit_ignored=False, **settings):
         """Starts an sshd with a pam_verif8.conf (0600) of `settings` and this test's own
         state_dir behind `first_factor` (pam_matrix or pam_exec, or none); stopped when the
         test ends, whatever happens."""
@@ -104,8 +104,10 @@ class E2ECase(unittest.TestCase):
             stack = (f"auth required {harness.system_module('pam_exec.so')} expose_authtok "
                      f"quiet {script}\n")
         permit = harness.system_module("pam_permit.so")
-        stack += (f"auth required {Suite.module} conf={config}\naccount required {permit}\n"
-                  f"session required {permit}\n")
+        stack += f"auth required {Suite.module} conf={config}\n"
+        if permit_ignored:  # conf/pam.d/sshd-key-and-code's optional line, uncommented
+            stack += f"auth optional {permit}\n"
+        stack += f"account required {permit}\nsession required {permit}\n"
         options = {"AuthenticationMethods": methods,
                    "AuthorizedKeysFile": str(self.dir / "authorized_keys" / "%u"), **(sshd or {})}
         server = e2e.SshServer(self.dir / f"sshd-{number}", Suite.world, Suite.host_key,
@@ -366,6 +368,17 @@ S03PasswordThenCode = scenarios("S03PasswordThenCode", {
     "7_unenrolled_deny": (dict(MATRIX, unenrolled="deny"), [Login(
         "carol", [password("carol")], False, [PASSWORD_PROMPT], [])]),
     "8_unenrolled_ignore": (dict(MATRIX, unenrolled="ignore"), [password_only("carol")]),
+    # grace_period: after a code, the same account from the same address needs the password
+    # only; another address is asked.
+    "9_grace_period": (dict(MATRIX, grace_period="600"), [
+        password_and_code("alice"), password_only("alice"), password_and_code("alice", "127.0.0.2"),
+        password_only("alice", "127.0.0.2")]),
+    # A wrong code from anywhere ends the account's grace everywhere.
+    "10_grace_ended_by_a_wrong_code": (dict(MATRIX, grace_period="600"), [
+        password_and_code("alice"), password_only("alice"),
+        Login("alice", [password("alice"), wrong, code], True, [PASSWORD_PROMPT, ALICE_SMS, WRONG_2],
+              ["sms", False, True], source="127.0.0.3"),
+        password_and_code("alice"), password_only("alice", "127.0.0.3")]),
 })
 
 
@@ -432,6 +445,22 @@ class S05PublicKeyThenCode(E2ECase):
         self.assertEqual(self.calls(), [], "the key steps alone must send nothing")
         self.login(self.servers[0], Login("alice", [code], True, [ALICE_SMS], ["sms", True],
                                           same_connection=True))
+
+
+    def test_key_then_code_then_grace(self):
+        """publickey,keyboard-interactive with grace_period and the example stack's optional
+        pam_permit line: the next connection from the same address needs the key only."""
+        keys = self.dir / "authorized_keys"
+        keys.mkdir()
+        (keys / "alice").write_text(Suite.user_key_line + "\n")
+        server = self.server(methods="publickey,keyboard-interactive", grace_period="600",
+                             permit_ignored=True)
+        for row in (Login("alice", [code], True, [ALICE_SMS], ["sms", True], same_connection=True),
+                    Login("alice", [], True, [], [], same_connection=True)):
+            self.client = self.connect(server)
+            self.assertFalse(self.client.publickey("alice", Suite.user_key))
+            self.assertEqual(self.client.remaining, ["keyboard-interactive"])
+            self.login(server, row)
 
 
 class S06PasswordMethod(E2ECase):
