@@ -1,4 +1,4 @@
-// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test).
+// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test, enrol...).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -28,11 +28,18 @@ const char* const kUsage =
     "                        profile with pam-auth-update; refuses and changes nothing when a\n"
     "                        check fails\n"
     "  disable               turns the verif8 profile off with pam-auth-update\n"
+    "  enrol [--no-verify] USER PHONE [CHANNEL,...]\n"
+    "                        send a code to PHONE (+ and 8 to 15 digits), ask for it, and once\n"
+    "                        the API has verified it write USER's line into users_file (its old\n"
+    "                        line replaced in place; every other line kept); --no-verify writes\n"
+    "                        without a code (bulk imports). Refused when phone_command is set\n"
+    "  unenrol USER          remove USER's line from users_file (the same way)\n"
     "\n"
     "options:\n"
     "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
     "  --rhost ADDR          remote address for lookup\n"
     "  --sshd-config PATH    sshd's config file for doctor and enable (default: sshd's own)\n"
+    "  --no-verify           enrol: write the line without sending a code\n"
     "  --debug               log the module's decisions and HTTP statuses too\n"
     "  --help, -h, --version\n";
 
@@ -58,6 +65,8 @@ int run(const std::vector<std::string>& args) {
             options.debug = true;
         } else if (arg == "--no-test") {
             options.noTest = true;
+        } else if (arg == "--no-verify") {
+            options.noVerify = true;
         } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
                    arg == "--sshd-config") {
             if (i + 1 >= args.size())
@@ -96,6 +105,20 @@ int run(const std::vector<std::string>& args) {
             return usage(command + " takes one USER");
         options.user = words[1];
         return command == "lookup" ? verif8::cli::lookup(options) : verif8::cli::testSend(options);
+    }
+    if (command == "enrol") {
+        if (words.size() != 3 && words.size() != 4)
+            return usage("enrol takes USER PHONE [CHANNEL,...]");
+        options.user = words[1];
+        options.phone = words[2];
+        options.channels = words.size() == 4 ? words[3] : "";
+        return verif8::cli::enrol(options);
+    }
+    if (command == "unenrol") {
+        if (words.size() != 2)
+            return usage("unenrol takes one USER");
+        options.user = words[1];
+        return verif8::cli::unenrol(options);
     }
     return usage("unknown command '" + command + "'");
 }
