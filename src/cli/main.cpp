@@ -48,6 +48,19 @@ int usage(const std::string& problem) {
     return verif8::cli::kExitUsage;
 }
 
+// enrol USER PHONE [CHANNEL,...], unenrol USER.
+int usersFileCommand(const std::vector<std::string>& words, verif8::cli::Options& options) {
+    const bool enrol = words[0] == "enrol";
+    if (enrol ? words.size() != 3 && words.size() != 4 : words.size() != 2)
+        return usage(enrol ? "enrol takes USER PHONE [CHANNEL,...]" : "unenrol takes one USER");
+    options.user = words[1];
+    if (!enrol)
+        return verif8::cli::unenrol(options);
+    options.phone = words[2];
+    options.channels = words.size() == 4 ? words[3] : "";
+    return verif8::cli::enrol(options);
+}
+
 int run(const std::vector<std::string>& args) {
     verif8::cli::Options options;
     std::vector<std::string> words;
@@ -63,10 +76,8 @@ int run(const std::vector<std::string>& args) {
         }
         if (arg == "--debug") {
             options.debug = true;
-        } else if (arg == "--no-test") {
-            options.noTest = true;
-        } else if (arg == "--no-verify") {
-            options.noVerify = true;
+        } else if (arg == "--no-test" || arg == "--no-verify") {
+            (arg == "--no-test" ? options.noTest : options.noVerify) = true;
         } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
                    arg == "--sshd-config") {
             if (i + 1 >= args.size())
@@ -106,20 +117,8 @@ int run(const std::vector<std::string>& args) {
         options.user = words[1];
         return command == "lookup" ? verif8::cli::lookup(options) : verif8::cli::testSend(options);
     }
-    if (command == "enrol") {
-        if (words.size() != 3 && words.size() != 4)
-            return usage("enrol takes USER PHONE [CHANNEL,...]");
-        options.user = words[1];
-        options.phone = words[2];
-        options.channels = words.size() == 4 ? words[3] : "";
-        return verif8::cli::enrol(options);
-    }
-    if (command == "unenrol") {
-        if (words.size() != 2)
-            return usage("unenrol takes one USER");
-        options.user = words[1];
-        return verif8::cli::unenrol(options);
-    }
+    if (command == "enrol" || command == "unenrol")
+        return usersFileCommand(words, options);
     return usage("unknown command '" + command + "'");
 }
 }  // namespace
