@@ -47,4 +47,11 @@ std::optional<Channel> parseChannel(std::string_view name) {
     return std::nullopt;
 }
 
+std::string channelList(const std::vector<Channel>& channels, std::string_view separator) {
+    std::string names;
+    for (Channel channel : channels)
+        names.append(names.empty() ? "" : separator).append(channelName(channel));
+    return names;
+}
+
 }  // namespace verif8

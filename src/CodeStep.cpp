@@ -10,7 +10,7 @@
 namespace verif8 {
 
 Outcome runCodeStep(const Config& config, const LoginContext& login, Conversation& conversation,
-                    Logger& logger, const ClientWrapper& wrap) {
+                    Logger& logger, const ClientWrapper& wrap, EnrolmentSource* enrolments) {
     CurlVerifyClient curl(config);
     const std::unique_ptr<VerifyClient> wrapped = wrap ? wrap(curl) : nullptr;
     VerifyClient& client = wrapped ? *wrapped : curl;
@@ -18,8 +18,10 @@ Outcome runCodeStep(const Config& config, const LoginContext& login, Conversatio
     FileSendLimiter limiter(config.stateDir, config.userSendLimit, config.sourceSendLimit,
                             config.phoneSendLimit);
     FileGraceStore grace(config.stateDir);
-    const std::unique_ptr<EnrolmentSource> enrolments = enrolmentSourceFor(config);
-    Authenticator authenticator(config, client, conversation, *enrolments, sessions, limiter, grace,
+    const std::unique_ptr<EnrolmentSource> configured =
+        enrolments ? nullptr : enrolmentSourceFor(config);
+    Authenticator authenticator(config, client, conversation,
+                                enrolments ? *enrolments : *configured, sessions, limiter, grace,
                                 logger);
     return authenticator.authenticate(login);
 }

@@ -9,11 +9,6 @@
 namespace verif8 {
 
 namespace {
-std::string_view firstField(std::string_view line) {
-    line = trim(line);
-    return line.substr(0, line.find_first_of(" \t"));
-}
-
 bool isCommentOrBlank(std::string_view line) {
     line = trim(line);
     return line.empty() || line.front() == '#';
@@ -33,6 +28,13 @@ Result<std::vector<Channel>> parseChannels(std::string_view list) {
     return channels;
 }
 }  // namespace
+
+std::string_view enrolmentLineUser(std::string_view line) {
+    if (isCommentOrBlank(line))
+        return {};
+    line = trim(line);
+    return line.substr(0, line.find_first_of(kBlanks));
+}
 
 bool isValidPhone(std::string_view phone) {
     if (phone.size() < 9 || phone.size() > 16 || phone.front() != '+')
@@ -79,7 +81,7 @@ EnrolmentLookup findEnrolment(std::string_view text, std::string_view user, Chan
     bool bad = false;
     forEachLine(text, [&](std::string_view line) {
         ++number;
-        if (isCommentOrBlank(line) || firstField(line) != user)
+        if (user.empty() || enrolmentLineUser(line) != user)
             return;
         auto entry = parseEnrolmentLine(line, defaultChannel);
         if (!entry) {
@@ -133,15 +135,28 @@ EnrolmentList parseEnrolments(std::string_view text, Channel defaultChannel) {
     return list;
 }
 
-Result<SecretString> readUsersFile(const std::string& path, uid_t owner) {
+Result<FileDescriptor> openUsersFile(const std::string& path, uid_t owner) {
     FileRules rules;
     rules.owner = owner;
     rules.access = Access::OthersMayRead;
     rules.maxSize = kMaxUsersFileSize;
-    auto text = readChecked(path, rules);
-    if (text && text.value().view().find('\0') != std::string_view::npos)
+    return openChecked(path, rules);
+}
+
+Result<SecretString> readUsersText(const FileDescriptor& file, const std::string& path) {
+    auto text = readCapped(file, kMaxUsersFileSize);
+    if (!text)
+        return Problem(path + ": " + text.problem().text);
+    if (text.value().view().find('\0') != std::string_view::npos)
         return Problem(path + ": contains a NUL byte: not a text file");
     return text;
+}
+
+Result<SecretString> readUsersFile(const std::string& path, uid_t owner) {
+    const auto file = openUsersFile(path, owner);
+    if (!file)
+        return file.problem();
+    return readUsersText(file.value(), path);
 }
 
 EnrolmentLookup UsersFile::find(const std::string& user) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace verif8 {
 
@@ -15,5 +17,7 @@ std::string_view channelWireName(Channel channel);
 // The words shown to the person logging in ("voice call").
 std::string_view channelDisplayName(Channel channel);
 std::optional<Channel> parseChannel(std::string_view name);
+// The channels' names joined: "sms,voice" as the users file writes them, "sms, voice" to show.
+std::string channelList(const std::vector<Channel>& channels, std::string_view separator);
 
 }  // namespace verif8

@@ -18,8 +18,10 @@ using ClientWrapper = std::function<std::unique_ptr<VerifyClient>(VerifyClient& 
 
 // Runs the code step of `login` with the real parts: the API over libcurl, the session table
 // and the send counters in state_dir, and the enrolment source the config names. The module and
-// `verif8ctl test` both run logins here, so a test run meets what a login meets.
+// `verif8ctl test` both run logins here, so a test run meets what a login meets. `enrolments`,
+// when given, stands in for the config's source (verif8ctl enrol checks a number not yet there).
 Outcome runCodeStep(const Config& config, const LoginContext& login, Conversation& conversation,
-                    Logger& logger, const ClientWrapper& wrap = nullptr);
+                    Logger& logger, const ClientWrapper& wrap = nullptr,
+                    EnrolmentSource* enrolments = nullptr);
 
 }  // namespace verif8

@@ -45,6 +45,10 @@ struct EnrolmentList {
 
 inline constexpr std::size_t kMaxUsersFileSize = 8 * 1024 * 1024;
 
+// The user a line is about: its first field, or "" for a comment or blank line. Lookups and
+// verif8ctl enrol/unenrol pick a user's lines with this, so they cannot disagree.
+std::string_view enrolmentLineUser(std::string_view line);
+
 // Parses one non-comment line.
 Result<Enrolment> parseEnrolmentLine(std::string_view line, Channel defaultChannel);
 
@@ -68,6 +72,11 @@ public:
 // or others, at most kMaxUsersFileSize bytes, and text (no NUL byte). verif8ctl check-config
 // reads it through this too.
 Result<SecretString> readUsersFile(const std::string& path, uid_t owner = kTrustedOwner);
+
+// The two halves of readUsersFile, for a caller that keeps the descriptor (verif8ctl enrol
+// replaces the very file it checked): open and check, then read and check the text.
+Result<FileDescriptor> openUsersFile(const std::string& path, uid_t owner = kTrustedOwner);
+Result<SecretString> readUsersText(const FileDescriptor& file, const std::string& path);
 
 // The users file (readUsersFile), read at each lookup.
 class UsersFile : public EnrolmentSource {

@@ -7,12 +7,15 @@ namespace verif8::cli {
 
 struct Options {
     std::string conf;        // config file; empty: the module's default
-    std::string user;        // for lookup and test
+    std::string user;        // for lookup, test, enrol and unenrol
+    std::string phone;       // enrol: the number, in international form
+    std::string channels;    // enrol: "sms,voice"; empty: the config's channel
     std::string rhost;       // for lookup: the remote address to judge trusted_networks by
     std::string service;     // doctor, enable: the PAM service to check for ("sshd")
     std::string sshdConfig;  // doctor, enable: sshd's config file (sshd -f); empty: its default
     bool noTest = false;     // enable: without a test code
     bool all = false;        // grace clear: every account
+    bool noVerify = false;   // enrol: write the line without sending a code
     bool debug = false;
 };
 
@@ -28,5 +31,7 @@ int enable(const Options& options);
 int disable(const Options& options);
 int graceList(const Options& options);
 int graceClear(const Options& options);
+int enrol(const Options& options);
+int unenrol(const Options& options);
 
 }  // namespace verif8::cli

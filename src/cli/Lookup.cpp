@@ -10,15 +10,6 @@
 
 namespace verif8::cli {
 
-namespace {
-std::string channelList(const std::vector<Channel>& channels) {
-    std::string names;
-    for (Channel channel : channels)
-        names += (names.empty() ? "" : ", ") + std::string(channelName(channel));
-    return names;
-}
-}  // namespace
-
 int lookup(const Options& options) {
     Result<ConfigLoad> load = loadForCommand(options);
     if (!load)
@@ -56,7 +47,7 @@ int lookup(const Options& options) {
         case EnrolmentLookup::Kind::Found:
             printf("%s: phone %s, channels %s (the first is used first)\n", user.c_str(),
                    maskPhoneForLog(found.entry->phone).c_str(),
-                   channelList(found.entry->channels).c_str());
+                   channelList(found.entry->channels, ", ").c_str());
             return kExitOk;
         case EnrolmentLookup::Kind::Unavailable:
             printf("%s: the users file cannot be used: logins fail (PAM_SERVICE_ERR)\n",

@@ -1,4 +1,4 @@
-// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test, doctor, grace).
+// verif8ctl: the administrator's tool for pam_verif8 (check-config, lookup, test, enrol, grace...).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -28,6 +28,12 @@ const char* const kUsage =
     "                        profile with pam-auth-update; refuses and changes nothing when a\n"
     "                        check fails\n"
     "  disable               turns the verif8 profile off with pam-auth-update\n"
+    "  enrol [--no-verify] USER PHONE [CHANNEL,...]\n"
+    "                        send a code to PHONE (+ and 8 to 15 digits), ask for it, and once\n"
+    "                        the API has verified it write USER's line into users_file (its old\n"
+    "                        line replaced in place; every other line kept); --no-verify writes\n"
+    "                        without a code (bulk imports). Refused when phone_command is set\n"
+    "  unenrol USER          remove USER's line from users_file (the same way)\n"
     "  grace list [USER]     the logins grace_period lets in now without a code: account,\n"
     "                        service, address, when the code was verified, time left\n"
     "  grace clear (USER | --all)\n"
@@ -38,6 +44,7 @@ const char* const kUsage =
     "  --conf PATH           config file (default /etc/security/pam_verif8.conf)\n"
     "  --rhost ADDR          remote address for lookup\n"
     "  --sshd-config PATH    sshd's config file for doctor and enable (default: sshd's own)\n"
+    "  --no-verify           enrol: write the line without sending a code\n"
     "  --all                 grace clear: every account\n"
     "  --debug               log the module's decisions and HTTP statuses too\n"
     "  --help, -h, --version\n";
@@ -45,6 +52,30 @@ const char* const kUsage =
 int usage(const std::string& problem) {
     fprintf(stderr, "verif8ctl: %s\n%s", problem.c_str(), kUsage);
     return verif8::cli::kExitUsage;
+}
+
+// enrol USER PHONE [CHANNEL,...], unenrol USER.
+int usersFileCommand(const std::vector<std::string>& words, verif8::cli::Options& options) {
+    const bool enrol = words[0] == "enrol";
+    if (enrol ? words.size() != 3 && words.size() != 4 : words.size() != 2)
+        return usage(enrol ? "enrol takes USER PHONE [CHANNEL,...]" : "unenrol takes one USER");
+    options.user = words[1];
+    if (!enrol)
+        return verif8::cli::unenrol(options);
+    options.phone = words[2];
+    options.channels = words.size() == 4 ? words[3] : "";
+    return verif8::cli::enrol(options);
+}
+
+// grace list [USER], grace clear (USER | --all).
+int graceCommand(const std::vector<std::string>& words, verif8::cli::Options& options) {
+    const std::string sub = words.size() > 1 ? words[1] : "";
+    options.user = words.size() == 3 ? words[2] : "";
+    if (sub == "list" && words.size() <= 3 && !options.all)
+        return verif8::cli::graceList(options);
+    if (sub == "clear" && (words.size() == 3) != options.all)
+        return verif8::cli::graceClear(options);
+    return usage("grace takes: list [USER], clear USER, or clear --all");
 }
 
 int run(const std::vector<std::string>& args) {
@@ -62,8 +93,8 @@ int run(const std::vector<std::string>& args) {
         }
         if (arg == "--debug") {
             options.debug = true;
-        } else if (arg == "--no-test") {
-            options.noTest = true;
+        } else if (arg == "--no-test" || arg == "--no-verify") {
+            (arg == "--no-test" ? options.noTest : options.noVerify) = true;
         } else if (arg == "--all") {
             options.all = true;
         } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
@@ -99,24 +130,16 @@ int run(const std::vector<std::string>& args) {
             return verif8::cli::disable(options);
         return command == "doctor" ? verif8::cli::doctor(options) : verif8::cli::enable(options);
     }
-    if (command == "grace") {
-        const std::string sub = words.size() > 1 ? words[1] : "";
-        if (sub == "list" && words.size() <= 3 && !options.all) {
-            options.user = words.size() == 3 ? words[2] : "";
-            return verif8::cli::graceList(options);
-        }
-        if (sub == "clear" && (words.size() == 3) != options.all) {
-            options.user = words.size() == 3 ? words[2] : "";
-            return verif8::cli::graceClear(options);
-        }
-        return usage("grace takes: list [USER], clear USER, or clear --all");
-    }
+    if (command == "grace")
+        return graceCommand(words, options);
     if (command == "lookup" || command == "test") {
         if (words.size() != 2)
             return usage(command + " takes one USER");
         options.user = words[1];
         return command == "lookup" ? verif8::cli::lookup(options) : verif8::cli::testSend(options);
     }
+    if (command == "enrol" || command == "unenrol")
+        return usersFileCommand(words, options);
     return usage("unknown command '" + command + "'");
 }
 }  // namespace

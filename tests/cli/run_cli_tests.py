@@ -2,11 +2,13 @@
 """verif8ctl against verif8-sandbox: each command's output and exit status, with users from
 nss_wrapper (no /etc/passwd touched). Prints TAP.
 
-usage: run_cli_tests.py VERIF8CTL"""
+usage: run_cli_tests.py VERIF8CTL MODULE_SO"""
 
+import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import tap  # noqa: E402
 import verif8_harness as harness  # noqa: E402
 from pty_session import PtySession  # noqa: E402
 
-TOOL = WORLD = SANDBOX = None
+TOOL = MODULE = WORLD = SANDBOX = None
+# Accounts of the test world with no line in the default users file, for enrolments.
+STAFF = [f"staff{n:02d}" for n in range(10)]
 # Debian's own sshd_config, as openssh-server installs it in /etc/ssh on a new machine.
 DEBIAN_SSHD_CONFIG = Path("/usr/share/openssh/sshd_config")
 SSHD_SETUPS = HERE.parent.parent / "conf" / "sshd_config.d"
@@ -193,6 +197,258 @@ class Verif8ctl(CliCase):
                     self.assertEqual([r["method"] for r in self.new_requests()], methods)
 
 
+# One login through the real module and libpam (pam_wrapper) in a process of its own: each code
+# prompt is answered with the last code the sandbox delivered to PHONE. Prints the result.
+LOGIN = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import pam_client as pc
+service, user, outbox, phone = sys.argv[2:6]
+def answer(prompt):
+    with open(outbox) as sent:
+        codes = [json.loads(line) for line in sent if line.strip()]
+    return [d for d in codes if d["destination"] == phone][-1]["code"]
+result = pc.authenticate(service, user, answer)
+print(json.dumps({"code": result.code, "prompts": result.prompts, "log": result.syslog()}))
+"""
+
+USERS_TEXT = ("# pam_verif8.users: staff phones\n"
+              "alice +6591234567 sms,voice\n"
+              "\n"
+              "   # bob is on call this week  \n"
+              "bob\t+6598765432 voice\r\n"
+              "#carol +6500000000 sms\n"
+              "dave +6587654321 whatsapp")  # no final newline
+
+
+class Enrol(CliCase):
+    """verif8ctl enrol and unenrol: the users file changes only after a verified code (or
+    --no-verify), every other byte kept, and nothing is sent for what cannot be enrolled."""
+
+    def reset(self):
+        super().reset()
+        self.deliveries_before = len(SANDBOX.deliveries())
+
+    def new_deliveries(self):
+        return SANDBOX.deliveries()[self.deliveries_before:]
+
+    def users(self, text=USERS_TEXT, mode=0o644):
+        (self.dir / "pam_verif8.users").unlink(missing_ok=True)  # a new file, root's
+        self.users_path = harness.write_secure(self.dir / "pam_verif8.users", text, mode=mode)
+        return self.users_path
+
+    def conf(self, **overrides):
+        overrides.setdefault("users_file", self.users_path)
+        return ["--conf", str(self.config(**overrides))]
+
+    def users_bytes(self):
+        return self.users_path.read_bytes()
+
+    def enrol_at_terminal(self, args, answers, overrides=None):
+        """enrol on a pseudo-terminal; each answer (a str, or a callable giving one) typed at a
+        code prompt. Returns (exit status, screen)."""
+        session = PtySession([str(TOOL), *self.conf(**(overrides or {})), "enrol", *args],
+                             nss_env())
+        try:
+            for answer in answers:
+                session.expect("Verification code: ")
+                session.type(answer() if callable(answer) else answer)
+            return session.finish(), session.text()
+        finally:
+            session.close()
+
+    def code_for(self, phone):
+        return [d for d in SANDBOX.deliveries() if d["destination"] == phone][-1]["code"]
+
+    def login(self, user, phone):
+        WORLD.service("enrolled", MODULE, f"conf={self.dir / 'verif8.conf'}")
+        command, env = harness.in_private_tmp(
+            ["/usr/bin/python3", "-c", LOGIN, str(HERE.parent / "harness"), "enrolled", user,
+             SANDBOX.outbox, phone, str(self.dir)], WORLD.env())  # the dir: kept in its /tmp
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return json.loads(run.stdout.splitlines()[-1])
+
+    def test_a_verified_code_writes_the_line_and_a_login_then_sends_there(self):
+        self.users()
+        phone = "+6591110042"
+        status, screen = self.enrol_at_terminal(["carol", phone, "voice,sms"],
+                                                [lambda: self.code_for(phone)])
+        self.assertEqual(status, 0, screen)
+        self.assertIn("carol: enrolled in", screen)
+        self.assertIn("(verified by a code)", screen)
+        self.assertIn("Code sent by voice call to", screen)
+        self.assertEqual(self.users_bytes(),
+                         USERS_TEXT.encode() + f"\ncarol {phone} voice,sms\n".encode())
+        self.assertEqual([d["destination"] for d in self.new_deliveries()], [phone])
+        self.assertEqual(os.stat(self.users_path).st_mode & 0o7777, 0o644)
+        # The module, through libpam, now sends carol's code to that number, by voice.
+        before = len(SANDBOX.deliveries())
+        result = self.login("carol", phone)
+        self.assertEqual(result["code"], 0, result)
+        self.assertRegex(result["prompts"][0], r"^Code sent by voice call to \S+0042\.")
+        self.assertEqual([d["destination"] for d in SANDBOX.deliveries()[before:]], [phone])
+
+    def test_an_old_line_is_replaced_in_place_and_comments_survive(self):
+        self.users(mode=0o600)
+        phone = "+6591110043"
+        status, screen = self.enrol_at_terminal(["bob", phone], [lambda: self.code_for(phone)])
+        self.assertEqual(status, 0, screen)
+        self.assertIn("bob: its line replaced in place", screen)
+        # Without channels none are written: the config's channel applies. The CRLF is kept.
+        self.assertEqual(self.users_bytes(), USERS_TEXT.replace(
+            "bob\t+6598765432 voice\r\n", f"bob {phone}\r\n").encode())
+        self.assertEqual(os.stat(self.users_path).st_mode & 0o7777, 0o600)
+
+    def test_no_verified_code_writes_nothing(self):
+        """A wrong code, an expired session, an API failure, Ctrl-D: exit 1, the file the same
+        file with the same bytes, after a code was sent (the step was reached)."""
+        phone = "+6591110044"
+
+        def expire_then_code():
+            SANDBOX.control("expire")
+            return self.code_for(phone)
+
+        def wrong():
+            return "000000" if self.code_for(phone) != "000000" else "111111"
+        for overrides, answers, outcome in (
+                ({"max_attempts": "1"}, [wrong], "too_many_wrong_codes"),
+                ({}, [expire_then_code], "session_expired"),
+                ({}, [wrong, wrong, wrong], "too_many_wrong_codes"),
+                ({}, ["\x04"], "conversation_failed"),
+                ({"api_key": "wrong-key"}, [], "credentials_rejected")):
+            with self.subTest(outcome=outcome, overrides=overrides):
+                self.reset()
+                harness.remove_tree(self.dir / "state")
+                self.users()
+                inode = os.stat(self.users_path).st_ino
+                status, screen = self.enrol_at_terminal(["carol", phone], answers, overrides)
+                self.assertEqual(status, 1, screen)
+                self.assertIn(f"the number was not verified ({outcome}); nothing was written",
+                              screen)
+                self.assertEqual(self.users_bytes(), USERS_TEXT.encode())
+                self.assertEqual(os.stat(self.users_path).st_ino, inode)
+                self.assertEqual(self.new_requests()[0]["method"], "POST")
+                self.assertEqual(sorted(os.listdir(self.dir)),
+                                 ["pam_verif8.users", "state", "verif8.conf"])
+
+    def test_refused_before_anything_is_sent(self):
+        """Each row: config overrides, arguments, exit status, what stderr says. Nothing reaches
+        the sandbox and the file keeps its bytes."""
+        program = harness.write_secure(self.dir / "phones", "#!/bin/sh\necho +6591234567\n",
+                                       mode=0o755)
+        for overrides, args, status, says in (
+                ({}, ["enrol", "carol", "6591110045"], 1, "PHONE must be in international form"),
+                ({}, ["enrol", "carol", "+65 9111 0045"], 1, "international form"),
+                ({}, ["enrol", "carol", "+6591110045678901"], 1, "international form"),
+                ({}, ["enrol", "mallory", "+6591110045"], 1, "no such user 'mallory'"),
+                ({}, ["enrol", "carol", "+6591110045", "sms,fax"], 1, "unknown channel 'fax'"),
+                ({}, ["enrol", "carol", "+6591110045", "sms,sms"], 1, "listed twice"),
+                ({"whatsapp_template": None}, ["enrol", "carol", "+6591110045", "whatsapp"], 1,
+                 "whatsapp needs whatsapp_template"),
+                ({"phone_command": f"{program} %u"}, ["enrol", "carol", "+6591110045"], 1,
+                 "refused: phone_command is set"),
+                ({"phone_command": f"{program} %u"}, ["unenrol", "alice"], 1,
+                 "refused: phone_command is set"),
+                ({}, ["--no-verify", "unenrol", "carol"], 1, "'carol' has no line"),
+                ({}, ["enrol", "carol"], 2, "enrol takes USER PHONE"),
+                ({}, ["enrol", "carol", "+6591110045", "sms", "x"], 2, "enrol takes USER"),
+                ({}, ["unenrol"], 2, "unenrol takes one USER")):
+            with self.subTest(args=args, overrides=overrides):
+                self.users()
+                result = self.run_tool(*self.conf(**overrides), *args)
+                self.expect(result, status, err=[says])
+                self.assertEqual(self.new_requests(), [])
+                self.assertEqual(self.users_bytes(), USERS_TEXT.encode())
+
+    def test_a_users_file_the_module_refuses_is_not_touched(self):
+        for name, prepare, says in (
+                ("writable by others", lambda path: os.chmod(path, 0o666), "has mode 0666"),
+                ("another owner", lambda path: os.chown(path, 2001, 0), "owned by uid 2001"),
+                ("a link", None, "symbolic link")):
+            with self.subTest(name):
+                self.users()
+                target = self.users_path
+                if prepare:
+                    prepare(self.users_path)
+                else:
+                    target = self.dir / "link.users"
+                    target.unlink(missing_ok=True)
+                    target.symlink_to(self.users_path)
+                for args in (["enrol", "carol", "+6591110046"],
+                             ["enrol", "--no-verify", "carol", "+6591110046"],
+                             ["unenrol", "alice"]):
+                    result = self.run_tool(*self.conf(users_file=target), *args)
+                    self.expect(result, 1, err=[says])
+                self.assertEqual(self.new_requests(), [])
+                self.assertEqual(self.users_bytes(), USERS_TEXT.encode())
+                self.assertTrue(os.path.islink(target) == (prepare is None))
+
+    def test_no_verify_writes_without_a_code_and_says_so(self):
+        self.users()
+        result = self.run_tool(*self.conf(), "enrol", "--no-verify", "ALICE", "+6591110047",
+                               "viber")
+        self.expect(result, 0, ["NOT VERIFIED: --no-verify: no code was sent to +65******47",
+                                "ALICE: is the account alice; its line is written for alice",
+                                "alice: its line replaced in place",
+                                "(NOT verified: --no-verify)"])
+        self.assertEqual(self.new_requests(), [])
+        self.assertEqual(self.users_bytes(), USERS_TEXT.replace(
+            "alice +6591234567 sms,voice\n", "alice +6591110047 viber\n").encode())
+
+    def test_a_missing_users_file_is_created_root_only(self):
+        self.users_path = self.dir / "new.users"
+        result = self.run_tool(*self.conf(), "enrol", "--no-verify", "carol", "+6591110048")
+        self.expect(result, 0, ["new.users: created (root's, mode 0600)"])
+        self.assertEqual(self.users_bytes(), b"carol +6591110048\n")
+        self.assertEqual(os.stat(self.users_path).st_mode & 0o7777, 0o600)
+
+    def test_unenrol_removes_just_that_line(self):
+        self.users()
+        for user, line in (("bob", "bob\t+6598765432 voice\r\n"), ("dave", "dave +6587654321 "
+                                                                             "whatsapp")):
+            result = self.run_tool(*self.conf(), "unenrol", user)
+            self.expect(result, 0, [f"{user}: removed from {self.users_path} (1 line)"])
+        self.assertEqual(self.users_bytes(), USERS_TEXT.replace(
+            "bob\t+6598765432 voice\r\n", "").replace("dave +6587654321 whatsapp", "").encode())
+        self.assertEqual(self.new_requests(), [])
+
+    def test_concurrent_enrolments_keep_every_line(self):
+        """Ten --no-verify enrolments at once, then two with codes at once: every line there,
+        the comments too."""
+        self.users()
+        conf = self.conf()
+        runs = [subprocess.Popen([str(TOOL), *conf, "enrol", "--no-verify", user,
+                                  f"+659111{n:04d}"], env=nss_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+                for n, user in enumerate(STAFF)]
+        for run in runs:
+            self.assertEqual(run.wait(timeout=60), 0, run.stdout.read())
+            run.stdout.close()
+        phones = {"carol": "+6591119001", "alice": "+6591119002"}
+        coded = {user: subprocess.Popen([str(TOOL), *conf, "enrol", user, phone], env=nss_env(),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+                 for user, phone in phones.items()}
+        deadline = time.monotonic() + 30
+        while not set(phones.values()) <= {d["destination"] for d in SANDBOX.deliveries()}:
+            self.assertLess(time.monotonic(), deadline, "both codes sent")
+            time.sleep(0.05)
+        for user, run in coded.items():  # both wait at their prompt: then both answer
+            run.stdin.write(self.code_for(phones[user]) + "\n")
+            run.stdin.close()
+        for run in coded.values():
+            self.assertEqual(run.wait(timeout=60), 0, run.stdout.read())
+            run.stdout.close()
+        text = self.users_bytes().decode()
+        expected = USERS_TEXT.replace("alice +6591234567 sms,voice\n",
+                                      "alice +6591119002\n") + "\n"
+        self.assertTrue(text.startswith(expected), text)
+        added = sorted(text[len(expected):].splitlines())
+        self.assertEqual(added, sorted([f"{user} +659111{n:04d}" for n, user in enumerate(STAFF)]
+                                       + ["carol +6591119001"]))
+
+
 class Doctor(CliCase):
     """verif8ctl doctor: the config, then sshd's effective settings from the real `sshd -T`,
     starting from Debian's stock sshd_config. A snippet is read before the stock lines, and the
@@ -264,16 +520,18 @@ class Doctor(CliCase):
 
 
 def main():
-    global TOOL, WORLD, SANDBOX
-    TOOL = Path(sys.argv[1]).resolve()
+    global TOOL, MODULE, WORLD, SANDBOX
+    TOOL, MODULE = Path(sys.argv[1]).resolve(), str(Path(sys.argv[2]).resolve())
     work = harness.temp_dir("verif8-cli-")
     try:
         WORLD = harness.PamWorld(work / "world")
         # Another spelling of alice's account, as a directory that ignores case would answer.
         WORLD.add_account("ALICE", 2001, 2001, str(work / "world" / "home" / "alice"), "/bin/sh")
+        for number, name in enumerate(STAFF):
+            WORLD.add_account(name, 2300 + number, 2300 + number, "/nonexistent", "/bin/sh")
         with harness.Sandbox(work / "sandbox", stdout=open(work / "sandbox.out", "w")) as sandbox:
             SANDBOX = sandbox
-            ok = tap.run([Verif8ctl, Doctor])
+            ok = tap.run([Verif8ctl, Enrol, Doctor])
         return 0 if ok else 1
     finally:
         harness.remove_tree(work)
