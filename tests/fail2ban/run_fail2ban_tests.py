@@ -8,7 +8,8 @@ carries; then a fail2ban server (private config, socket, pid and database files,
 backend on a temp log) with the shipped jail example and an action that only appends the banned
 address to a file bans after the jail's count of failures, not before, and never for successes.
 Of the machine's fail2ban only the programs and filter.d/common.conf (which every filter includes)
-are used; its configuration and service are never touched. Prints TAP.
+and sshd.conf (which must find none of these lines) are read; its configuration and service are
+never touched. Prints TAP.
 
 usage: run_fail2ban_tests.py MODULE_SO"""
 
@@ -179,7 +180,8 @@ class Fail2banDir:
         self.socket, self.banned = self.root / "f2b.sock", self.root / "banned"
         for sub in ("filter.d", "action.d", "jail.d"):
             (self.conf / sub).mkdir(parents=True)
-        shutil.copy("/etc/fail2ban/filter.d/common.conf", self.conf / "filter.d")
+        for name in ("common.conf", "sshd.conf"):
+            shutil.copy(f"/etc/fail2ban/filter.d/{name}", self.conf / "filter.d")
         shutil.copy(FILTER, self.conf / "filter.d" / "pam-verif8.conf")
         shutil.copy(JAIL, self.conf / "jail.d" / "pam-verif8.conf")
         # Takes the first rhost= of an abuse line, as a filter that ignores the quoting would.
@@ -207,8 +209,9 @@ class Fail2banDir:
                               "<ip> <F-OUTCOME> <time>", str(log), filter_name],
                              capture_output=True, text=True, env=suite.without_preloads(),
                              timeout=120, check=True).stdout
-        return [(ip, outcome, round(float(stamp))) for ip, outcome, stamp in
-                (line.split() for line in out.splitlines() if line.strip())]
+        rows = [line.split() for line in out.splitlines() if line.strip()]
+        # A filter without F-OUTCOME (sshd's) leaves that field empty.
+        return [(row[0], " ".join(row[1:-1]), round(float(row[-1]))) for row in rows]
 
 
 def expected(line, modes):
@@ -259,6 +262,15 @@ class Filter(unittest.TestCase):
             for number in hostile:
                 if LINES[number][0] in (AGGRESSIVE if "aggressive" in name else NORMAL):
                     self.assertEqual(found.get(number, (None,))[0], LINES[number][1])
+
+    def test_fail2bans_sshd_filter_sees_none_of_these_lines(self):
+        # What the docs say: the stock sshd jail does not replace this filter.
+        self.assertEqual(self.matched("sshd[mode=aggressive]"), {})
+        # The control: it reads sshd's own line in the same syslog format.
+        control = self.dir.root / "control.log"
+        control.write_text(syslog_line("x").replace(
+            "pam_verif8(sshd:auth): x", "Failed password for alice from 192.0.2.99 port 22 ssh2"))
+        self.assertEqual([ip for ip, _, _ in self.dir.regex(control, "sshd")], ["192.0.2.99"])
 
     def test_local_logins_never_match(self):
         local = [n for n, (_, rhost, _) in enumerate(LINES) if rhost is None]
