@@ -57,6 +57,9 @@ VERIF8_TEST_PACKAGES=(libcmocka-dev clang openssh-server openssh-client
 VERIF8_TEST_PACKAGES+=(valgrind libclang-rt-dev llvm)
 # scripts/shape.py (suite scripts) measures functions with Universal Ctags.
 VERIF8_TEST_PACKAGES+=(universal-ctags)
+# tests/fail2ban runs Debian's fail2ban-regex and a fail2ban server of its own over the shipped
+# filter (never the machine's fail2ban service: policy-rc.d keeps the package from starting it).
+VERIF8_TEST_PACKAGES+=(fail2ban)
 # The Debian 11, 12 and 13 roots of tests/roots and tests/packages.
 VERIF8_TEST_PACKAGES+=(debootstrap)
 # What scripts/package and tests/packages need: the Debian and RPM builds (dpkg-buildpackage

@@ -53,6 +53,9 @@ INSTALL_RELEASES = ["bookworm", "trixie"]
 # own sshd with its stock sshd_config.
 BOOTSTRAP_PACKAGES = ["pamtester", "openssh-server"]
 CONF = "/etc/security/pam_verif8.conf"
+# The fail2ban filter: a conffile too, byte for byte the source's.
+FILTER = "/etc/fail2ban/filter.d/pam-verif8.conf"
+FILTER_SOURCE = ROOT / "conf" / "fail2ban" / "pam-verif8.conf"
 USERS = "/etc/security/pam_verif8.users"
 PROFILE = "/usr/share/pam-configs/verif8"
 EXAMPLES = "/usr/share/doc/libpam-verif8/examples"
@@ -153,7 +156,8 @@ class DebPackage(BuiltPackage):
                 ("/usr/sbin/verif8ctl", "-rwxr-xr-x"), (CONF, "-rw-------"),
                 (f"{EXAMPLES}/pam_verif8.users", None),
                 (f"{EXAMPLES}/pam.d/sshd-password-and-code", None),
-                (f"{EXAMPLES}/sshd_config.d/key-and-code.conf", None)]
+                (f"{EXAMPLES}/sshd_config.d/key-and-code.conf", None),
+                (FILTER, "-rw-r--r--"), (f"{EXAMPLES}/jail.d/pam-verif8.conf", None)]
 
     def content(self, path):
         return self.tar.extractfile("." + path).read().decode()
@@ -161,8 +165,9 @@ class DebPackage(BuiltPackage):
     def control(self, name):
         return run(["dpkg-deb", "-I", str(self.package), name], check=True).stdout
 
-    def test_config_is_the_only_conffile_and_sets_nothing(self):
-        self.assertEqual(self.control("conffiles").split(), [CONF])
+    def test_conffiles_are_the_config_and_the_fail2ban_filter_and_set_nothing(self):
+        self.assertEqual(sorted(self.control("conffiles").split()), sorted([CONF, FILTER]))
+        self.assertEqual(self.content(FILTER), FILTER_SOURCE.read_text())
         # The commented example: every key commented out, so installing sets nothing.
         self.assertEqual([line for line in self.content(CONF).splitlines()
                           if line.strip() and not line.lstrip().startswith("#")], [])
@@ -224,16 +229,18 @@ class RpmPackage(BuiltPackage):
     def expected_files(self):
         return [(f"{self.libdir}/security/pam_verif8.so", None),
                 ("/usr/sbin/verif8ctl", "-rwxr-xr-x"), (CONF, "-rw-------"),
-                ("*/doc/*/pam_verif8.users", None)]
+                ("*/doc/*/pam_verif8.users", None), (FILTER, "-rw-r--r--"),
+                ("*/doc/*/jail.d/pam-verif8.conf", None)]
 
     def query(self, *args):
         return run(["rpm", "-qp", *args, str(self.package)], check=True).stdout
 
-    def test_config_is_noreplace_and_pam_required(self):
-        self.assertEqual(self.query("--configfiles").split(), [CONF])
+    def test_config_and_fail2ban_filter_are_noreplace_and_pam_required(self):
+        self.assertEqual(sorted(self.query("--configfiles").split()), sorted([CONF, FILTER]))
         flags = dict(line.split("\t") for line in self.query(
             "--qf", "[%{FILENAMES}\t%{FILEFLAGS:fflags}\n]").splitlines())
-        self.assertTrue({"c", "n"} <= set(flags[CONF]), flags[CONF])
+        for path in (CONF, FILTER):
+            self.assertTrue({"c", "n"} <= set(flags[path]), (path, flags[path]))
         self.assertIn("pam", self.query("--requires").split())
 
 
@@ -383,8 +390,10 @@ class InstalledDeb(unittest.TestCase):
         conf = os.lstat(self.root / CONF)
         self.assertTrue(stat.S_ISREG(conf.st_mode))
         self.assertEqual((stat.S_IMODE(conf.st_mode), conf.st_uid, conf.st_gid), (0o600, 0, 0))
-        self.assertEqual(self.root.run("dpkg-query", "-W", "-f", "${Conffiles}",
-                                       "libpam-verif8").stdout.split()[:1], [CONF])
+        conffiles = self.root.run("dpkg-query", "-W", "-f", "${Conffiles}",
+                                  "libpam-verif8").stdout.split()
+        self.assertEqual(sorted(conffiles[::2]), sorted([CONF, FILTER]))  # path, md5sum, ...
+        self.assertEqual(self.root.read(FILTER), FILTER_SOURCE.read_text())
         self.assertFalse((self.root / USERS).exists(), "installing must not create the users file")
         self.assertEqual(parse_profile(self.root.read(PROFILE))["Default"], "no")
         self.assertNotIn("pam_verif8", self.common_auth())
@@ -581,7 +590,7 @@ class InstalledDeb(unittest.TestCase):
         self.root.run("apt-get", "purge", "-y", "libpam-verif8")
         self.assertIn(self.root.run("dpkg-query", "-W", "-f", "${Status}", "libpam-verif8",
                                     check=False).stdout, ("", "unknown ok not-installed"))
-        for gone in (CONF, PROFILE, STATE_DIR, "/usr/sbin/verif8ctl",
+        for gone in (CONF, FILTER, PROFILE, STATE_DIR, "/usr/sbin/verif8ctl",
                      "/usr/share/doc/libpam-verif8"):
             self.assertFalse(os.path.lexists(self.root / gone), f"{gone} is left after purge")
         self.assertEqual(list((self.root / "/usr/lib").glob("*/security/pam_verif8.so")), [])
