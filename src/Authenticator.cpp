@@ -16,14 +16,15 @@ namespace verif8 {
 
 Outcome Authenticator::authenticate(const LoginContext& login) {
     const LoginClocks clocks{steadyClock_, bootClock_, sleep_};
-    const LoginServices services{config_, client_, conversation_, limiter_, logger_, clocks};
+    const LoginServices services{config_, client_, conversation_, limiter_,
+                                 grace_,  logger_, clocks};
     LoginAttempt attempt(login);
     attempt.start = steadyClock_();
     attempt.deadline = attempt.start + std::chrono::seconds(config_.loginTimeout);
     attempt.deadlineMs = bootClock_() + static_cast<std::int64_t>(config_.loginTimeout) * 1000;
     client_.setDeadline(attempt.deadline);
     const Outcome outcome = run(services, attempt);
-    noteGrace(attempt, outcome);
+    noteGrace(services, attempt, outcome);
     finish(attempt, outcome);
     return outcome;
 }
@@ -136,15 +137,14 @@ std::optional<Outcome> Authenticator::checkGrace(LoginAttempt& attempt) {
     return Outcome::Grace;
 }
 
-// A wrong code for the account ends its grace everywhere (whoever typed it has the password and
-// is guessing); a verified one starts grace for this service and address.
-void Authenticator::noteGrace(const LoginAttempt& attempt, Outcome outcome) {
-    if (attempt.wrongCodes > 0 || outcome == Outcome::TooManyWrongCodes ||
-        outcome == Outcome::SessionFailed) {
-        if (const Result<> ended = grace_.end(attempt.login.user); !ended)
-            logger_.log(LogLevel::Error, "grace: a wrong code could not end the account's grace: " +
-                                             sanitize(ended.problem().text));
-    }
+// Each wrong code the API judged has ended the account's grace already (CodePrompt); a login
+// that wasted its attempts on other answers, or whose session the API failed, ends it here. A
+// verified code starts grace for this service and address.
+void Authenticator::noteGrace(const LoginServices& services, const LoginAttempt& attempt,
+                              Outcome outcome) {
+    if (attempt.wrongCodes == 0 &&
+        (outcome == Outcome::TooManyWrongCodes || outcome == Outcome::SessionFailed))
+        endGrace(services, attempt);
     if (outcome != Outcome::Verified)
         return;
     if (const auto key = graceKeyOf(config_, attempt.login)) {

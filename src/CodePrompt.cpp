@@ -123,6 +123,7 @@ Step CodePrompt::judgeCheck(const CallResult& checked) {
             return ended(tellUser(services_.conversation, *final));
         lease.countWrongCode();
         ++attempt_.wrongCodes;
+        endGrace(services_, attempt_);
     }
     const Result<> untouched = lease.acceptsChecked(after);
     if (!untouched)

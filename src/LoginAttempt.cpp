@@ -5,6 +5,14 @@
 
 namespace verif8 {
 
+void endGrace(const LoginServices& services, const LoginAttempt& attempt) {
+    if (const Result<> ended = services.grace.end(attempt.login.user); !ended)
+        services.logger.log(LogLevel::Error,
+                            "grace: a wrong code could not end the account's "
+                            "grace: " +
+                                sanitize(ended.problem().text));
+}
+
 Outcome tellUser(Conversation& conversation, Outcome outcome) {
     const std::string_view told = factsOf(outcome).told;
     if (!told.empty())

@@ -10,6 +10,7 @@
 #include "verif8/Config.hpp"
 #include "verif8/Conversation.hpp"
 #include "verif8/Enrolment.hpp"
+#include "verif8/GraceStore.hpp"
 #include "verif8/Logger.hpp"
 #include "verif8/LoginContext.hpp"
 #include "verif8/Outcome.hpp"
@@ -31,6 +32,7 @@ struct LoginServices {
     VerifyClient& client;
     Conversation& conversation;
     SendLimiter& limiter;
+    GraceStore& grace;
     Logger& logger;
     const LoginClocks& clocks;
 };
@@ -46,7 +48,7 @@ struct LoginAttempt {
     std::optional<SessionLease> lease;  // from the claim on the enrolled phone on
     int tries = 0;                      // answers the user gave, good or bad
     int wasted = 0;                     // answers that count against max_attempts
-    int wrongCodes = 0;                 // answers the API judged wrong (they end grace)
+    int wrongCodes = 0;                 // answers the API judged wrong
     bool passwordAnswered = false;      // the host answered a code prompt with the password
     bool sendTaken = false;             // the next send was already counted against the limits
     std::string reason;                 // the outcome line's reason=, when the outcome needs one
@@ -74,6 +76,9 @@ inline std::string sendSource(const LoginContext& login) {
     return login.rhost.empty() ? "local" : login.rhost;
 }
 
+// Ends every grace of the login's account at once: a wrong code was typed for it, by someone who
+// has the password (or key) and is guessing, wherever they are.
+void endGrace(const LoginServices& services, const LoginAttempt& attempt);
 // Tells the user the outcome table's words for `outcome` and returns it.
 Outcome tellUser(Conversation& conversation, Outcome outcome);
 // Another login or host used this login's session: `why` goes to the outcome line.

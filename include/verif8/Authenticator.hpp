@@ -25,8 +25,7 @@ struct LoginServices;
 // Knows nothing of PAM: it talks to the user through a Conversation and to the API through a
 // VerifyClient, keeps the pending session in a SessionStore, counts sends with a SendLimiter,
 // remembers verified codes for grace_period in a GraceStore, and writes one outcome line per
-// login to the Logger. The whole code step, typing included,
-// ends within login_timeout.
+// login to the Logger. The whole code step, typing included, ends within login_timeout.
 class Authenticator {
 public:
     Authenticator(const Config& config, VerifyClient& client, Conversation& conversation,
@@ -58,7 +57,7 @@ private:
     std::optional<Outcome> admit(LoginAttempt& attempt);
     std::optional<Outcome> resolveEnrolment(LoginAttempt& attempt);
     std::optional<Outcome> checkGrace(LoginAttempt& attempt);
-    void noteGrace(const LoginAttempt& attempt, Outcome outcome);
+    void noteGrace(const LoginServices& services, const LoginAttempt& attempt, Outcome outcome);
     std::optional<Outcome> claimPhone(LoginAttempt& attempt);
     std::optional<Outcome> waitForResend(LoginAttempt& attempt);
     void finish(LoginAttempt& attempt, Outcome outcome);

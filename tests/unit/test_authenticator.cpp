@@ -963,6 +963,11 @@ static void grace_lets_in_only_its_own_key_and_a_wrong_code_ends_it(void**) {
         {"a wrong code ends grace everywhere, the right one starts it here", [&](H& h) {
              verifiedAgo(on(h), 10, "su", "192.0.2.1").script({waiting(1), verified()});
              h.reply({"111111", kCode});
+             // Ended at once, while this login still waits for its next answer.
+             h.conversation.onPrompt = [&h](std::size_t prompt) {
+                 if (prompt == 1)
+                     EQ(h.grace.verified.size(), 0);
+             };
          }, Outcome::Verified, PAM_SUCCESS, 1, 2, 2, "", "", [&](H& h) {
              calls({look, "end alice", grant})(h);
              EQ(h.grace.verified.size(), 1);
@@ -973,7 +978,7 @@ static void grace_lets_in_only_its_own_key_and_a_wrong_code_ends_it(void**) {
              h.reply({"111111", "222222", "333333"});
          }, Outcome::TooManyWrongCodes, PAM_AUTH_ERR, 1, 3, 3, "Wrong code. No attempts left.", "",
          [&](H& h) {
-             calls({"end alice"})(h);
+             calls({"end alice", "end alice", "end alice"})(h);  // at each wrong code
              EQ(h.grace.verified.size(), 0);
          }},
         {"a store that cannot be read: asked, and said why", [&](H& h) {
