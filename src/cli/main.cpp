@@ -78,6 +78,25 @@ int graceCommand(const std::vector<std::string>& words, verif8::cli::Options& op
     return usage("grace takes: list [USER], clear USER, or clear --all");
 }
 
+// The field an option without a value sets, or nullptr.
+bool* flagOf(const std::string& arg, verif8::cli::Options& options) {
+    return arg == "--debug"       ? &options.debug
+           : arg == "--no-test"   ? &options.noTest
+           : arg == "--no-verify" ? &options.noVerify
+           : arg == "--all"       ? &options.all
+                                  : nullptr;
+}
+
+// The field an option with a value sets, or nullptr.
+std::string* valueOf(const std::string& arg, verif8::cli::Options& options) {
+    return arg == "--conf"          ? &options.conf
+           : arg == "--rhost"       ? &options.rhost
+           : arg == "--service"     ? &options.service
+           : arg == "--user"        ? &options.user
+           : arg == "--sshd-config" ? &options.sshdConfig
+                                    : nullptr;
+}
+
 int run(const std::vector<std::string>& args) {
     verif8::cli::Options options;
     std::vector<std::string> words;
@@ -91,22 +110,12 @@ int run(const std::vector<std::string>& args) {
             printf("verif8ctl %s\n", VERIF8_VERSION);
             return verif8::cli::kExitOk;
         }
-        if (arg == "--debug") {
-            options.debug = true;
-        } else if (arg == "--no-test" || arg == "--no-verify") {
-            (arg == "--no-test" ? options.noTest : options.noVerify) = true;
-        } else if (arg == "--all") {
-            options.all = true;
-        } else if (arg == "--conf" || arg == "--rhost" || arg == "--service" || arg == "--user" ||
-                   arg == "--sshd-config") {
+        if (bool* flag = flagOf(arg, options)) {
+            *flag = true;
+        } else if (std::string* value = valueOf(arg, options)) {
             if (i + 1 >= args.size())
                 return usage(arg + " needs a value");
-            std::string& target = arg == "--conf"      ? options.conf
-                                  : arg == "--rhost"   ? options.rhost
-                                  : arg == "--service" ? options.service
-                                  : arg == "--user"    ? options.user
-                                                       : options.sshdConfig;
-            target = args[++i];
+            *value = args[++i];
         } else if (arg.rfind("--", 0) == 0) {
             return usage("unknown option " + arg);
         } else {
