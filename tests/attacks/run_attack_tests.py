@@ -519,6 +519,41 @@ class StoppedAndKilledLogins(AttackCase):
         stopped.abort()
         self.assertEqual(self.finish(stopped).module_code, pc.PAM_CONV_ERR)
 
+    def test_a_su_stopped_while_its_wrong_code_ends_grace_cannot_keep_the_grace(self):
+        """grace_period: a wrong code under su ends the account's grace in a process of root's
+        the caller cannot stop; stopping su then neither keeps the grace nor holds anyone up."""
+        self.configure(grace_period="600")
+        self.assertOutcome(self.login("mallory"), pc.PAM_SUCCESS, "verified")
+        self.assertOutcome(self.login("mallory"), pc.PAM_IGNORE, "grace")  # it has grace
+        stopped = self.su_login(env={"VERIF8_SLOW_LOCK_MS": "1500"})
+        self.assertIn("Code sent by SMS", stopped.next_prompt())
+        code = self.sent_to_attacker()[-1]["code"]
+        stopped.answer("000000" if code != "000000" else "111111")
+        grace = self.state_dir / "grace"
+        deadline, holders = time.monotonic() + 15, []
+        while not holders and time.monotonic() < deadline:
+            files = list(grace.iterdir())
+            holders = lock_holders(files[0]) if len(files) == 1 else []
+            time.sleep(0.005)
+        self.assertTrue(holders, "no lock on the grace file was seen")  # it got there
+        self.assertNotEqual(holders[0], stopped.pid)
+        status = Path(f"/proc/{holders[0]}/status").read_text()
+        self.assertRegex(status, r"\nUid:\s+0\s+0\s+0\s+0\n")
+        self.assertEqual(signal_as_attacker(holders[0], signal.SIGSTOP), 1, "EPERM expected")
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
+        time.sleep(0.1)
+        self.assertEqual(state_of(stopped.pid), "T")
+        # The grace ended all the same: the next login from the graced address is asked for a
+        # code (and refused at once, since the stopped su holds the number), held up at most
+        # by the 1.5 s hold.
+        self.assertOutcome(self.login("mallory", limit=5), pc.PAM_AUTH_ERR, "phone_busy")
+        self.assertEqual(list(grace.iterdir())[0].read_text(), "", "the grace file is emptied")
+        self.assertEqual(state_of(stopped.pid), "T", "su stayed stopped throughout")
+        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGCONT), 0)
+        stopped.next_prompt()
+        stopped.abort()
+        self.assertEqual(self.finish(stopped).module_code, pc.PAM_CONV_ERR)
+
 
 def wrapped_main(world):
     global SANDBOX
