@@ -488,20 +488,15 @@ class StoppedAndKilledLogins(AttackCase):
         self.assertEqual(len(sent), 2, "one code per login that reached the prompt")
         self.assertNotEqual(sent[0]["code"], sent[1]["code"], "a new code, not the killed one's")
 
-    def test_a_su_stopped_while_it_holds_the_state_lock_holds_up_nobody(self):
-        # slow_lock (preloaded) makes whoever takes an exclusive lock in the su process hold it
-        # 1.5 s (less than a login waits for a lock): long enough to stop the holder while it
-        # holds it, as an attacker watching /proc/locks would, given enough tries.
-        stopped = self.su_login(env={"VERIF8_SLOW_LOCK_MS": "1500"})
-        table = self.state_dir / "pending.a"
-        deadline = time.monotonic() + 10
-        holders = []
+    def stop_while_root_holds(self, stopped, files, what):
+        """Waits until one of `files()` is seen locked (it got there), checks the holder is a
+        process of root's that the caller cannot stop, then stops su itself, as the caller
+        can."""
+        deadline, holders = time.monotonic() + 15, []
         while not holders and time.monotonic() < deadline:
-            holders = lock_holders(table) if table.exists() else []
+            holders = [pid for path in files() for pid in lock_holders(path)]
             time.sleep(0.005)
-        self.assertTrue(holders, "no lock on the session table was seen")  # it got there
-        # The lock is held by a process of root's that the caller cannot stop; the caller can
-        # stop su itself.
+        self.assertTrue(holders, f"no lock on {what} was seen")
         self.assertNotEqual(holders[0], stopped.pid)
         status = Path(f"/proc/{holders[0]}/status").read_text()
         self.assertRegex(status, r"\nUid:\s+0\s+0\s+0\s+0\n")
@@ -509,6 +504,15 @@ class StoppedAndKilledLogins(AttackCase):
         self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
         time.sleep(0.1)
         self.assertEqual(state_of(stopped.pid), "T")
+
+    def test_a_su_stopped_while_it_holds_the_state_lock_holds_up_nobody(self):
+        # slow_lock (preloaded) makes whoever takes an exclusive lock in the su process hold it
+        # 1.5 s (less than a login waits for a lock): long enough to stop the holder while it
+        # holds it, as an attacker watching /proc/locks would, given enough tries.
+        stopped = self.su_login(env={"VERIF8_SLOW_LOCK_MS": "1500"})
+        table = self.state_dir / "pending.a"
+        self.stop_while_root_holds(stopped, lambda: [table] if table.exists() else [],
+                                   "the session table")
         # Another user's login waits for the lock (at most the 1.5 s hold), then goes on.
         before = len(self.new_requests())
         self.assertOutcome(self.login("alice", limit=5), pc.PAM_SUCCESS, "verified")
@@ -530,19 +534,7 @@ class StoppedAndKilledLogins(AttackCase):
         code = self.sent_to_attacker()[-1]["code"]
         stopped.answer("000000" if code != "000000" else "111111")
         grace = self.state_dir / "grace"
-        deadline, holders = time.monotonic() + 15, []
-        while not holders and time.monotonic() < deadline:
-            files = list(grace.iterdir())
-            holders = lock_holders(files[0]) if len(files) == 1 else []
-            time.sleep(0.005)
-        self.assertTrue(holders, "no lock on the grace file was seen")  # it got there
-        self.assertNotEqual(holders[0], stopped.pid)
-        status = Path(f"/proc/{holders[0]}/status").read_text()
-        self.assertRegex(status, r"\nUid:\s+0\s+0\s+0\s+0\n")
-        self.assertEqual(signal_as_attacker(holders[0], signal.SIGSTOP), 1, "EPERM expected")
-        self.assertEqual(signal_as_attacker(stopped.pid, signal.SIGSTOP), 0)
-        time.sleep(0.1)
-        self.assertEqual(state_of(stopped.pid), "T")
+        self.stop_while_root_holds(stopped, lambda: list(grace.iterdir()), "the grace file")
         # The grace ended all the same: the next login from the graced address is asked for a
         # code (and refused at once, since the stopped su holds the number), held up at most
         # by the 1.5 s hold.
