@@ -1,6 +1,7 @@
 // UsersFileEditor: one user's lines changed in the users file, atomically and under a lock.
 #include "verif8/UsersFileEditor.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -90,11 +91,36 @@ struct TempFile {
     std::string name;  // in the users file's directory
 };
 
+std::string tempPrefix(const std::string& base) {
+    return "." + base + ".verif8ctl-";
+}
+
+// Temp files an edit left when it was killed or the machine went down before its rename. Every
+// edit holds the lock while its temp file exists, so under the lock any found is left over.
+// Returns how many were removed; one that cannot be is left (the edit itself does not need it).
+int removeLeftovers(int dir, const std::string& base) {
+    const int copy = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+    DIR* listing = copy < 0 ? nullptr : fdopendir(copy);
+    if (listing == nullptr) {
+        if (copy >= 0)
+            close(copy);
+        return 0;
+    }
+    const std::string prefix = tempPrefix(base);
+    int removed = 0;
+    while (const dirent* entry = readdir(listing))
+        if (std::string_view(entry->d_name).substr(0, prefix.size()) == prefix &&
+            unlinkat(dir, entry->d_name, 0) == 0)
+            ++removed;
+    closedir(listing);
+    return removed;
+}
+
 // A new file beside the users file: O_EXCL, so nothing planted under its name is written to.
 Result<TempFile> createTemp(int dir, const std::string& dirPath, const std::string& base) {
     for (int attempt = 0; attempt < 100; ++attempt) {
         std::string name =
-            "." + base + ".verif8ctl-" + std::to_string(getpid()) + "-" + std::to_string(attempt);
+            tempPrefix(base) + std::to_string(getpid()) + "-" + std::to_string(attempt);
         const int fd =
             openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0)
@@ -149,7 +175,8 @@ Result<> putInPlace(int dir, const TempFile& temp, const std::string& base, cons
     return succeeded();
 }
 
-Result<> replaceWith(const std::string& path, const Original& original, std::string_view text) {
+Result<> replaceWith(const std::string& path, const Original& original, std::string_view text,
+                     UsersFileEdit& edit) {
     const std::size_t slash = path.rfind('/');
     const std::string dirPath = slash == std::string::npos ? "."
                                 : slash == 0               ? "/"
@@ -158,6 +185,7 @@ Result<> replaceWith(const std::string& path, const Original& original, std::str
     const FileDescriptor dir(open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0)
         return failed(dirPath, "open the directory");
+    edit.leftoversRemoved = removeLeftovers(dir.get(), base);
     const auto temp = createTemp(dir.get(), dirPath, base);
     if (!temp)
         return temp.problem();
@@ -192,9 +220,10 @@ Result<UsersFileEdit> editUsersFile(const UsersFileTarget& target, const std::st
     if (change.value().text.size() > kMaxUsersFileSize)
         return Problem(target.path + ": would be larger than " + std::to_string(kMaxUsersFileSize) +
                        " bytes, which the module refuses");
-    if (auto replaced = replaceWith(target.path, original.value(), change.value().text); !replaced)
-        return replaced.problem();
     UsersFileEdit edit;
+    if (auto replaced = replaceWith(target.path, original.value(), change.value().text, edit);
+        !replaced)
+        return replaced.problem();
     edit.found = change.value().found;
     edit.created = !original.value().file;
     return edit;

@@ -33,12 +33,14 @@ struct UsersFileTarget {
 };
 
 struct UsersFileEdit {
-    int found = 0;         // the user's lines before (UsersTextChange::found)
-    bool created = false;  // there was no users file: it was created, root's group, mode 0600
+    int found = 0;             // the user's lines before (UsersTextChange::found)
+    bool created = false;      // there was no users file: it was created, root's group, mode 0600
+    int leftoversRemoved = 0;  // temp files of edits that were killed before their rename
 };
 
 // Changes `user`'s lines of target.path (changeUserLines) under an exclusive flock of
 // target.lockPath: the file is opened and read with the module's own rules (openUsersFile), the
+// temp files that edits killed midway left beside it are removed, the
 // new text is written to a temp file in the same directory given the file's owner, group and
 // mode, fsynced, renamed over the file (only if the path still names the file that was read),
 // and the directory fsynced. On any problem nothing is changed.

@@ -128,6 +128,14 @@ UsersFileTarget targetOf(const Config& config) {
     return target;
 }
 
+// An edit killed before its rename (verif8ctl itself, or the machine going down) leaves its temp
+// file beside the users file; the next edit removes it, and says so.
+void sayLeftovers(const std::string& usersFile, const UsersFileEdit& edit) {
+    if (edit.leftoversRemoved > 0)
+        printf("%s: removed %d temp file%s that an interrupted edit left beside it\n",
+               usersFile.c_str(), edit.leftoversRemoved, edit.leftoversRemoved == 1 ? "" : "s");
+}
+
 void sayWhoItIs(const LoginContext& login) {
     if (!login.typedUser.empty())
         printf("%s: is the account %s; its line is written for %s\n",
@@ -164,6 +172,7 @@ int enrol(const Options& options) {
     const auto edit = editUsersFile(targetOf(*config), login.user, line.value().text);
     if (!edit)
         return refuse("enrol", edit.problem().text, "nothing was written");
+    sayLeftovers(config->usersFile, edit.value());
     const std::string user = sanitize(login.user);
     if (edit.value().created)
         printf("%s: created (root's, mode 0600)\n", config->usersFile.c_str());
@@ -195,6 +204,7 @@ int unenrol(const Options& options) {
     const auto edit = editUsersFile(targetOf(*config), name, std::nullopt);
     if (!edit)
         return refuse("unenrol", edit.problem().text, "nothing was written");
+    sayLeftovers(config->usersFile, edit.value());
     printf("%s: removed from %s (%d line%s)\n", sanitize(name).c_str(), config->usersFile.c_str(),
            edit.value().found, edit.value().found == 1 ? "" : "s");
     return kExitOk;

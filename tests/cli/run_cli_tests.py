@@ -404,11 +404,18 @@ class Enrol(CliCase):
         self.assertEqual(os.stat(self.users_path).st_mode & 0o7777, 0o600)
 
     def test_unenrol_removes_just_that_line(self):
+        """And the temp file of an edit that was killed before its rename goes with the next
+        edit, which says so; the one after has nothing to remove."""
         self.users()
-        for user, line in (("bob", "bob\t+6598765432 voice\r\n"), ("dave", "dave +6587654321 "
-                                                                             "whatsapp")):
-            result = self.run_tool(*self.conf(), "unenrol", user)
-            self.expect(result, 0, [f"{user}: removed from {self.users_path} (1 line)"])
+        leftover = self.dir / ".pam_verif8.users.verif8ctl-4242-0"
+        leftover.write_text("bob +6500000000\n")
+        result = self.run_tool(*self.conf(), "unenrol", "bob")
+        self.expect(result, 0, [f"bob: removed from {self.users_path} (1 line)",
+                                f"{self.users_path}: removed 1 temp file that an interrupted"])
+        self.assertFalse(leftover.exists())
+        result = self.run_tool(*self.conf(), "unenrol", "dave")
+        self.expect(result, 0, [f"dave: removed from {self.users_path} (1 line)"],
+                    not_out=["temp file"])
         self.assertEqual(self.users_bytes(), USERS_TEXT.replace(
             "bob\t+6598765432 voice\r\n", "").replace("dave +6587654321 whatsapp", "").encode())
         self.assertEqual(self.new_requests(), [])

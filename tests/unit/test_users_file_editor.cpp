@@ -1,11 +1,14 @@
 // UsersFileEditor: one user's lines changed, every other byte, the owner and the mode kept, and
 // no line lost to concurrent editors.
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -15,6 +18,19 @@
 #include "verif8/UsersFileEditor.hpp"
 
 using namespace verif8;
+
+// The editor fsyncs its temp file just before it puts it in place. This executable's own fsync
+// (it wins over libc's for the library linked into it) runs `atNextFsync` there once: "someone
+// else" changing the users file between the editor's read and its rename.
+static std::function<void()> atNextFsync;
+extern "C" int fsync(int fd) {
+    if (atNextFsync) {
+        const std::function<void()> act = std::move(atNextFsync);
+        atNextFsync = nullptr;
+        act();
+    }
+    return static_cast<int>(syscall(SYS_fsync, fd));
+}
 
 namespace {
 
@@ -206,6 +222,62 @@ void removing_a_user_without_a_line_changes_nothing(void** /*state*/) {
     setup.expectNoLeftovers();
 }
 
+// Another writer that does not take the lock (an admin's editor saving, a config tool) changes
+// the file between the read and the rename: the edit is refused and that writer's text stays.
+void a_file_changed_meanwhile_is_left_to_its_new_writer(void** /*state*/) {
+    const struct {
+        const char* why;
+        bool existed;
+        bool replace;  // the other writer's new file is renamed in; otherwise it is removed
+    } rows[] = {{"an editor saved a new file over it", true, true},
+                {"it was removed", true, false},
+                {"one appeared where there was none", false, true}};
+    for (const auto& row : rows) {
+        Setup setup(row.existed ? std::optional<std::string>(kFile) : std::nullopt);
+        bool reached = false;
+        atNextFsync = [&] {
+            reached = true;
+            const std::string other = setup.dir.path() + "/editor.tmp";
+            std::ofstream(other, std::ios::binary) << "alice +6511111111\n";
+            if (row.replace)
+                assert_int_equal(rename(other.c_str(), setup.path.c_str()), 0);
+            else
+                assert_int_equal(unlink(setup.path.c_str()) | unlink(other.c_str()), 0);
+        };
+        const auto edit = editUsersFile(setup.target, "bob", std::string("bob +6533333333"));
+        atNextFsync = nullptr;
+        expect_row(reached, row.why);
+        expect_row(!edit.ok(), row.why);
+        if (!edit.ok())
+            expect_contains(edit.problem().text,
+                            "changed by someone else while being edited; nothing written");
+        if (row.replace)
+            expect_str(readFile(setup.path), "alice +6511111111\n");
+        else
+            expect_row(access(setup.path.c_str(), F_OK) != 0, row.why);
+        setup.expectNoLeftovers();
+    }
+}
+
+// Temp files of edits killed before their rename are removed by the next edit, under the lock;
+// a file that only looks alike (an editor's swap file) is not.
+void an_edit_removes_what_killed_edits_left(void** /*state*/) {
+    Setup setup(kFile);
+    const std::string dir = setup.dir.path() + "/";
+    for (const char* name : {".pam_verif8.users.verif8ctl-4242-0",
+                             ".pam_verif8.users.verif8ctl-7-3", ".pam_verif8.users.swp"})
+        std::ofstream(dir + name) << "stale\n";
+    const auto edit = editUsersFile(setup.target, "bob", std::string("bob +6533333333"));
+    assert_true(edit.ok());
+    assert_int_equal(edit.value().leftoversRemoved, 2);
+    assert_int_equal(access((dir + ".pam_verif8.users.swp").c_str(), F_OK), 0);
+    assert_int_equal(unlink((dir + ".pam_verif8.users.swp").c_str()), 0);
+    setup.expectNoLeftovers();
+    const auto again = editUsersFile(setup.target, "bob", std::nullopt);
+    assert_true(again.ok());
+    assert_int_equal(again.value().leftoversRemoved, 0);
+}
+
 // Eight processes each add their own user at once, several times: every line survives.
 void concurrent_editors_lose_no_line(void** /*state*/) {
     Setup setup(kFile);
@@ -254,6 +326,8 @@ int main() {
         cmocka_unit_test(a_file_the_module_refuses_is_not_edited),
         cmocka_unit_test(removing_a_user_without_a_line_changes_nothing),
         cmocka_unit_test(concurrent_editors_lose_no_line),
+        cmocka_unit_test(a_file_changed_meanwhile_is_left_to_its_new_writer),
+        cmocka_unit_test(an_edit_removes_what_killed_edits_left),
     };
     return cmocka_run_group_tests_name("users_file_editor", tests, nullptr, nullptr);
 }
