@@ -9,6 +9,7 @@
 
 #include "Commands.hpp"
 #include "Program.hpp"
+#include "Setup.hpp"
 #include "SshdCheck.hpp"
 
 namespace verif8::cli {
@@ -39,8 +40,13 @@ bool checkSshd(const Options& options) {
         fprintf(stderr, "sshd: %s\n", settings.problem().text.c_str());
         return false;
     }
+    std::vector<SshdFinding> findings = judgeSshd(settings.value());
+    // The config's own problems were printed by check-config: read quietly here.
+    if (const ConfigLoad load = loadConfig(moduleArguments(options)); load.ok())
+        for (auto& finding : judgeIgnoredLogins(settings.value(), load.config))
+            findings.push_back(std::move(finding));
     bool blocked = false;
-    for (const auto& finding : judgeSshd(settings.value())) {
+    for (const auto& finding : findings) {
         blocked = blocked || finding.blocking;
         fprintf(finding.blocking ? stderr : stdout, "sshd: %s %s\n",
                 finding.blocking ? "PROBLEM:" : "note:", finding.text.c_str());

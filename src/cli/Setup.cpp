@@ -7,13 +7,17 @@
 
 namespace verif8::cli {
 
-Result<ConfigLoad> loadForCommand(const Options& options) {
+std::vector<std::string> moduleArguments(const Options& options) {
     std::vector<std::string> args;
     if (!options.conf.empty())
         args.push_back("conf=" + options.conf);
     if (options.debug)
         args.emplace_back("debug");
-    ConfigLoad load = loadConfig(args);
+    return args;
+}
+
+Result<ConfigLoad> loadForCommand(const Options& options) {
+    ConfigLoad load = loadConfig(moduleArguments(options));
     for (const auto& problem : load.problems)
         fprintf(stderr, "%s\n", sanitize(problem.describe()).c_str());
     if (!load.ok() && geteuid() != 0)

@@ -8,6 +8,9 @@
 
 namespace verif8::cli {
 
+// The module arguments --conf and --debug stand for (conf=PATH, debug).
+std::vector<std::string> moduleArguments(const Options& options);
+
 // Loads the config named by --conf (or the default) with the module's own loader and prints
 // every problem with file and line: the load when the module would accept it, else a Problem
 // that counts them.

@@ -126,6 +126,31 @@ std::vector<SshdFinding> judgeSshd(const std::map<std::string, std::string>& s) 
     return findings;
 }
 
+std::vector<SshdFinding> judgeIgnoredLogins(const SshdSettings& s, const Config& config) {
+    std::vector<std::string> why;
+    if (config.gracePeriod > 0)
+        why.emplace_back("grace_period");
+    if (!config.exemptUsers.empty() || !config.exemptGroups.empty())
+        why.emplace_back("exempt users or groups");
+    if (!config.trustedNetworks.empty())
+        why.emplace_back("trusted_networks");
+    bool keyThenCode = false;
+    for (const auto& list : methodLists(setting(s, "authenticationmethods", "any")))
+        keyThenCode =
+            keyThenCode || (contains(list, "publickey") && contains(list, "keyboard-interactive"));
+    if (why.empty() || !keyThenCode)
+        return {};
+    std::string reasons;
+    for (const auto& each : why)
+        reasons += (reasons.empty() ? "" : ", ") + each;
+    return {{false, "AuthenticationMethods is publickey,keyboard-interactive and the config has " +
+                        reasons +
+                        ": the module lets those logins through with PAM_IGNORE, not success, "
+                        "so on a key-then-code stack (/etc/pam.d/sshd without common-auth) "
+                        "they fail unless a line after pam_verif8 says yes (\"auth optional "
+                        "pam_permit.so\", as in the example sshd-key-and-code)."}};
+}
+
 Result<SshdSettings> readSshdSettings(const std::string& sshd, const std::string& config) {
     std::vector<std::string> argv{sshd, "-T"};
     if (!config.empty()) {

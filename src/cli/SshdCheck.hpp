@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "verif8/Config.hpp"
 #include "verif8/Result.hpp"
 
 namespace verif8::cli {
@@ -22,6 +23,11 @@ SshdSettings parseSshdSettings(const std::string& output);
 
 // What an administrator must know before the module joins the sshd stack.
 std::vector<SshdFinding> judgeSshd(const SshdSettings& settings);
+
+// A note when logins the module lets through without a code (grace_period, an exemption) meet
+// the key-then-code set-up: the module answers them PAM_IGNORE, so such a stack needs a line
+// that says yes after it.
+std::vector<SshdFinding> judgeIgnoredLogins(const SshdSettings& settings, const Config& config);
 
 // Runs `sshd -T` (with -f CONFIG when given); a problem when it cannot.
 Result<SshdSettings> readSshdSettings(const std::string& sshd, const std::string& config);

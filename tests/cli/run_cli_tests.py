@@ -461,9 +461,10 @@ class Doctor(CliCase):
     starting from Debian's stock sshd_config. A snippet is read before the stock lines, and the
     first value sshd reads wins."""
 
-    def doctor(self, *snippets):
+    def doctor(self, *snippets, **config):
         """Debian's stock sshd_config with its Include pointed at a directory holding
-        `snippets` (read in order, as /etc/ssh/sshd_config.d/*.conf are)."""
+        `snippets` (read in order, as /etc/ssh/sshd_config.d/*.conf are); `config`: overrides
+        of the module's config."""
         if not DEBIAN_SSHD_CONFIG.exists():
             self.fail(f"{DEBIAN_SSHD_CONFIG} missing: openssh-server is not installed")
         included = self.dir / "sshd_config.d"
@@ -475,7 +476,7 @@ class Doctor(CliCase):
         self.assertIn("Include /etc/ssh/sshd_config.d/*.conf\n", stock)
         sshd_config = self.dir / "sshd_config"
         sshd_config.write_text(stock.replace("/etc/ssh/sshd_config.d/*.conf", f"{included}/*.conf"))
-        result = self.run_tool("--conf", str(self.config()), "doctor", "--sshd-config",
+        result = self.run_tool("--conf", str(self.config(**config)), "doctor", "--sshd-config",
                                str(sshd_config), "--service", "sshd",
                                prefix=["unshare", "--mount", "--propagation", "private", "sh",
                                        "-c", PRIVATE_RUN, "sh"])
@@ -524,6 +525,29 @@ class Doctor(CliCase):
                     self.assertRegex(result.stderr, r"sshd: /usr/sbin/sshd -T failed \(exit "
                                      r"status 255\): .*Bad configuration option: NoSuchOption")
                 self.assertEqual(self.new_requests(), [])
+
+    def test_doctor_notes_logins_let_through_on_the_key_stack(self):
+        """grace_period or an exemption with the key-then-code set-up: a note (the module says
+        PAM_IGNORE to those logins, and that stack has nothing else to say yes); not with the
+        password set-up, whose common-auth ends in pam_permit, nor without them."""
+        key, password = ((SSHD_SETUPS / name).read_text()
+                         for name in ("key-and-code.conf", "password-and-code.conf"))
+        note = ("sshd: note: AuthenticationMethods is publickey,keyboard-interactive and the "
+                "config has {}: the module lets those logins through with PAM_IGNORE")
+        for snippet, config, reasons in (
+                (key, {"grace_period": "300"}, "grace_period"),
+                (key, {"exempt_users": "bob", "trusted_networks": "10.0.0.0/8"},
+                 "exempt users or groups, trusted_networks"),
+                (key, {"exempt_groups": "wheel"}, "exempt users or groups"),
+                (key, {}, None),
+                (password, {"grace_period": "300", "exempt_users": "bob"}, None)):
+            with self.subTest(config=config, key=snippet == key):
+                result = self.doctor(snippet, **config)
+                if reasons:
+                    self.expect(result, 0, [note.format(reasons), "pam_permit.so",
+                                            "doctor: OK, enabling the module is safe"])
+                else:
+                    self.expect(result, 0, ["doctor: OK"], not_out=["sshd: note:"])
 
 
 def main():
