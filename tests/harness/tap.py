@@ -52,8 +52,9 @@ class TapResult(unittest.TestResult):
 
     def addSubTest(self, test, subtest, err):
         super().addSubTest(test, subtest, err)
-        if err is not None:
-            self._problems.append(self._exc_info_to_string(err, test))
+        if err is not None:  # the row's parameters first: a table's failing row is named
+            self._problems.append(f"in {subtest}:\n"
+                                  + self._exc_info_to_string(err, test))
 
     def stopTest(self, test):
         super().stopTest(test)
