@@ -390,11 +390,11 @@ class Sessions(ApiCase):
         self.assertError(self.validate("0" * 32, "1234"), 404, 1404)
         self.assertState(self.validated(sid), "VERIFIED", 1)
 
-    def test_the_fifth_wrong_code_fails_and_final_sessions_keep_their_status(self):
+    def test_the_fifth_wrong_code_fails_validity_expires_and_final_sessions_keep_their_status(self):
         for final in ("VERIFIED", "FAILED", "EXPIRED"):
             with self.subTest(final):
                 self.reset()
-                session = self.started(codeLength=6)
+                session = self.started(codeLength=6, codeValidity=30)
                 sid, code = session["sessionId"], self.code_of(session)
                 if final == "FAILED":
                     for attempt in range(1, 5):
@@ -402,17 +402,13 @@ class Sessions(ApiCase):
                     self.assertState(self.validated(sid, "bad"), "FAILED", 5)
                 elif final == "VERIFIED":
                     self.validated(sid, code)
-                else:
-                    self.assertEqual(self.control("POST", "expire").json["expired"], [sid])
+                else:  # its 30 s pass
+                    for seconds, status in ((25, "WAITING"), (5, "EXPIRED")):
+                        self.control("POST", "advance", seconds=seconds)
+                        self.assertEqual(self.validated(sid)["status"], status)
                 attempt = self.validated(sid)["attempt"]
                 for typed in (code, "bad"):
                     self.assertState(self.validated(sid, typed), final, attempt)
-
-    def test_session_expires_when_its_validity_has_passed(self):
-        session = self.started(codeValidity=30)
-        for seconds, status in ((25, "WAITING"), (5, "EXPIRED")):
-            self.control("POST", "advance", seconds=seconds)
-            self.assertEqual(self.validated(session["sessionId"])["status"], status)
 
     def test_resend_inside_the_sessions_interval_is_403_1400_and_final_sessions_start_anew(self):
         first = self.started()
@@ -471,6 +467,7 @@ class Sessions(ApiCase):
         self.control("POST", "expire", sessionId=first["sessionId"])
         self.assertEqual(self.validated(first["sessionId"])["status"], "EXPIRED")
         self.assertEqual(self.validated(second["sessionId"])["status"], "WAITING")
+        self.assertEqual(self.control("POST", "expire").json["expired"], [second["sessionId"]])
         self.assertError(self.control("POST", "advance", seconds="soon"), 400, 1000)
         self.assertError(self.control("POST", "nonsense"), 404, 1300)
         self.assertError(self.control("POST", "fault", route="initiate", kind="hang",
