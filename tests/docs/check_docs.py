@@ -19,16 +19,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import SkipTest as Skip
 
 ROOT = Path(__file__).resolve().parents[2]
 MAN, CONF, README = ROOT / "man", ROOT / "conf" / "pam_verif8.conf", ROOT / "README.md"
 PAGES = ["pam_verif8.8", "pam_verif8.conf.5", "verif8ctl.8"]
 TOOL = None
 RESULTS = []
-
-
-class Skip(Exception):
-    pass
 
 
 def check(name):
@@ -116,10 +113,7 @@ def key_entries():
 
 
 def readme_section(title):
-    text = README.read_text()
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start:end if end >= 0 else len(text)]
+    return re.search(rf"\n## {title}\n.*?(?=\n## |\Z)", README.read_text(), re.S).group()
 
 
 def check_config(path):

@@ -73,10 +73,6 @@ def _stop_every_sandbox():
         shutil.rmtree(sandbox.state_dir, ignore_errors=True)
 
 
-def console_text(sandbox) -> str:
-    return (sandbox.state_dir / "console.out").read_text(errors="replace")
-
-
 def tls(sandbox) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=sandbox.ca_file)
 
@@ -363,7 +359,7 @@ class Initiate(ApiCase):
                 wanted = message.replace("C", delivery["code"])
                 self.assertEqual(delivery["message"], wanted)
                 self.assertIn(f"[verif8-sandbox] {channel} to {destination}: {wanted}\n",
-                              console_text(self.sandbox))
+                              (self.sandbox.state_dir / "console.out").read_text(errors="replace"))
 
     def test_code_types_match_their_documented_patterns(self):
         for number, (code_type, length, pattern) in enumerate(CODE_PATTERNS):
@@ -584,7 +580,7 @@ class Lifecycle(unittest.TestCase):
         for signum in (signal.SIGTERM, signal.SIGINT):
             sandbox = start_sandbox()
             self.assertIn(f"verif8-sandbox listening on {sandbox.url} (CA: {sandbox.ca_file})",
-                          console_text(sandbox))
+                          (sandbox.state_dir / "console.out").read_text(errors="replace"))
             self.assertEqual(os.stat(sandbox.state_dir).st_mode & 0o777, 0o700)
             for key in ("ca.key", "server.key"):
                 self.assertEqual(os.stat(sandbox.state_dir / key).st_mode & 0o077, 0, key)
