@@ -55,12 +55,8 @@ Holder login(std::uint64_t nonce) {
     holder.nonce = nonce;
     return holder;
 }
-Holder me() {
-    return login(1);
-}
-Holder otherLogin() {
-    return login(2);
-}
+const auto me = [] { return login(1); };
+const auto otherLogin = [] { return login(2); };
 
 std::string problemOf(const std::optional<Problem>& problem) {
     return problem ? problem->text : std::string();
@@ -275,8 +271,6 @@ static void the_claim_of_an_ended_or_late_login_binds_nobody(void**) {
     assert_true(s.store.record(kOtherPhone, me(), sample()).verdict == RecordVerdict::ClaimLost);
 }
 
-// ---- the table in its two copies
-
 // Created private whatever the umask; nothing else in the directory.
 static void the_copies_are_private_and_name_neither_number_nor_user(void**) {
     Store s;
@@ -366,8 +360,7 @@ static void a_table_past_its_size_limit_is_not_written(void**) {
     expectVerdict(s.claim(otherLogin(), phone(kept)), ClaimVerdict::Claimed);
 }
 
-// ---- many logins at once: one number has one winner; many numbers all stay
-
+// Many logins at once: one number has one winner; many numbers all stay.
 static void concurrent_claims_and_records_are_exact(void**) {
     for (int round = 0; round < 5; ++round) {
         Store s;
@@ -399,9 +392,7 @@ static void concurrent_claims_and_records_are_exact(void**) {
     }
 }
 
-// ---- files and directory: the checked open, each kind of refusal once (the rules, every mode
-// and owner: test_safe_file.cpp)
-
+// The checked open, each kind of refusal once (the rules, every mode and owner: test_safe_file).
 static void an_untrusted_copy_or_state_dir_makes_the_store_unusable(void**) {
     {
         Store s;
