@@ -135,7 +135,7 @@ namespace {
 
 // One step of a scenario: a take with its verdict (repeated), a refund, or a count to check.
 struct Step {
-    enum Op { Take, Refund, UserSends, SourceSends, PhoneSends } op;
+    enum Op { Take, Refund, User, Source, Phone } op;
     std::string user, source, phone = kPhone;
     LimitVerdict verdict = LimitVerdict::Allowed;
     std::size_t n = 1;  // times to take, or sends the counter lists
@@ -147,9 +147,11 @@ Step take(const std::string& user, LimitVerdict verdict, std::size_t n = 1,
 Step refund(const std::string& user) {
     return {Step::Refund, user, kSource};
 }
+// The sends a counter lists: of a user, a source or a number.
 Step sends(Step::Op counter, const std::string& name, std::size_t n) {
     return {counter, name, name, name, LimitVerdict::Allowed, n};
 }
+const auto userSends = [](const char* user, std::size_t n) { return sends(Step::User, user, n); };
 
 struct Scenario {
     const char* name;
@@ -179,9 +181,9 @@ void runStep(const State& state, FileSendLimiter& shared, const Scenario& row, c
     } else if (step.op == Step::Refund) {
         shared.refund({step.user, step.source, kPhone});
     } else {
-        const std::string path = step.op == Step::UserSends     ? state.userFile(step.user)
-                                 : step.op == Step::SourceSends ? state.sourceFile(step.source)
-                                                                : state.phoneFile(step.phone);
+        const std::string path = step.op == Step::User     ? state.userFile(step.user)
+                                 : step.op == Step::Source ? state.sourceFile(step.source)
+                                                           : state.phoneFile(step.phone);
         expect_row(timesIn(path, before).size() == step.n, name + ": sends of " + path);
     }
 }
@@ -192,32 +194,27 @@ static void sends_are_counted_per_user_and_per_source(void**) {
     const std::string other = "198.51.100.7", otherPhone = "+6598765432";
     const LimitVerdict ok = LimitVerdict::Allowed, byUser = LimitVerdict::UserLimit,
                        bySource = LimitVerdict::SourceLimit, byPhone = LimitVerdict::PhoneLimit;
-    const auto userSends = [](const std::string& user, std::size_t n) {
-        return sends(Step::UserSends, user, n);
-    };
-    const auto sourceSends = [](const std::string& source, std::size_t n) {
-        return sends(Step::SourceSends, source, n);
-    };
     const Scenario rows[] = {
         scenario("up to the user limit, from any source; other users apart", 3, 1000, false,
                  {take("alice", ok, 3), take("alice", byUser), take("alice", byUser, 1, other),
                   userSends("alice", 3), take("bob", ok)}),
         scenario("a second limiter reads the same counters", 2, 1000, true,
                  {take("alice", ok, 2), take("alice", byUser)}),
-        scenario("the source limit counts across users, not against the user", 5, 3, false,
-                 {take("alice", ok), take("bob", ok), take("carol", ok), take("dave", bySource),
-                  sourceSends(kSource, 3), take("dave", ok, 1, other), userSends("dave", 1)}),
+        scenario(
+            "the source limit counts across users, not against the user", 5, 3, false,
+            {take("alice", ok), take("bob", ok), take("carol", ok), take("dave", bySource),
+             sends(Step::Source, kSource, 3), take("dave", ok, 1, other), userSends("dave", 1)}),
         scenario("the user limit is checked first", 1, 1, false,
                  {take("alice", ok), take("alice", byUser), take("bob", bySource)}),
         scenario("a send refused by the user limit is counted nowhere", 2, 100, false,
                  {take("alice", ok, 2), take("alice", byUser, 5), userSends("alice", 2),
-                  sourceSends(kSource, 2)}),
+                  sends(Step::Source, kSource, 2)}),
         scenario("a send refused by the source limit is counted nowhere", 100, 1, false,
                  {take("carol", ok, 1, other), take("erin", bySource, 3, other),
-                  userSends("erin", 0), sourceSends(other, 1)}),
+                  userSends("erin", 0), sends(Step::Source, other, 1)}),
         scenario("a refund gives back the last send of both counters", 1, 1, false,
                  {take("alice", ok), take("alice", byUser), refund("alice"), userSends("alice", 0),
-                  sourceSends(kSource, 0), take("alice", ok)}),
+                  sends(Step::Source, kSource, 0), take("alice", ok)}),
         scenario("a refund of nothing changes nothing", 2, 1000, false,
                  {refund("alice"), take("alice", ok, 2), take("alice", byUser)}),
         // phone_send_limit: every send to a number counts, whatever user and source asked for it.
@@ -225,7 +222,7 @@ static void sends_are_counted_per_user_and_per_source(void**) {
                  {take("alice", ok), take("bob", ok, 1, other), take("carol", ok),
                   take("dave", byPhone, 1, other), take("dave", ok, 1, other, otherPhone),
                   refund("carol"), take("dave", ok, 1, other), take("erin", byPhone),
-                  sends(Step::PhoneSends, kPhone, 3)},
+                  sends(Step::Phone, kPhone, 3)},
                  3),
     };
     for (const Scenario& row : rows) {
@@ -444,13 +441,11 @@ std::array<int, 3> race(const State& state, int children, SendLimit user, SendLi
             FileSendLimiter limiter(state.path, user, source, phone, geteuid());
             const LimitDecision decision = limiter.take(
                 {differentUsers ? "user" + std::to_string(i) : "alice", kSource, kPhone});
-            const bool refused = decision.verdict == LimitVerdict::UserLimit ||
-                                 decision.verdict == LimitVerdict::SourceLimit ||
-                                 decision.verdict == LimitVerdict::PhoneLimit;
-            _exit(!decision.problems.empty()                  ? 2
-                  : decision.verdict == LimitVerdict::Allowed ? 0
-                  : refused                                   ? 1
-                                                              : 2);
+            const LimitVerdict v = decision.verdict;
+            const bool refused = v == LimitVerdict::UserLimit || v == LimitVerdict::SourceLimit ||
+                                 v == LimitVerdict::PhoneLimit;
+            const bool allowed = v == LimitVerdict::Allowed;
+            _exit(decision.problems.empty() && (allowed || refused) ? int(refused) : 2);
         }
         pids.push_back(pid);
     }
