@@ -406,7 +406,8 @@ static void file_texts_are_read_line_by_line(void**) {
         std::string stored;
         for (const auto& name : row.keys)
             stored += key(name).read(parsed.config) + "|";
-        expect_str(stored, row.stored);
+        if (const test::Miss miss = test::differs(stored, row.stored))
+            fail_msg("file \"%s\": %s", row.text.c_str(), miss->c_str());
     }
 }
 
