@@ -1,7 +1,6 @@
 // FileSessionStore: claims, records and releases of phone numbers' sessions, kept in two
 // root-only copies in the state directory. The table's text: test_session_table.cpp; the two
 // copies on their own: test_two_copy_file.cpp; holders and login keys: test_login_identity.cpp.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -122,9 +122,8 @@ struct Store {
                    int lockWaitMs = kStateLockWaitMs)
         : store(path, geteuid(), maxBytes, lockWaitMs) {}
     ~Store() {
-        unlink(a.c_str());
-        unlink(b.c_str());
-        rmdir(path.c_str());
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
     }
     Claim claim(const Holder& holder, const std::string& phone = kPhone) {
         return store.claim(phone, holder, inSeconds(90));
@@ -286,12 +285,8 @@ static void the_copies_are_private_and_name_neither_number_nor_user(void**) {
         expect_not_contains(text, "alice");
         expect_starts_with(text, kMagic);
     }
-    DIR* dir = opendir(s.path.c_str());
-    std::size_t entries = 0;
-    while (readdir(dir) != nullptr)
-        ++entries;
-    closedir(dir);
-    assert_int_equal(entries, 4);  // ".", "..", pending.a, pending.b
+    using Entries = std::filesystem::directory_iterator;
+    assert_int_equal(std::distance(Entries(s.path), Entries()), 2);  // pending.a and pending.b
 }
 
 static void each_change_is_the_next_generation_in_the_other_copy(void**) {
