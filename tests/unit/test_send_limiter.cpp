@@ -40,15 +40,13 @@ struct State {
     }
 
     std::string limits() const { return path + "/limits"; }
-    std::string userFile(const std::string& user) const {
-        return limits() + "/user-" + stateFileName(user);
+    // A counter is named by a hash of what it counts, never by the user, host or number.
+    std::string counter(const char* kind, const std::string& name) const {
+        return limits() + "/" + kind + "-" + stateFileName(name);
     }
-    std::string sourceFile(const std::string& source) const {
-        return limits() + "/source-" + stateFileName(source);
-    }
-    std::string phoneFile(const std::string& phone) const {
-        return limits() + "/phone-" + stateFileName(phone);
-    }
+    std::string userFile(const std::string& user) const { return counter("user", user); }
+    std::string sourceFile(const std::string& source) const { return counter("source", source); }
+    std::string phoneFile(const std::string& phone) const { return counter("phone", phone); }
     // Creates the directories as the limiter would, so that a test can plant files first.
     void prepare() const {
         assert_int_equal(mkdir(path.c_str(), 0700), 0);
@@ -61,8 +59,8 @@ struct State {
 };
 
 // `expected`, with as many problems as `parts`, the first holding every part; `row` names the
-// table row in a failure. Verdicts print as numbers: Allowed, UserLimit, SourceLimit, Busy,
-// Unavailable.
+// table row in a failure. Verdicts print as numbers: Allowed, UserLimit, SourceLimit, PhoneLimit,
+// Busy, Unavailable.
 void expectVerdict(const LimitDecision& decision, LimitVerdict expected,
                    const std::vector<std::string>& parts = {}, const std::string& row = "") {
     std::string problems;

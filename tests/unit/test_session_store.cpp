@@ -95,13 +95,6 @@ unsigned long long generationOf(const std::string& text) {
     return std::stoull(text.substr(kMagic.size(), text.find(' ', kMagic.size()) - kMagic.size()));
 }
 
-std::size_t rowsIn(const std::string& text) {
-    std::size_t count = 0;
-    for (std::size_t at = 0; (at = text.find("\nphone ", at)) != std::string::npos; ++at)
-        ++count;
-    return count;
-}
-
 // lstat's mode and owner, as "MODE UID" (mode in octal with its type bits).
 std::string modeOf(const std::string& path) {
     struct stat info {};
@@ -146,7 +139,7 @@ struct Store {
         return generationOf(readFile(a)) > generationOf(readFile(b)) ? a : b;
     }
     std::string older() const { return newest() == a ? b : a; }
-    std::size_t rows() const { return rowsIn(readFile(newest())); }
+    std::size_t rows() const { return parseTable(readFile(newest())).value().table.rows.size(); }
 };
 
 // Runs `login(i)` in `count` processes that start together and stay alive until all have
