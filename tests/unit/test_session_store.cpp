@@ -1,7 +1,6 @@
 // FileSessionStore: claims, records and releases of phone numbers' sessions, kept in two
 // root-only copies in the state directory. The table's text: test_session_table.cpp; the two
 // copies on their own: test_two_copy_file.cpp; holders and login keys: test_login_identity.cpp.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -55,12 +55,8 @@ Holder login(std::uint64_t nonce) {
     holder.nonce = nonce;
     return holder;
 }
-Holder me() {
-    return login(1);
-}
-Holder otherLogin() {
-    return login(2);
-}
+const auto me = [] { return login(1); };
+const auto otherLogin = [] { return login(2); };
 
 std::string problemOf(const std::optional<Problem>& problem) {
     return problem ? problem->text : std::string();
@@ -99,13 +95,6 @@ unsigned long long generationOf(const std::string& text) {
     return std::stoull(text.substr(kMagic.size(), text.find(' ', kMagic.size()) - kMagic.size()));
 }
 
-std::size_t rowsIn(const std::string& text) {
-    std::size_t count = 0;
-    for (std::size_t at = 0; (at = text.find("\nphone ", at)) != std::string::npos; ++at)
-        ++count;
-    return count;
-}
-
 // lstat's mode and owner, as "MODE UID" (mode in octal with its type bits).
 std::string modeOf(const std::string& path) {
     struct stat info {};
@@ -126,9 +115,8 @@ struct Store {
                    int lockWaitMs = kStateLockWaitMs)
         : store(path, geteuid(), maxBytes, lockWaitMs) {}
     ~Store() {
-        unlink(a.c_str());
-        unlink(b.c_str());
-        rmdir(path.c_str());
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
     }
     Claim claim(const Holder& holder, const std::string& phone = kPhone) {
         return store.claim(phone, holder, inSeconds(90));
@@ -151,7 +139,7 @@ struct Store {
         return generationOf(readFile(a)) > generationOf(readFile(b)) ? a : b;
     }
     std::string older() const { return newest() == a ? b : a; }
-    std::size_t rows() const { return rowsIn(readFile(newest())); }
+    std::size_t rows() const { return parseTable(readFile(newest())).value().table.rows.size(); }
 };
 
 // Runs `login(i)` in `count` processes that start together and stay alive until all have
@@ -275,8 +263,6 @@ static void the_claim_of_an_ended_or_late_login_binds_nobody(void**) {
     assert_true(s.store.record(kOtherPhone, me(), sample()).verdict == RecordVerdict::ClaimLost);
 }
 
-// ---- the table in its two copies
-
 // Created private whatever the umask; nothing else in the directory.
 static void the_copies_are_private_and_name_neither_number_nor_user(void**) {
     Store s;
@@ -292,12 +278,8 @@ static void the_copies_are_private_and_name_neither_number_nor_user(void**) {
         expect_not_contains(text, "alice");
         expect_starts_with(text, kMagic);
     }
-    DIR* dir = opendir(s.path.c_str());
-    std::size_t entries = 0;
-    while (readdir(dir) != nullptr)
-        ++entries;
-    closedir(dir);
-    assert_int_equal(entries, 4);  // ".", "..", pending.a, pending.b
+    using Entries = std::filesystem::directory_iterator;
+    assert_int_equal(std::distance(Entries(s.path), Entries()), 2);  // pending.a and pending.b
 }
 
 static void each_change_is_the_next_generation_in_the_other_copy(void**) {
@@ -366,8 +348,7 @@ static void a_table_past_its_size_limit_is_not_written(void**) {
     expectVerdict(s.claim(otherLogin(), phone(kept)), ClaimVerdict::Claimed);
 }
 
-// ---- many logins at once: one number has one winner; many numbers all stay
-
+// Many logins at once: one number has one winner; many numbers all stay.
 static void concurrent_claims_and_records_are_exact(void**) {
     for (int round = 0; round < 5; ++round) {
         Store s;
@@ -399,9 +380,7 @@ static void concurrent_claims_and_records_are_exact(void**) {
     }
 }
 
-// ---- files and directory: the checked open, each kind of refusal once (the rules, every mode
-// and owner: test_safe_file.cpp)
-
+// The checked open, each kind of refusal once (the rules, every mode and owner: test_safe_file).
 static void an_untrusted_copy_or_state_dir_makes_the_store_unusable(void**) {
     {
         Store s;
