@@ -81,11 +81,11 @@ class Tap:
 
 
 def source_files():
-    """The tree as a clean clone has it: git's list when there is one, else every file but
-    build output."""
+    """The tree as a clean clone has it: git's list when there is one (and git is installed:
+    a clone copied to the machine need not bring it), else every file but build output."""
     listed = run(["git", "-C", str(TOP), "ls-files", "-z", "--cached", "--others",
-                  "--exclude-standard"])
-    if listed.returncode == 0:
+                  "--exclude-standard"]) if shutil.which("git") else None
+    if listed and listed.returncode == 0:
         return [name for name in listed.stdout.split("\0") if name]
     names = []
     for directory, subdirs, files in os.walk(TOP):
