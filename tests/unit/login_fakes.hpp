@@ -19,15 +19,6 @@
 #include "verif8/Authenticator.hpp"
 #include "verif8/SessionLease.hpp"
 
-namespace fakes {
-
-using namespace verif8;
-
-// The table row being run: any failure in these tests names it (support.hpp's checks too).
-inline std::string gRow;
-
-}  // namespace fakes
-
 #undef fail
 #define fail() (print_error("in row \"%s\"\n", fakes::gRow.c_str()), _fail(__FILE__, __LINE__))
 #define CHECK(condition) fakes::check_(condition, #condition " does not hold", __FILE__, __LINE__)
@@ -36,6 +27,11 @@ inline std::string gRow;
                   __FILE__, __LINE__)
 
 namespace fakes {
+
+using namespace verif8;
+
+// The table row being run: any failure in these tests names it (support.hpp's checks too).
+inline std::string gRow;
 
 inline void check_(bool held, const std::string& failure, const char* file, int line) {
     if (!held) {
