@@ -211,9 +211,12 @@ void check(const Login& row, H& h) {
         CHECK(asked.first == "alice" && asked.second == source);
     for (const auto& phone : h.limiter.phones)
         CHECK(phone == kPhone);
-    // Whatever the outcome, this login's claim on the number is released.
+    // Whatever the outcome, this login's claim on the number is released; a final answer from
+    // the API (verified, failed, expired) forgets the number's session.
     for (const auto& [phone, stored] : h.store.rows)
         CHECK(!(stored.holder && sameHolder(*stored.holder, h.holder)));
+    if (!factsOf(outcome).keepsSession)
+        EQ(h.store.rows.count(kPhone), 0);
     if (row.more)
         row.more(h);
 }
@@ -233,6 +236,16 @@ static void each_login_ends_as_scripted(void**) {
     const auto fresh = [](H& h) { CHECK(h.client.initiates[0].resetSession && h.slept.empty()); };
     const auto noOpen = [](H& h) { EQ(h.failOpenWarnings(), 0); };
     const auto asked1 = [](H& h) { EQ(h.limiter.asked.size(), 1); };
+    const auto traced = [](std::string calls) {
+        return [=](H& h) { expect_str(join(h.trace), calls); };
+    };
+    const auto prompt = [](std::string text) {  // the first prompt
+        return [=](H& h) { expect_str(h.conversation.prompts[0], text); };
+    };
+    const auto keeps = [](H& h) { EQ(h.store.rows.size(), 1); };
+    const auto answered = [](CallResult answer, bool counted = true) {
+        return [=](H& h) { h.client.countAttempts = counted; h.script({answer}).reply({kCode}); };
+    };
     const Login rows[]{
         {"the right code first time is verified", [](H& h) { h.right(); }, O::Verified, 1, 1, 1,
          [](H& h) {
@@ -240,9 +253,7 @@ static void each_login_ends_as_scripted(void**) {
              expect_str(sent.destination, kPhone);
              CHECK(sent.resendingInterval == 30 && !sent.resetSession);
              expect_str(h.conversation.prompts[0], kSmsPrompt);
-             expect_str(h.client.validatedSessions[0], kHexId);
-             expect_str(h.client.validatedCodes[0], kCode);
-             EQ(h.store.rows.size(), 0);  // verified: nothing left to resume
+             CHECK(h.client.validatedSessions[0] == kHexId && h.client.validatedCodes[0] == kCode);
              EQ(h.logger.count(LogLevel::Debug, ""), 0);  // debug is off
          }},
         {"the code is checked trimmed and otherwise as typed", [](H& h) {
@@ -258,14 +269,14 @@ static void each_login_ends_as_scripted(void**) {
         {"one outcome line has every field", [](H& h) {
              h.logger.debugOn = true;
              h.script({waiting(1), verified()}).reply({"  482913 ", kCode});
-         }, O::Verified, 1, 2, 2, [](H& h) {
+         }, O::Verified, 1, 2, 2, [&](H& h) {
              const std::string line = h.line();
              const std::size_t ms = line.find(" ms=") + 4;
              CHECK(ms < line.size() && line[ms] >= '0' && line[ms] <= '9');
              expect_not_contains(h.logger.all(), "482913");
-             EQ(h.logger.count(LogLevel::Debug, "initiate: ok"), 1);  // and 2 "validate: ok"
+             EQ(h.logger.count(LogLevel::Debug, "initiate: ok"), 1);
              EQ(h.logger.count(LogLevel::Debug, "validate: ok"), 2);
-             expect_str(join(h.trace), "deadline limit initiate status validate status validate");
+             traced("deadline limit initiate status validate status validate")(h);
          }, "", "outcome=verified user=alice rhost=203.0.113.9 service=sshd channel=sms "
                 "to=+65******67 session=a44a91be attempts=2 sends=1 ms="},
         {"a member of only_groups is asked", [](H& h) {
@@ -288,6 +299,22 @@ static void each_login_ends_as_scripted(void**) {
          O::SessionExpired, 1, 0, 0},
         {"sent: no session", [](H& h) { h.sent(failure(CallStatus::Ok, 200)); }, O::BadResponse,
          1, 0, 0},
+        // ---- what a code check answers. Uncounted: the fake API adds no wrong-code count of its
+        // own, as when another login typed codes between the status read and the check.
+        {"check: verified, dashed id", answered(verified(0, kDashedId)), O::Verified, 1, 1, 1},
+        {"check: verified, another id", answered(verified(0, kOtherId)), O::BadResponse, 1, 1, 1,
+         keeps},
+        {"check: verified, no id", answered(verified(0, "")), O::BadResponse, 1, 1, 1, keeps},
+        {"check: failed", answered(sessionResult(SessionStatus::Failed, kHexId, 5)),
+         O::SessionFailed, 1, 1, 1, nullptr, "Too many wrong codes for this session."},
+        {"check: expired", answered(sessionResult(SessionStatus::Expired)), O::SessionExpired, 1,
+         1, 1, nullptr, "The code has expired."},
+        {"check: no session", answered(failure(CallStatus::Ok, 200)), O::BadResponse, 1, 1, 1,
+         keeps},
+        {"check: verified, 1 wrong code, uncounted", answered(verified(1), false), O::SessionTaken,
+         1, 1, 1, keeps, kTaken},
+        {"check: waiting, 2 wrong codes, uncounted", answered(waiting(2), false), O::SessionTaken,
+         1, 1, 1, keeps, kTaken},
         // Threat-model rule 7: once this login has a code, an outage never lets it through.
         {"fail_mode=open: a resend unreachable", [](H& h) {
              h.open().sends(1).tick(30).reply({"", kCode});
@@ -299,13 +326,12 @@ static void each_login_ends_as_scripted(void**) {
          }, O::Unreachable, 0, 1, 1, noOpen, kNoService},
         // A send is given back to the limits only when it never went out.
         {"a send that never went out is given back", [](H& h) {
-             h.client.initiateResults = {failure(CallStatus::Unreachable)};
-             h.client.initiateResults[0].requestSent = false;
+             h.sent(failure(CallStatus::Unreachable)).client.initiateResults[0].requestSent = false;
          }, O::Unreachable, 1, 0, 0, [](H& h) { CHECK(h.limiter.refunded == h.limiter.asked); },
          kNoService},
         {"a send that went out is not given back",
-         [](H& h) { h.client.initiateResults = {failure(CallStatus::Unreachable, 500)}; },
-         O::Unreachable, 1, 0, 0, [](H& h) { EQ(h.limiter.refunded.size(), 0); }, kNoService},
+         [](H& h) { h.sent(failure(CallStatus::Unreachable, 500)); }, O::Unreachable, 1, 0, 0,
+         [](H& h) { EQ(h.limiter.refunded.size(), 0); }, kNoService},
         // ---- resends
         {"a resend moves the pending session on", [](H& h) {
              h.config.resendInterval = 45;
@@ -321,49 +347,43 @@ static void each_login_ends_as_scripted(void**) {
              expect_contains(h.conversation.prompts[3], "1 attempt left.");
              expect_str(h.client.validatedSessions[0], kOtherId);  // the new session
              const PendingSession& stored = h.stored();
-             expect_str(stored.sessionId, kOtherId);
+             CHECK(stored.sessionId == kOtherId && stored.loginStamp == loginStamp(kLoginKey));
              EQ(stored.sends, 2);
              EQ(stored.lastSendMs, (kNow + 45) * 1000LL);
              EQ(stored.expiresMs, (kNow + 45 + 300) * 1000LL);
              EQ(stored.apiAttempt, 2);  // every wrong code recorded
-             expect_str(stored.loginStamp, loginStamp(kLoginKey));
          }, "", " sends=2 "},
         {"a channel switch is logged with its channel",
          [](H& h) { h.two().sends(1).script({verified()}).tick(30).reply({"voice", kCode}); },
          O::Verified, 2, 1, 2, [](H& h) {
-             CHECK(h.client.initiates[1].channel == Channel::Voice);
-             expect_str(h.client.initiates[1].destination, kPhone);
+             const InitiateRequest& sent = h.client.initiates[1];
+             CHECK(sent.channel == Channel::Voice && sent.destination == kPhone);
          }, "", " channel=voice "},
         {"a resend, then a switch: each send counted first",
          [](H& h) { h.two().sends(2).script({verified()}).tick(30).reply({"", "voice", kCode}); },
-         O::Verified, 3, 1, 3, [](H& h) {
-             expect_str(join(h.trace), "deadline limit initiate limit initiate limit initiate "
-                                       "status validate");
-         }},
+         O::Verified, 3, 1, 3,
+         traced("deadline limit initiate limit initiate limit initiate status validate")},
         {"an unavailable limiter on a resend ends the login", [](H& h) {
              h.limit(1, LimitVerdict::Unavailable).script({verified()}).tick(30).reply({"", kCode});
          }, O::ConfigError, 1, 0, 1},
         // ---- the session an earlier round of this login left waiting
         // A resumed session takes nothing from the limits, even when any send would be refused;
         // a resend after it is counted.
-        {"a pending SMS session is resumed without a send",
-         [](H& h) { h.two().limit(0).pending(pendingSession()).script({verified()}).reply({kCode}); },
-         O::Verified, 0, 1, 1, [](H& h) {
-             expect_str(h.conversation.prompts[0], toPhone("Code already sent by SMS"));
+        {"a pending SMS session is resumed without a send", [](H& h) {
+             h.two().limit(0).pending(pendingSession()).script({verified()}).reply({kCode});
+         }, O::Verified, 0, 1, 1, [&](H& h) {
+             prompt(toPhone("Code already sent by SMS"))(h);
              expect_str(h.client.validatedSessions[0], kHexId);
-             EQ(h.store.rows.size(), 0);  // verified: nothing left to resume
-             expect_str(join(h.trace), "deadline status validate");
+             traced("deadline status validate")(h);
          }, "", " session=a44a91be "},
         {"a resend after a resumed session is counted",
          [](H& h) { h.pending(pendingSession()).tick(30).reply({"", kCode}).script({verified()}); },
-         O::Verified, 1, 1, 2,
-         [](H& h) { expect_str(join(h.trace), "deadline limit initiate status validate"); }},
+         O::Verified, 1, 1, 2, traced("deadline limit initiate status validate")},
         {"a pending voice session is resumed without a send", [](H& h) {
              h.two().pending(pendingSession(Channel::Voice)).reply({kCode});
              h.client.validateResults = {verified()};
-         }, O::Verified, 0, 1, 1, [](H& h) {
-             expect_str(h.conversation.prompts[0], toPhone("Code already sent by voice call"));
-         }, "", " session=a44a91be "},
+         }, O::Verified, 0, 1, 1, prompt(toPhone("Code already sent by voice call")), "",
+         " session=a44a91be "},
         {"a resumed session keeps its send time",  // sent 10 s ago: 20 s more to wait
          [](H& h) { h.pending(pendingSession()).reply({"", std::nullopt}); },
          O::ConversationFailed, 0, 0, 2,
@@ -376,13 +396,10 @@ static void each_login_ends_as_scripted(void**) {
         // Its code ends too soon to be typed (test_session_lease holds the other cases).
         {"a session that cannot be resumed is taken over with a new code",
          [](H& h) { h.pending(pendingSession(Channel::Sms, kNow - 285)).right(); },
-         O::Verified, 1, 1, 1, [](H& h) {
-             CHECK(h.client.initiates[0].resetSession);
-             expect_str(h.conversation.prompts[0], kSmsPrompt);
-         }},
+         O::Verified, 1, 1, 1, [&](H& h) { fresh(h); prompt(kSmsPrompt)(h); }},
         {"a session of another number is not this user's", [](H& h) {
              h.store.rows["+6598765432"].session = pendingSession();
-             h.reply({kCode}).client.initiateResults = {waiting(0, kOtherId)};
+             h.sent(waiting(0, kOtherId)).reply({kCode});
              h.client.validateResults = {verified(0, kOtherId)};
          }, O::Verified, 1, 1, 1, [](H& h) {
              CHECK(!h.client.initiates[0].resetSession);
@@ -412,21 +429,19 @@ static void each_login_ends_as_scripted(void**) {
         {"a login that ended moments ago is waited out, then replaced", [](H& h) {
              PendingSession left = pendingSession(Channel::Sms, kNow - 10, 1, "another connection");
              left.apiAttempt = 3;
-             h.pending(left).reply({kCode}).client.initiateResults = {waiting(3)};
-             h.client.validateResults = {verified(3)};
-         }, O::Verified, 1, 1, 1, [](H& h) {
+             h.pending(left).sent(waiting(3)).reply({kCode}).client.validateResults = {verified(3)};
+         }, O::Verified, 1, 1, 1, [&](H& h) {
              CHECK(h.slept.size() == 1 && h.slept[0] >= 20000 && h.slept[0] <= 21000);
              expect_str(h.conversation.infos.at(0), "A code was sent to this phone moments ago; "
                                                     "a new one follows in 21 seconds.");
-             EQ(h.limiter.asked.size(), 1);  // counted once, before the wait
-             EQ(h.limiter.refunded.size(), 0);
-             CHECK(h.client.initiates[0].resetSession);
-             expect_str(h.conversation.prompts[0], kSmsPrompt);  // "sent", not "already sent"
+             asked1(h);  // counted once, before the wait
+             CHECK(h.limiter.refunded.empty() && h.client.initiates[0].resetSession);
+             prompt(kSmsPrompt)(h);  // "sent", not "already sent"
          }},
         // Counted before the wait, given back when the wait cannot be made; the table is left
         // as it was found.
-        {"no wait for a send the limits refuse", [&](H& h) { h.limit(0).pending(justSent).right(); },
-         O::SendLimitReached, 0, 0, 0,
+        {"no wait for a send the limits refuse",
+         [&](H& h) { h.limit(0).pending(justSent).right(); }, O::SendLimitReached, 0, 0, 0,
          [&](H& h) { kept(h); asked1(h); EQ(h.limiter.refunded.size(), 0); }, kTooMany},
         {"no wait for a send the time left refuses", [&](H& h) {
              h.config.loginTimeout = 30;  // 20 s of waiting would leave 10 s to type
@@ -441,10 +456,9 @@ static void each_login_ends_as_scripted(void**) {
              expect_contains(h.logger.all(), "state_dir: /state/pending.b: cannot write: No space");
          }, "", "reason=\"state_dir: the session could not be recorded\""},
         // ---- sessions another login, host or application started or resent
-        {"a send answered with someone else's session", [](H& h) {
-             h.reply({kCode}).client.initiateResults = {waiting(2)};
-             h.client.validateResults = {verified(2)};
-         }, O::SessionTaken, 1, 0, 0, nullptr, kTaken, "already had 2 wrong codes"},
+        {"a send answered with someone else's session",
+         [](H& h) { h.sent(waiting(2)).reply({kCode}).client.validateResults = {verified(2)}; },
+         O::SessionTaken, 1, 0, 0, nullptr, kTaken, "already had 2 wrong codes"},
         {"a resend answered with someone else's session", [](H& h) {
              h.sends(1).tick(30).reply({"", kCode}).client.initiateResults.push_back(waiting(2));
              h.client.validateResults = {verified(2)};
@@ -520,7 +534,9 @@ static void each_answer_leads_to_its_notice(void**) {
         {[](H& h) { h.two().sends(1).tick(30); }, "voice", byVoice, 2, 2},
         {[](H& h) { h.two().sends(1).tick(30); }, "Voice", byVoice, 2, 2},
         // Resends the API or the limits refuse: wasted, the login goes on with its code.
-        {[](H& h) { h.tick(30).client.initiateResults.push_back(failure(CallStatus::ResendTooSoon, 403)); },
+        {[](H& h) {
+             h.tick(30).client.initiateResults.push_back(failure(CallStatus::ResendTooSoon, 403));
+         },
          "", "Wait a little before asking for a new code.", 2, 2},
         {[](H& h) { h.limit(1).tick(30); }, "", noMore, 1, 2},
         {[](H& h) { h.two().limit(1).tick(30); }, "voice", noMore, 1, 2},
@@ -552,7 +568,8 @@ static void max_attempts_wasted_answers_end_the_login(void**) {
     } rows[]{
         {[](H& h) { h.open(); }, "111111", 3, 1, "Wrong code. No attempts left.", " attempts=3 "},
         {nothing, "%n%s", 0, 1,
-         "That is not a code: codes are 3 to 10 letters or digits. No attempts left.", " attempts=3 "},
+         "That is not a code: codes are 3 to 10 letters or digits. No attempts left.",
+         " attempts=3 "},
         // A host that answers with a password is named once, whichever password it was.
         {[](H& h) { h.conversation.passwords = {"current-pass", "hunter2-0042"}; }, "hunter2-0042",
          0, 1, "That was a password, not the code. No attempts left.",
@@ -589,36 +606,6 @@ static void max_attempts_wasted_answers_end_the_login(void**) {
     }
 }
 
-// What a code check answers. A final answer forgets the number's session; the rest keep it.
-static void each_check_answer_has_its_outcome(void**) {
-    const struct {
-        std::string name;
-        CallResult answer;
-        Outcome outcome;
-        std::string told;
-        bool counted = true;  // false: the fake API adds no count of its own (moved elsewhere)
-    } rows[]{
-        {"verified, dashed id", verified(0, kDashedId), O::Verified, ""},
-        {"verified, another id", verified(0, kOtherId), O::BadResponse, ""},
-        {"verified, no id", verified(0, ""), O::BadResponse, ""},
-        {"failed", sessionResult(SessionStatus::Failed, kHexId, 5), O::SessionFailed,
-         "Too many wrong codes for this session."},
-        {"expired", sessionResult(SessionStatus::Expired), O::SessionExpired, "The code has expired."},
-        {"no session", failure(CallStatus::Ok, 200), O::BadResponse, ""},
-        // Between the status read and the check, another login typed codes.
-        {"verified, 1 wrong code", verified(1), O::SessionTaken, kTaken, false},
-        {"waiting, 2 wrong codes", waiting(2), O::SessionTaken, kTaken, false},
-    };
-    for (const auto& c : rows) {
-        check({c.name, [&](H& h) {
-                   h.client.countAttempts = c.counted;
-                   h.script({c.answer}).reply({kCode, kCode});
-               }, c.outcome, 1, 1, 1, [&](H& h) {
-                   EQ(h.store.rows.size(), factsOf(c.outcome).keepsSession ? 1 : 0);
-               }, c.told});
-    }
-}
-
 // A session verified or used elsewhere after this login's send is refused before the check.
 static void a_session_moved_elsewhere_is_refused_before_the_check(void**) {
     CallResult moved = waiting();
@@ -648,7 +635,8 @@ static void each_call_failure_has_its_outcome(void**) {
         {CallStatus::Unreachable, O::Unreachable, kNoService},
         {CallStatus::CertificateInvalid, O::CertificateInvalid},
         {CallStatus::TlsFailed, O::TlsFailed},
-        {CallStatus::RateLimited, O::RateLimited, "Too many verification requests; try again later."},
+        {CallStatus::RateLimited, O::RateLimited,
+         "Too many verification requests; try again later."},
         {CallStatus::CredentialsRejected, O::CredentialsRejected},
         {CallStatus::RequestRejected, O::ConfigError},
         {CallStatus::TlsTooOld, O::ConfigError},
@@ -696,7 +684,10 @@ static void each_refusal_before_a_send_sends_nothing(void**) {
     const auto nobody = [](H& h) -> H& { h.login.userExists = false; return h; };
     const auto invalid = [](H& h) -> H& { h.login.placeholderPassword = true; return h; };
     const auto broken = [](H& h) -> H& { h.store.broken = true; return h; };
-    const auto ignore = [](H& h) -> H& { h.config.unenrolled = UnenrolledPolicy::Ignore; return h; };
+    const auto ignore = [](H& h) -> H& {
+        h.config.unenrolled = UnenrolledPolicy::Ignore;
+        return h;
+    };
     const auto none = EnrolmentLookup::Kind::NotEnrolled;
     const auto bad = EnrolmentLookup::Kind::Unavailable;
     const struct {
@@ -715,7 +706,10 @@ static void each_refusal_before_a_send_sends_nothing(void**) {
         {[&](H& h) { exempt(invalid(h)); }, O::InvalidUserPassword, "invalid"},
         {[](H& h) { h.config.exemptUsers = {"bob", "alice"}; }, O::Exempt,
          "reason=\"exempt user\""},
-        {[](H& h) { h.config.exemptGroups = {"breakglass"}; h.login.groups = {"users", "breakglass"}; },
+        {[](H& h) {
+             h.config.exemptGroups = {"breakglass"};
+             h.login.groups = {"users", "breakglass"};
+         },
          O::Exempt, "reason=\"exempt group\""},
         {[](H& h) { h.config.onlyGroups = {"admins"}; h.login.groups = {"users"}; },
          O::Exempt, "reason=\"not in only_groups\""},
@@ -830,7 +824,7 @@ static void a_reply_after_the_deadline_is_a_login_timeout(void**) {
         check({timeout + ", reply after " + std::to_string(c.late.count()) + " ms", [&](H& h) {
                    h.config.loginTimeout = c.timeout;
                    h.config.failMode = c.mode;
-                   h.right().conversation.onPrompt = [&h, &c](std::size_t) { h.steadyNow += c.late; };
+                   h.right().conversation.onPrompt = [&](std::size_t) { h.steadyNow += c.late; };
                }, late ? O::LoginTimeout : O::Verified, 1, late ? 0u : 1u, 1, [&](H& h) {
                    expect_not_contains(h.logger.all(), "fail_mode=open");
                    if (late) {
@@ -872,13 +866,15 @@ static void grace_lets_in_only_its_own_key_and_a_wrong_code_ends_it(void**) {
          }},
         {"another service: asked", [&](H& h) { verifiedAgo(on(h), 10, "su").right(); },
          O::Verified, 1, 1, 1, calls({look, grant})},
-        {"another address: asked", [&](H& h) { verifiedAgo(on(h), 10, "sshd", "203.0.113.10").right(); },
+        {"another address: asked",
+         [&](H& h) { verifiedAgo(on(h), 10, "sshd", "203.0.113.10").right(); },
          O::Verified, 1, 1, 1, calls({look, grant})},
         {"an address spelled another way is the same address", [&](H& h) {
              verifiedAgo(on(h), 10, "sshd", "2001:db8::1").login.rhost = "2001:DB8:0:0::1";
          }, O::Grace, 0, 0, 0, calls({"check alice sshd 2001:db8::1"})},
         {"a host name: never grace, never recorded", [&](H& h) {
-             verifiedAgo(on(h), 10, "sshd", "host.example.com").right().login.rhost = "host.example.com";
+             verifiedAgo(on(h), 10, "sshd", "host.example.com").right();
+             h.login.rhost = "host.example.com";
          }, O::Verified, 1, 1, 1, calls({})},
         // Counted for the limits as from "local" (check()).
         {"a local login: never grace, never recorded",
@@ -932,7 +928,6 @@ int main() {
         cmocka_unit_test(the_first_send_goes_by_the_users_first_channel),
         cmocka_unit_test(each_answer_leads_to_its_notice),
         cmocka_unit_test(max_attempts_wasted_answers_end_the_login),
-        cmocka_unit_test(each_check_answer_has_its_outcome),
         cmocka_unit_test(a_session_moved_elsewhere_is_refused_before_the_check),
         cmocka_unit_test(each_call_failure_has_its_outcome),
         cmocka_unit_test(each_refusal_before_a_send_sends_nothing),
