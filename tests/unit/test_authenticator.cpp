@@ -132,10 +132,9 @@ struct H {  // one login's fakes and clocks
         return *found->second.session;
     }
     std::string line() const {  // the outcome line
-        for (const auto& line : logger.lines) {
+        for (const auto& line : logger.lines)
             if (line.second.rfind("outcome=", 0) == 0)
                 return line.second;
-        }
         return "";
     }
     std::size_t failOpenWarnings() const {
