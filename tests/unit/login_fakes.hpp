@@ -19,15 +19,6 @@
 #include "verif8/Authenticator.hpp"
 #include "verif8/SessionLease.hpp"
 
-namespace fakes {
-
-using namespace verif8;
-
-// The table row being run: any failure in these tests names it (support.hpp's checks too).
-inline std::string gRow;
-
-}  // namespace fakes
-
 #undef fail
 #define fail() (print_error("in row \"%s\"\n", fakes::gRow.c_str()), _fail(__FILE__, __LINE__))
 #define CHECK(condition) fakes::check_(condition, #condition " does not hold", __FILE__, __LINE__)
@@ -36,6 +27,11 @@ inline std::string gRow;
                   __FILE__, __LINE__)
 
 namespace fakes {
+
+using namespace verif8;
+
+// The table row being run: any failure in these tests names it (support.hpp's checks too).
+inline std::string gRow;
 
 inline void check_(bool held, const std::string& failure, const char* file, int line) {
     if (!held) {
@@ -53,9 +49,7 @@ inline void equal_(long long actual, long long expected, const char* what, const
 inline const std::string kHexId = "a44a91be5ea5ea118169020897df5459";
 inline const std::string kDashedId = "a44a91be-5ea5-ea11-8169-020897df5459";
 inline const std::string kOtherId = "b55b02cf6fb6fb229270131908e06560";
-inline const std::string kPhone = "+6591234567";
-inline const std::string kApiKey = "APIKEY-S3CRET-0042";
-inline const std::string kCode = "739184";
+inline const std::string kPhone = "+6591234567", kApiKey = "APIKEY-S3CRET-0042", kCode = "739184";
 inline const std::string kLoginKey = "alice\nsshd\n203.0.113.9\n4242:1:00007f0000001000";
 inline const std::string kMasked = "\u2022\u2022\u2022\u2022\u2022\u20224567";
 inline const std::string kAsk = "\nVerification code: ";
@@ -65,11 +59,11 @@ inline constexpr std::time_t kNow = 1800000000;
 
 inline CallResult sessionResult(SessionStatus status, const std::string& id = kHexId,
                                 int attempt = 0) {
-    CallResult result{CallStatus::Ok, 200, Session{}, std::nullopt, true, "HTTP 200"};
-    result.session->id = id;
-    result.session->status = status;
-    result.session->attempt = attempt;
-    return result;
+    Session session;
+    session.id = id;
+    session.status = status;
+    session.attempt = attempt;
+    return CallResult{CallStatus::Ok, 200, session, std::nullopt, true, "HTTP 200"};
 }
 inline CallResult waiting(int attempt = 0, const std::string& id = kHexId) {
     return sessionResult(SessionStatus::Waiting, id, attempt);
@@ -104,9 +98,8 @@ public:
         note("deadline");
     }
     CallResult initiate(const InitiateRequest& request) override {
-        note("initiate");
         initiates.push_back(request);
-        CallResult result = next(initiateResults);
+        CallResult result = next("initiate", initiateResults);
         if (result.session) {
             apiAttempt = result.session->attempt;
             apiExpiresAt = result.session->expiresAt;
@@ -114,14 +107,12 @@ public:
         return result;
     }
     CallResult validate(const std::string& sessionId, const SecretString& code) override {
-        note("validate");
         validatedSessions.push_back(sessionId);
         validatedCodes.emplace_back(code.view());
-        CallResult result = next(validateResults);
+        CallResult result = next("validate", validateResults);
         if (result.session && countAttempts && result.session->attempt == 0) {
-            if (result.session->status == SessionStatus::Waiting)
-                ++apiAttempt;
-            result.session->attempt = apiAttempt;
+            result.session->attempt =
+                apiAttempt + (result.session->status == SessionStatus::Waiting);
             if (!result.session->expiresAt)
                 result.session->expiresAt = apiExpiresAt;
         }
@@ -130,9 +121,9 @@ public:
         return result;
     }
     CallResult status(const std::string& sessionId) override {
-        note("status");
         if (!statusResults.empty())
-            return next(statusResults);
+            return next("status", statusResults);
+        note("status");
         CallResult result = waiting(apiAttempt, sessionId);
         result.session->expiresAt = apiExpiresAt;
         return result;
@@ -143,7 +134,8 @@ private:
         if (trace)
             trace->push_back(call);
     }
-    static CallResult next(std::deque<CallResult>& results) {
+    CallResult next(const char* call, std::deque<CallResult>& results) {
+        note(call);
         if (results.empty())  // an unscripted call: the test's call counts will catch it
             return failure(CallStatus::InternalError, 0, "unscripted call");
         CallResult result = results.front();
@@ -164,14 +156,11 @@ public:
         if (onPrompt)
             onPrompt(prompts.size());
         prompts.push_back(prompt);
-        std::optional<std::string> reply;
-        if (!replies.empty()) {
-            reply = replies.front();
-            replies.pop_front();
-        }
-        if (!reply)
+        if (replies.empty())
             return std::nullopt;
-        return SecretString(*reply);
+        const std::optional<std::string> reply = replies.front();
+        replies.pop_front();
+        return reply ? std::optional<SecretString>(SecretString(*reply)) : std::nullopt;
     }
     void error(const std::string& text) override { errors.push_back(text); }
     void info(const std::string& text) override { infos.push_back(text); }
@@ -270,10 +259,9 @@ public:
             trace->push_back("limit");
         asked.emplace_back(keys.user, keys.source);
         phones.push_back(keys.phone);
-        if (allowed <= 0)
-            return LimitDecision{refusal, problems};
-        --allowed;
-        return LimitDecision{LimitVerdict::Allowed, problems};
+        const bool allow = allowed > 0;
+        allowed -= allow;
+        return LimitDecision{allow ? LimitVerdict::Allowed : refusal, problems};
     }
     void refund(const SendKeys& keys) override {
         refunded.emplace_back(keys.user, keys.source);
@@ -291,13 +279,12 @@ public:
 
     GraceCheck check(const GraceKey& key, int seconds) override {
         calls.push_back("check " + key.user + " " + key.service + " " + key.rhost);
-        GraceCheck check;
         const auto found = verified.find({key.user, key.service, key.rhost});
         if (problem)
-            check.problem = problem;
-        else if (found != verified.end() && now() - found->second < seconds)
-            check = GraceCheck{true, now() - found->second, std::nullopt};
-        return check;
+            return GraceCheck{false, 0, problem};
+        if (found != verified.end() && now() - found->second < seconds)
+            return GraceCheck{true, now() - found->second, std::nullopt};
+        return GraceCheck{};
     }
     Result<> grant(const GraceKey& key, int) override {
         calls.push_back("grant " + key.user + " " + key.service + " " + key.rhost);
@@ -330,10 +317,9 @@ public:
         return text;
     }
     std::size_t count(LogLevel level, std::string_view part) const {
-        std::size_t found = 0;
-        for (const auto& line : lines)
-            found += line.first == level && line.second.find(part) != std::string::npos ? 1 : 0;
-        return found;
+        return std::count_if(lines.begin(), lines.end(), [&](const auto& line) {
+            return line.first == level && line.second.find(part) != std::string::npos;
+        });
     }
 };
 
