@@ -40,10 +40,10 @@ struct UsersFileEdit {
 
 // Changes `user`'s lines of target.path (changeUserLines) under an exclusive flock of
 // target.lockPath: the file is opened and read with the module's own rules (openUsersFile), the
-// temp files that edits killed midway left beside it are removed, the
-// new text is written to a temp file in the same directory given the file's owner, group and
-// mode, fsynced, renamed over the file (only if the path still names the file that was read),
-// and the directory fsynced. On any problem nothing is changed.
+// temp files that edits killed midway left beside it are removed, the new text is written to a
+// temp file in the same directory given the file's owner, group and mode, fsynced, renamed over
+// the file (only if the path still names the file that was read), and the directory fsynced. On
+// any problem the users file is not changed.
 Result<UsersFileEdit> editUsersFile(const UsersFileTarget& target, const std::string& user,
                                     const std::optional<std::string>& line);
 
